@@ -1,0 +1,148 @@
+//! Types shared by the three kinds: deletion policy, AWS key/value shapes, schema helpers.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The Kubernetes condition shape (`metav1.Condition`) used in every status, so kstatus-aware tools
+/// (kubectl wait, Flux, Argo CD) read our health without extra configuration.
+pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+/// API group of every kind this operator serves.
+pub const GROUP: &str = "ecs.operator.dev";
+/// API version of every kind this operator serves.
+pub const VERSION: &str = "v1alpha1";
+/// Category shared by all kinds, so `kubectl get ecs` lists them together.
+pub const ECS_CATEGORY: &str = "ecs";
+
+/// What happens in AWS when the Kubernetes object is deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete (or deregister) what this object created in AWS.
+    #[default]
+    Delete,
+    /// Leave the AWS resources in place; only the Kubernetes object goes away.
+    Retain,
+}
+
+/// A name/value pair, as ECS uses for environment variables and proxy properties.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyValuePair {
+    /// The name of the pair (for environment variables: the variable name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The value of the pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// An ECS resource tag (lower-case `key`/`value`, as the ECS API spells it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    /// Tag key: 1-128 characters; the prefix `aws:` is reserved by AWS.
+    #[schemars(length(min = 1, max = 128))]
+    pub key: String,
+    /// Tag value: 0-256 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub value: Option<String>,
+}
+
+/// A secret injected into a container or a log driver: `valueFrom` is a Secrets Manager ARN or an SSM
+/// Parameter Store parameter name or ARN.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    /// The environment variable (or log option) name the secret is exposed as.
+    pub name: String,
+    /// Secrets Manager secret ARN (optionally with `:json-key:version-stage:version-id`), or an SSM
+    /// parameter name or ARN.
+    pub value_from: String,
+}
+
+/// A log driver configuration, used by containers and by Service Connect proxies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogConfiguration {
+    /// The log driver: awslogs, awsfirelens, fluentd, gelf, journald, json-file, splunk or syslog.
+    pub log_driver: LogDriver,
+    /// Driver options, for example `awslogs-group` and `awslogs-stream-prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<std::collections::BTreeMap<String, String>>,
+    /// Options whose values come from secrets (Secrets Manager or SSM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_options: Option<Vec<Secret>>,
+}
+
+/// Declares a string enum whose variants serialize to the AWS API's exact spelling.
+///
+/// The enum gets serde, schemars (a plain `enum` of strings in the CRD) and `as_str` for the
+/// translation layer, which maps it onto the AWS SDK's own enum.
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        pub enum $name {
+            $(
+                #[allow(missing_docs)]
+                #[serde(rename = $value)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// The value exactly as the AWS API spells it.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(Self::$variant => $value,)+
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use aws_enum;
+
+aws_enum! {
+    /// A container log driver supported by ECS.
+    LogDriver {
+        JsonFile = "json-file",
+        Syslog = "syslog",
+        Journald = "journald",
+        Gelf = "gelf",
+        Fluentd = "fluentd",
+        Awslogs = "awslogs",
+        Splunk = "splunk",
+        Awsfirelens = "awsfirelens",
+    }
+}
+
+/// Schema for a value that may be written as a number or a string (`cpu: 256` or `cpu: "256"`).
+pub fn int_or_string_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-int-or-string": true })
+}
+
+/// Deserializes an optional string that users may have written as a bare number in YAML.
+pub fn de_opt_string_or_int<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum StringOrInt {
+        Str(String),
+        Int(i64),
+    }
+    Ok(
+        Option::<StringOrInt>::deserialize(deserializer)?.map(|v| match v {
+            StringOrInt::Str(s) => s,
+            StringOrInt::Int(i) => i.to_string(),
+        }),
+    )
+}

@@ -1,0 +1,14 @@
+//! Custom resource types: the user's contract (`spec`) and the operator's report (`status`).
+//!
+//! Everything here is plain data with serde and schemars derives; the CRD YAML in `crds/` and the
+//! descriptions `kubectl explain` shows are generated from these types and their doc comments.
+
+pub mod common;
+pub mod scaling_policy;
+pub mod service;
+pub mod task_definition;
+
+pub use common::{Condition, DeletionPolicy, ECS_CATEGORY, GROUP, VERSION};
+pub use scaling_policy::{EcsScalingPolicy, EcsScalingPolicySpec, EcsScalingPolicyStatus};
+pub use service::{EcsService, EcsServiceSpec, EcsServiceStatus};
+pub use task_definition::{EcsTaskDefinition, EcsTaskDefinitionSpec, EcsTaskDefinitionStatus};

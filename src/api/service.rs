@@ -1,0 +1,429 @@
+//! `EcsService`: an ECS service the operator creates, updates, rolls out and deletes.
+//!
+//! Member names follow the ECS `CreateService` API; the task definition is either a reference to an
+//! `EcsTaskDefinition` in the same namespace (the service follows its revisions) or a literal
+//! family[:revision] / ARN managed elsewhere.
+
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+use super::common::{Condition, DeletionPolicy, LogConfiguration, Tag, aws_enum};
+
+/// Desired state of an ECS service.
+#[skip_serializing_none]
+#[derive(CustomResource, KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "ecs.operator.dev",
+    version = "v1alpha1",
+    kind = "EcsService",
+    namespaced,
+    status = "EcsServiceStatus",
+    shortname = "ecssvc",
+    category = "ecs",
+    doc = "An Amazon ECS service. Ready when its newest deployment has completed its rollout.",
+    printcolumn(name = "Cluster", type_ = "string", json_path = ".spec.cluster"),
+    printcolumn(
+        name = "Desired",
+        type_ = "integer",
+        json_path = ".status.desiredCount"
+    ),
+    printcolumn(
+        name = "Running",
+        type_ = "integer",
+        json_path = ".status.runningCount"
+    ),
+    printcolumn(
+        name = "Task Definition",
+        type_ = "string",
+        json_path = ".status.taskDefinition"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("has(self.taskDefinitionRef) != has(self.taskDefinition)").message("set exactly one of taskDefinitionRef (an EcsTaskDefinition in this namespace) or taskDefinition (family[:revision] or ARN)").reason(Reason::FieldValueInvalid))]
+#[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("launchType and capacityProviderStrategy are mutually exclusive; remove one").field_path(".capacityProviderStrategy").reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)").message("DAEMON services run one task per instance; remove desiredCount").field_path(".desiredCount").reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("has(self.serviceName) == has(oldSelf.serviceName)").message("serviceName cannot be added or removed after creation (it names the ECS service)").field_path(".serviceName"))]
+#[serde(rename_all = "camelCase")]
+pub struct EcsServiceSpec {
+    /// Cluster short name or ARN. Immutable: moving a service means deleting and recreating it.
+    #[schemars(length(min = 1))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("cluster is immutable"))]
+    pub cluster: String,
+    /// ECS service name (letters, digits, hyphens, underscores; up to 255). Defaults to
+    /// `metadata.name`. Immutable.
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceName is immutable"))]
+    pub service_name: Option<String>,
+    /// An `EcsTaskDefinition` in this namespace; the service rolls to each new revision it registers.
+    pub task_definition_ref: Option<LocalObjectReference>,
+    /// A task definition managed elsewhere: `family`, `family:revision` or a task definition ARN.
+    #[schemars(length(min = 1))]
+    pub task_definition: Option<String>,
+    /// Number of tasks to run. When omitted, the operator sets it only at creation (to 1, or to
+    /// the scaling policy's minimum) and never overrides what an autoscaler chose.
+    #[schemars(range(min = 0))]
+    pub desired_count: Option<i32>,
+    /// Every other CreateService member (launch type, networking, load balancers, deployment,
+    /// placement, tags, Service Connect, ...), spelled as the ECS API spells it.
+    #[serde(flatten)]
+    pub settings: ServiceSettings,
+    /// What to do with the ECS service when this object is deleted: `Delete` (scale to zero and
+    /// delete it, the default) or `Retain` (leave it running).
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// The CreateService members that pass to ECS as written (everything but the identity, task
+/// definition and desired count, which the operator resolves).
+#[skip_serializing_none]
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSettings {
+    /// EC2, FARGATE, EXTERNAL or MANAGED_INSTANCES; excludes `capacityProviderStrategy`.
+    pub launch_type: Option<LaunchType>,
+    /// Capacity providers and their weights (for example FARGATE and FARGATE_SPOT).
+    #[schemars(length(max = 20))]
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    /// Fargate platform version (default LATEST).
+    pub platform_version: Option<String>,
+    /// REPLICA (default) or DAEMON. Immutable in ECS.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("schedulingStrategy is immutable"))]
+    pub scheduling_strategy: Option<SchedulingStrategy>,
+    /// Rolling deployment parameters: task percentages, circuit breaker, CloudWatch alarms.
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    /// Deployment controller: ECS (default), CODE_DEPLOY or EXTERNAL.
+    pub deployment_controller: Option<DeploymentController>,
+    /// VPC networking for awsvpc tasks (required on Fargate).
+    pub network_configuration: Option<NetworkConfiguration>,
+    /// Load balancer target groups the service registers tasks with.
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    /// Cloud Map registries for service discovery.
+    pub service_registries: Option<Vec<ServiceRegistry>>,
+    /// Seconds to ignore failing load balancer health checks after a task starts.
+    #[schemars(range(min = 0, max = 2147483647))]
+    pub health_check_grace_period_seconds: Option<i32>,
+    /// Placement constraints (EC2 only; at most 10).
+    #[schemars(length(max = 10))]
+    pub placement_constraints: Option<Vec<PlacementConstraint>>,
+    /// Placement strategies (EC2 only; at most 5), applied in order.
+    #[schemars(length(max = 5))]
+    pub placement_strategy: Option<Vec<PlacementStrategy>>,
+    /// Allow `aws ecs execute-command` into the service's tasks.
+    pub enable_execute_command: Option<bool>,
+    /// Let ECS add its managed tags to tasks.
+    #[serde(rename = "enableECSManagedTags")]
+    pub enable_ecs_managed_tags: Option<bool>,
+    /// Copy tags to tasks from the SERVICE or the TASK_DEFINITION (or NONE).
+    pub propagate_tags: Option<PropagateTags>,
+    /// Tags on the service (the operator adds its own `ecs.operator.dev/*` tags).
+    #[schemars(length(max = 50))]
+    pub tags: Option<Vec<Tag>>,
+    /// Service Connect: service-to-service networking through an ECS-managed proxy.
+    pub service_connect_configuration: Option<ServiceConnectConfiguration>,
+    /// Rebalance tasks across Availability Zones (ENABLED, DISABLED).
+    pub availability_zone_rebalancing: Option<AvailabilityZoneRebalancing>,
+}
+
+/// A reference to another object in the same namespace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalObjectReference {
+    /// `metadata.name` of the referenced object.
+    #[schemars(length(min = 1))]
+    pub name: String,
+}
+
+/// One capacity provider of a strategy.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityProviderStrategyItem {
+    /// Capacity provider name (FARGATE, FARGATE_SPOT or an Auto Scaling group provider).
+    #[schemars(length(min = 1))]
+    pub capacity_provider: String,
+    /// Relative share of tasks placed on this provider (0-1000).
+    #[schemars(range(min = 0, max = 1000))]
+    pub weight: Option<i32>,
+    /// Minimum number of tasks on this provider (0-100000); only one provider may set it.
+    #[schemars(range(min = 0, max = 100000))]
+    pub base: Option<i32>,
+}
+
+/// Rolling deployment parameters.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentConfiguration {
+    /// Upper limit of running tasks during a deployment, in percent of desiredCount (default 200).
+    #[schemars(range(min = 0))]
+    pub maximum_percent: Option<i32>,
+    /// Lower limit of healthy tasks during a deployment, in percent of desiredCount (default 100).
+    #[schemars(range(min = 0, max = 100))]
+    pub minimum_healthy_percent: Option<i32>,
+    /// Stop (and optionally roll back) a deployment whose tasks keep failing.
+    pub deployment_circuit_breaker: Option<DeploymentCircuitBreaker>,
+    /// CloudWatch alarms that fail (and optionally roll back) a deployment.
+    pub alarms: Option<DeploymentAlarms>,
+}
+
+/// The deployment circuit breaker.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentCircuitBreaker {
+    /// Turn the circuit breaker on.
+    pub enable: bool,
+    /// Roll back to the last completed deployment when the breaker trips.
+    pub rollback: bool,
+}
+
+/// CloudWatch alarms watched during a deployment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentAlarms {
+    /// Names of the alarms.
+    pub alarm_names: Vec<String>,
+    /// Watch the alarms.
+    pub enable: bool,
+    /// Roll back when an alarm fires.
+    pub rollback: bool,
+}
+
+/// The deployment controller.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentController {
+    /// ECS (rolling update), CODE_DEPLOY (blue/green) or EXTERNAL.
+    pub r#type: DeploymentControllerType,
+}
+
+/// Networking of awsvpc tasks.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkConfiguration {
+    /// Subnets, security groups and public IP assignment.
+    pub awsvpc_configuration: Option<AwsVpcConfiguration>,
+}
+
+/// Subnets and security groups of awsvpc tasks.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsVpcConfiguration {
+    /// Subnet ids (1-16, same VPC).
+    #[schemars(length(min = 1, max = 16))]
+    pub subnets: Vec<String>,
+    /// Security group ids (at most 5, same VPC).
+    #[schemars(length(max = 5))]
+    pub security_groups: Option<Vec<String>>,
+    /// ENABLED gives each task a public IP (Fargate in public subnets); default DISABLED.
+    pub assign_public_ip: Option<AssignPublicIp>,
+}
+
+/// A load balancer target group (or Classic Load Balancer) of the service.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancer {
+    /// ARN of an ALB/NLB target group.
+    pub target_group_arn: Option<String>,
+    /// Name of a Classic Load Balancer.
+    pub load_balancer_name: Option<String>,
+    /// Container that receives traffic; must exist in the task definition.
+    pub container_name: Option<String>,
+    /// Port of that container.
+    #[schemars(range(min = 0, max = 65535))]
+    pub container_port: Option<i32>,
+}
+
+/// A Cloud Map service registry.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRegistry {
+    /// ARN of the Cloud Map service.
+    pub registry_arn: Option<String>,
+    /// Port for SRV records (awsvpc).
+    pub port: Option<i32>,
+    /// Container for SRV records (bridge/host).
+    pub container_name: Option<String>,
+    /// Container port for SRV records (bridge/host).
+    pub container_port: Option<i32>,
+}
+
+/// A task placement constraint.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementConstraint {
+    /// distinctInstance or memberOf.
+    pub r#type: Option<PlacementConstraintType>,
+    /// Cluster query language expression (memberOf only).
+    pub expression: Option<String>,
+}
+
+/// A task placement strategy.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementStrategy {
+    /// random, spread or binpack.
+    pub r#type: Option<PlacementStrategyType>,
+    /// spread: instanceId, host or an attribute; binpack: cpu or memory; random: none.
+    pub field: Option<String>,
+}
+
+/// Service Connect settings.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectConfiguration {
+    /// Turn Service Connect on for this service.
+    pub enabled: bool,
+    /// Cloud Map namespace name or ARN.
+    pub namespace: Option<String>,
+    /// Endpoints this service publishes (omit for client-only services).
+    pub services: Option<Vec<ServiceConnectService>>,
+    /// Log configuration of the Service Connect proxy.
+    pub log_configuration: Option<LogConfiguration>,
+}
+
+/// An endpoint published through Service Connect.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectService {
+    /// Name of a port mapping in the task definition.
+    pub port_name: String,
+    /// Cloud Map service name (default: portName).
+    pub discovery_name: Option<String>,
+    /// DNS names and ports clients use.
+    pub client_aliases: Option<Vec<ServiceConnectClientAlias>>,
+    /// Port the proxy listens on.
+    pub ingress_port_override: Option<i32>,
+    /// Idle and per-request timeouts.
+    pub timeout: Option<TimeoutConfiguration>,
+    /// TLS between Service Connect proxies.
+    pub tls: Option<ServiceConnectTlsConfiguration>,
+}
+
+/// A client alias of a Service Connect endpoint.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectClientAlias {
+    /// Port clients connect to.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// DNS name clients use.
+    pub dns_name: Option<String>,
+}
+
+/// Service Connect timeouts.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeoutConfiguration {
+    /// Idle connection timeout in seconds.
+    pub idle_timeout_seconds: Option<i32>,
+    /// Per-request timeout in seconds (HTTP/gRPC).
+    pub per_request_timeout_seconds: Option<i32>,
+}
+
+/// TLS for Service Connect.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTlsConfiguration {
+    /// The AWS Private CA issuing the certificates.
+    pub issuer_certificate_authority: ServiceConnectTlsCertificateAuthority,
+    /// KMS key for the private key.
+    pub kms_key: Option<String>,
+    /// IAM role ECS uses for the certificates.
+    pub role_arn: Option<String>,
+}
+
+/// The Private CA of Service Connect TLS.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTlsCertificateAuthority {
+    /// ARN of the AWS Private CA.
+    pub aws_pca_authority_arn: Option<String>,
+}
+
+aws_enum! {
+    /// Launch type of the service's tasks.
+    LaunchType { Ec2 = "EC2", Fargate = "FARGATE", External = "EXTERNAL", ManagedInstances = "MANAGED_INSTANCES" }
+}
+aws_enum! {
+    /// Scheduling strategy of the service.
+    SchedulingStrategy { Replica = "REPLICA", Daemon = "DAEMON" }
+}
+aws_enum! {
+    /// Deployment controller type.
+    DeploymentControllerType { Ecs = "ECS", CodeDeploy = "CODE_DEPLOY", External = "EXTERNAL" }
+}
+aws_enum! {
+    /// Public IP assignment of awsvpc tasks.
+    AssignPublicIp { Enabled = "ENABLED", Disabled = "DISABLED" }
+}
+aws_enum! {
+    /// Placement constraint type.
+    PlacementConstraintType { DistinctInstance = "distinctInstance", MemberOf = "memberOf" }
+}
+aws_enum! {
+    /// Placement strategy type.
+    PlacementStrategyType { Random = "random", Spread = "spread", Binpack = "binpack" }
+}
+aws_enum! {
+    /// Where tasks copy tags from.
+    PropagateTags { TaskDefinition = "TASK_DEFINITION", Service = "SERVICE", None = "NONE" }
+}
+aws_enum! {
+    /// Availability Zone rebalancing setting.
+    AvailabilityZoneRebalancing { Enabled = "ENABLED", Disabled = "DISABLED" }
+}
+
+/// What the operator reports about the ECS service.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EcsServiceStatus {
+    /// The `metadata.generation` this status describes.
+    pub observed_generation: Option<i64>,
+    /// Ready, Reconciling and Stalled conditions (kstatus).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// ARN of the ECS service.
+    pub service_arn: Option<String>,
+    /// ARN of its cluster.
+    pub cluster_arn: Option<String>,
+    /// ARN of the task definition of the primary deployment.
+    pub task_definition_arn: Option<String>,
+    /// `family:revision` of the primary deployment, for `kubectl get`.
+    pub task_definition: Option<String>,
+    /// Desired task count as ECS reports it.
+    pub desired_count: Option<i32>,
+    /// Running tasks.
+    pub running_count: Option<i32>,
+    /// Pending tasks.
+    pub pending_count: Option<i32>,
+    /// Id of the PRIMARY deployment.
+    pub primary_deployment_id: Option<String>,
+    /// Rollout state of the primary deployment: IN_PROGRESS, COMPLETED or FAILED.
+    pub rollout_state: Option<String>,
+    /// Why the rollout is in that state, as ECS says it.
+    pub rollout_state_reason: Option<String>,
+}

@@ -1,0 +1,150 @@
+//! Pure translation from custom resource specs to AWS requests, with validation and normalisation.
+//!
+//! Nothing here does I/O. Each kind has `validate` (errors with field paths, for what a CRD schema
+//! cannot say), request functions that return the AWS request in the AWS API's own JSON shape (what
+//! `render` prints and what the content hash covers), and `sdk` turns those requests into AWS SDK
+//! input builders for the `aws` layer to send.
+
+pub mod scaling;
+pub mod sdk;
+pub mod service;
+pub mod task_definition;
+
+use std::fmt;
+
+/// One problem with a spec, located by its field path (`spec.containerDefinitions[1].dependsOn[0]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// Path of the offending field, starting at `spec`.
+    pub path: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every problem found in one spec; validation reports them all at once so users fix them in one go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    /// Records a problem at `path`.
+    pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError::new(path, message));
+    }
+
+    /// `Ok(())` when nothing was recorded, so callers can use `?`.
+    pub fn into_result(self) -> Result<(), TranslateError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(TranslateError::Invalid(self))
+        }
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("; "))
+    }
+}
+
+/// Why a spec could not be turned into AWS requests. Never retryable: the spec has to change.
+#[derive(Debug, thiserror::Error)]
+pub enum TranslateError {
+    /// The spec breaks rules AWS would reject it for (or that make no sense).
+    #[error("invalid spec: {0}")]
+    Invalid(FieldErrors),
+    /// A reference could not be resolved from what the caller supplied.
+    #[error("{path}: {message}")]
+    Unresolved {
+        /// Path of the reference.
+        path: String,
+        /// What is missing.
+        message: String,
+    },
+    /// The AWS SDK refused to build the request (a required member is missing).
+    #[error("cannot build the AWS request: {0}")]
+    Build(String),
+}
+
+impl TranslateError {
+    /// Translation errors depend only on the spec, so retrying without a spec change cannot help.
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+/// Whether `value` is an AWS ARN of the given service (`arn:<partition>:<service>:...`).
+pub(crate) fn is_arn_of(value: &str, service: &str) -> bool {
+    let mut parts = value.splitn(6, ':');
+    parts.next() == Some("arn")
+        && parts.next().is_some_and(|p| p.starts_with("aws"))
+        && parts.next() == Some(service)
+        && parts.next().is_some()
+        && parts.next().is_some()
+        && parts.next().is_some_and(|r| !r.is_empty())
+}
+
+/// Whether `name` is usable as an ECS family, container, service or cluster name.
+pub(crate) fn is_ecs_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Paths of duplicated keys in a list, reported at every repeat after the first.
+pub(crate) fn duplicates<'a, I>(items: I) -> Vec<(usize, &'a str)>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(_, key)| !seen.insert(*key))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_recognition() {
+        assert!(is_arn_of(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+            "secretsmanager"
+        ));
+        assert!(is_arn_of(
+            "arn:aws-us-gov:ssm:us-gov-west-1:1:parameter/x",
+            "ssm"
+        ));
+        assert!(!is_arn_of("arn:aws:ssm:us-east-1:1:", "ssm"));
+        assert!(!is_arn_of("arn:aws:s3:::bucket/key", "ssm"));
+        assert!(!is_arn_of("/prod/db", "ssm"));
+    }
+
+    #[test]
+    fn duplicate_positions() {
+        assert_eq!(duplicates(["a", "b", "a", "a"]), vec![(2, "a"), (3, "a")]);
+        assert!(duplicates(["a", "b"]).is_empty());
+    }
+}
