@@ -158,6 +158,31 @@ pub fn fargate_memory_options(cpu_units: u32) -> Option<Vec<u32>> {
     }
 }
 
+/// Omissions ECS rejects at registration but that partial examples (and drafts) routinely have:
+/// reported as warnings, so such a spec still renders; the controller surfaces ECS's own error.
+pub fn warnings(spec: &EcsTaskDefinitionSpec) -> FieldErrors {
+    let mut warnings = FieldErrors::default();
+    let def = &spec.definition;
+    for (i, container) in def.container_definitions.iter().enumerate() {
+        if container.image.as_deref().is_none_or(str::is_empty) {
+            warnings.push(
+                format!("spec.containerDefinitions[{i}].image"),
+                "no image: ECS rejects a container without one",
+            );
+        }
+        if def.memory.is_none()
+            && container.memory.is_none()
+            && container.memory_reservation.is_none()
+        {
+            warnings.push(
+                format!("spec.containerDefinitions[{i}].memory"),
+                "no memory limit: ECS needs memory or memoryReservation on each container when the task sets no memory",
+            );
+        }
+    }
+    warnings
+}
+
 /// Every rule of the ECS API a CRD schema cannot express, reported with field paths.
 pub fn validate(object_name: &str, spec: &EcsTaskDefinitionSpec) -> FieldErrors {
     let mut errors = FieldErrors::default();
@@ -318,16 +343,6 @@ fn validate_task_size(def: &TaskDefinitionBody, errors: &mut FieldErrors) {
                     format!("{soft} MiB exceeds the container's hard limit memory: {hard}"),
                 );
             }
-        }
-        if memory.is_none()
-            && def.memory.is_none()
-            && container.memory.is_none()
-            && container.memory_reservation.is_none()
-        {
-            errors.push(
-                format!("spec.containerDefinitions[{i}].memory"),
-                "set memory or memoryReservation on the container, or a task-level spec.memory",
-            );
         }
         container_memory_total += container
             .memory
