@@ -95,6 +95,17 @@ pub struct ObjectError {
     pub error: FieldError,
 }
 
+impl ObjectError {
+    fn at(object: &SourceObject, error: FieldError) -> Self {
+        Self {
+            file: object.file.clone(),
+            kind: object.kind.clone(),
+            name: object.name.clone(),
+            error,
+        }
+    }
+}
+
 impl std::fmt::Display for ObjectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -238,24 +249,21 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
         };
         match spec {
             Ok(spec) => parsed.push((object, spec)),
-            Err(errors) => out
-                .errors
-                .extend(errors.into_iter().map(|error| ObjectError {
-                    file: object.file.clone(),
-                    kind: object.kind.clone(),
-                    name: object.name.clone(),
-                    error,
-                })),
+            Err(errors) => out.errors.extend(
+                errors
+                    .into_iter()
+                    .map(|error| ObjectError::at(object, error)),
+            ),
         }
     }
     for (object, spec) in &parsed {
-        if let Spec::Scaling(spec) = spec {
-            if let Some(target) = &spec.service_ref {
-                min_capacity_by_service.insert(
-                    (object.namespace.clone(), target.name.clone()),
-                    spec.min_capacity,
-                );
-            }
+        if let Spec::Scaling(spec) = spec
+            && let Some(target) = &spec.service_ref
+        {
+            min_capacity_by_service.insert(
+                (object.namespace.clone(), target.name.clone()),
+                spec.min_capacity,
+            );
         }
     }
 
@@ -338,14 +346,11 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
         };
         match result {
             Ok(requests) => out.requests.extend(requests),
-            Err(error) => out
-                .errors
-                .extend(field_errors(error).into_iter().map(|error| ObjectError {
-                    file: object.file.clone(),
-                    kind: object.kind.clone(),
-                    name: object.name.clone(),
-                    error,
-                })),
+            Err(error) => out.errors.extend(
+                field_errors(error)
+                    .into_iter()
+                    .map(|error| ObjectError::at(object, error)),
+            ),
         }
     }
     out

@@ -4,8 +4,12 @@
 //! descriptions `kubectl explain` shows are generated from these types and their doc comments.
 
 pub mod common;
+// kube's `printcolumn(...)` repeats `type_ = ...`, which clippy mistakes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 pub mod scaling_policy;
+#[allow(clippy::duplicated_attributes)]
 pub mod service;
+#[allow(clippy::duplicated_attributes)]
 pub mod task_definition;
 
 pub use common::{Condition, DeletionPolicy, ECS_CATEGORY, GROUP, VERSION};

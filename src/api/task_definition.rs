@@ -88,6 +88,7 @@ pub struct TaskDefinitionBody {
     #[schemars(length(max = 10))]
     pub placement_constraints: Option<Vec<TaskDefinitionPlacementConstraint>>,
     /// Launch types the definition is validated against: EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES.
+    #[schemars(length(max = 4))]
     pub requires_compatibilities: Option<Vec<Compatibility>>,
     /// Task-level CPU: CPU units ("256") or vCPUs ("0.25 vCPU"); required on Fargate.
     #[serde(default, deserialize_with = "de_opt_string_or_int")]

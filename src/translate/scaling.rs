@@ -557,13 +557,12 @@ pub fn validate(spec: &EcsScalingPolicySpec) -> FieldErrors {
             if let (Some(lower), Some(upper)) = (
                 step.metric_interval_lower_bound,
                 step.metric_interval_upper_bound,
-            ) {
-                if lower >= upper {
-                    errors.push(
-                        format!("{at}.stepAdjustments[{j}].metricIntervalUpperBound"),
-                        format!("{upper} must be greater than metricIntervalLowerBound {lower}"),
-                    );
-                }
+            ) && lower >= upper
+            {
+                errors.push(
+                    format!("{at}.stepAdjustments[{j}].metricIntervalUpperBound"),
+                    format!("{upper} must be greater than metricIntervalLowerBound {lower}"),
+                );
             }
         }
         if policy.min_adjustment_magnitude.is_some()
@@ -650,13 +649,13 @@ fn validate_scheduled_action(action: &ScheduledAction, at: &str, errors: &mut Fi
             "set minCapacity, maxCapacity or both",
         );
     }
-    if let (Some(min), Some(max)) = (action.min_capacity, action.max_capacity) {
-        if min > max {
-            errors.push(
-                format!("{at}.minCapacity"),
-                format!("{min} is above maxCapacity {max}"),
-            );
-        }
+    if let (Some(min), Some(max)) = (action.min_capacity, action.max_capacity)
+        && min > max
+    {
+        errors.push(
+            format!("{at}.minCapacity"),
+            format!("{min} is above maxCapacity {max}"),
+        );
     }
     let start = action.start_time.as_deref().map(|t| (t, parse_rfc3339(t)));
     let end = action.end_time.as_deref().map(|t| (t, parse_rfc3339(t)));
@@ -668,10 +667,10 @@ fn validate_scheduled_action(action: &ScheduledAction, at: &str, errors: &mut Fi
             );
         }
     }
-    if let (Some((_, Some(s))), Some((_, Some(e)))) = (start, end) {
-        if s >= e {
-            errors.push(format!("{at}.endTime"), "must be after startTime");
-        }
+    if let (Some((_, Some(s))), Some((_, Some(e)))) = (start, end)
+        && s >= e
+    {
+        errors.push(format!("{at}.endTime"), "must be after startTime");
     }
 }
 
@@ -759,4 +758,41 @@ fn is_alb_resource_label(label: &str) -> bool {
         && parts[0] == "app"
         && parts[3] == "targetgroup"
         && parts.iter().all(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        for ok in [
+            "at(2026-12-24T18:00:00)",
+            "rate(1 hour)",
+            "rate(5 minutes)",
+            "cron(0 8 ? * MON-FRI *)",
+            "cron(15 10 L * ? 2027)",
+        ] {
+            assert_eq!(check_schedule(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "at(2026-13-01T00:00:00)",
+            "rate(1 hours)",
+            "rate(2 hour)",
+            "cron(0 8 * * *)",
+            "cron(0 8 1 * MON *)",
+            "daily",
+        ] {
+            assert!(check_schedule(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resource_id_from_cluster_arn_uses_the_name() {
+        assert_eq!(
+            resource_id("arn:aws:ecs:us-east-1:1:cluster/prod", "web"),
+            "service/prod/web"
+        );
+        assert_eq!(resource_id("prod", "web"), "service/prod/web");
+    }
 }

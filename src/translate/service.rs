@@ -408,29 +408,33 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
         if let (Some(min), Some(max)) = (
             deployment.minimum_healthy_percent,
             deployment.maximum_percent,
-        ) {
-            if min > max {
-                errors.push(
-                    "spec.deploymentConfiguration.minimumHealthyPercent",
-                    format!("{min} is above maximumPercent {max}; a deployment could never make progress"),
-                );
-            }
+        ) && min > max
+        {
+            errors.push(
+                "spec.deploymentConfiguration.minimumHealthyPercent",
+                format!(
+                    "{min} is above maximumPercent {max}; a deployment could never make progress"
+                ),
+            );
         }
-        if let Some(max) = deployment.maximum_percent {
-            if !daemon && max < 100 && deployment.minimum_healthy_percent.is_none() {
-                errors.push(
+        if let Some(max) = deployment.maximum_percent
+            && !daemon
+            && max < 100
+            && deployment.minimum_healthy_percent.is_none()
+        {
+            errors.push(
                     "spec.deploymentConfiguration.maximumPercent",
                     format!("{max} is below the default minimumHealthyPercent of 100; set minimumHealthyPercent too"),
                 );
-            }
         }
-        if let Some(alarms) = &deployment.alarms {
-            if alarms.enable && alarms.alarm_names.is_empty() {
-                errors.push(
-                    "spec.deploymentConfiguration.alarms.alarmNames",
-                    "name at least one CloudWatch alarm, or set enable: false",
-                );
-            }
+        if let Some(alarms) = &deployment.alarms
+            && alarms.enable
+            && alarms.alarm_names.is_empty()
+        {
+            errors.push(
+                "spec.deploymentConfiguration.alarms.alarmNames",
+                "name at least one CloudWatch alarm, or set enable: false",
+            );
         }
     }
 
@@ -533,5 +537,125 @@ fn is_task_definition_reference(value: &str) -> bool {
         Some((family, revision)) => {
             is_ecs_name(family) && revision.parse::<u32>().is_ok_and(|r| r > 0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(value: serde_json::Value) -> EcsServiceSpec {
+        serde_json::from_value(value).expect("spec")
+    }
+
+    fn base() -> serde_json::Value {
+        json!({"cluster": "prod", "taskDefinition": "web:3", "launchType": "FARGATE",
+               "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["b", "a"], "securityGroups": ["sg"]}}})
+    }
+
+    #[test]
+    fn aws_defaults_cause_no_update() {
+        let desired = create_request("web", &spec(base()), None, 1, &[]).expect("desired");
+        let mut observed = desired.clone();
+        // What DescribeServices reports: defaults filled in, lists in another order.
+        observed.settings.network_configuration = Some(NetworkConfiguration {
+            awsvpc_configuration: Some(AwsVpcConfiguration {
+                subnets: vec!["a".into(), "b".into()],
+                security_groups: Some(vec!["sg".into()]),
+                assign_public_ip: Some(AssignPublicIp::Disabled),
+            }),
+        });
+        observed.settings.deployment_configuration = Some(DeploymentConfiguration {
+            maximum_percent: Some(200),
+            minimum_healthy_percent: Some(100),
+            deployment_circuit_breaker: Some(DeploymentCircuitBreaker::default()),
+            alarms: None,
+        });
+        assert_eq!(update_request(&desired, &observed, false), None);
+    }
+
+    #[test]
+    fn update_carries_only_what_changed() {
+        let mut changed = base();
+        changed["taskDefinition"] = json!("web:4");
+        changed["desiredCount"] = json!(5);
+        let desired = create_request("web", &spec(changed), None, 1, &[]).expect("desired");
+        let observed = create_request("web", &spec(base()), None, 2, &[]).expect("observed");
+        let update = update_request(&desired, &observed, true).expect("update");
+        assert_eq!(
+            serde_json::to_value(&update).expect("json"),
+            json!({"cluster": "prod", "service": "web", "taskDefinition": "web:4", "desiredCount": 5})
+        );
+        // An autoscaler owns desiredCount when the spec does not set it.
+        let update = update_request(&desired, &observed, false).expect("update");
+        assert_eq!(update.desired_count, None);
+    }
+
+    #[test]
+    fn removed_load_balancers_are_cleared() {
+        let desired = create_request("web", &spec(base()), None, 1, &[]).expect("desired");
+        let mut observed = desired.clone();
+        observed.settings.load_balancers = Some(vec![LoadBalancer {
+            target_group_arn: Some(
+                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1".into(),
+            ),
+            container_name: Some("app".into()),
+            container_port: Some(80),
+            ..Default::default()
+        }]);
+        let update = update_request(&desired, &observed, false).expect("update");
+        assert_eq!(update.load_balancers, Some(vec![]));
+    }
+
+    #[test]
+    fn ref_must_be_resolved_and_daemon_has_no_count() {
+        let mut with_ref = base();
+        with_ref
+            .as_object_mut()
+            .expect("object")
+            .remove("taskDefinition");
+        with_ref["taskDefinitionRef"] = json!({"name": "web"});
+        assert!(matches!(
+            create_request("web", &spec(with_ref.clone()), None, 1, &[]),
+            Err(TranslateError::Unresolved { .. })
+        ));
+        let request = create_request(
+            "web",
+            &spec(with_ref),
+            Some("arn:aws:ecs:us-east-1:1:task-definition/web:7"),
+            1,
+            &[],
+        )
+        .expect("resolved");
+        assert_eq!(
+            request.task_definition,
+            "arn:aws:ecs:us-east-1:1:task-definition/web:7"
+        );
+
+        let daemon = json!({"cluster": "prod", "taskDefinition": "agent", "schedulingStrategy": "DAEMON", "launchType": "EC2"});
+        assert_eq!(
+            create_request("agent", &spec(daemon), None, 1, &[])
+                .expect("daemon")
+                .desired_count,
+            None
+        );
+    }
+
+    #[test]
+    fn operator_tags_replace_user_tags_of_the_same_key() {
+        let mut s = base();
+        s["tags"] = json!([{"key": "team", "value": "a"}, {"key": "ecs.operator.dev/uid", "value": "forged"}]);
+        let tag = Tag {
+            key: "ecs.operator.dev/uid".into(),
+            value: Some("real".into()),
+        };
+        let request = create_request("web", &spec(s), None, 1, &[tag]).expect("request");
+        let tags = request.settings.tags.expect("tags");
+        assert_eq!(tags.len(), 2);
+        assert!(
+            tags.iter()
+                .any(|t| t.key == "ecs.operator.dev/uid" && t.value.as_deref() == Some("real"))
+        );
     }
 }

@@ -240,30 +240,29 @@ pub fn validate(object_name: &str, spec: &EcsTaskDefinitionSpec) -> FieldErrors 
     }
     for (i, container) in def.container_definitions.iter().enumerate() {
         for (j, mount) in container.mount_points.iter().flatten().enumerate() {
-            if let Some(source) = mount.source_volume.as_deref() {
-                if !volume_names.contains(&source) {
-                    errors.push(
-                        format!("spec.containerDefinitions[{i}].mountPoints[{j}].sourceVolume"),
-                        format!("no volume named {source:?} in spec.volumes"),
-                    );
-                }
+            if let Some(source) = mount.source_volume.as_deref()
+                && !volume_names.contains(&source)
+            {
+                errors.push(
+                    format!("spec.containerDefinitions[{i}].mountPoints[{j}].sourceVolume"),
+                    format!("no volume named {source:?} in spec.volumes"),
+                );
             }
         }
     }
-    if let Some(proxy) = &def.proxy_configuration {
-        if !def
+    if let Some(proxy) = &def.proxy_configuration
+        && !def
             .container_definitions
             .iter()
             .any(|c| c.name == proxy.container_name)
-        {
-            errors.push(
-                "spec.proxyConfiguration.containerName",
-                format!(
-                    "no container named {:?} in spec.containerDefinitions",
-                    proxy.container_name
-                ),
-            );
-        }
+    {
+        errors.push(
+            "spec.proxyConfiguration.containerName",
+            format!(
+                "no container named {:?} in spec.containerDefinitions",
+                proxy.container_name
+            ),
+        );
     }
     errors
 }
@@ -336,26 +335,26 @@ fn validate_task_size(def: &TaskDefinitionBody, errors: &mut FieldErrors) {
 
     let mut container_memory_total: u64 = 0;
     for (i, container) in def.container_definitions.iter().enumerate() {
-        if let (Some(soft), Some(hard)) = (container.memory_reservation, container.memory) {
-            if soft > hard {
-                errors.push(
-                    format!("spec.containerDefinitions[{i}].memoryReservation"),
-                    format!("{soft} MiB exceeds the container's hard limit memory: {hard}"),
-                );
-            }
+        if let (Some(soft), Some(hard)) = (container.memory_reservation, container.memory)
+            && soft > hard
+        {
+            errors.push(
+                format!("spec.containerDefinitions[{i}].memoryReservation"),
+                format!("{soft} MiB exceeds the container's hard limit memory: {hard}"),
+            );
         }
         container_memory_total += container
             .memory
             .or(container.memory_reservation)
             .map_or(0, |m| u64::try_from(m).unwrap_or(0));
     }
-    if let Some(task_memory) = memory {
-        if container_memory_total > u64::from(task_memory) {
-            errors.push(
+    if let Some(task_memory) = memory
+        && container_memory_total > u64::from(task_memory)
+    {
+        errors.push(
                 "spec.containerDefinitions",
                 format!("containers reserve {container_memory_total} MiB in total, more than the task's memory of {task_memory} MiB"),
             );
-        }
     }
 }
 
@@ -424,13 +423,13 @@ fn validate_containers(def: &TaskDefinitionBody, errors: &mut FieldErrors) {
             }
         }
         for (j, source) in container.volumes_from.iter().flatten().enumerate() {
-            if let Some(name) = source.source_container.as_deref() {
-                if !containers.iter().any(|c| c.name == name) {
-                    errors.push(
-                        format!("{at}.volumesFrom[{j}].sourceContainer"),
-                        format!("no container named {name:?} in this task definition"),
-                    );
-                }
+            if let Some(name) = source.source_container.as_deref()
+                && !containers.iter().any(|c| c.name == name)
+            {
+                errors.push(
+                    format!("{at}.volumesFrom[{j}].sourceContainer"),
+                    format!("no container named {name:?} in this task definition"),
+                );
             }
         }
         for (j, port) in container.port_mappings.iter().flatten().enumerate() {
@@ -446,15 +445,14 @@ fn validate_containers(def: &TaskDefinitionBody, errors: &mut FieldErrors) {
                 ),
                 _ => {}
             }
-            if awsvpc {
-                if let (Some(host), Some(container_port)) = (port.host_port, port.container_port) {
-                    if host != container_port {
-                        errors.push(
+            if awsvpc
+                && let (Some(host), Some(container_port)) = (port.host_port, port.container_port)
+                && host != container_port
+            {
+                errors.push(
                             format!("{path}.hostPort"),
                             format!("with networkMode awsvpc, hostPort must equal containerPort ({container_port}) or be omitted"),
                         );
-                    }
-                }
             }
         }
         let env_names: Vec<&str> = container
@@ -514,16 +512,16 @@ fn validate_containers(def: &TaskDefinitionBody, errors: &mut FieldErrors) {
                 );
             }
         }
-        if let Some(check) = &container.health_check {
-            if !matches!(
+        if let Some(check) = &container.health_check
+            && !matches!(
                 check.command.first().map(String::as_str),
                 Some("CMD" | "CMD-SHELL" | "NONE")
-            ) {
-                errors.push(
-                    format!("{at}.healthCheck.command"),
-                    "start the command with \"CMD\" (exec form) or \"CMD-SHELL\" (shell form)",
-                );
-            }
+            )
+        {
+            errors.push(
+                format!("{at}.healthCheck.command"),
+                "start the command with \"CMD\" (exec form) or \"CMD-SHELL\" (shell form)",
+            );
         }
     }
 }
@@ -539,6 +537,93 @@ fn check_value_from(value: &str, path: &str, errors: &mut FieldErrors) {
         errors.push(
             path,
             format!("{value:?} is neither a Secrets Manager or SSM parameter ARN nor an SSM parameter name"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(value: serde_json::Value) -> EcsTaskDefinitionSpec {
+        serde_json::from_value(value).expect("spec")
+    }
+
+    #[test]
+    fn equal_meaning_hashes_equal() {
+        let a = spec(
+            json!({"family": "f", "networkMode": "awsvpc", "cpu": "1 vCPU", "memory": "2 GB",
+            "containerDefinitions": [{"name": "app", "image": "i", "portMappings": [{"containerPort": 80}],
+              "environment": [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]}]}),
+        );
+        let b = spec(
+            json!({"family": "f", "networkMode": "awsvpc", "cpu": 1024, "memory": "2048",
+            "containerDefinitions": [{"name": "app", "image": "i", "essential": true,
+              "portMappings": [{"containerPort": 80, "hostPort": 80, "protocol": "tcp"}],
+              "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}], "links": []}]}),
+        );
+        let ra = register_request("f", &a).expect("a");
+        let rb = register_request("f", &b).expect("b");
+        assert_eq!(content_hash(&ra), content_hash(&rb));
+    }
+
+    #[test]
+    fn different_meaning_hashes_differ() {
+        let a =
+            spec(json!({"containerDefinitions": [{"name": "app", "image": "i:1", "memory": 128}]}));
+        let b =
+            spec(json!({"containerDefinitions": [{"name": "app", "image": "i:2", "memory": 128}]}));
+        let ha = content_hash(&register_request("f", &a).expect("a"));
+        let hb = content_hash(&register_request("f", &b).expect("b"));
+        assert_ne!(ha, hb);
+        assert_eq!(ha.len(), 32);
+    }
+
+    #[test]
+    fn family_defaults_to_object_name_and_must_be_valid() {
+        let s =
+            spec(json!({"containerDefinitions": [{"name": "app", "image": "i", "memory": 128}]}));
+        assert_eq!(
+            register_request("web", &s).expect("ok").family.as_deref(),
+            Some("web")
+        );
+        let errors = validate("my.app", &s);
+        assert!(
+            errors.0.iter().any(|e| e.path.starts_with("spec.family")),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn fargate_table() {
+        assert_eq!(fargate_memory_options(256), Some(vec![512, 1024, 2048]));
+        let options = fargate_memory_options(8192).expect("8 vCPU");
+        assert_eq!(
+            (
+                options[0],
+                options[options.len() - 1],
+                options[1] - options[0]
+            ),
+            (16384, 61440, 4096)
+        );
+        assert_eq!(fargate_memory_options(3000), None);
+        assert_eq!(parse_cpu_units("0.25 vCPU"), Some(256));
+        assert_eq!(parse_memory_mib("0.5GB"), Some(512));
+        assert_eq!(parse_cpu_units("lots"), None);
+    }
+
+    #[test]
+    fn partial_definitions_warn_but_validate() {
+        let s = spec(json!({"containerDefinitions": [{"name": "app"}]}));
+        assert!(validate("x", &s).0.is_empty());
+        let paths: Vec<String> = warnings(&s).0.into_iter().map(|w| w.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.containerDefinitions[0].image",
+                "spec.containerDefinitions[0].memory"
+            ]
         );
     }
 }

@@ -1,0 +1,200 @@
+//! The committed CRDs are what the code generates, and their CEL rules reject what they should.
+
+mod common;
+
+use ecs_operator::crdgen;
+use kube::core::cel::Validator;
+use serde_json::{Value, json};
+
+use common::root;
+
+#[test]
+fn committed_crds_are_up_to_date() {
+    for (file, crd) in crdgen::all() {
+        let generated = crdgen::to_yaml(&crd).expect("yaml");
+        let path = root().join("crds").join(file);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run `cargo run -- crds --output-dir crds` and commit the result",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn crds_are_namespaced_with_names_columns_and_status() {
+    for (_, crd) in crdgen::all() {
+        let spec = &crd.spec;
+        assert_eq!(spec.group, "ecs.operator.dev");
+        assert_eq!(spec.scope, "Namespaced");
+        assert_eq!(
+            spec.names.categories.as_deref(),
+            Some(&["ecs".to_owned()][..])
+        );
+        let version = &spec.versions[0];
+        assert_eq!(version.name, "v1alpha1");
+        assert!(
+            version
+                .subresources
+                .as_ref()
+                .and_then(|s| s.status.as_ref())
+                .is_some()
+        );
+        let columns: Vec<&str> = version
+            .additional_printer_columns
+            .iter()
+            .flatten()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert!(
+            columns.contains(&"Ready") && columns.contains(&"Age"),
+            "{columns:?}"
+        );
+    }
+    let short: Vec<String> = crdgen::all()
+        .into_iter()
+        .flat_map(|(_, crd)| crd.spec.names.short_names.unwrap_or_default())
+        .collect();
+    assert_eq!(short, ["ecstd", "ecssvc", "ecssp"]);
+}
+
+/// The openAPIV3Schema of the CRD for `kind`, as the API server evaluates it.
+fn schema_of(kind: &str) -> Value {
+    let crd = crdgen::all()
+        .into_iter()
+        .map(|(_, crd)| crd)
+        .find(|crd| crd.spec.names.kind == kind)
+        .expect("kind");
+    serde_json::to_value(
+        crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .and_then(|s| s.open_api_v3_schema.as_ref()),
+    )
+    .expect("schema")
+}
+
+fn object(kind: &str, spec: Value) -> Value {
+    json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": kind, "metadata": {"name": "x"}, "spec": spec})
+}
+
+/// Messages of the CEL rules that reject `spec` (empty when it is admitted).
+fn cel_failures(kind: &str, spec: Value, old_spec: Option<Value>) -> Vec<String> {
+    let old = old_spec.map(|s| object(kind, s));
+    match Validator::new().validate(&schema_of(kind), &object(kind, spec), old.as_ref()) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.to_string().lines().map(str::to_owned).collect(),
+    }
+}
+
+fn service_spec() -> Value {
+    json!({
+        "cluster": "prod",
+        "taskDefinition": "web:1",
+        "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    })
+}
+
+#[test]
+fn cel_admits_valid_objects() {
+    assert!(cel_failures("EcsService", service_spec(), None).is_empty());
+    assert!(cel_failures("EcsService", service_spec(), Some(service_spec())).is_empty());
+    let policy = json!({"resourceId": "service/prod/web", "minCapacity": 2, "maxCapacity": 10});
+    assert!(cel_failures("EcsScalingPolicy", policy, None).is_empty());
+    let td = json!({"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+                    "containerDefinitions": [{"name": "app", "image": "nginx"}]});
+    assert!(cel_failures("EcsTaskDefinition", td, None).is_empty());
+}
+
+#[test]
+fn cel_requires_exactly_one_task_definition_source() {
+    let mut both = service_spec();
+    both["taskDefinitionRef"] = json!({"name": "web"});
+    let failures = cel_failures("EcsService", both, None);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("exactly one of taskDefinitionRef")),
+        "{failures:?}"
+    );
+
+    let mut neither = service_spec();
+    neither
+        .as_object_mut()
+        .expect("object")
+        .remove("taskDefinition");
+    assert!(!cel_failures("EcsService", neither, None).is_empty());
+}
+
+#[test]
+fn cel_forbids_launch_type_with_capacity_providers() {
+    let mut spec = service_spec();
+    spec["capacityProviderStrategy"] = json!([{"capacityProvider": "FARGATE", "weight": 1}]);
+    let failures = cel_failures("EcsService", spec, None);
+    assert!(
+        failures.iter().any(|f| f.contains("mutually exclusive")),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn cel_keeps_cluster_and_service_name_immutable() {
+    let mut moved = service_spec();
+    moved["cluster"] = json!("staging");
+    let failures = cel_failures("EcsService", moved, Some(service_spec()));
+    assert!(
+        failures.iter().any(|f| f.contains("cluster is immutable")),
+        "{failures:?}"
+    );
+
+    let mut renamed = service_spec();
+    renamed["serviceName"] = json!("other");
+    let failures = cel_failures("EcsService", renamed, Some(service_spec()));
+    assert!(
+        failures.iter().any(|f| f.contains("serviceName")),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn cel_rejects_min_above_max_and_missing_target() {
+    let failures = cel_failures(
+        "EcsScalingPolicy",
+        json!({"resourceId": "service/prod/web", "minCapacity": 5, "maxCapacity": 2}),
+        None,
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("minCapacity must not exceed maxCapacity")),
+        "{failures:?}"
+    );
+    let failures = cel_failures(
+        "EcsScalingPolicy",
+        json!({"minCapacity": 1, "maxCapacity": 2}),
+        None,
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("exactly one of serviceRef")),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn cel_requires_awsvpc_and_size_on_fargate() {
+    let spec = json!({"networkMode": "bridge", "requiresCompatibilities": ["FARGATE"],
+                      "containerDefinitions": [{"name": "app", "image": "nginx"}]});
+    let failures = cel_failures("EcsTaskDefinition", spec, None);
+    assert!(
+        failures.iter().any(|f| f.contains("awsvpc")),
+        "{failures:?}"
+    );
+    assert!(
+        failures.iter().any(|f| f.contains("cpu and memory")),
+        "{failures:?}"
+    );
+}

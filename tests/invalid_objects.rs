@@ -1,0 +1,328 @@
+//! Invalid objects fail validation with the right field path, one per rule, and never panic; the
+//! `render` command reports them on stderr and exits 1.
+
+mod common;
+
+use std::process::Command;
+
+use ecs_operator::render;
+use serde_json::{Value, json};
+
+use common::{root, temp_yaml};
+
+fn fargate_td(containers: Value) -> Value {
+    json!({"family": "app", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+           "cpu": "256", "memory": "512", "containerDefinitions": containers})
+}
+
+fn service(extra: Value) -> Value {
+    let mut spec = json!({"cluster": "prod", "taskDefinition": "web:1", "launchType": "FARGATE",
+                          "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}});
+    for (k, v) in extra.as_object().expect("object") {
+        if v.is_null() {
+            spec.as_object_mut().expect("object").remove(k);
+        } else {
+            spec[k] = v.clone();
+        }
+    }
+    spec
+}
+
+fn policy(extra: Value) -> Value {
+    let mut spec = json!({"resourceId": "service/prod/web", "minCapacity": 2, "maxCapacity": 10});
+    for (k, v) in extra.as_object().expect("object") {
+        spec[k] = v.clone();
+    }
+    spec
+}
+
+/// (kind, spec, the field path the error must name, a word the message must contain)
+fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
+    let app = |extra: Value| {
+        let mut c = json!({"name": "app", "image": "nginx"});
+        for (k, v) in extra.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        c
+    };
+    vec![
+        (
+            "EcsTaskDefinition",
+            json!({"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "4096",
+            "containerDefinitions": [app(json!({}))]}),
+            "spec.memory",
+            "not valid with cpu 256",
+        ),
+        (
+            "EcsTaskDefinition",
+            json!({"networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "300", "memory": "512",
+            "containerDefinitions": [app(json!({}))]}),
+            "spec.cpu",
+            "not a Fargate size",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([])),
+            "spec.containerDefinitions",
+            "at least one container",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(json!({})), app(json!({}))])),
+            "spec.containerDefinitions[1].name",
+            "duplicate container name",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(json!({"essential": false}))])),
+            "spec.containerDefinitions",
+            "essential",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(
+                json!({"dependsOn": [{"containerName": "db", "condition": "START"}]})
+            )])),
+            "spec.containerDefinitions[0].dependsOn[0].containerName",
+            "no container named \"db\"",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(
+                json!({"portMappings": [{"containerPort": 80, "hostPort": 8080}]})
+            )])),
+            "spec.containerDefinitions[0].portMappings[0].hostPort",
+            "must equal containerPort",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(
+                json!({"environment": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]})
+            )])),
+            "spec.containerDefinitions[0].environment[1].name",
+            "duplicate environment variable",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(
+                json!({"secrets": [{"name": "S", "valueFrom": "arn:aws:s3:::bucket/key"}]})
+            )])),
+            "spec.containerDefinitions[0].secrets[0].valueFrom",
+            "neither a Secrets Manager",
+        ),
+        (
+            "EcsTaskDefinition",
+            json!({"networkMode": "bridge", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+            "containerDefinitions": [app(json!({}))]}),
+            "spec.networkMode",
+            "awsvpc",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(
+                json!({"mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]})
+            )])),
+            "spec.containerDefinitions[0].mountPoints[0].sourceVolume",
+            "no volume named",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(
+                json!({"portMappings": [{"containerPort": 80, "protocol": "sctp"}]})
+            )])),
+            "spec.containerDefinitions[0].portMappings[0].protocol",
+            "unknown variant",
+        ),
+        (
+            "EcsTaskDefinition",
+            fargate_td(json!([app(json!({"imag": "typo"}))])),
+            "spec.containerDefinitions[0].imag",
+            "unknown field",
+        ),
+        (
+            "EcsService",
+            service(json!({"taskDefinitionRef": {"name": "web"}})),
+            "spec.taskDefinition",
+            "exactly one",
+        ),
+        (
+            "EcsService",
+            service(
+                json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}),
+            ),
+            "spec.capacityProviderStrategy",
+            "mutually exclusive",
+        ),
+        (
+            "EcsService",
+            service(json!({"networkConfiguration": null})),
+            "spec.networkConfiguration.awsvpcConfiguration",
+            "subnets",
+        ),
+        (
+            "EcsService",
+            service(json!({"launchType": null, "capacityProviderStrategy": [
+            {"capacityProvider": "FARGATE", "weight": 1, "base": 2}, {"capacityProvider": "FARGATE_SPOT", "weight": 4, "base": 1}]})),
+            "spec.capacityProviderStrategy[1].base",
+            "only one capacity provider",
+        ),
+        (
+            "EcsService",
+            service(
+                json!({"loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1", "containerPort": 80}]}),
+            ),
+            "spec.loadBalancers[0].containerName",
+            "container",
+        ),
+        (
+            "EcsService",
+            service(json!({"taskDefinition": "web:latest"})),
+            "spec.taskDefinition",
+            "family:revision",
+        ),
+        (
+            "EcsService",
+            service(
+                json!({"deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 50}}),
+            ),
+            "spec.deploymentConfiguration.minimumHealthyPercent",
+            "above maximumPercent",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(json!({"minCapacity": 12})),
+            "spec.minCapacity",
+            "must not exceed maxCapacity",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(
+                json!({"targetTrackingPolicies": [{"policyName": "alb", "targetValue": 1000.0,
+            "predefinedMetric": {"type": "ALBRequestCountPerTarget"}}]}),
+            ),
+            "spec.targetTrackingPolicies[0].predefinedMetric.resourceLabel",
+            "needs resourceLabel",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(json!({"targetTrackingPolicies": [
+            {"policyName": "cpu", "targetValue": 70.0, "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}},
+            {"policyName": "cpu", "targetValue": 80.0, "predefinedMetric": {"type": "ECSServiceAverageMemoryUtilization"}}]})),
+            "spec.targetTrackingPolicies[1].policyName",
+            "duplicate policy name",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(
+                json!({"scheduledActions": [{"name": "n", "schedule": "every day", "minCapacity": 1}]}),
+            ),
+            "spec.scheduledActions[0].schedule",
+            "not a schedule",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(
+                json!({"scheduledActions": [{"name": "n", "schedule": "cron(0 8 * * MON-FRI *)", "minCapacity": 1}]}),
+            ),
+            "spec.scheduledActions[0].schedule",
+            "'?'",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(
+                json!({"scheduledActions": [{"name": "n", "schedule": "rate(0 minutes)", "minCapacity": 1}]}),
+            ),
+            "spec.scheduledActions[0].schedule",
+            "positive whole number",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(json!({"resourceId": "web"})),
+            "spec.resourceId",
+            "service/<cluster-name>/<service-name>",
+        ),
+    ]
+}
+
+#[test]
+fn each_invalid_object_names_its_field() {
+    let cases = cases();
+    assert!(cases.len() >= 15);
+    for (i, (kind, spec, path, word)) in cases.into_iter().enumerate() {
+        let object = json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": kind,
+                            "metadata": {"name": format!("case-{i}")}, "spec": spec});
+        let file = temp_yaml(&format!("invalid-{i}"), &[object]);
+        let (objects, _) = render::load(&file).expect("load");
+        let rendered = render::render(&objects);
+        assert!(
+            rendered.requests.is_empty(),
+            "case {i} ({path}) rendered requests"
+        );
+        assert!(
+            rendered
+                .errors
+                .iter()
+                .any(|e| e.error.path == path && e.error.message.contains(word)),
+            "case {i}: expected {path} containing {word:?}, got {:#?}",
+            rendered.errors
+        );
+    }
+}
+
+#[test]
+fn render_command_reports_errors_on_stderr_and_exits_1() {
+    let good = json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+                      "metadata": {"name": "good"}, "spec": fargate_td(json!([{"name": "app", "image": "nginx"}]))});
+    let bad = json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+                     "metadata": {"name": "bad"}, "spec": fargate_td(json!([]))});
+    let file = temp_yaml("cli", &[good, bad]);
+    let output = Command::new(env!("CARGO_BIN_EXE_ecs-operator"))
+        .args(["render", "-f"])
+        .arg(&file)
+        .output()
+        .expect("run ecs-operator");
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "the valid object still renders");
+    assert_eq!(lines[0]["name"], "good");
+    assert_eq!(lines[0]["operation"], "RegisterTaskDefinition");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("EcsTaskDefinition/bad") && stderr.contains("spec.containerDefinitions"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_command_succeeds_on_examples() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ecs-operator"))
+        .args(["render", "-f"])
+        .arg(root().join("examples"))
+        .output()
+        .expect("run ecs-operator");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let value: Value = serde_json::from_str(line).expect("JSON line");
+        for key in ["kind", "name", "service", "operation", "input"] {
+            assert!(value.get(key).is_some(), "{key} missing in {line}");
+        }
+    }
+}
+
+#[test]
+fn unreadable_yaml_is_an_error_not_a_panic() {
+    let dir =
+        std::env::temp_dir().join(format!("ecs-operator-test-{}-garbage", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("garbage.yaml");
+    std::fs::write(&file, "kind: [unclosed\n").expect("write");
+    assert!(render::load(&file).is_err());
+}
