@@ -198,3 +198,24 @@ fn cel_requires_awsvpc_and_size_on_fargate() {
         "{failures:?}"
     );
 }
+
+#[test]
+fn every_status_has_observed_generation_and_conditions_at_its_top_level() {
+    for (file, crd) in crdgen::all() {
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("schema");
+        let status = &schema["openAPIV3Schema"]["properties"]["status"]["properties"];
+        assert_eq!(status["observedGeneration"]["type"], "integer", "{file}");
+        assert_eq!(status["conditions"]["type"], "array", "{file}");
+        let condition = &status["conditions"]["items"]["properties"];
+        for field in [
+            "type",
+            "status",
+            "observedGeneration",
+            "lastTransitionTime",
+            "reason",
+            "message",
+        ] {
+            assert!(condition.get(field).is_some(), "{file}: condition.{field}");
+        }
+    }
+}

@@ -24,6 +24,19 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// The status fields every kind shares, so that condition handling (and kstatus-based health in
+/// kubectl, Flux and Argo CD) works the same for all of them.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileStatus {
+    /// The `metadata.generation` this status describes.
+    pub observed_generation: Option<i64>,
+    /// Ready, Reconciling and Stalled conditions (kstatus), in the `metav1.Condition` shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}
+
 /// A name/value pair, as ECS uses for environment variables and proxy properties.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-use super::common::{Condition, DeletionPolicy, aws_enum};
+use super::common::{DeletionPolicy, ReconcileStatus, aws_enum};
 use super::service::LocalObjectReference;
 
 /// Desired autoscaling of one ECS service.
@@ -279,11 +279,9 @@ pub struct ScheduledAction {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EcsScalingPolicyStatus {
-    /// The `metadata.generation` this status describes.
-    pub observed_generation: Option<i64>,
-    /// Ready, Reconciling and Stalled conditions (kstatus).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
+    /// `observedGeneration` and the Ready / Reconciling / Stalled conditions.
+    #[serde(flatten)]
+    pub reconcile: ReconcileStatus,
     /// Resource id of the scalable target (`service/<cluster>/<service>`).
     pub resource_id: Option<String>,
     /// ARN of the scalable target.

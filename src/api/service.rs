@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-use super::common::{Condition, DeletionPolicy, LogConfiguration, Tag, aws_enum};
+use super::common::{DeletionPolicy, LogConfiguration, ReconcileStatus, Tag, aws_enum};
 
 /// Desired state of an ECS service.
 #[skip_serializing_none]
@@ -401,11 +401,9 @@ aws_enum! {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EcsServiceStatus {
-    /// The `metadata.generation` this status describes.
-    pub observed_generation: Option<i64>,
-    /// Ready, Reconciling and Stalled conditions (kstatus).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
+    /// `observedGeneration` and the Ready / Reconciling / Stalled conditions.
+    #[serde(flatten)]
+    pub reconcile: ReconcileStatus,
     /// ARN of the ECS service.
     pub service_arn: Option<String>,
     /// ARN of its cluster.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
 use super::common::{
-    Condition, DeletionPolicy, KeyValuePair, LogConfiguration, Secret, Tag, aws_enum,
+    DeletionPolicy, KeyValuePair, LogConfiguration, ReconcileStatus, Secret, Tag, aws_enum,
     de_opt_string_or_int, int_or_string_schema,
 };
 
@@ -697,11 +697,9 @@ aws_enum! {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EcsTaskDefinitionStatus {
-    /// The `metadata.generation` this status describes.
-    pub observed_generation: Option<i64>,
-    /// Ready, Reconciling and Stalled conditions (kstatus).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
+    /// `observedGeneration` and the Ready / Reconciling / Stalled conditions.
+    #[serde(flatten)]
+    pub reconcile: ReconcileStatus,
     /// ARN of the current revision.
     pub task_definition_arn: Option<String>,
     /// The family registered.
