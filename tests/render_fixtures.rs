@@ -64,6 +64,35 @@ fn every_task_definition_fixture_renders_to_itself() {
 }
 
 #[test]
+fn describe_task_definition_output_pastes_unchanged() {
+    let described = read_json(&root().join("tests/fixtures/describe-task-definition.json"));
+    let object = json!({
+        "apiVersion": "ecs.operator.dev/v1alpha1",
+        "kind": "EcsTaskDefinition",
+        "metadata": {"name": "orders-api"},
+        "spec": described,
+    });
+    let rendered = render_documents("described", &[object]);
+    assert!(rendered.errors.is_empty(), "{:?}", rendered.errors);
+    assert!(rendered.warnings.is_empty(), "{:?}", rendered.warnings);
+    // The read-only members of describe output are not part of a registration.
+    let mut expected = described.clone();
+    let expected_map = expected.as_object_mut().expect("object");
+    for read_only in [
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+    ] {
+        assert!(expected_map.remove(read_only).is_some(), "{read_only}");
+    }
+    assert_eq!(rendered.requests[0].input, expected);
+}
+
+#[test]
 fn the_service_fixture_renders_to_itself() {
     let body =
         read_json(&root().join("tests/fixtures/seed/application-load-balancer-integration.json"));

@@ -48,6 +48,11 @@ pub struct EcsTaskDefinitionSpec {
     #[serde(flatten)]
     pub definition: TaskDefinitionBody,
 
+    /// Read-only members of `aws ecs describe-task-definition` output, accepted so that output
+    /// pastes unchanged; they are never sent to AWS.
+    #[serde(flatten)]
+    pub described: DescribedFields,
+
     /// What to do with the revisions this object registered when it is deleted: `Delete`
     /// (deregister them, the default) or `Retain` (leave them registered).
     #[serde(default)]
@@ -62,6 +67,45 @@ pub struct EcsTaskDefinitionSpec {
 
 fn default_revision_history_limit() -> i32 {
     5
+}
+
+/// Members that `DescribeTaskDefinition` reports but `RegisterTaskDefinition` does not take. They
+/// are accepted (so describe output pastes under `spec:` unchanged) and ignored.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribedFields {
+    /// Ignored: ARN of the described revision (the operator reports its own in status).
+    pub task_definition_arn: Option<String>,
+    /// Ignored: revision number of the described revision.
+    pub revision: Option<i32>,
+    /// Ignored: ACTIVE, INACTIVE or DELETE_IN_PROGRESS.
+    pub status: Option<String>,
+    /// Ignored: container instance attributes ECS derived from the definition.
+    pub requires_attributes: Option<Vec<DescribedAttribute>>,
+    /// Ignored: launch types ECS found the definition compatible with.
+    pub compatibilities: Option<Vec<Compatibility>>,
+    /// Ignored: when the described revision was registered.
+    pub registered_at: Option<String>,
+    /// Ignored: who registered the described revision.
+    pub registered_by: Option<String>,
+    /// Ignored: when the described revision was deregistered.
+    pub deregistered_at: Option<String>,
+}
+
+/// An attribute in `requiresAttributes` of describe output.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribedAttribute {
+    /// Attribute name, e.g. `com.amazonaws.ecs.capability.logging-driver.awslogs`.
+    pub name: String,
+    /// Attribute value.
+    pub value: Option<String>,
+    /// Target type.
+    pub target_type: Option<String>,
+    /// Target id.
+    pub target_id: Option<String>,
 }
 
 /// The members of an ECS `RegisterTaskDefinition` request.
