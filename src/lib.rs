@@ -4,6 +4,7 @@
 //! validation, `crdgen` the generated CRD manifests and `render` the offline `render` command.
 
 pub mod api;
+pub mod aws;
 pub mod crdgen;
 pub mod render;
 pub mod translate;
