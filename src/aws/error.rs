@@ -127,7 +127,7 @@ pub fn classify(code: Option<&str>, message: &str, status: u16) -> AwsErrorKind 
             AwsErrorKind::AlreadyExists
         }
         "ClientException" | "InvalidParameterException" | "ValidationException"
-            if message.contains("not found") || message.contains("does not exist") =>
+            if is_not_found_message(message) =>
         {
             AwsErrorKind::NotFound
         }
@@ -151,6 +151,21 @@ pub fn classify(code: Option<&str>, message: &str, status: u16) -> AwsErrorKind 
         _ if status == 404 => AwsErrorKind::NotFound,
         _ => AwsErrorKind::Terminal,
     }
+}
+
+/// ECS and Application Auto Scaling report some missing resources only in the message.
+fn is_not_found_message(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    [
+        "not found",
+        "does not exist",
+        "doesn't exist",
+        "no scalable target found",
+        "no scaling policy found",
+        "unable to describe task definition",
+    ]
+    .iter()
+    .any(|phrase| lower.contains(phrase))
 }
 
 #[cfg(test)]

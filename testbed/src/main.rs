@@ -1,0 +1,99 @@
+//! `ecs-testbed`: start moto or the AWS fault proxy from the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ecs_testbed::proxy::FaultsBody;
+use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig};
+
+/// Test services for ecs-operator.
+#[derive(Parser)]
+#[command(name = "ecs-testbed", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install (if needed) and start moto on 127.0.0.1; prints its URL; Ctrl-C stops it.
+    Moto {
+        /// Port (a free one when omitted).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Start the recording, fault-injecting proxy in front of an AWS endpoint; prints its URL.
+    AwsProxy {
+        /// The endpoint to forward to (moto's URL).
+        #[arg(long)]
+        upstream: String,
+        /// Port (a free one when omitted).
+        #[arg(long)]
+        port: Option<u16>,
+        /// JSON file with {"rules": [...]} fault rules.
+        #[arg(long)]
+        faults: Option<PathBuf>,
+        /// Send this x-moto-account-id with every request.
+        #[arg(long)]
+        account_id: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Moto { port } => match MotoServer::start(port) {
+            Ok(server) => {
+                println!("{}", server.url());
+                let _ = tokio::signal::ctrl_c().await;
+                drop(server);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::AwsProxy {
+            upstream,
+            port,
+            faults,
+            account_id,
+        } => {
+            let faults = match faults.map(|path| {
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .and_then(|text| {
+                        serde_json::from_str::<FaultsBody>(&text)
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                    })
+            }) {
+                None => Vec::new(),
+                Some(Ok(body)) => body.rules,
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match AwsProxy::start(ProxyConfig {
+                upstream,
+                port,
+                account_id,
+                faults,
+            })
+            .await
+            {
+                Ok(proxy) => {
+                    println!("{}", proxy.url());
+                    let _ = tokio::signal::ctrl_c().await;
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

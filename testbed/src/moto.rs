@@ -1,0 +1,261 @@
+//! moto in server mode: installed on demand (pinned) into a virtualenv under `target/`, started on
+//! 127.0.0.1, stopped when the test process exits.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::TestbedError;
+use crate::http;
+
+/// The moto version the tests are written against (its behaviour is recorded in DESIGN.md).
+pub const MOTO_VERSION: &str = "5.2.5";
+
+/// A running moto server.
+pub struct MotoServer {
+    url: String,
+    child: Child,
+    // Closing this pipe (when the process exits, however it exits) stops the server.
+    _stdin: ChildStdin,
+}
+
+impl MotoServer {
+    /// Installs moto if needed and starts it on 127.0.0.1 (on `port`, or a free one).
+    pub fn start(port: Option<u16>) -> Result<Self, TestbedError> {
+        let binary = moto_server_binary()?;
+        let port = match port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        // A shell wrapper that kills moto when our end of its stdin closes, so no server outlives
+        // the test binary that started it, even when that binary is killed.
+        let script = "\"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & pid=$!; \
+                      while read -r _; do :; done; kill \"$pid\" 2>/dev/null; wait \"$pid\" 2>/dev/null";
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(&binary)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| TestbedError::io(format!("starting {}", binary.display()), e))?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| TestbedError::Moto("no stdin pipe".into()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        wait_until_answering(port, Duration::from_secs(60))?;
+        Ok(Self {
+            url,
+            child,
+            _stdin: stdin,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// One server per test binary, started on first use.
+    pub fn shared() -> Result<&'static MotoServer, TestbedError> {
+        static SHARED: OnceLock<Result<MotoServer, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| MotoServer::start(None).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| TestbedError::Moto(e.clone()))
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A 12-digit AWS account id unique to this process and call: moto keeps each account's state
+/// apart, so tests sharing one server do not see each other (send it as `x-moto-account-id`).
+pub fn next_account_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let base = u64::from(std::process::id() % 100_000) * 10_000;
+    format!("{:012}", 100_000_000_000 + base + n)
+}
+
+/// The `moto_server` to run: `$MOTO_SERVER`, or a pinned install in a virtualenv under `target/`
+/// (created on first use with `python3 -m venv` and pip).
+pub fn moto_server_binary() -> Result<PathBuf, TestbedError> {
+    if let Ok(path) = std::env::var("MOTO_SERVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let venv = target_dir().join(format!("moto-venv-{MOTO_VERSION}"));
+    let binary = venv.join("bin").join("moto_server");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    // Install into a fresh folder and rename it into place, so concurrent test binaries never use
+    // a half-installed environment.
+    let staging = target_dir().join(format!("moto-venv-{MOTO_VERSION}.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    run(
+        Command::new("python3").arg("-m").arg("venv").arg(&staging),
+        "python3 -m venv",
+    )?;
+    run(
+        Command::new(staging.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("moto[server]=={MOTO_VERSION}")),
+        "pip install moto[server]",
+    )?;
+    // The venv's scripts carry its path in their shebang lines, so it must run from where it was
+    // made: point the final name at the staging folder.
+    if std::os::unix::fs::symlink(&staging, &venv).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    if binary.exists() {
+        Ok(binary)
+    } else {
+        Err(TestbedError::Moto(format!(
+            "{} missing after install",
+            binary.display()
+        )))
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), TestbedError> {
+    let output = command.output().map_err(|e| TestbedError::io(what, e))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(TestbedError::Moto(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )))
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+        })
+}
+
+fn free_port() -> Result<u16, TestbedError> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| TestbedError::io("finding a free port", e))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| TestbedError::io("finding a free port", e))
+}
+
+fn wait_until_answering(port: u16, limit: Duration) -> Result<(), TestbedError> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let request = format!("GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+            let mut head = [0u8; 12];
+            if stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_exact(&mut head).is_ok()
+                && head.starts_with(b"HTTP/")
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(TestbedError::Moto(format!(
+        "moto did not answer on port {port} within {}s",
+        limit.as_secs()
+    )))
+}
+
+/// The default VPC's subnets and security groups of `account` in moto (region us-east-1), for
+/// awsvpc network configurations. moto's EC2 answers unsigned Query requests.
+pub async fn default_network(
+    moto_url: &str,
+    account: &str,
+) -> Result<(Vec<String>, Vec<String>), TestbedError> {
+    let client = http::client();
+    let query = |action: &'static str| {
+        let client = client.clone();
+        let url = format!("{moto_url}/");
+        let account = account.to_owned();
+        async move {
+            let body = format!("Action={action}&Version=2016-11-15");
+            let (status, body) = http::send(
+                &client,
+                "POST",
+                &url,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("x-moto-account-id", &account),
+                    (
+                        "authorization",
+                        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+                    ),
+                ],
+                body.into(),
+            )
+            .await?;
+            if status != 200 {
+                return Err(TestbedError::Http(format!("{action}: HTTP {status}")));
+            }
+            Ok(String::from_utf8_lossy(&body).into_owned())
+        }
+    };
+    let subnets = xml_values(&query("DescribeSubnets").await?, "subnetId");
+    let groups = xml_values(&query("DescribeSecurityGroups").await?, "groupId");
+    Ok((subnets, groups))
+}
+
+/// Every `<tag>value</tag>` in an XML document, in order, without duplicates.
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let mut values: Vec<String> = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        rest = &rest[start + open.len()..];
+        let Some(end) = rest.find(&close) else { break };
+        let value = rest[..end].to_owned();
+        if !values.contains(&value) {
+            values.push(value);
+        }
+        rest = &rest[end..];
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_unique_12_digit() {
+        let a = next_account_id();
+        let b = next_account_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 12);
+        assert!(a.chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn xml_values_in_order() {
+        let xml =
+            "<a><subnetId>s-1</subnetId><x/><subnetId>s-2</subnetId><subnetId>s-1</subnetId></a>";
+        assert_eq!(xml_values(xml, "subnetId"), ["s-1", "s-2"]);
+    }
+}

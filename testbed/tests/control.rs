@@ -1,0 +1,143 @@
+//! The proxy's control endpoints and the `ecs-testbed` command line, over real HTTP against moto.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use ecs_testbed::http::{self, HttpClient};
+use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig, next_account_id};
+use serde_json::{Value, json};
+
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
+
+async fn ecs_call(client: &HttpClient, url: &str, operation: &str, body: Value) -> (u16, Value) {
+    let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+    let (status, body) = http::send(
+        client,
+        "POST",
+        &format!("{url}/"),
+        &[
+            ("x-amz-target", &target),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("authorization", AUTH),
+        ],
+        body.to_string().into(),
+    )
+    .await
+    .expect("answer");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn control(client: &HttpClient, url: &str, method: &str, path: &str, body: Value) -> Value {
+    let (status, body) = http::send(
+        client,
+        method,
+        &format!("{url}{path}"),
+        &[],
+        body.to_string().into(),
+    )
+    .await
+    .expect("control answer");
+    assert_eq!(
+        status,
+        200,
+        "{method} {path}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).expect("json")
+}
+
+#[tokio::test]
+async fn records_faults_and_clears_over_http() {
+    let moto = MotoServer::shared().expect("moto");
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(next_account_id()),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    let client = http::client();
+
+    let (status, answer) = ecs_call(
+        &client,
+        proxy.url(),
+        "CreateCluster",
+        json!({"clusterName": "c1"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["cluster"]["clusterName"], "c1");
+
+    let record = control(&client, proxy.url(), "GET", "/_proxy/requests", Value::Null).await;
+    assert_eq!(record.as_array().map(Vec::len), Some(1));
+    assert_eq!(record[0]["service"], "ecs");
+    assert_eq!(record[0]["operation"], "CreateCluster");
+    assert_eq!(record[0]["body"], json!({"clusterName": "c1"}));
+    assert_eq!(record[0]["status"], 200);
+
+    control(
+        &client,
+        proxy.url(),
+        "PUT",
+        "/_proxy/faults",
+        json!({"rules": [{"operation": "ecs:ListClusters", "everyNth": 2, "fault": {"kind": "throttle"}}]}),
+    )
+    .await;
+    let (first, _) = ecs_call(&client, proxy.url(), "ListClusters", json!({})).await;
+    let (second, error) = ecs_call(&client, proxy.url(), "ListClusters", json!({})).await;
+    assert_eq!((first, second), (200, 400));
+    assert_eq!(error["__type"], "ThrottlingException");
+    let faults = control(&client, proxy.url(), "GET", "/_proxy/faults", Value::Null).await;
+    assert_eq!(faults["rules"][0]["everyNth"], 2);
+
+    control(
+        &client,
+        proxy.url(),
+        "DELETE",
+        "/_proxy/requests",
+        Value::Null,
+    )
+    .await;
+    let record = control(&client, proxy.url(), "GET", "/_proxy/requests", Value::Null).await;
+    assert_eq!(record, json!([]));
+
+    // Each proxy's account id keeps its state apart in the shared moto.
+    let other = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(next_account_id()),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    let (_, clusters) = ecs_call(&client, other.url(), "ListClusters", json!({})).await;
+    assert_eq!(clusters["clusterArns"], json!([]));
+}
+
+#[tokio::test]
+async fn command_line_proxy_applies_a_faults_file() {
+    let moto = MotoServer::shared().expect("moto");
+    let dir = std::env::temp_dir().join(format!("ecs-testbed-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let faults = dir.join("faults.json");
+    std::fs::write(
+        &faults,
+        r#"{"rules": [{"operation": "*", "fault": {"kind": "unavailable"}}]}"#,
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-testbed"))
+        .args(["aws-proxy", "--upstream", moto.url(), "--faults"])
+        .arg(&faults)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("url line");
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let (status, _) = ecs_call(&http::client(), &url, "ListClusters", json!({})).await;
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert_eq!(status, 503);
+}
