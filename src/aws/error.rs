@@ -188,7 +188,23 @@ mod tests {
                 "Unable to describe task definition.",
                 400
             ),
+            AwsErrorKind::NotFound
+        );
+        assert_eq!(
+            classify(
+                Some("InvalidParameterException"),
+                "The ARN provided is invalid.",
+                400
+            ),
             AwsErrorKind::Terminal
+        );
+        assert_eq!(
+            classify(
+                Some("ValidationException"),
+                "No scalable target found for service namespace: ecs",
+                400
+            ),
+            AwsErrorKind::NotFound
         );
         assert_eq!(
             classify(

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
+pub use super::sdk::parse_rfc3339;
 use super::{FieldErrors, TranslateError, duplicates, is_ecs_name};
 use crate::api::EcsScalingPolicySpec;
 use crate::api::scaling_policy::{
@@ -672,16 +673,6 @@ fn validate_scheduled_action(action: &ScheduledAction, at: &str, errors: &mut Fi
     {
         errors.push(format!("{at}.endTime"), "must be after startTime");
     }
-}
-
-/// Seconds since the epoch of an RFC 3339 time, or `None` when it is not one.
-pub fn parse_rfc3339(value: &str) -> Option<i64> {
-    aws_sdk_applicationautoscaling::primitives::DateTime::from_str(
-        value,
-        aws_sdk_applicationautoscaling::primitives::DateTimeFormat::DateTime,
-    )
-    .ok()
-    .map(|t| t.secs())
 }
 
 /// Checks an Application Auto Scaling schedule: `at(yyyy-mm-ddThh:mm:ss)`, `rate(N unit)` or

@@ -528,3 +528,11 @@ pub fn put_scheduled_action(
             ),
     )
 }
+
+/// Seconds since the epoch of an RFC 3339 time, or `None` when it is not one. Parsed exactly as
+/// the SDK will parse it when building `PutScheduledAction`, so validation and sending agree.
+pub fn parse_rfc3339(value: &str) -> Option<i64> {
+    aas::primitives::DateTime::from_str(value, aas::primitives::DateTimeFormat::DateTime)
+        .ok()
+        .map(|t| t.secs())
+}
