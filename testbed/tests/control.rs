@@ -141,3 +141,64 @@ async fn command_line_proxy_applies_a_faults_file() {
     let _ = child.wait();
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn latency_rules_delay_the_answer() {
+    let moto = MotoServer::shared().expect("moto");
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(next_account_id()),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    proxy.set_faults(vec![ecs_testbed::FaultRule {
+        operation: "ListClusters".into(),
+        probability: None,
+        every_nth: None,
+        max_times: None,
+        fault: ecs_testbed::Fault::Latency { millis: 300 },
+    }]);
+    let started = std::time::Instant::now();
+    let (status, _) = ecs_call(&http::client(), proxy.url(), "ListClusters", json!({})).await;
+    assert_eq!(status, 200, "delayed, then forwarded");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(
+        proxy.requests()[0].fault.as_deref(),
+        Some("Latency { millis: 300 }")
+    );
+}
+
+#[test]
+fn command_line_moto_prints_a_working_url_and_stops_with_its_parent() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-testbed"))
+        .arg("moto")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("url line");
+    let url = line.trim().to_owned();
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port in URL");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "moto answers at {url}"
+    );
+    child.kill().expect("kill");
+    let _ = child.wait();
+    // The server is tied to its parent: once the parent is gone, the port closes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "moto outlived ecs-testbed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
