@@ -2,6 +2,7 @@
 //! records every AWS request, injects faults and overlays answers moto cannot produce.
 
 pub mod http;
+pub mod kube_api;
 pub mod moto;
 pub mod proxy;
 

@@ -1,0 +1,1358 @@
+//! The emulator's state: resource types (built-in and from CRDs), objects, the global resource
+//! version, the watch history, and every write rule of the Kubernetes API conventions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use super::schema::{self, Cause};
+use super::selectors::{FieldSelector, LabelSelector};
+
+/// How many watch events are kept for watches resuming from an older resource version.
+pub const HISTORY_LIMIT: usize = 100_000;
+
+/// A resource type the emulator serves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceType {
+    /// API group (`""` for core).
+    pub group: String,
+    /// Version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Plural resource name.
+    pub plural: String,
+    /// Singular name.
+    pub singular: String,
+    /// Namespaced or cluster-scoped.
+    pub namespaced: bool,
+    /// Short names (`ecssvc`).
+    pub short_names: Vec<String>,
+    /// Categories (`ecs`).
+    pub categories: Vec<String>,
+    /// Whether `/status` is a subresource.
+    pub status_subresource: bool,
+    /// The openAPIV3Schema (custom resources only).
+    pub schema: Option<Value>,
+    /// additionalPrinterColumns (custom resources only).
+    pub printer_columns: Vec<Value>,
+}
+
+impl ResourceType {
+    /// `group/version`, or `version` for core.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `plural.group` (or `plural` for core), as error messages name resources.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    fn key(&self) -> TypeKey {
+        (self.group.clone(), self.plural.clone())
+    }
+
+    fn builtin(
+        group: &str,
+        version: &str,
+        kind: &str,
+        plural: &str,
+        namespaced: bool,
+        short_names: &[&str],
+    ) -> Self {
+        Self {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            singular: kind.to_ascii_lowercase(),
+            namespaced,
+            short_names: short_names.iter().map(|s| (*s).to_owned()).collect(),
+            categories: Vec::new(),
+            status_subresource: false,
+            schema: None,
+            printer_columns: Vec::new(),
+        }
+    }
+}
+
+type TypeKey = (String, String);
+type ObjectKey = (String, String);
+
+/// An API error, rendered as a `Status` object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub code: u16,
+    /// `NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, `BadRequest`, `Gone`, ...
+    pub reason: &'static str,
+    /// Message.
+    pub message: String,
+    /// `details` of the Status.
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub(crate) fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// The `Status` body.
+    pub fn to_status(&self) -> Value {
+        let mut status = json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": self.message, "reason": self.reason, "code": self.code,
+        });
+        if let Some(details) = &self.details {
+            status["details"] = details.clone();
+        }
+        status
+    }
+
+    fn not_found(rt: &ResourceType, name: &str) -> Self {
+        let mut e = Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", rt.qualified()),
+        );
+        e.details = Some(json!({"name": name, "group": rt.group, "kind": rt.plural}));
+        e
+    }
+
+    fn conflict(rt: &ResourceType, name: &str) -> Self {
+        let mut e = Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                rt.qualified()
+            ),
+        );
+        e.details = Some(json!({"name": name, "group": rt.group, "kind": rt.plural}));
+        e
+    }
+
+    fn invalid(rt: &ResourceType, name: &str, causes: Vec<Cause>) -> Self {
+        let summary: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.field, c.message))
+            .collect();
+        let detail = if summary.len() == 1 {
+            summary[0].clone()
+        } else {
+            format!("[{}]", summary.join(", "))
+        };
+        let mut e = Self::new(
+            422,
+            "Invalid",
+            format!("{}.{} \"{name}\" is invalid: {detail}", rt.kind, rt.group),
+        );
+        e.details = Some(json!({
+            "name": name, "group": rt.group, "kind": rt.kind,
+            "causes": causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect::<Vec<_>>(),
+        }));
+        e
+    }
+}
+
+/// One change, as watches deliver it.
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// Resource version of the change.
+    pub rv: u64,
+    /// Group and plural of the object.
+    pub group: String,
+    /// Plural.
+    pub plural: String,
+    /// Namespace (`""` for cluster-scoped).
+    pub namespace: String,
+    /// ADDED, MODIFIED or DELETED.
+    pub kind: &'static str,
+    /// The object after the change (before it, for DELETED, with the new resource version).
+    pub object: Value,
+}
+
+/// Where an object lives: group, version, plural, namespace (`""` when cluster-scoped), name.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjectRef<'a> {
+    /// API group (`""` for core).
+    pub group: &'a str,
+    /// Version.
+    pub version: &'a str,
+    /// Plural resource name.
+    pub plural: &'a str,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Name.
+    pub name: &'a str,
+}
+
+/// A write option set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriteOptions {
+    /// `dryRun=All`: validate, do not persist.
+    pub dry_run: bool,
+    /// `fieldValidation=Strict`: unknown fields are an error rather than pruned.
+    pub strict: bool,
+}
+
+/// A patch, by content type.
+#[derive(Clone, Debug)]
+pub enum Patch {
+    /// RFC 7386 (`application/merge-patch+json`; also used for strategic merge patches).
+    Merge(Value),
+    /// RFC 6902 (`application/json-patch+json`).
+    Json(Value),
+    /// Server-side apply (`application/apply-patch+yaml`).
+    Apply {
+        /// The applied configuration.
+        config: Value,
+        /// `fieldManager`.
+        manager: String,
+        /// `force`.
+        force: bool,
+    },
+}
+
+struct Inner {
+    rv: u64,
+    types: Vec<ResourceType>,
+    objects: HashMap<TypeKey, BTreeMap<ObjectKey, Value>>,
+    history: VecDeque<Change>,
+    /// Watches may resume from this resource version or later.
+    oldest_rv: u64,
+}
+
+/// The emulator's state, shared by all connections.
+pub struct Store {
+    inner: Mutex<Inner>,
+    changes: broadcast::Sender<Arc<Change>>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Store {
+    /// A store with the built-in kinds and the `default`, `kube-system` and `kube-public` namespaces.
+    pub fn new() -> Self {
+        let types = vec![
+            ResourceType::builtin("", "v1", "Namespace", "namespaces", false, &["ns"]),
+            ResourceType::builtin("", "v1", "Event", "events", true, &["ev"]),
+            ResourceType::builtin("", "v1", "Secret", "secrets", true, &[]),
+            ResourceType::builtin("", "v1", "ConfigMap", "configmaps", true, &["cm"]),
+            ResourceType::builtin("events.k8s.io", "v1", "Event", "events", true, &["ev"]),
+            ResourceType::builtin("coordination.k8s.io", "v1", "Lease", "leases", true, &[]),
+            ResourceType::builtin(
+                "apiextensions.k8s.io",
+                "v1",
+                "CustomResourceDefinition",
+                "customresourcedefinitions",
+                false,
+                &["crd", "crds"],
+            ),
+        ];
+        let (changes, _) = broadcast::channel(65_536);
+        let store = Self {
+            inner: Mutex::new(Inner {
+                rv: 1,
+                types,
+                objects: HashMap::new(),
+                history: VecDeque::new(),
+                oldest_rv: 1,
+            }),
+            changes,
+        };
+        for namespace in ["default", "kube-system", "kube-public"] {
+            let ns =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+            let _ = store.create("", "v1", "namespaces", "", ns, WriteOptions::default());
+        }
+        store
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every served type.
+    pub fn types(&self) -> Vec<ResourceType> {
+        self.lock().types.clone()
+    }
+
+    /// The type served at group/version/plural.
+    pub fn resource_type(&self, group: &str, version: &str, plural: &str) -> Option<ResourceType> {
+        self.lock()
+            .types
+            .iter()
+            .find(|t| t.group == group && t.version == version && t.plural == plural)
+            .cloned()
+    }
+
+    /// The current resource version.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// Number of stored objects (all types).
+    pub fn object_count(&self) -> usize {
+        self.lock().objects.values().map(BTreeMap::len).sum()
+    }
+
+    /// Subscribes to changes of a type from `from_rv` on: the changes already in history, then a
+    /// live receiver. `Err(Gone)` when `from_rv` is older than the history kept.
+    pub fn watch(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        from_rv: u64,
+    ) -> Result<(Vec<Change>, broadcast::Receiver<Arc<Change>>), ApiError> {
+        let inner = self.lock();
+        if from_rv + 1 < inner.oldest_rv {
+            return Err(ApiError::new(
+                410,
+                "Expired",
+                format!(
+                    "too old resource version: {from_rv} ({})",
+                    inner.oldest_rv - 1
+                ),
+            ));
+        }
+        let receiver = self.changes.subscribe();
+        let replay = inner
+            .history
+            .iter()
+            .filter(|c| c.rv > from_rv && c.group == rt.group && c.plural == rt.plural)
+            .filter(|c| namespace.is_none_or(|ns| c.namespace == ns))
+            .cloned()
+            .collect();
+        Ok((replay, receiver))
+    }
+
+    /// Forgets the watch history: watches resuming from before now get 410 Gone.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.oldest_rv = inner.rv + 1;
+    }
+
+    /// One object.
+    pub fn get(&self, at: &ObjectRef<'_>) -> Result<Value, ApiError> {
+        let ObjectRef {
+            group,
+            version,
+            plural,
+            namespace,
+            name,
+        } = *at;
+        let inner = self.lock();
+        let rt = find_type(&inner, group, version, plural)?;
+        inner
+            .objects
+            .get(&rt.key())
+            .and_then(|objects| objects.get(&(namespace.to_owned(), name.to_owned())))
+            .map(|o| with_type(o, &rt))
+            .ok_or_else(|| ApiError::not_found(&rt, name))
+    }
+
+    /// Objects of a type (in a namespace, or all), filtered, paginated by `limit`/`continue`.
+    /// Returns (items, resource version, continue token).
+    #[allow(clippy::too_many_arguments)]
+    pub fn list(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: Option<&str>,
+        labels: &LabelSelector,
+        fields: &FieldSelector,
+        limit: Option<usize>,
+        continue_after: Option<&str>,
+    ) -> Result<(Vec<Value>, u64, Option<String>), ApiError> {
+        let inner = self.lock();
+        let rt = find_type(&inner, group, version, plural)?;
+        let after: Option<ObjectKey> = match continue_after {
+            None | Some("") => None,
+            Some(token) => Some(
+                token
+                    .split_once('/')
+                    .map(|(ns, name)| (ns.to_owned(), name.to_owned()))
+                    .ok_or_else(|| ApiError::new(400, "BadRequest", "invalid continue token"))?,
+            ),
+        };
+        let mut items = Vec::new();
+        let mut next = None;
+        if let Some(objects) = inner.objects.get(&rt.key()) {
+            for ((ns, name), object) in objects {
+                if namespace.is_some_and(|wanted| wanted != ns) {
+                    continue;
+                }
+                if after
+                    .as_ref()
+                    .is_some_and(|(a_ns, a_name)| (ns, name) <= (a_ns, a_name))
+                {
+                    continue;
+                }
+                if !labels.matches(object) || !fields.matches(object) {
+                    continue;
+                }
+                if limit.is_some_and(|l| items.len() >= l) {
+                    next = items.last().map(|o: &Value| {
+                        format!(
+                            "{}/{}",
+                            o["metadata"]["namespace"].as_str().unwrap_or(""),
+                            o["metadata"]["name"].as_str().unwrap_or("")
+                        )
+                    });
+                    break;
+                }
+                items.push(with_type(object, &rt));
+            }
+        }
+        Ok((items, inner.rv, next))
+    }
+
+    /// Creates an object.
+    pub fn create(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+        namespace: &str,
+        mut object: Value,
+        options: WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let mut inner = self.lock();
+        let rt = find_type(&inner, group, version, plural)?;
+        if !object.is_object() {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                "the body must be a JSON object",
+            ));
+        }
+        let body_ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if rt.namespaced && !body_ns.is_empty() && body_ns != namespace {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let namespace = if rt.namespaced {
+            namespace.to_owned()
+        } else {
+            String::new()
+        };
+        if rt.namespaced && !namespace_exists(&inner, &namespace) {
+            let ns_type = ResourceType::builtin("", "v1", "Namespace", "namespaces", false, &[]);
+            return Err(ApiError::not_found(&ns_type, &namespace));
+        }
+        let name = match object["metadata"]["name"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+        {
+            Some(name) => name.to_owned(),
+            None => match object["metadata"]["generateName"].as_str() {
+                Some(prefix) => format!("{prefix}{}", random_suffix()),
+                None => {
+                    return Err(ApiError::invalid(
+                        &rt,
+                        "",
+                        vec![Cause {
+                            reason: "FieldValueRequired".into(),
+                            field: "metadata.name".into(),
+                            message: "Required value: name or generateName is required".into(),
+                        }],
+                    ));
+                }
+            },
+        };
+        let key = (namespace.clone(), name.clone());
+        if inner
+            .objects
+            .get(&rt.key())
+            .is_some_and(|o| o.contains_key(&key))
+        {
+            let mut e = ApiError::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", rt.qualified()),
+            );
+            e.details = Some(json!({"name": name, "group": rt.group, "kind": rt.plural}));
+            return Err(e);
+        }
+        if rt.status_subresource
+            && let Some(map) = object.as_object_mut()
+        {
+            map.remove("status");
+        }
+        admit(&rt, &name, &mut object, None, options)?;
+        let now = now_rfc3339();
+        let rv = inner.rv + 1;
+        let metadata = metadata_mut(&mut object);
+        metadata.insert("name".into(), json!(name));
+        if rt.namespaced {
+            metadata.insert("namespace".into(), json!(namespace));
+        } else {
+            metadata.remove("namespace");
+        }
+        metadata.insert("uid".into(), json!(random_uid()));
+        metadata.insert("creationTimestamp".into(), json!(now));
+        metadata.insert("resourceVersion".into(), json!(rv.to_string()));
+        metadata.insert("generation".into(), json!(1));
+        metadata.remove("deletionTimestamp");
+        metadata.remove("deletionGracePeriodSeconds");
+        if rt.key()
+            == (
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            )
+        {
+            crd_established(&mut object);
+        }
+        if options.dry_run {
+            return Ok(with_type(&object, &rt));
+        }
+        if rt.key()
+            == (
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            )
+        {
+            register_crd(&mut inner, &object)?;
+        }
+        inner.rv = rv;
+        inner
+            .objects
+            .entry(rt.key())
+            .or_default()
+            .insert(key, object.clone());
+        self.record(&mut inner, &rt, &namespace, "ADDED", &object);
+        Ok(with_type(&object, &rt))
+    }
+
+    /// Replaces an object (`PUT`), or its status (`PUT .../status`).
+    pub fn replace(
+        &self,
+        at: &ObjectRef<'_>,
+        object: Value,
+        status: bool,
+        options: WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let ObjectRef {
+            group,
+            version,
+            plural,
+            namespace,
+            name,
+        } = *at;
+        let mut inner = self.lock();
+        let rt = find_type(&inner, group, version, plural)?;
+        let current = current(&inner, &rt, namespace, name)?;
+        if let Some(sent) = object["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            && Some(sent) != current["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(&rt, name));
+        }
+        self.write(
+            &mut inner, &rt, namespace, name, current, object, status, options,
+        )
+    }
+
+    /// Patches an object (or its status); an apply patch creates a missing object.
+    pub fn patch(
+        &self,
+        at: &ObjectRef<'_>,
+        patch: Patch,
+        status: bool,
+        options: WriteOptions,
+    ) -> Result<Value, ApiError> {
+        let ObjectRef {
+            group,
+            version,
+            plural,
+            namespace,
+            name,
+        } = *at;
+        let mut inner = self.lock();
+        let rt = find_type(&inner, group, version, plural)?;
+        let existing = current(&inner, &rt, namespace, name);
+        let (current, target) = match (&patch, existing) {
+            (
+                Patch::Apply {
+                    config, manager, ..
+                },
+                Err(e),
+            ) if e.code == 404 && !status => {
+                drop(inner);
+                let mut object = config.clone();
+                set_managed_fields(&mut object, &[(manager.clone(), leaf_paths(config))], &rt);
+                return self.create(group, version, plural, namespace, object, options);
+            }
+            (_, Err(e)) => return Err(e),
+            (Patch::Merge(p), Ok(current)) => {
+                if let Some(sent) = p["metadata"]["resourceVersion"].as_str()
+                    && Some(sent) != current["metadata"]["resourceVersion"].as_str()
+                {
+                    return Err(ApiError::conflict(&rt, name));
+                }
+                let mut target = current.clone();
+                json_patch::merge(&mut target, p);
+                (current, target)
+            }
+            (Patch::Json(p), Ok(current)) => {
+                let operations: json_patch::Patch =
+                    serde_json::from_value(p.clone()).map_err(|e| {
+                        ApiError::new(400, "BadRequest", format!("invalid JSON patch: {e}"))
+                    })?;
+                let mut target = current.clone();
+                json_patch::patch(&mut target, &operations).map_err(|e| {
+                    ApiError::new(
+                        422,
+                        "Invalid",
+                        format!("the JSON patch could not be applied: {e}"),
+                    )
+                })?;
+                (current, target)
+            }
+            (
+                Patch::Apply {
+                    config,
+                    manager,
+                    force,
+                },
+                Ok(current),
+            ) => {
+                let target = server_side_apply(&rt, name, &current, config, manager, *force)?;
+                (current, target)
+            }
+        };
+        self.write(
+            &mut inner, &rt, namespace, name, current, target, status, options,
+        )
+    }
+
+    /// Deletes an object: with finalizers it is only marked (`deletionTimestamp`).
+    pub fn delete(&self, at: &ObjectRef<'_>, options: WriteOptions) -> Result<Value, ApiError> {
+        let ObjectRef {
+            group,
+            version,
+            plural,
+            namespace,
+            name,
+        } = *at;
+        let mut inner = self.lock();
+        let rt = find_type(&inner, group, version, plural)?;
+        let mut object = current(&inner, &rt, namespace, name)?;
+        if options.dry_run {
+            return Ok(with_type(&object, &rt));
+        }
+        let has_finalizers = object["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        inner.rv += 1;
+        let rv = inner.rv;
+        metadata_mut(&mut object).insert("resourceVersion".into(), json!(rv.to_string()));
+        if has_finalizers {
+            if object["metadata"]["deletionTimestamp"].is_null() {
+                let metadata = metadata_mut(&mut object);
+                metadata.insert("deletionTimestamp".into(), json!(now_rfc3339()));
+                metadata.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
+            inner
+                .objects
+                .entry(rt.key())
+                .or_default()
+                .insert((namespace.to_owned(), name.to_owned()), object.clone());
+            self.record(&mut inner, &rt, namespace, "MODIFIED", &object);
+        } else {
+            self.remove(&mut inner, &rt, namespace, name, &object);
+        }
+        Ok(with_type(&object, &rt))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &self,
+        inner: &mut Inner,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        current: Value,
+        mut target: Value,
+        status: bool,
+        options: WriteOptions,
+    ) -> Result<Value, ApiError> {
+        if !target.is_object() {
+            return Err(ApiError::new(
+                400,
+                "BadRequest",
+                "the body must be a JSON object",
+            ));
+        }
+        if status {
+            // The status subresource changes status only.
+            let new_status = target.get("status").cloned();
+            target = current.clone();
+            match new_status {
+                Some(s) => target["status"] = s,
+                None => {
+                    if let Some(map) = target.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+        } else if rt.status_subresource {
+            match current.get("status") {
+                Some(s) => target["status"] = s.clone(),
+                None => {
+                    if let Some(map) = target.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+        }
+        // The server owns identity and bookkeeping fields.
+        for field in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
+            match current["metadata"].get(field) {
+                Some(v) => {
+                    metadata_mut(&mut target).insert(field.into(), v.clone());
+                }
+                None => {
+                    metadata_mut(&mut target).remove(field);
+                }
+            }
+        }
+        let deleting = !current["metadata"]["deletionTimestamp"].is_null();
+        if deleting {
+            let before: BTreeSet<&str> = finalizers(&current).into_iter().collect();
+            if finalizers(&target).iter().any(|f| !before.contains(f)) {
+                return Err(ApiError::invalid(rt, name, vec![Cause { reason: "FieldValueForbidden".into(), field: "metadata.finalizers".into(), message: "Forbidden: no new finalizers can be added if the object is being deleted".into() }]));
+            }
+        }
+        admit(rt, name, &mut target, Some(&current), options)?;
+        if content_changed(&current, &target) {
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+            metadata_mut(&mut target).insert("generation".into(), json!(generation));
+        }
+        if target == current || strip_rv(&target) == strip_rv(&current) {
+            return Ok(with_type(&current, rt));
+        }
+        if rt.key()
+            == (
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            )
+        {
+            crd_established(&mut target);
+        }
+        if options.dry_run {
+            return Ok(with_type(&target, rt));
+        }
+        if rt.key()
+            == (
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            )
+        {
+            register_crd(inner, &target)?;
+        }
+        inner.rv += 1;
+        let rv = inner.rv;
+        metadata_mut(&mut target).insert("resourceVersion".into(), json!(rv.to_string()));
+        if deleting && finalizers(&target).is_empty() {
+            self.remove(inner, rt, namespace, name, &target);
+            return Ok(with_type(&target, rt));
+        }
+        inner
+            .objects
+            .entry(rt.key())
+            .or_default()
+            .insert((namespace.to_owned(), name.to_owned()), target.clone());
+        self.record(inner, rt, namespace, "MODIFIED", &target);
+        Ok(with_type(&target, rt))
+    }
+
+    fn remove(
+        &self,
+        inner: &mut Inner,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        object: &Value,
+    ) {
+        if let Some(objects) = inner.objects.get_mut(&rt.key()) {
+            objects.remove(&(namespace.to_owned(), name.to_owned()));
+        }
+        self.record(inner, rt, namespace, "DELETED", object);
+        if rt.key()
+            == (
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            )
+        {
+            let group = object["spec"]["group"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let plural = object["spec"]["names"]["plural"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            inner
+                .types
+                .retain(|t| !(t.group == group && t.plural == plural));
+            inner.objects.remove(&(group, plural));
+        }
+        if rt.key() == (String::new(), "namespaces".into()) {
+            for objects in inner.objects.values_mut() {
+                objects.retain(|(ns, _), _| ns != name);
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        inner: &mut Inner,
+        rt: &ResourceType,
+        namespace: &str,
+        kind: &'static str,
+        object: &Value,
+    ) {
+        let change = Change {
+            rv: inner.rv,
+            group: rt.group.clone(),
+            plural: rt.plural.clone(),
+            namespace: namespace.to_owned(),
+            kind,
+            object: with_type(object, rt),
+        };
+        inner.history.push_back(change.clone());
+        while inner.history.len() > HISTORY_LIMIT {
+            if let Some(dropped) = inner.history.pop_front() {
+                inner.oldest_rv = dropped.rv + 1;
+            }
+        }
+        let _ = self.changes.send(Arc::new(change));
+    }
+}
+
+fn find_type(
+    inner: &Inner,
+    group: &str,
+    version: &str,
+    plural: &str,
+) -> Result<ResourceType, ApiError> {
+    inner
+        .types
+        .iter()
+        .find(|t| t.group == group && t.version == version && t.plural == plural)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )
+        })
+}
+
+fn current(
+    inner: &Inner,
+    rt: &ResourceType,
+    namespace: &str,
+    name: &str,
+) -> Result<Value, ApiError> {
+    inner
+        .objects
+        .get(&rt.key())
+        .and_then(|o| o.get(&(namespace.to_owned(), name.to_owned())))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(rt, name))
+}
+
+fn namespace_exists(inner: &Inner, namespace: &str) -> bool {
+    inner
+        .objects
+        .get(&(String::new(), "namespaces".to_owned()))
+        .is_some_and(|n| n.contains_key(&(String::new(), namespace.to_owned())))
+}
+
+/// Prune, default, validate and evaluate CEL rules for custom resources.
+fn admit(
+    rt: &ResourceType,
+    name: &str,
+    object: &mut Value,
+    old: Option<&Value>,
+    options: WriteOptions,
+) -> Result<(), ApiError> {
+    let Some(schema) = &rt.schema else {
+        return Ok(());
+    };
+    let unknown = schema::prune(schema, object, "");
+    if options.strict && !unknown.is_empty() {
+        let fields: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
+        return Err(ApiError::new(
+            400,
+            "BadRequest",
+            format!("strict decoding error: {}", fields.join(", ")),
+        ));
+    }
+    schema::apply_defaults(schema, object);
+    let mut causes = Vec::new();
+    schema::validate(schema, object, "", &mut causes);
+    if causes.is_empty() {
+        causes = schema::validate_cel(schema, object, old);
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(rt, name, causes))
+    }
+}
+
+fn content_changed(old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| -> Value {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("metadata");
+            map.remove("status");
+            map.remove("apiVersion");
+            map.remove("kind");
+        }
+        v
+    };
+    strip(old) != strip(new)
+}
+
+fn strip_rv(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(metadata) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("resourceVersion");
+    }
+    if let Some(map) = v.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    v
+}
+
+fn finalizers(object: &Value) -> Vec<&str> {
+    object["metadata"]["finalizers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
+    if !object["metadata"].is_object() {
+        object["metadata"] = json!({});
+    }
+    match object.get_mut("metadata").and_then(Value::as_object_mut) {
+        Some(m) => m,
+        None => unreachable!("metadata was just made an object"),
+    }
+}
+
+fn with_type(object: &Value, rt: &ResourceType) -> Value {
+    let mut object = object.clone();
+    object["apiVersion"] = json!(rt.api_version());
+    object["kind"] = json!(rt.kind);
+    object
+}
+
+fn crd_established(crd: &mut Value) {
+    let names = crd["spec"]["names"].clone();
+    let now = now_rfc3339();
+    crd["status"] = json!({
+        "acceptedNames": names,
+        "storedVersions": crd["spec"]["versions"].as_array().into_iter().flatten()
+            .filter(|v| v["storage"] == json!(true)).filter_map(|v| v["name"].as_str()).collect::<Vec<_>>(),
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now},
+            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now},
+        ],
+    });
+}
+
+fn register_crd(inner: &mut Inner, crd: &Value) -> Result<(), ApiError> {
+    let spec = &crd["spec"];
+    let group = spec["group"].as_str().unwrap_or_default().to_owned();
+    let names = &spec["names"];
+    let plural = names["plural"].as_str().unwrap_or_default().to_owned();
+    let kind = names["kind"].as_str().unwrap_or_default().to_owned();
+    if group.is_empty() || plural.is_empty() || kind.is_empty() {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "CustomResourceDefinition needs spec.group, spec.names.plural and spec.names.kind",
+        ));
+    }
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    inner
+        .types
+        .retain(|t| !(t.group == group && t.plural == plural));
+    for version in spec["versions"].as_array().into_iter().flatten() {
+        if version["served"] == json!(false) {
+            continue;
+        }
+        inner.types.push(ResourceType {
+            group: group.clone(),
+            version: version["name"].as_str().unwrap_or_default().to_owned(),
+            kind: kind.clone(),
+            plural: plural.clone(),
+            singular: names["singular"]
+                .as_str()
+                .map_or_else(|| kind.to_ascii_lowercase(), str::to_owned),
+            namespaced: spec["scope"].as_str() != Some("Cluster"),
+            short_names: strings(&names["shortNames"]),
+            categories: strings(&names["categories"]),
+            status_subresource: version["subresources"]["status"].is_object(),
+            schema: version["schema"]["openAPIV3Schema"]
+                .as_object()
+                .map(|_| version["schema"]["openAPIV3Schema"].clone()),
+            printer_columns: version["additionalPrinterColumns"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+/// Leaf paths of a configuration (lists are atomic leaves), skipping identity fields.
+fn leaf_paths(config: &Value) -> BTreeSet<Vec<String>> {
+    fn walk(value: &Value, path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, child) in map {
+                    path.push(key.clone());
+                    walk(child, path, out);
+                    path.pop();
+                }
+            }
+            _ => {
+                out.insert(path.clone());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    let mut trimmed = config.clone();
+    if let Some(map) = trimmed.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+        map.remove("status");
+        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+            for field in [
+                "name",
+                "namespace",
+                "resourceVersion",
+                "uid",
+                "managedFields",
+                "creationTimestamp",
+                "generation",
+            ] {
+                metadata.remove(field);
+            }
+        }
+    }
+    walk(&trimmed, &mut Vec::new(), &mut out);
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+fn fields_v1(paths: &BTreeSet<Vec<String>>) -> Value {
+    let mut root = json!({});
+    for path in paths {
+        let mut node = &mut root;
+        for key in path {
+            let key = format!("f:{key}");
+            if !node[&key].is_object() {
+                node[&key] = json!({});
+            }
+            node = &mut node[&key];
+        }
+    }
+    root
+}
+
+fn paths_of_fields_v1(fields: &Value) -> BTreeSet<Vec<String>> {
+    fn walk(node: &Value, path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
+        let children: Vec<(&String, &Value)> = node
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.starts_with("f:"))
+            .collect();
+        if children.is_empty() {
+            if !path.is_empty() {
+                out.insert(path.clone());
+            }
+            return;
+        }
+        for (key, child) in children {
+            path.push(key[2..].to_owned());
+            walk(child, path, out);
+            path.pop();
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(fields, &mut Vec::new(), &mut out);
+    out
+}
+
+fn managed_by_apply(object: &Value) -> Vec<(String, BTreeSet<Vec<String>>)> {
+    object["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["operation"] == json!("Apply"))
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap_or_default().to_owned(),
+                paths_of_fields_v1(&m["fieldsV1"]),
+            )
+        })
+        .collect()
+}
+
+fn set_managed_fields(
+    object: &mut Value,
+    managers: &[(String, BTreeSet<Vec<String>>)],
+    rt: &ResourceType,
+) {
+    let now = now_rfc3339();
+    let entries: Vec<Value> = managers
+        .iter()
+        .filter(|(_, paths)| !paths.is_empty())
+        .map(|(manager, paths)| json!({
+            "manager": manager, "operation": "Apply", "apiVersion": rt.api_version(), "time": now,
+            "fieldsType": "FieldsV1", "fieldsV1": fields_v1(paths),
+        }))
+        .collect();
+    metadata_mut(object).insert("managedFields".into(), json!(entries));
+}
+
+fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+fn remove_path(value: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = value;
+    for key in parents {
+        match node.get_mut(key) {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    if let Some(map) = node.as_object_mut() {
+        map.remove(last);
+    }
+}
+
+fn deep_merge(target: &mut Value, config: &Value) {
+    match (target, config) {
+        (Value::Object(t), Value::Object(c)) => {
+            for (key, value) in c {
+                match t.get_mut(key) {
+                    Some(existing) if existing.is_object() && value.is_object() => {
+                        deep_merge(existing, value)
+                    }
+                    _ => {
+                        t.insert(key.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        (target, config) => *target = config.clone(),
+    }
+}
+
+/// Server-side apply with field ownership among apply managers (see testbed/README.md).
+fn server_side_apply(
+    rt: &ResourceType,
+    name: &str,
+    current: &Value,
+    config: &Value,
+    manager: &str,
+    force: bool,
+) -> Result<Value, ApiError> {
+    let applied = leaf_paths(config);
+    let mut managers = managed_by_apply(current);
+    let previous: BTreeSet<Vec<String>> = managers
+        .iter()
+        .find(|(m, _)| m == manager)
+        .map(|(_, p)| p.clone())
+        .unwrap_or_default();
+    let mut conflicts = Vec::new();
+    for (other, owned) in managers.iter().filter(|(m, _)| m != manager) {
+        for path in applied.intersection(owned) {
+            if get_path(current, path) != get_path(config, path) {
+                conflicts.push((other.clone(), path.clone()));
+            }
+        }
+    }
+    if !conflicts.is_empty() && !force {
+        let list: Vec<String> = conflicts
+            .iter()
+            .map(|(m, p)| format!("conflict with \"{m}\": .{}", p.join(".")))
+            .collect();
+        let mut e = ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "Apply failed with {} conflict{}: {}",
+                list.len(),
+                if list.len() == 1 { "" } else { "s" },
+                list.join("\n")
+            ),
+        );
+        e.details = Some(json!({"name": name, "group": rt.group, "kind": rt.plural,
+            "causes": conflicts.iter().map(|(m, p)| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": format!(".{}", p.join("."))})).collect::<Vec<_>>()}));
+        return Err(e);
+    }
+    let mut target = current.clone();
+    deep_merge(&mut target, config);
+    let others: BTreeSet<Vec<String>> = managers
+        .iter()
+        .filter(|(m, _)| m != manager)
+        .flat_map(|(_, p)| p.iter().cloned())
+        .collect();
+    for path in previous.difference(&applied) {
+        if !others.contains(path) {
+            remove_path(&mut target, path);
+        }
+    }
+    for (other, owned) in managers.iter_mut().filter(|(m, _)| m != manager) {
+        for (m, path) in &conflicts {
+            if m == other {
+                owned.remove(path);
+            }
+        }
+    }
+    managers.retain(|(m, _)| m != manager);
+    managers.push((manager.to_owned(), applied));
+    set_managed_fields(&mut target, &managers, rt);
+    Ok(target)
+}
+
+/// Now, as Kubernetes writes timestamps.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 -> (year, month, day), per Howard Hinnant's civil calendar algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn random_uid() -> String {
+    let hex = |n: usize| -> String {
+        (0..n)
+            .map(|_| format!("{:x}", fastrand::u8(0..16)))
+            .collect()
+    };
+    format!("{}-{}-4{}-{}-{}", hex(8), hex(4), hex(3), hex(4), hex(12))
+}
+
+fn random_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_784), (2026, 11, 27));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn fields_v1_round_trip() {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "labels": {"a": "b"}}, "data": {"k": "v", "list": [1, 2]}});
+        let paths = leaf_paths(&config);
+        assert_eq!(paths_of_fields_v1(&fields_v1(&paths)), paths);
+        assert!(paths.contains(&vec![
+            "metadata".to_owned(),
+            "labels".to_owned(),
+            "a".to_owned()
+        ]));
+        assert!(paths.contains(&vec!["data".to_owned(), "list".to_owned()]));
+    }
+}
