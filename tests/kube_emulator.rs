@@ -14,7 +14,7 @@ use kube::api::{
 };
 use kube::core::Status;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
+use kube::runtime::watcher::{self, watcher};
 use kube::{Client, CustomResource, CustomResourceExt, KubeSchema, ResourceExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -718,4 +718,69 @@ async fn a_controller_reconciles_survives_dropped_watches_and_410_and_stops() {
     // The controller saw its own status writes without looping on them.
     let reconciles = ctx.reconciles.load(Ordering::SeqCst);
     assert!((3..20).contains(&reconciles), "{reconciles} reconciles");
+}
+
+#[tokio::test]
+async fn dry_run_validates_without_persisting() {
+    let (api, client) = emulator().await;
+    let widgets: Api<Widget> = Api::namespaced(client, "default");
+    let before = api.server().store.resource_version();
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let answered = widgets
+        .create(&dry, &widget("d", 1))
+        .await
+        .expect("dry-run create");
+    assert_eq!(answered.name_any(), "d");
+    assert_eq!(
+        api_error(widgets.get("d").await.expect_err("not stored")).code,
+        404
+    );
+    assert_eq!(api.server().store.resource_version(), before);
+    assert_eq!(
+        api_error(
+            widgets
+                .create(&dry, &widget("d", 0))
+                .await
+                .expect_err("still validated")
+        )
+        .code,
+        422
+    );
+}
+
+#[tokio::test]
+async fn streaming_lists_end_initial_events_with_a_bookmark() {
+    let (_api, client) = emulator().await;
+    let widgets: Api<Widget> = Api::namespaced(client, "default");
+    for i in 0..3 {
+        widgets
+            .create(&PostParams::default(), &widget(&format!("s{i}"), 1))
+            .await
+            .expect("created");
+    }
+    // kube's watcher with streaming lists relies on sendInitialEvents and the initial-events-end
+    // bookmark to know when its initial state is complete.
+    let stream = watcher(
+        widgets.clone(),
+        watcher::Config::default().streaming_lists(),
+    );
+    futures::pin_mut!(stream);
+    let mut initial = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+            .await
+            .expect("in time")
+            .expect("ok")
+        {
+            Some(watcher::Event::InitApply(w)) => initial.push(w.name_any()),
+            Some(watcher::Event::InitDone) => break,
+            Some(_) => {}
+            None => panic!("stream ended"),
+        }
+    }
+    initial.sort();
+    assert_eq!(initial, ["s0", "s1", "s2"]);
 }

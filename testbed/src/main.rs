@@ -23,6 +23,16 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Start the Kubernetes API emulator on 127.0.0.1 and write a kubeconfig for it; prints the
+    /// kubeconfig's path. Ctrl-C stops it.
+    KubeApi {
+        /// Port (a free one when omitted).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Where to write the kubeconfig.
+        #[arg(long, default_value = "ecs-testbed.kubeconfig")]
+        kubeconfig: PathBuf,
+    },
     /// Start the recording, fault-injecting proxy in front of an AWS endpoint; prints its URL.
     AwsProxy {
         /// The endpoint to forward to (moto's URL).
@@ -55,6 +65,32 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::KubeApi { port, kubeconfig } => {
+            let api = match ecs_testbed::kube_api::KubeApi::start(port).await {
+                Ok(api) => api,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match api.write_kubeconfig(&kubeconfig) {
+                Ok(path) => {
+                    let path = std::fs::canonicalize(&path).unwrap_or(path);
+                    println!("{}", path.display());
+                    eprintln!(
+                        "Kubernetes API emulator at {}; export KUBECONFIG={}",
+                        api.url(),
+                        path.display()
+                    );
+                    let _ = tokio::signal::ctrl_c().await;
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::AwsProxy {
             upstream,
             port,

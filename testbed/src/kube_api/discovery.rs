@@ -125,6 +125,40 @@ pub fn openapi_document(types: &[ResourceType], gv: &str) -> Option<Value> {
         return None;
     }
     let mut schemas = serde_json::Map::new();
+    let mut paths = serde_json::Map::new();
+    for t in served.iter().copied() {
+        // kubectl decides from these operations whether the server does field validation itself.
+        let gvk = json!({"group": t.group, "version": t.version, "kind": t.kind});
+        let parameters = json!([
+            {"name": "dryRun", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+            {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}},
+        ]);
+        let base = if t.group.is_empty() {
+            format!("/api/{}", t.version)
+        } else {
+            format!("/apis/{}/{}", t.group, t.version)
+        };
+        let collection = if t.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}", t.plural)
+        } else {
+            format!("{base}/{}", t.plural)
+        };
+        let operation = |action: &str| {
+            json!({
+                "operationId": format!("{action}{}", t.kind), "x-kubernetes-action": action,
+                "x-kubernetes-group-version-kind": gvk, "parameters": parameters,
+                "responses": {"200": {"description": "OK"}},
+            })
+        };
+        paths.insert(
+            collection.clone(),
+            json!({"post": operation("post"), "get": operation("list")}),
+        );
+        paths.insert(format!("{collection}/{{name}}"), json!({
+            "get": operation("get"), "put": operation("put"), "patch": operation("patch"), "delete": operation("delete"),
+        }));
+    }
     for t in served {
         let mut schema = t.schema.clone().unwrap_or_else(
             || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
@@ -143,7 +177,7 @@ pub fn openapi_document(types: &[ResourceType], gv: &str) -> Option<Value> {
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes (ecs-testbed emulator)", "version": "v1.34.0"},
-        "paths": {},
+        "paths": paths,
         "components": {"schemas": schemas},
     }))
 }

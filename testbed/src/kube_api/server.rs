@@ -43,6 +43,8 @@ pub struct Server {
     drop_watches: watch::Sender<u64>,
     /// How often watches with `allowWatchBookmarks` get a BOOKMARK.
     pub bookmark_interval: Duration,
+    /// Print every request on stderr (`ECS_TESTBED_LOG=1`), for debugging clients.
+    pub log_requests: bool,
 }
 
 impl Server {
@@ -56,6 +58,7 @@ impl Server {
             latency_ms: Mutex::new(0),
             drop_watches,
             bookmark_interval: Duration::from_secs(1),
+            log_requests: std::env::var_os("ECS_TESTBED_LOG").is_some(),
         }
     }
 
@@ -182,6 +185,9 @@ pub async fn handle(
         Ok(b) => b.to_bytes(),
         Err(_) => return Ok(error(&ApiError::new(400, "BadRequest", "unreadable body"))),
     };
+    if server.log_requests {
+        eprintln!("{method} {path} {query:?} accept={accept} content-type={content_type}");
+    }
 
     if let Some(knob) = path.strip_prefix("/_emulator/") {
         return Ok(emulator_knob(&server, &method, knob, &body));
