@@ -784,3 +784,31 @@ async fn streaming_lists_end_initial_events_with_a_bookmark() {
     initial.sort();
     assert_eq!(initial, ["s0", "s1", "s2"]);
 }
+
+#[tokio::test]
+async fn added_latency_slows_every_request() {
+    let (api, client) = emulator().await;
+    let http = ecs_testbed::http::client();
+    let knob = |millis: u64| {
+        let http = http.clone();
+        let url = format!("{}/_emulator/latency", api.url());
+        async move {
+            let (status, _) = ecs_testbed::http::send(
+                &http,
+                "POST",
+                &url,
+                &[],
+                json!({"millis": millis}).to_string().into(),
+            )
+            .await
+            .expect("knob");
+            assert_eq!(status, 200);
+        }
+    };
+    knob(200).await;
+    let widgets: Api<Widget> = Api::namespaced(client, "default");
+    let started = std::time::Instant::now();
+    widgets.list(&ListParams::default()).await.expect("list");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    knob(0).await;
+}

@@ -202,3 +202,44 @@ fn command_line_moto_prints_a_working_url_and_stops_with_its_parent() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+#[test]
+fn command_line_kube_api_writes_a_kubeconfig_kubectl_uses() {
+    let dir = std::env::temp_dir().join(format!("ecs-testbed-kube-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = dir.join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-testbed"))
+        .args(["kube-api", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("path line");
+    let output = Command::new("kubectl")
+        .args([
+            "--kubeconfig",
+            line.trim(),
+            "get",
+            "namespaces",
+            "-o",
+            "name",
+        ])
+        .output()
+        .expect("kubectl");
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let names = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        names.contains("namespace/default") && names.contains("namespace/kube-system"),
+        "{names}"
+    );
+}
