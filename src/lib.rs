@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod aws;
+pub mod controller;
 pub mod crdgen;
 pub mod render;
 pub mod translate;

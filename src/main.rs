@@ -24,6 +24,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
     },
+    /// Run the controllers against the cluster of the current kubeconfig (or in-cluster config).
+    Run(RunArgs),
     /// Validate custom resources and print the AWS requests they translate to, one JSON per line.
     /// Offline: needs no cluster and no AWS.
     Render {
@@ -33,9 +35,36 @@ enum Command {
     },
 }
 
+/// Settings of `run`; every flag can also be set through its environment variable.
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Watch only this namespace (all namespaces when unset).
+    #[arg(long, env = "ECS_OPERATOR_NAMESPACE")]
+    namespace: Option<String>,
+    /// AWS region (otherwise from the AWS default chain: AWS_REGION, profile, IMDS).
+    #[arg(long, env = "ECS_OPERATOR_AWS_REGION")]
+    aws_region: Option<String>,
+    /// AWS endpoint override: a VPC endpoint, LocalStack or moto.
+    #[arg(long, env = "ECS_OPERATOR_AWS_ENDPOINT_URL")]
+    aws_endpoint_url: Option<String>,
+    /// Attempts per AWS call inside the SDK (the controllers retry with their own backoff on top).
+    #[arg(long, env = "ECS_OPERATOR_AWS_MAX_ATTEMPTS", default_value_t = 3)]
+    aws_max_attempts: u32,
+    /// Seconds between drift checks of a settled object.
+    #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
+    resync_seconds: u64,
+    /// Longest wait, in seconds, between retries of a failing object.
+    #[arg(long, env = "ECS_OPERATOR_MAX_BACKOFF_SECONDS", default_value_t = 300)]
+    max_backoff_seconds: u64,
+    /// Name of this controller in Kubernetes Events.
+    #[arg(long, env = "ECS_OPERATOR_REPORTER", default_value = "ecs-operator")]
+    reporter: String,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Run(args) => run(args),
         Command::Crds { output_dir } => crds(output_dir),
         Command::Render { path } => render_command(&path),
     }
@@ -100,5 +129,78 @@ fn render_command(path: &std::path::Path) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let client = match kube::Client::try_default().await {
+            Ok(client) => client,
+            Err(e) => {
+                eprintln!("error: cannot reach Kubernetes (kubeconfig or in-cluster config): {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let aws = ecs_operator::aws::AwsClients::connect(&ecs_operator::aws::AwsSettings {
+            region: args.aws_region,
+            endpoint_url: args.aws_endpoint_url,
+            max_attempts: args.aws_max_attempts,
+            ..Default::default()
+        })
+        .await;
+        let config = ecs_operator::controller::ControllerConfig {
+            namespace: args.namespace,
+            resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
+            max_backoff: std::time::Duration::from_secs(args.max_backoff_seconds.max(1)),
+        };
+        let ctx = std::sync::Arc::new(ecs_operator::controller::Context::new(
+            client,
+            aws,
+            config,
+            &args.reporter,
+        ));
+        tracing::info!("ecs-operator running");
+        ecs_operator::controller::task_definition::run(ctx, shutdown_signal()).await;
+        tracing::info!("ecs-operator stopped");
+        ExitCode::SUCCESS
+    })
+}
+
+/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
     }
 }

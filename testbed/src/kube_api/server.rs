@@ -186,7 +186,10 @@ pub async fn handle(
         Err(_) => return Ok(error(&ApiError::new(400, "BadRequest", "unreadable body"))),
     };
     if server.log_requests {
-        eprintln!("{method} {path} {query:?} accept={accept} content-type={content_type}");
+        eprintln!(
+            "{method} {path} {query:?} accept={accept} content-type={content_type} body={}",
+            String::from_utf8_lossy(&body)
+        );
     }
 
     if let Some(knob) = path.strip_prefix("/_emulator/") {

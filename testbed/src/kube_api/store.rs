@@ -627,6 +627,33 @@ impl Store {
                 (current, target)
             }
             (Patch::Json(p), Ok(current)) => {
+                // As the API server's JSON patch library does, a `test` for null passes when the
+                // path does not exist (kube's finalizer helper relies on it).
+                let mut p = p.clone();
+                if let Some(ops) = p.as_array_mut() {
+                    let mut failed_null_test = None;
+                    ops.retain(|op| {
+                        let is_null_test = op["op"] == json!("test")
+                            && op.get("value").is_some_and(Value::is_null);
+                        if !is_null_test {
+                            return true;
+                        }
+                        match op["path"].as_str().and_then(|path| current.pointer(path)) {
+                            None | Some(Value::Null) => false,
+                            Some(_) => {
+                                failed_null_test = op["path"].as_str().map(str::to_owned);
+                                true
+                            }
+                        }
+                    });
+                    if let Some(path) = failed_null_test {
+                        return Err(ApiError::new(
+                            422,
+                            "Invalid",
+                            format!("the JSON patch test at {path} failed"),
+                        ));
+                    }
+                }
                 let operations: json_patch::Patch =
                     serde_json::from_value(p.clone()).map_err(|e| {
                         ApiError::new(400, "BadRequest", format!("invalid JSON patch: {e}"))

@@ -1,0 +1,668 @@
+//! EcsTaskDefinition controller end to end: Kubernetes API emulator + the controller + AWS proxy +
+//! moto, driven by the kube client and kubectl.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ecs_operator::api::EcsTaskDefinition;
+use ecs_operator::aws::{AwsClients, AwsSettings, tags};
+use ecs_operator::controller::{Context, ControllerConfig, task_definition};
+use ecs_operator::crdgen;
+use ecs_testbed::kube_api::KubeApi;
+use ecs_testbed::{AwsProxy, Fault, FaultRule, MotoServer, ProxyConfig, next_account_id};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+
+struct Bed {
+    kube: KubeApi,
+    client: Client,
+    proxy: AwsProxy,
+    aws: AwsClients,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    controller: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Bed {
+    async fn start() -> Self {
+        Self::start_with_attempts(1).await
+    }
+
+    /// `max_attempts` is the SDK's own retry budget per call (1: no SDK retries).
+    async fn start_with_attempts(max_attempts: u32) -> Self {
+        let moto = MotoServer::shared().expect("moto");
+        let proxy = AwsProxy::start(ProxyConfig {
+            upstream: moto.url().to_owned(),
+            account_id: Some(next_account_id()),
+            ..Default::default()
+        })
+        .await
+        .expect("proxy");
+        let kube = KubeApi::start(None).await.expect("emulator");
+        let client =
+            Client::try_from(kube::Config::new(kube.url().parse().expect("url"))).expect("client");
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for (_, crd) in crdgen::all() {
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .expect("CRD");
+        }
+        let aws = AwsClients::connect(&AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(proxy.url().to_owned()),
+            max_attempts,
+            static_credentials: Some(("testing".into(), "testing".into())),
+            rates: BTreeMap::new(),
+            batch_window: Duration::from_millis(5),
+        })
+        .await;
+        let mut bed = Self {
+            kube,
+            client,
+            proxy,
+            aws,
+            stop: None,
+            controller: None,
+        };
+        bed.start_controller();
+        bed
+    }
+
+    fn start_controller(&mut self) {
+        let config = ControllerConfig {
+            namespace: None,
+            resync: Duration::from_secs(300),
+            max_backoff: Duration::from_secs(2),
+        };
+        let ctx = Arc::new(Context::new(
+            self.client.clone(),
+            self.aws.clone(),
+            config,
+            "ecs-operator-test",
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.controller = Some(tokio::spawn(task_definition::run(ctx, async move {
+            let _ = stopped.await;
+        })));
+    }
+
+    async fn stop_controller(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.controller.take() {
+            tokio::time::timeout(Duration::from_secs(20), handle)
+                .await
+                .expect("controller stops")
+                .expect("no panic");
+        }
+    }
+
+    fn tds(&self) -> Api<EcsTaskDefinition> {
+        Api::namespaced(self.client.clone(), "default")
+    }
+
+    async fn create(&self, name: &str, spec: Value) -> EcsTaskDefinition {
+        let object: EcsTaskDefinition = serde_json::from_value(json!({
+            "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition", "metadata": {"name": name}, "spec": spec
+        }))
+        .expect("object");
+        self.tds()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("created")
+    }
+
+    /// Polls until `check` holds for the object (or panics after a minute).
+    async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&EcsTaskDefinition) -> bool,
+    ) -> EcsTaskDefinition {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(object) = self.tds().get(name).await {
+                if check(&object) {
+                    return object;
+                }
+                if Instant::now() > deadline {
+                    panic!("{name}: never {what}; last status: {:#?}", object.status);
+                }
+            } else if Instant::now() > deadline {
+                panic!("{name}: never {what}; object missing");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn wait_ready(&self, name: &str) -> EcsTaskDefinition {
+        self.wait_for(name, "Ready", |o| {
+            condition(o, "Ready") == Some("True")
+                && o.status
+                    .as_ref()
+                    .and_then(|s| s.reconcile.observed_generation)
+                    == o.metadata.generation
+        })
+        .await
+    }
+
+    async fn events(&self, name: &str) -> Vec<(String, String, String)> {
+        let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .map(|e| {
+                (
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.note.unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    async fn describe(&self, arn: &str) -> Value {
+        let http = ecs_testbed::http::client();
+        let (status, body) = ecs_testbed::http::send(
+            &http,
+            "POST",
+            &format!("{}/", self.proxy.url()),
+            &[
+                ("x-amz-target", "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition"),
+                ("content-type", "application/x-amz-json-1.1"),
+                ("authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0"),
+            ],
+            json!({"taskDefinition": arn, "include": ["TAGS"]}).to_string().into(),
+        )
+        .await
+        .expect("describe");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).expect("json")
+    }
+}
+
+fn condition<'a>(object: &'a EcsTaskDefinition, type_: &str) -> Option<&'a str> {
+    object
+        .status
+        .as_ref()?
+        .reconcile
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.as_str())
+}
+
+fn fargate(image: &str) -> Value {
+    json!({"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
+           "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 80}]}]})
+}
+
+/// Every member of `expected` is in `actual` with the same value (AWS adds defaults of its own).
+fn assert_contains(actual: &Value, expected: &Value, path: &str) {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            for (key, value) in e {
+                let found = a
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{path}.{key} missing in {actual}"));
+                assert_contains(found, value, &format!("{path}.{key}"));
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{path}");
+            for (i, (x, y)) in a.iter().zip(e).enumerate() {
+                assert_contains(x, y, &format!("{path}[{i}]"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{path}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_applied_with_kubectl_become_ready_and_match_aws() {
+    let mut bed = Bed::start().await;
+    let dir = std::env::temp_dir().join(format!("ecs-operator-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = bed
+        .kube
+        .write_kubeconfig(&dir.join("kubeconfig"))
+        .expect("kubeconfig");
+    let kubectl = |args: &[&str]| {
+        let output = std::process::Command::new("kubectl")
+            .args(args)
+            .env("KUBECONFIG", &kubeconfig)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("kubectl");
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    tokio::task::block_in_place(|| kubectl(&["apply", "-f", "examples/task-definitions/"]));
+    let out = tokio::task::block_in_place(|| {
+        kubectl(&[
+            "wait",
+            "--for=condition=Ready",
+            "ecstd",
+            "--all",
+            "--timeout=90s",
+        ])
+    });
+    assert_eq!(out.matches("condition met").count(), 7, "{out}");
+
+    let (objects, _) = ecs_operator::render::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/task-definitions"),
+    )
+    .expect("examples");
+    let rendered = ecs_operator::render::render(&objects);
+    for request in rendered.requests {
+        let object = bed.tds().get(&request.name).await.expect("object");
+        let status = object.status.expect("status");
+        let described = bed
+            .describe(status.task_definition_arn.as_deref().expect("arn"))
+            .await;
+        assert_contains(&described["taskDefinition"], &request.input, &request.name);
+        let found: Vec<ecs_operator::api::common::Tag> =
+            serde_json::from_value(described["tags"].clone()).expect("tags");
+        assert!(
+            tags::is_owned_by(&found, &object.metadata.uid.clone().expect("uid")),
+            "{}",
+            request.name
+        );
+        assert_eq!(
+            tags::value(&found, tags::CONTENT_HASH),
+            status.content_hash.as_deref()
+        );
+    }
+    assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 7);
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn edits_register_one_revision_and_history_is_trimmed() {
+    let mut bed = Bed::start().await;
+    // A revision of the same family registered by someone else must never be touched.
+    let foreign = ecs_operator::translate::task_definition::register_request(
+        "web",
+        &serde_json::from_value(fargate("foreign:1")).expect("spec"),
+    )
+    .expect("request");
+    let foreign_arn = bed
+        .aws
+        .ecs
+        .register_task_definition(
+            ecs_operator::translate::sdk::register_task_definition(&foreign, &[]).expect("input"),
+        )
+        .await
+        .expect("foreign")
+        .arn;
+
+    let mut spec = fargate("nginx:1");
+    spec["revisionHistoryLimit"] = json!(2);
+    bed.create("web", spec).await;
+    let first = bed.wait_ready("web").await.status.expect("status");
+    assert_eq!(
+        bed.proxy.count("RegisterTaskDefinition"),
+        2,
+        "the foreign one and ours"
+    );
+
+    for (i, image) in ["nginx:2", "nginx:3"].iter().enumerate() {
+        bed.proxy.clear();
+        bed.tds().patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 80}]}]}})))
+            .await
+            .expect("edit");
+        let generation = 2 + i as i64;
+        let object = bed
+            .wait_for("web", "ready at the new generation", |o| {
+                o.status
+                    .as_ref()
+                    .and_then(|s| s.reconcile.observed_generation)
+                    == Some(generation)
+                    && condition(o, "Ready") == Some("True")
+            })
+            .await;
+        assert_eq!(
+            bed.proxy.count("RegisterTaskDefinition"),
+            1,
+            "exactly one new revision for {image}"
+        );
+        let status = object.status.expect("status");
+        assert_eq!(status.registered_revisions.len(), (2 + i).min(2));
+    }
+    // Revision history limit 2: the first revision we registered is deregistered, the foreign one not.
+    let described = bed
+        .describe(first.task_definition_arn.as_deref().expect("arn"))
+        .await;
+    assert_eq!(described["taskDefinition"]["status"], "INACTIVE");
+    assert_eq!(
+        bed.describe(&foreign_arn).await["taskDefinition"]["status"],
+        "ACTIVE"
+    );
+    let reasons: Vec<String> = bed
+        .events("web")
+        .await
+        .into_iter()
+        .map(|(_, reason, _)| reason)
+        .collect();
+    assert!(
+        reasons.contains(&"Registered".to_owned()) && reasons.contains(&"Deregistered".to_owned()),
+        "{reasons:?}"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn identical_content_and_label_changes_cost_no_writes() {
+    let mut bed = Bed::start().await;
+    bed.create("same", fargate("nginx:1")).await;
+    let ready = bed.wait_ready("same").await;
+    bed.proxy.clear();
+    // Equal meaning written differently (cpu as a number, defaults spelled out) and a label.
+    bed.tds()
+        .patch("same", &PatchParams::default(), &Patch::Merge(json!({
+            "metadata": {"labels": {"team": "web"}},
+            "spec": {"cpu": 256, "containerDefinitions": [{"name": "app", "image": "nginx:1", "essential": true, "portMappings": [{"containerPort": 80, "protocol": "tcp"}]}]}
+        })))
+        .await
+        .expect("patch");
+    let generation = ready.metadata.generation.expect("generation") + 1;
+    let after = bed
+        .wait_for("same", "observed", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == Some(generation)
+        })
+        .await;
+    assert_eq!(
+        after
+            .status
+            .as_ref()
+            .and_then(|s| s.task_definition_arn.clone()),
+        ready
+            .status
+            .as_ref()
+            .and_then(|s| s.task_definition_arn.clone())
+    );
+    let writes: Vec<String> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .map(|r| r.operation)
+        .filter(|op| op.starts_with("Register") || op.starts_with("Deregister"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn delete_honours_the_deletion_policy() {
+    let mut bed = Bed::start().await;
+    bed.create("gone", fargate("nginx:1")).await;
+    let mut kept_spec = fargate("nginx:1");
+    kept_spec["family"] = json!("kept");
+    kept_spec["deletionPolicy"] = json!("Retain");
+    bed.create("kept", kept_spec).await;
+    let gone_arn = bed
+        .wait_ready("gone")
+        .await
+        .status
+        .and_then(|s| s.task_definition_arn)
+        .expect("arn");
+    let kept_arn = bed
+        .wait_ready("kept")
+        .await
+        .status
+        .and_then(|s| s.task_definition_arn)
+        .expect("arn");
+    for name in ["gone", "kept"] {
+        bed.tds()
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
+    }
+    for name in ["gone", "kept"] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while bed.tds().get(name).await.is_ok() {
+            assert!(Instant::now() < deadline, "{name} never went away");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(
+        bed.describe(&gone_arn).await["taskDefinition"]["status"],
+        "INACTIVE"
+    );
+    assert_eq!(
+        bed.describe(&kept_arn).await["taskDefinition"]["status"],
+        "ACTIVE"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn an_invalid_spec_stalls_with_an_event_and_no_aws_call() {
+    let mut bed = Bed::start().await;
+    let mut spec = fargate("nginx:1");
+    spec["memory"] = json!("4096"); // not valid with cpu 256 on Fargate; the schema cannot say so
+    bed.create("bad", spec).await;
+    let stalled = bed
+        .wait_for("bad", "Stalled", |o| {
+            condition(o, "Stalled") == Some("True")
+        })
+        .await;
+    let message = stalled
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.iter().find(|c| c.type_ == "Stalled"))
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(message.contains("spec.memory"), "{message}");
+    assert_eq!(condition(&stalled, "Ready"), Some("False"));
+    let events = bed.events("bad").await;
+    assert!(
+        events.iter().any(|(type_, reason, note)| type_ == "Warning"
+            && reason == "InvalidSpec"
+            && note.contains("spec.memory")),
+        "{events:?}"
+    );
+    assert!(
+        bed.proxy.requests().is_empty(),
+        "no AWS call: {:?}",
+        bed.proxy.requests()
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_failed_status_write_after_registering_is_adopted_not_repeated() {
+    let mut bed = Bed::start().await;
+    // The object already carries the finalizer, so the first patch the controller sends is the
+    // status write right after RegisterTaskDefinition: make it fail, as a crash there would.
+    let http = ecs_testbed::http::client();
+    let (status, _) = ecs_testbed::http::send(
+        &http,
+        "POST",
+        &format!("{}/_emulator/fail", bed.kube.url()),
+        &[],
+        json!({"verb": "patch", "resource": "ecstaskdefinitions", "status": 500, "count": 1})
+            .to_string()
+            .into(),
+    )
+    .await
+    .expect("knob");
+    assert_eq!(status, 200);
+    let mut object: EcsTaskDefinition = serde_json::from_value(json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition", "metadata": {"name": "crashy"}, "spec": fargate("nginx:1")})).expect("object");
+    object.metadata.finalizers = Some(vec![task_definition::FINALIZER.to_owned()]);
+    bed.tds()
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("created");
+    let ready = bed.wait_ready("crashy").await;
+    assert_eq!(
+        bed.proxy.count("RegisterTaskDefinition"),
+        1,
+        "one revision, adopted after the failed status write"
+    );
+    assert_eq!(
+        ready.status.as_ref().map(|s| s.registered_revisions.len()),
+        Some(1)
+    );
+    let reasons: Vec<String> = bed
+        .events("crashy")
+        .await
+        .into_iter()
+        .map(|(_, reason, _)| reason)
+        .collect();
+    assert!(reasons.contains(&"Adopted".to_owned()), "{reasons:?}");
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_restarted_operator_adopts_instead_of_registering_again() {
+    let mut bed = Bed::start().await;
+    bed.create("restart", fargate("nginx:1")).await;
+    let ready = bed.wait_ready("restart").await;
+    bed.stop_controller().await;
+    // Lose the status, as if the process had died before writing it, then start a new process.
+    bed.tds()
+        .patch_status(
+            "restart",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": null})),
+        )
+        .await
+        .expect("status cleared");
+    bed.proxy.clear();
+    bed.start_controller();
+    let again = bed.wait_ready("restart").await;
+    assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 0);
+    assert_eq!(
+        again.status.and_then(|s| s.task_definition_arn),
+        ready.status.and_then(|s| s.task_definition_arn)
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn drift_is_repaired_with_a_warning() {
+    let mut bed = Bed::start().await;
+    bed.create("drifty", fargate("nginx:1")).await;
+    let ready = bed.wait_ready("drifty").await;
+    let arn = ready
+        .status
+        .as_ref()
+        .and_then(|s| s.task_definition_arn.clone())
+        .expect("arn");
+    bed.aws
+        .ecs
+        .deregister_task_definition(&arn)
+        .await
+        .expect("deregistered outside the operator");
+    // Any reconcile notices; a label change triggers one at once instead of waiting for resync.
+    bed.tds()
+        .patch(
+            "drifty",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"poke": "1"}}})),
+        )
+        .await
+        .expect("poke");
+    let repaired = bed
+        .wait_for("drifty", "re-registered", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.task_definition_arn.clone())
+                .is_some_and(|a| a != arn)
+        })
+        .await;
+    let new_arn = repaired
+        .status
+        .and_then(|s| s.task_definition_arn)
+        .expect("arn");
+    assert_eq!(
+        bed.describe(&new_arn).await["taskDefinition"]["status"],
+        "ACTIVE"
+    );
+    let events = bed.events("drifty").await;
+    assert!(
+        events
+            .iter()
+            .any(|(type_, reason, _)| type_ == "Warning" && reason == "Drift"),
+        "{events:?}"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn converges_through_throttling_on_every_second_call() {
+    // As in production: the SDK's standard retry (3 attempts, backoff with jitter) absorbs
+    // throttling first, the controller's own backoff what is left.
+    let mut bed = Bed::start_with_attempts(3).await;
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "ecs:*".into(),
+        probability: None,
+        every_nth: Some(2),
+        max_times: None,
+        fault: Fault::Throttle,
+    }]);
+    for i in 0..3 {
+        let mut spec = fargate(&format!("nginx:{i}"));
+        spec["family"] = json!(format!("throttled-{i}"));
+        bed.create(&format!("throttled-{i}"), spec).await;
+    }
+    for i in 0..3 {
+        bed.wait_ready(&format!("throttled-{i}")).await;
+    }
+    let throttled = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
+    assert!(throttled > 0, "faults were injected");
+    let registered = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "RegisterTaskDefinition" && r.status == 200)
+        .count();
+    assert_eq!(registered, 3, "one revision each, despite retries");
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn the_object_gets_a_finalizer_and_owner_readable_status() {
+    let mut bed = Bed::start().await;
+    bed.create("shape", fargate("nginx:1")).await;
+    let ready = bed.wait_ready("shape").await;
+    assert!(
+        ready
+            .finalizers()
+            .iter()
+            .any(|f| f == task_definition::FINALIZER)
+    );
+    let status = ready.status.expect("status");
+    assert_eq!(status.family.as_deref(), Some("web"));
+    assert_eq!(status.revision, Some(1));
+    let types: Vec<&str> = status
+        .reconcile
+        .conditions
+        .iter()
+        .map(|c| c.type_.as_str())
+        .collect();
+    assert_eq!(types, ["Ready", "Reconciling", "Stalled"]);
+    bed.stop_controller().await;
+}
