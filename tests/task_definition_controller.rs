@@ -28,11 +28,16 @@ struct Bed {
 
 impl Bed {
     async fn start() -> Self {
-        Self::start_with_attempts(1).await
+        Self::start_configured(1, Duration::from_secs(300)).await
     }
 
-    /// `max_attempts` is the SDK's own retry budget per call (1: no SDK retries).
     async fn start_with_attempts(max_attempts: u32) -> Self {
+        Self::start_configured(max_attempts, Duration::from_secs(300)).await
+    }
+
+    /// `max_attempts` is the SDK's own retry budget per call (1: no SDK retries); `resync` how often
+    /// settled objects are checked for drift.
+    async fn start_configured(max_attempts: u32, resync: Duration) -> Self {
         let moto = MotoServer::shared().expect("moto");
         let proxy = AwsProxy::start(ProxyConfig {
             upstream: moto.url().to_owned(),
@@ -67,14 +72,18 @@ impl Bed {
             stop: None,
             controller: None,
         };
-        bed.start_controller();
+        bed.start_controller_with_resync(resync);
         bed
     }
 
     fn start_controller(&mut self) {
+        self.start_controller_with_resync(Duration::from_secs(300));
+    }
+
+    fn start_controller_with_resync(&mut self, resync: Duration) {
         let config = ControllerConfig {
             namespace: None,
-            resync: Duration::from_secs(300),
+            resync,
             max_backoff: Duration::from_secs(2),
         };
         let ctx = Arc::new(Context::new(
@@ -558,7 +567,8 @@ async fn a_restarted_operator_adopts_instead_of_registering_again() {
 
 #[tokio::test]
 async fn drift_is_repaired_with_a_warning() {
-    let mut bed = Bed::start().await;
+    // A short resync: drift is found by the periodic check, not by watch events.
+    let mut bed = Bed::start_configured(1, Duration::from_millis(500)).await;
     bed.create("drifty", fargate("nginx:1")).await;
     let ready = bed.wait_ready("drifty").await;
     let arn = ready
@@ -571,15 +581,7 @@ async fn drift_is_repaired_with_a_warning() {
         .deregister_task_definition(&arn)
         .await
         .expect("deregistered outside the operator");
-    // Any reconcile notices; a label change triggers one at once instead of waiting for resync.
-    bed.tds()
-        .patch(
-            "drifty",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"poke": "1"}}})),
-        )
-        .await
-        .expect("poke");
+    // Nothing changes in Kubernetes: the periodic resync finds the drift.
     let repaired = bed
         .wait_for("drifty", "re-registered", |o| {
             o.status
@@ -664,5 +666,54 @@ async fn the_object_gets_a_finalizer_and_owner_readable_status() {
         .map(|c| c.type_.as_str())
         .collect();
     assert_eq!(types, ["Ready", "Reconciling", "Stalled"]);
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_terminal_aws_error_stalls_with_the_aws_code_and_message() {
+    let mut bed = Bed::start().await;
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "RegisterTaskDefinition".into(),
+        probability: None,
+        every_nth: None,
+        max_times: None,
+        fault: Fault::AwsError {
+            status: 400,
+            code: "ClientException".into(),
+            message: "Invalid 'cpu' setting for task.".into(),
+        },
+    }]);
+    bed.create("rejected", fargate("nginx:1")).await;
+    let stalled = bed
+        .wait_for("rejected", "Stalled", |o| {
+            condition(o, "Stalled") == Some("True")
+        })
+        .await;
+    let message = stalled
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.iter().find(|c| c.type_ == "Stalled"))
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.contains("ClientException") && message.contains("Invalid 'cpu' setting"),
+        "{message}"
+    );
+    let events = bed.events("rejected").await;
+    assert!(
+        events
+            .iter()
+            .any(|(type_, reason, _)| type_ == "Warning" && reason == "AwsRejected"),
+        "{events:?}"
+    );
+    // Terminal means no retry loop: one attempt, until the spec changes.
+    assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 1);
+    bed.proxy.set_faults(Vec::new());
+    bed.tds()
+        .patch("rejected", &PatchParams::default(), &Patch::Merge(json!({"spec": {"containerDefinitions": [{"name": "app", "image": "nginx:2", "portMappings": [{"containerPort": 80}]}]}})))
+        .await
+        .expect("fixed");
+    bed.wait_ready("rejected").await;
+    assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 2);
     bed.stop_controller().await;
 }

@@ -10,7 +10,9 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{self, finalizer};
-use kube::runtime::watcher;
+use kube::runtime::reflector;
+use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
+use kube::runtime::watcher::{self, watcher};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
@@ -36,7 +38,16 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
         None => Api::all(ctx.client.clone()),
     };
-    Controller::new(api, watcher::Config::default())
+    let (reader, writer) = reflector::store();
+    // Reconcile on spec changes and deletion only: the operator's own status writes (and label
+    // edits) must not trigger reconciles, or every status write would cost another round of AWS
+    // reads. Drift is caught by the periodic resync instead.
+    let changes = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(spec_or_deletion, PredicateConfig::default());
+    Controller::for_stream(changes, reader)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
@@ -45,6 +56,23 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
             }
         })
         .await;
+}
+
+/// Changes that matter: a new generation (spec), our finalizer appearing (the first reconcile adds
+/// it and continues on its echo), or the start of deletion.
+fn spec_or_deletion(object: &EcsTaskDefinition) -> Option<u64> {
+    let generation = object
+        .metadata
+        .generation
+        .and_then(|g| u64::try_from(g).ok())?;
+    let finalized = u64::from(object.finalizers().iter().any(|f| f == FINALIZER));
+    let deleting = u64::from(object.metadata.deletion_timestamp.is_some());
+    Some(
+        generation
+            .wrapping_mul(4)
+            .wrapping_add(finalized * 2)
+            .wrapping_add(deleting),
+    )
 }
 
 fn error_policy(

@@ -61,6 +61,16 @@ pub enum Fault {
     },
     /// Close the connection without answering.
     Drop,
+    /// Any AWS error answer, e.g. `{"kind": "awsError", "status": 400, "code": "ClientException",
+    /// "message": "..."}`.
+    AwsError {
+        /// HTTP status.
+        status: u16,
+        /// AWS error code (`__type`).
+        code: String,
+        /// Message.
+        message: String,
+    },
 }
 
 /// When to inject a fault.
@@ -273,6 +283,15 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
             "injected server error",
         ),
         Some(Fault::Unavailable) => plain(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        Some(Fault::AwsError {
+            status,
+            code,
+            message,
+        }) => aws_error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &code,
+            &message,
+        ),
         Some(Fault::Latency { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             forward(&state, &parts, body, &operation).await
