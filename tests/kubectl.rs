@@ -96,6 +96,16 @@ async fn apply_get_explain_and_admission() {
             assert!(header.contains(column), "{table}");
         }
         assert!(table.contains("production-app"), "{table}");
+        // AGE is an age ("3s"), as the API server sends date columns, not a timestamp.
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("production-app"))
+            .unwrap_or_default();
+        let age = row.split_whitespace().last().unwrap_or_default();
+        assert!(
+            age.ends_with('s') && age[..age.len() - 1].parse::<u32>().is_ok(),
+            "{table}"
+        );
         let services = kubectl.ok(&["get", "ecssvc"]);
         for column in ["CLUSTER", "DESIRED", "RUNNING", "TASK DEFINITION"] {
             assert!(services.contains(column), "{services}");

@@ -211,15 +211,26 @@ pub fn table(t: &ResourceType, value: &Value) -> Value {
         Some(items) => items.iter().collect(),
         None => vec![value],
     };
+    let date_columns: Vec<bool> = t
+        .printer_columns
+        .iter()
+        .map(|c| c["type"] == json!("date"))
+        .collect();
     let rows: Vec<Value> = objects
         .into_iter()
         .map(|object| {
             let mut cells = vec![object["metadata"]["name"].clone()];
-            for (_, path) in &custom {
-                cells.push(json_path(object, path));
+            for (i, (_, path)) in custom.iter().enumerate() {
+                let value = json_path(object, path);
+                // As the API server does, dates are sent as ages ("5m"), which kubectl prints as is.
+                cells.push(if date_columns.get(i).copied().unwrap_or(false) {
+                    age(&value)
+                } else {
+                    value
+                });
             }
             if !has_age {
-                cells.push(object["metadata"]["creationTimestamp"].clone());
+                cells.push(age(&object["metadata"]["creationTimestamp"]));
             }
             json!({"cells": cells, "object": object})
         })
@@ -229,6 +240,41 @@ pub fn table(t: &ResourceType, value: &Value) -> Value {
         metadata["continue"] = next.clone();
     }
     json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "columnDefinitions": columns, "rows": rows})
+}
+
+/// A timestamp as the age kubectl shows ("42s", "5m10s", "3h", "2d").
+fn age(timestamp: &Value) -> Value {
+    let Some(seconds) = timestamp.as_str().and_then(super::store::parse_timestamp) else {
+        return Value::String("<unknown>".into());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    json!(human_duration((now - seconds).max(0)))
+}
+
+/// Kubernetes' short human-readable durations.
+pub fn human_duration(seconds: i64) -> String {
+    let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86_400);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 600 => match s % 60 {
+            0 => format!("{minutes}m"),
+            rest => format!("{minutes}m{rest}s"),
+        },
+        s if s < 3 * 3600 => format!("{minutes}m"),
+        s if s < 8 * 3600 => match minutes % 60 {
+            0 => format!("{hours}h"),
+            rest => format!("{hours}h{rest}m"),
+        },
+        s if s < 48 * 3600 => format!("{hours}h"),
+        s if s < 8 * 86_400 => match hours % 24 {
+            0 => format!("{days}d"),
+            rest => format!("{days}d{rest}h"),
+        },
+        _ => format!("{days}d"),
+    }
 }
 
 /// The first value at a printer-column JSONPath (`.status.conditions[?(@.type=="Ready")].status`).
@@ -262,5 +308,16 @@ mod tests {
             json!("True")
         );
         assert_eq!(json_path(&object, ".status.missing"), Value::Null);
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(human_duration(5), "5s");
+        assert_eq!(human_duration(310), "5m10s");
+        assert_eq!(human_duration(3600), "60m");
+        assert_eq!(human_duration(5 * 3600 + 60), "5h1m");
+        assert_eq!(human_duration(30 * 3600), "30h");
+        assert_eq!(human_duration(3 * 86_400 + 3600), "3d1h");
+        assert_eq!(human_duration(20 * 86_400), "20d");
     }
 }
