@@ -8,7 +8,7 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 
 use super::batch::{BatchResult, Batcher};
-use super::ecs::call;
+use super::ecs::{call, collect_pages};
 use super::error::AwsError;
 use super::limits::{ApiCategory, RateLimits};
 use super::metrics::CallCounters;
@@ -141,9 +141,7 @@ impl AutoScalingApi {
         &self,
         resource_id: &str,
     ) -> Result<Vec<ScalingPolicyObservation>, AwsError> {
-        let mut policies = Vec::new();
-        let mut next_token = None;
-        loop {
+        collect_pages(|next_token| {
             let send = self
                 .client
                 .describe_scaling_policies()
@@ -152,31 +150,33 @@ impl AutoScalingApi {
                 .resource_id(resource_id)
                 .set_next_token(next_token)
                 .send();
-            let output = call(
-                &self.limits,
-                &self.counters,
-                ApiCategory::AutoScaling,
-                "DescribeScalingPolicies",
-                send,
-            )
-            .await?;
-            policies.extend(output.scaling_policies().iter().map(|p| {
-                ScalingPolicyObservation {
-                    name: p.policy_name().to_owned(),
-                    arn: p.policy_arn().to_owned(),
-                    policy_type: p.policy_type().as_str().to_owned(),
-                    alarm_names: p
-                        .alarms()
-                        .iter()
-                        .map(|a| a.alarm_name().to_owned())
-                        .collect(),
-                }
-            }));
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(policies),
+            async move {
+                let output = call(
+                    &self.limits,
+                    &self.counters,
+                    ApiCategory::AutoScaling,
+                    "DescribeScalingPolicies",
+                    send,
+                )
+                .await?;
+                let policies = output
+                    .scaling_policies()
+                    .iter()
+                    .map(|p| ScalingPolicyObservation {
+                        name: p.policy_name().to_owned(),
+                        arn: p.policy_arn().to_owned(),
+                        policy_type: p.policy_type().as_str().to_owned(),
+                        alarm_names: p
+                            .alarms()
+                            .iter()
+                            .map(|a| a.alarm_name().to_owned())
+                            .collect(),
+                    })
+                    .collect();
+                Ok((policies, output.next_token().map(str::to_owned)))
             }
-        }
+        })
+        .await
     }
 
     /// Deletes a scaling policy.
@@ -226,9 +226,7 @@ impl AutoScalingApi {
         &self,
         resource_id: &str,
     ) -> Result<Vec<ScheduledActionObservation>, AwsError> {
-        let mut actions = Vec::new();
-        let mut next_token = None;
-        loop {
+        collect_pages(|next_token| {
             let send = self
                 .client
                 .describe_scheduled_actions()
@@ -237,16 +235,16 @@ impl AutoScalingApi {
                 .resource_id(resource_id)
                 .set_next_token(next_token)
                 .send();
-            let output = call(
-                &self.limits,
-                &self.counters,
-                ApiCategory::AutoScaling,
-                "DescribeScheduledActions",
-                send,
-            )
-            .await?;
-            actions.extend(
-                output
+            async move {
+                let output = call(
+                    &self.limits,
+                    &self.counters,
+                    ApiCategory::AutoScaling,
+                    "DescribeScheduledActions",
+                    send,
+                )
+                .await?;
+                let actions = output
                     .scheduled_actions()
                     .iter()
                     .map(|a| ScheduledActionObservation {
@@ -255,13 +253,12 @@ impl AutoScalingApi {
                         schedule: a.schedule().to_owned(),
                         min_capacity: a.scalable_target_action().and_then(|t| t.min_capacity()),
                         max_capacity: a.scalable_target_action().and_then(|t| t.max_capacity()),
-                    }),
-            );
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(actions),
+                    })
+                    .collect();
+                Ok((actions, output.next_token().map(str::to_owned)))
             }
-        }
+        })
+        .await
     }
 
     /// Deletes a scheduled action.

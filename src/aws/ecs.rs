@@ -142,33 +142,30 @@ impl EcsApi {
             RevisionStatus::Active => ecs::types::TaskDefinitionStatus::Active,
             RevisionStatus::Inactive => ecs::types::TaskDefinitionStatus::Inactive,
         };
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        collect_pages(|next_token| {
             let send = self
                 .client
                 .list_task_definitions()
                 .family_prefix(family)
                 .status(status.clone())
                 .sort(ecs::types::SortOrder::Asc)
-                .set_next_token(next_token.take())
+                .set_next_token(next_token)
                 .send();
-            let output = self
-                .call(ApiCategory::TaskDefinitionRead, "ListTaskDefinitions", send)
-                .await?;
-            // familyPrefix matches prefixes: keep exactly this family.
-            arns.extend(
-                output
+            async move {
+                let output = self
+                    .call(ApiCategory::TaskDefinitionRead, "ListTaskDefinitions", send)
+                    .await?;
+                // familyPrefix matches prefixes: keep exactly this family.
+                let arns = output
                     .task_definition_arns()
                     .iter()
                     .filter(|arn| family_of_arn(arn) == Some(family))
-                    .cloned(),
-            );
-            match output.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(arns),
+                    .cloned()
+                    .collect();
+                Ok((arns, output.next_token().map(str::to_owned)))
             }
-        }
+        })
+        .await
     }
 
     /// Deregisters a revision.
@@ -312,6 +309,25 @@ impl EcsApi {
     }
 }
 
+/// Every item of a paginated read: `fetch` gets the previous page's token (`None` first) and
+/// returns one page's items and the next token; an absent or empty token ends the listing.
+pub(crate) async fn collect_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AwsError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = fetch(token).await?;
+        items.extend(page);
+        match next {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// Rate-limits, sends, counts and classifies one call.
 pub(crate) async fn call<T, E, F>(
     limits: &RateLimits,
@@ -446,5 +462,39 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
                 message: e.message().unwrap_or_default().to_owned(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_are_collected_until_the_token_runs_out() {
+        let pages = [
+            (vec![1, 2], Some("a")),
+            (vec![3], Some("")),
+            (vec![99], None),
+        ];
+        let mut calls = Vec::new();
+        let items = collect_pages(|token| {
+            calls.push(token.clone());
+            let index = calls.len() - 1;
+            let (page, next) = pages[index].clone();
+            async move { Ok::<_, AwsError>((page, next.map(str::to_owned))) }
+        })
+        .await
+        .expect("pages");
+        assert_eq!(items, [1, 2, 3], "an empty token ends the listing");
+        assert_eq!(calls, [None, Some("a".to_owned())]);
+    }
+
+    #[test]
+    fn families_of_arns() {
+        assert_eq!(
+            family_of_arn("arn:aws:ecs:us-east-1:1:task-definition/web-admin:3"),
+            Some("web-admin")
+        );
+        assert_eq!(family_of_arn("nonsense"), None);
     }
 }
