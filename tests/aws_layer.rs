@@ -2,6 +2,8 @@
 //! operator uses, its success path, the error class of realistic failures, and batching measured in
 //! calls on the wire.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use ecs_operator::api::{EcsScalingPolicySpec, EcsServiceSpec, EcsTaskDefinitionS
 use ecs_operator::aws::ecs::RevisionStatus;
 use ecs_operator::aws::{AwsClients, AwsErrorKind, AwsSettings, tags};
 use ecs_operator::translate::{scaling, sdk, service, task_definition};
-use ecs_testbed::{AwsProxy, Fault, FaultRule, MotoServer, Overlay, ProxyConfig, next_account_id};
+use ecs_testbed::{AwsProxy, Fault, FaultRule, MotoServer, Overlay};
 use serde_json::json;
 
 struct Bed {
@@ -21,14 +23,7 @@ struct Bed {
 
 async fn bed() -> Bed {
     let moto = MotoServer::shared().expect("moto starts");
-    let account = next_account_id();
-    let proxy = AwsProxy::start(ProxyConfig {
-        upstream: moto.url().to_owned(),
-        account_id: Some(account.clone()),
-        ..Default::default()
-    })
-    .await
-    .expect("proxy starts");
+    let (proxy, account) = common::moto_proxy().await;
     let aws = AwsClients::connect(&AwsSettings {
         region: Some("us-east-1".into()),
         endpoint_url: Some(proxy.url().to_owned()),

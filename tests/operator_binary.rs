@@ -1,14 +1,11 @@
 //! `ecs-operator run` as a process: configured by environment, killed mid-reconcile, restarted.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ecs_operator::api::EcsTaskDefinition;
-use ecs_operator::crdgen;
-use ecs_testbed::kube_api::KubeApi;
-use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig, next_account_id};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::Client;
 use kube::api::{Api, PostParams};
 use serde_json::json;
 
@@ -44,28 +41,13 @@ async fn knob(url: &str, method: &str, body: serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_between_register_and_status_write_registers_once() {
-    let moto = MotoServer::shared().expect("moto");
-    let proxy = AwsProxy::start(ProxyConfig {
-        upstream: moto.url().to_owned(),
-        account_id: Some(next_account_id()),
-        ..Default::default()
-    })
-    .await
-    .expect("proxy");
-    let kube = KubeApi::start(None).await.expect("emulator");
+    let (proxy, _) = common::moto_proxy().await;
+    let (kube, client) = common::emulator_with_crds().await;
     let dir = std::env::temp_dir().join(format!("ecs-operator-binary-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let kubeconfig = kube
         .write_kubeconfig(&dir.join("kubeconfig"))
         .expect("kubeconfig");
-    let client =
-        Client::try_from(kube::Config::new(kube.url().parse().expect("url"))).expect("client");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for (_, crd) in crdgen::all() {
-        crds.create(&PostParams::default(), &crd)
-            .await
-            .expect("CRD");
-    }
 
     // Every status write fails for now: the operator can register but never record it.
     knob(kube.url(), "POST", json!({"verb": "patch", "resource": "ecstaskdefinitions", "status": 500, "count": 1_000_000})).await;

@@ -1,6 +1,8 @@
 //! EcsTaskDefinition controller end to end: Kubernetes API emulator + the controller + AWS proxy +
 //! moto, driven by the kube client and kubectl.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,11 +10,9 @@ use std::time::{Duration, Instant};
 use ecs_operator::api::EcsTaskDefinition;
 use ecs_operator::aws::{AwsClients, AwsSettings, tags};
 use ecs_operator::controller::{Context, ControllerConfig, task_definition};
-use ecs_operator::crdgen;
 use ecs_testbed::kube_api::KubeApi;
-use ecs_testbed::{AwsProxy, Fault, FaultRule, MotoServer, ProxyConfig, next_account_id};
+use ecs_testbed::{AwsProxy, Fault, FaultRule};
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
@@ -38,23 +38,8 @@ impl Bed {
     /// `max_attempts` is the SDK's own retry budget per call (1: no SDK retries); `resync` how often
     /// settled objects are checked for drift.
     async fn start_configured(max_attempts: u32, resync: Duration) -> Self {
-        let moto = MotoServer::shared().expect("moto");
-        let proxy = AwsProxy::start(ProxyConfig {
-            upstream: moto.url().to_owned(),
-            account_id: Some(next_account_id()),
-            ..Default::default()
-        })
-        .await
-        .expect("proxy");
-        let kube = KubeApi::start(None).await.expect("emulator");
-        let client =
-            Client::try_from(kube::Config::new(kube.url().parse().expect("url"))).expect("client");
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for (_, crd) in crdgen::all() {
-            crds.create(&PostParams::default(), &crd)
-                .await
-                .expect("CRD");
-        }
+        let (proxy, _) = common::moto_proxy().await;
+        let (kube, client) = common::emulator_with_crds().await;
         let aws = AwsClients::connect(&AwsSettings {
             region: Some("us-east-1".into()),
             endpoint_url: Some(proxy.url().to_owned()),

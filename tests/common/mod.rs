@@ -46,3 +46,35 @@ pub fn temp_yaml(name: &str, documents: &[Value]) -> PathBuf {
     std::fs::write(&path, text.join("---\n")).expect("write");
     path
 }
+
+/// A recording proxy in front of the shared moto, with an AWS account of its own (so tests sharing
+/// the moto server never see each other's resources). Returns the proxy and the account id.
+pub async fn moto_proxy() -> (ecs_testbed::AwsProxy, String) {
+    let moto = ecs_testbed::MotoServer::shared().expect("moto starts");
+    let account = ecs_testbed::next_account_id();
+    let proxy = ecs_testbed::AwsProxy::start(ecs_testbed::ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(account.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy starts");
+    (proxy, account)
+}
+
+/// A Kubernetes API emulator with the operator's CRDs installed, and a client for it.
+pub async fn emulator_with_crds() -> (ecs_testbed::kube_api::KubeApi, kube::Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api = ecs_testbed::kube_api::KubeApi::start(None)
+        .await
+        .expect("emulator starts");
+    let client =
+        kube::Client::try_from(kube::Config::new(api.url().parse().expect("url"))).expect("client");
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
+    for (_, crd) in ecs_operator::crdgen::all() {
+        crds.create(&kube::api::PostParams::default(), &crd)
+            .await
+            .expect("CRD created");
+    }
+    (api, client)
+}
