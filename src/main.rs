@@ -47,15 +47,33 @@ struct RunArgs {
     /// AWS endpoint override: a VPC endpoint, LocalStack or moto.
     #[arg(long, env = "ECS_OPERATOR_AWS_ENDPOINT_URL")]
     aws_endpoint_url: Option<String>,
-    /// Attempts per AWS call inside the SDK (the controllers retry with their own backoff on top).
+    /// Attempts per AWS call for failures a retry can fix (throttling, 5xx); the controllers retry
+    /// with their own backoff on top.
     #[arg(long, env = "ECS_OPERATOR_AWS_MAX_ATTEMPTS", default_value_t = 3)]
     aws_max_attempts: u32,
+    /// Highest rate, in calls per second, of every AWS API category. Each category starts at the
+    /// rate ECS documents, grows while AWS accepts calls and halves when it throttles.
+    #[arg(long, env = "ECS_OPERATOR_AWS_MAX_RATE", default_value_t = ecs_operator::aws::DEFAULT_RATE_CEILING)]
+    aws_max_rate: f64,
+    /// Per-category ceilings overriding --aws-max-rate, e.g.
+    /// `task-definition-write=5,service-write=10` (categories: cluster-read, service-read,
+    /// service-write, task-definition-read, task-definition-write, tag-write, tag-read,
+    /// autoscaling).
+    #[arg(long, env = "ECS_OPERATOR_AWS_RATE_CEILINGS", value_delimiter = ',', value_parser = parse_ceiling)]
+    aws_rate_ceilings: Vec<(ecs_operator::aws::ApiCategory, f64)>,
     /// Seconds between drift checks of a settled object.
     #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
     /// Longest wait, in seconds, between retries of a failing object.
     #[arg(long, env = "ECS_OPERATOR_MAX_BACKOFF_SECONDS", default_value_t = 300)]
     max_backoff_seconds: u64,
+    /// Seconds between looks at an object that waits (for a reference, a rollout, a draining
+    /// service).
+    #[arg(long, env = "ECS_OPERATOR_POLL_SECONDS", default_value_t = 5)]
+    poll_seconds: u64,
+    /// Objects of one kind reconciled at once.
+    #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 32)]
+    concurrency: u16,
     /// Name of this controller in Kubernetes Events.
     #[arg(long, env = "ECS_OPERATOR_REPORTER", default_value = "ecs-operator")]
     reporter: String,
@@ -158,10 +176,18 @@ fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let mut budgets = ecs_operator::aws::limits::default_budgets(args.aws_max_rate);
+        for (category, ceiling) in &args.aws_rate_ceilings {
+            if let Some(budget) = budgets.get_mut(category) {
+                budget.max_per_second = *ceiling;
+                budget.start_per_second = budget.start_per_second.min(*ceiling);
+            }
+        }
         let aws = ecs_operator::aws::AwsClients::connect(&ecs_operator::aws::AwsSettings {
             region: args.aws_region,
             endpoint_url: args.aws_endpoint_url,
             max_attempts: args.aws_max_attempts,
+            budgets,
             ..Default::default()
         })
         .await;
@@ -169,6 +195,8 @@ fn run(args: RunArgs) -> ExitCode {
             namespace: args.namespace,
             resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
             max_backoff: std::time::Duration::from_secs(args.max_backoff_seconds.max(1)),
+            poll: std::time::Duration::from_secs(args.poll_seconds.max(1)),
+            concurrency: args.concurrency,
         };
         let ctx = std::sync::Arc::new(ecs_operator::controller::Context::new(
             client,
@@ -177,10 +205,32 @@ fn run(args: RunArgs) -> ExitCode {
             &args.reporter,
         ));
         tracing::info!("ecs-operator running");
-        ecs_operator::controller::task_definition::run(ctx, shutdown_signal()).await;
+        ecs_operator::controller::runner::run(
+            ecs_operator::controller::task_definition::TaskDefinitions,
+            ctx,
+            shutdown_signal(),
+        )
+        .await;
         tracing::info!("ecs-operator stopped");
         ExitCode::SUCCESS
     })
+}
+
+/// `category=calls-per-second`.
+fn parse_ceiling(text: &str) -> Result<(ecs_operator::aws::ApiCategory, f64), String> {
+    let (name, rate) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: write category=calls-per-second"))?;
+    let category = ecs_operator::aws::ApiCategory::parse(name.trim())
+        .ok_or_else(|| format!("{name:?} is not an API category"))?;
+    let rate: f64 = rate
+        .trim()
+        .parse()
+        .map_err(|_| format!("{rate:?} is not a number of calls per second"))?;
+    if rate <= 0.0 {
+        return Err(format!("{rate} must be above 0"));
+    }
+    Ok((category, rate))
 }
 
 /// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.

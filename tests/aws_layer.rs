@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use ecs_operator::api::{EcsScalingPolicySpec, EcsServiceSpec, EcsTaskDefinitionSpec};
 use ecs_operator::aws::ecs::RevisionStatus;
-use ecs_operator::aws::{AwsClients, AwsErrorKind, AwsSettings, tags};
-use ecs_operator::translate::{scaling, sdk, service, task_definition};
+use ecs_operator::aws::{AwsClients, AwsErrorKind, AwsSettings};
+use ecs_operator::translate::{scaling, service, tags, task_definition};
 use ecs_testbed::{AwsProxy, Fault, FaultRule, MotoServer, Overlay};
 use serde_json::json;
 
@@ -29,7 +29,7 @@ async fn bed() -> Bed {
         endpoint_url: Some(proxy.url().to_owned()),
         max_attempts: 1,
         static_credentials: Some(("testing".into(), "testing".into())),
-        rates: BTreeMap::new(),
+        budgets: BTreeMap::new(),
         batch_window: Duration::from_millis(20),
     })
     .await;
@@ -54,10 +54,9 @@ async fn register(bed: &Bed, family: &str, image: &str) -> String {
     let request = task_definition::register_request(family, &spec).expect("valid");
     let hash = task_definition::content_hash(&request);
     let owner = tags::ownership("uid-1", "default", family, Some(&hash));
-    let input = sdk::register_task_definition(&request, &owner).expect("input");
     bed.aws
         .ecs
-        .register_task_definition(input)
+        .register_task_definition(&request, &owner)
         .await
         .expect("registered")
         .arn
@@ -97,10 +96,9 @@ async fn create_service(bed: &Bed, cluster: &str, name: &str, task_definition: &
     }))
     .expect("spec");
     let request = service::create_request(name, &spec, None, 1, &[]).expect("request");
-    let input = sdk::create_service(&request).expect("input");
     bed.aws
         .ecs
-        .create_service(input)
+        .create_service(&request)
         .await
         .expect("created")
         .arn
@@ -213,7 +211,7 @@ async fn task_definition_errors_are_classified() {
     let throttled = bed
         .aws
         .ecs
-        .register_task_definition(sdk::register_task_definition(&request, &[]).expect("input"))
+        .register_task_definition(&request, &[])
         .await
         .expect_err("throttled");
     assert_eq!(throttled.kind, AwsErrorKind::Throttled);
@@ -222,7 +220,7 @@ async fn task_definition_errors_are_classified() {
     // The rule allowed one injection: the retry goes through.
     bed.aws
         .ecs
-        .register_task_definition(sdk::register_task_definition(&request, &[]).expect("input"))
+        .register_task_definition(&request, &[])
         .await
         .expect("second try");
     let counted = bed.aws.counters.snapshot();
@@ -270,12 +268,7 @@ async fn services_create_describe_update_delete() {
         desired_count: Some(3),
         ..Default::default()
     };
-    let updated = bed
-        .aws
-        .ecs
-        .update_service(sdk::update_service(&update).expect("input"))
-        .await
-        .expect("updated");
+    let updated = bed.aws.ecs.update_service(&update).await.expect("updated");
     assert_eq!(
         (updated.task_definition.as_str(), updated.desired_count),
         (td2.as_str(), 3)
@@ -325,7 +318,7 @@ async fn services_create_describe_update_delete() {
     let missing = bed
         .aws
         .ecs
-        .update_service(sdk::update_service(&never).expect("input"))
+        .update_service(&never)
         .await
         .expect_err("missing");
     assert_eq!(missing.kind, AwsErrorKind::NotFound);
@@ -490,7 +483,7 @@ async fn autoscaling_targets_policies_and_scheduled_actions() {
     let requests = scaling::requests(&spec, None, &BTreeMap::new()).expect("requests");
     let autoscaling = &bed.aws.autoscaling;
     autoscaling
-        .register_scalable_target(sdk::register_scalable_target(&requests.target).expect("input"))
+        .register_scalable_target(&requests.target)
         .await
         .expect("registered");
     let target = autoscaling
@@ -508,7 +501,7 @@ async fn autoscaling_targets_policies_and_scheduled_actions() {
     );
 
     let policy = autoscaling
-        .put_scaling_policy(sdk::put_scaling_policy(&requests.policies[0]).expect("input"))
+        .put_scaling_policy(&requests.policies[0])
         .await
         .expect("policy");
     assert_eq!(policy.name, "cpu70");
@@ -527,9 +520,7 @@ async fn autoscaling_targets_policies_and_scheduled_actions() {
     );
 
     autoscaling
-        .put_scheduled_action(
-            sdk::put_scheduled_action(&requests.scheduled_actions[0]).expect("input"),
-        )
+        .put_scheduled_action(&requests.scheduled_actions[0])
         .await
         .expect("scheduled");
     let actions = autoscaling
@@ -576,14 +567,15 @@ async fn autoscaling_targets_policies_and_scheduled_actions() {
         .expect_err("gone");
     assert_eq!(missing.kind, AwsErrorKind::NotFound);
 
-    // A target for a service that does not exist.
+    // A target for a service Application Auto Scaling does not see ("ECS service doesn't exist"):
+    // right after CreateService that is eventual consistency, so it is Pending (wait, retry).
     let mut orphan = requests.target.clone();
     orphan.resource_id = "service/prod/none".into();
     let error = autoscaling
-        .register_scalable_target(sdk::register_scalable_target(&orphan).expect("input"))
+        .register_scalable_target(&orphan)
         .await
         .expect_err("no service");
-    assert_eq!(error.kind, AwsErrorKind::NotFound);
+    assert_eq!(error.kind, AwsErrorKind::Pending, "{error}");
 
     // Throttling on Application Auto Scaling is classified the same way.
     bed.proxy.set_faults(vec![FaultRule {

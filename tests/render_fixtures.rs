@@ -8,8 +8,9 @@ use std::path::Path;
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
 use aws_smithy_http_client::test_util::capture_request;
+use ecs_operator::aws::sdk;
 use ecs_operator::render::{self, RenderedRequest};
-use ecs_operator::translate::{scaling, sdk, service};
+use ecs_operator::translate::{scaling, service};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 

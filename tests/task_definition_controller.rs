@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs_operator::api::EcsTaskDefinition;
-use ecs_operator::aws::{AwsClients, AwsSettings, tags};
+use ecs_operator::aws::{AwsClients, AwsSettings};
+use ecs_operator::controller::runner;
 use ecs_operator::controller::{Context, ControllerConfig, task_definition};
+use ecs_operator::translate::tags;
 use ecs_testbed::kube_api::KubeApi;
 use ecs_testbed::{AwsProxy, Fault, FaultRule};
 use k8s_openapi::api::events::v1::Event;
@@ -45,7 +47,7 @@ impl Bed {
             endpoint_url: Some(proxy.url().to_owned()),
             max_attempts,
             static_credentials: Some(("testing".into(), "testing".into())),
-            rates: BTreeMap::new(),
+            budgets: BTreeMap::new(),
             batch_window: Duration::from_millis(5),
         })
         .await;
@@ -70,6 +72,8 @@ impl Bed {
             namespace: None,
             resync,
             max_backoff: Duration::from_secs(2),
+            poll: Duration::from_millis(500),
+            concurrency: 8,
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),
@@ -79,9 +83,13 @@ impl Bed {
         ));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(stop);
-        self.controller = Some(tokio::spawn(task_definition::run(ctx, async move {
-            let _ = stopped.await;
-        })));
+        self.controller = Some(tokio::spawn(runner::run(
+            task_definition::TaskDefinitions,
+            ctx,
+            async move {
+                let _ = stopped.await;
+            },
+        )));
     }
 
     async fn stop_controller(&mut self) {
@@ -296,9 +304,7 @@ async fn edits_register_one_revision_and_history_is_trimmed() {
     let foreign_arn = bed
         .aws
         .ecs
-        .register_task_definition(
-            ecs_operator::translate::sdk::register_task_definition(&foreign, &[]).expect("input"),
-        )
+        .register_task_definition(&foreign, &[])
         .await
         .expect("foreign")
         .arn;

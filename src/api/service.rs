@@ -126,8 +126,9 @@ pub struct ServiceSettings {
     pub enable_ecs_managed_tags: Option<bool>,
     /// Copy tags to tasks from the SERVICE or the TASK_DEFINITION (or NONE).
     pub propagate_tags: Option<PropagateTags>,
-    /// Tags on the service (the operator adds its own `ecs.operator.dev/*` tags).
-    #[schemars(length(max = 50))]
+    /// Tags on the service: at most 47, since ECS allows 50 per resource and the operator adds up
+    /// to 3 of its own (`ecs.operator.dev/*`, which a spec may not use).
+    #[schemars(length(max = 47))]
     pub tags: Option<Vec<Tag>>,
     /// Service Connect: service-to-service networking through an ECS-managed proxy.
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,

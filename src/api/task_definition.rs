@@ -142,8 +142,9 @@ pub struct TaskDefinitionBody {
     #[serde(default, deserialize_with = "de_opt_string_or_int")]
     #[schemars(schema_with = "int_or_string_schema")]
     pub memory: Option<String>,
-    /// Tags for the task definition revision (the operator adds its own `ecs.operator.dev/*` tags).
-    #[schemars(length(max = 50))]
+    /// Tags on the task definition revision: at most 47, since ECS allows 50 per resource and the operator adds up
+    /// to 3 of its own (`ecs.operator.dev/*`, which a spec may not use).
+    #[schemars(length(max = 47))]
     pub tags: Option<Vec<Tag>>,
     /// Process namespace: host or task.
     pub pid_mode: Option<PidMode>,
@@ -750,9 +751,12 @@ pub struct EcsTaskDefinitionStatus {
     pub family: Option<String>,
     /// Revision number of the current revision.
     pub revision: Option<i32>,
-    /// Hash of the normalised registration request of the current revision; equal content is never
-    /// registered twice.
+    /// Hash of the normalised content of the current revision (`v1:<hex>`; tags are not
+    /// content); equal content is never registered twice.
     pub content_hash: Option<String>,
+    /// Hash of the user tags last applied to the current revision; a change of tags alone is
+    /// applied in place (TagResource / UntagResource), never by a new revision.
+    pub tags_hash: Option<String>,
     /// Revisions this object registered and that are still registered, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub registered_revisions: Vec<RegisteredRevision>,

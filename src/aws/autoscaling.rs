@@ -1,4 +1,6 @@
-//! The Application Auto Scaling calls the operator makes for ECS services.
+//! The Application Auto Scaling calls the operator makes for ECS services. Every call here is
+//! safe to repeat: registers and puts set a target state, deletes of a missing object answer
+//! ObjectNotFoundException.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,12 +10,15 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 
 use super::batch::{BatchResult, Batcher};
-use super::ecs::{call, collect_pages};
+use super::call::{Caller, Repeat, collect_pages};
 use super::error::AwsError;
-use super::limits::{ApiCategory, RateLimits};
-use super::metrics::CallCounters;
+use super::limits::ApiCategory;
+use super::sdk;
 use super::types::{
     ScalableTargetObservation, ScalingPolicyObservation, ScheduledActionObservation,
+};
+use crate::translate::scaling::{
+    PutScalingPolicyRequest, PutScheduledActionRequest, RegisterScalableTargetRequest,
 };
 
 /// Most resource ids one DescribeScalableTargets call may name.
@@ -23,55 +28,53 @@ pub const DESCRIBE_TARGETS_MAX: usize = 50;
 #[derive(Clone)]
 pub struct AutoScalingApi {
     client: aas::Client,
-    limits: RateLimits,
-    counters: CallCounters,
+    caller: Caller,
     targets: Batcher<ScalableTargetObservation>,
 }
 
 impl AutoScalingApi {
     /// Wraps a client; `batch_window` is how long a describe waits for others to share its call.
-    pub fn new(
-        client: aas::Client,
-        limits: RateLimits,
-        counters: CallCounters,
-        batch_window: Duration,
-    ) -> Self {
-        let (fetch_client, fetch_limits, fetch_counters) =
-            (client.clone(), limits.clone(), counters.clone());
+    pub fn new(client: aas::Client, caller: Caller, batch_window: Duration) -> Self {
+        let (fetch_client, fetch_caller) = (client.clone(), caller.clone());
         let targets = Batcher::new(
             DESCRIBE_TARGETS_MAX,
             batch_window,
             Arc::new(move |_namespace, ids| {
-                let (client, limits, counters) = (
-                    fetch_client.clone(),
-                    fetch_limits.clone(),
-                    fetch_counters.clone(),
-                );
-                Box::pin(async move { describe_targets(&client, &limits, &counters, ids).await })
+                let (client, caller) = (fetch_client.clone(), fetch_caller.clone());
+                Box::pin(async move { describe_targets(&client, &caller, ids).await })
             }),
         );
         Self {
             client,
-            limits,
-            counters,
+            caller,
             targets,
         }
+    }
+
+    async fn send<T, E, F, Fut>(&self, operation: &'static str, make: F) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<
+                Output = Result<T, aas::error::SdkError<E, aas::config::http::HttpResponse>>,
+            >,
+        E: aas::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.caller
+            .send(ApiCategory::AutoScaling, operation, Repeat::Safe, make)
+            .await
     }
 
     /// Registers (or updates) a scalable target; returns its ARN when AWS reports one.
     pub async fn register_scalable_target(
         &self,
-        input: aas::operation::register_scalable_target::builders::RegisterScalableTargetInputBuilder,
+        request: &RegisterScalableTargetRequest,
     ) -> Result<Option<String>, AwsError> {
-        let send = input.send_with(&self.client);
-        let output = call(
-            &self.limits,
-            &self.counters,
-            ApiCategory::AutoScaling,
-            "RegisterScalableTarget",
-            send,
-        )
-        .await?;
+        let input = sdk::register_scalable_target(request)?;
+        let output = self
+            .send("RegisterScalableTarget", || {
+                input.clone().send_with(&self.client)
+            })
+            .await?;
         Ok(output.scalable_target_arn().map(str::to_owned))
     }
 
@@ -86,20 +89,14 @@ impl AutoScalingApi {
 
     /// Deregisters a scalable target (AWS deletes its policies and scheduled actions with it).
     pub async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
-        let send = self
-            .client
-            .deregister_scalable_target()
-            .service_namespace(ServiceNamespace::Ecs)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .resource_id(resource_id)
-            .send();
-        call(
-            &self.limits,
-            &self.counters,
-            ApiCategory::AutoScaling,
-            "DeregisterScalableTarget",
-            send,
-        )
+        self.send("DeregisterScalableTarget", || {
+            self.client
+                .deregister_scalable_target()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .resource_id(resource_id)
+                .send()
+        })
         .await
         .map(|_| ())
     }
@@ -107,27 +104,16 @@ impl AutoScalingApi {
     /// Creates or updates a scaling policy.
     pub async fn put_scaling_policy(
         &self,
-        input: aas::operation::put_scaling_policy::builders::PutScalingPolicyInputBuilder,
+        request: &PutScalingPolicyRequest,
     ) -> Result<ScalingPolicyObservation, AwsError> {
-        let name = input.get_policy_name().clone().unwrap_or_default();
-        let policy_type = input
-            .get_policy_type()
-            .as_ref()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default();
-        let send = input.send_with(&self.client);
-        let output = call(
-            &self.limits,
-            &self.counters,
-            ApiCategory::AutoScaling,
-            "PutScalingPolicy",
-            send,
-        )
-        .await?;
+        let input = sdk::put_scaling_policy(request)?;
+        let output = self
+            .send("PutScalingPolicy", || input.clone().send_with(&self.client))
+            .await?;
         Ok(ScalingPolicyObservation {
-            name,
+            name: request.policy_name.clone(),
             arn: output.policy_arn().to_owned(),
-            policy_type,
+            policy_type: request.policy_type.clone(),
             alarm_names: output
                 .alarms()
                 .iter()
@@ -141,40 +127,33 @@ impl AutoScalingApi {
         &self,
         resource_id: &str,
     ) -> Result<Vec<ScalingPolicyObservation>, AwsError> {
-        collect_pages(|next_token| {
-            let send = self
-                .client
-                .describe_scaling_policies()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .resource_id(resource_id)
-                .set_next_token(next_token)
-                .send();
-            async move {
-                let output = call(
-                    &self.limits,
-                    &self.counters,
-                    ApiCategory::AutoScaling,
-                    "DescribeScalingPolicies",
-                    send,
-                )
+        collect_pages(|next_token| async move {
+            let output = self
+                .send("DescribeScalingPolicies", || {
+                    self.client
+                        .describe_scaling_policies()
+                        .service_namespace(ServiceNamespace::Ecs)
+                        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                        .resource_id(resource_id)
+                        .set_next_token(next_token.clone())
+                        .send()
+                })
                 .await?;
-                let policies = output
-                    .scaling_policies()
-                    .iter()
-                    .map(|p| ScalingPolicyObservation {
-                        name: p.policy_name().to_owned(),
-                        arn: p.policy_arn().to_owned(),
-                        policy_type: p.policy_type().as_str().to_owned(),
-                        alarm_names: p
-                            .alarms()
-                            .iter()
-                            .map(|a| a.alarm_name().to_owned())
-                            .collect(),
-                    })
-                    .collect();
-                Ok((policies, output.next_token().map(str::to_owned)))
-            }
+            let policies = output
+                .scaling_policies()
+                .iter()
+                .map(|p| ScalingPolicyObservation {
+                    name: p.policy_name().to_owned(),
+                    arn: p.policy_arn().to_owned(),
+                    policy_type: p.policy_type().as_str().to_owned(),
+                    alarm_names: p
+                        .alarms()
+                        .iter()
+                        .map(|a| a.alarm_name().to_owned())
+                        .collect(),
+                })
+                .collect();
+            Ok((policies, output.next_token().map(str::to_owned)))
         })
         .await
     }
@@ -185,21 +164,15 @@ impl AutoScalingApi {
         resource_id: &str,
         policy_name: &str,
     ) -> Result<(), AwsError> {
-        let send = self
-            .client
-            .delete_scaling_policy()
-            .service_namespace(ServiceNamespace::Ecs)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .resource_id(resource_id)
-            .policy_name(policy_name)
-            .send();
-        call(
-            &self.limits,
-            &self.counters,
-            ApiCategory::AutoScaling,
-            "DeleteScalingPolicy",
-            send,
-        )
+        self.send("DeleteScalingPolicy", || {
+            self.client
+                .delete_scaling_policy()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .resource_id(resource_id)
+                .policy_name(policy_name)
+                .send()
+        })
         .await
         .map(|_| ())
     }
@@ -207,16 +180,12 @@ impl AutoScalingApi {
     /// Creates or updates a scheduled action.
     pub async fn put_scheduled_action(
         &self,
-        input: aas::operation::put_scheduled_action::builders::PutScheduledActionInputBuilder,
+        request: &PutScheduledActionRequest,
     ) -> Result<(), AwsError> {
-        let send = input.send_with(&self.client);
-        call(
-            &self.limits,
-            &self.counters,
-            ApiCategory::AutoScaling,
-            "PutScheduledAction",
-            send,
-        )
+        let input = sdk::put_scheduled_action(request)?;
+        self.send("PutScheduledAction", || {
+            input.clone().send_with(&self.client)
+        })
         .await
         .map(|_| ())
     }
@@ -226,37 +195,30 @@ impl AutoScalingApi {
         &self,
         resource_id: &str,
     ) -> Result<Vec<ScheduledActionObservation>, AwsError> {
-        collect_pages(|next_token| {
-            let send = self
-                .client
-                .describe_scheduled_actions()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .resource_id(resource_id)
-                .set_next_token(next_token)
-                .send();
-            async move {
-                let output = call(
-                    &self.limits,
-                    &self.counters,
-                    ApiCategory::AutoScaling,
-                    "DescribeScheduledActions",
-                    send,
-                )
+        collect_pages(|next_token| async move {
+            let output = self
+                .send("DescribeScheduledActions", || {
+                    self.client
+                        .describe_scheduled_actions()
+                        .service_namespace(ServiceNamespace::Ecs)
+                        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                        .resource_id(resource_id)
+                        .set_next_token(next_token.clone())
+                        .send()
+                })
                 .await?;
-                let actions = output
-                    .scheduled_actions()
-                    .iter()
-                    .map(|a| ScheduledActionObservation {
-                        name: a.scheduled_action_name().to_owned(),
-                        arn: a.scheduled_action_arn().to_owned(),
-                        schedule: a.schedule().to_owned(),
-                        min_capacity: a.scalable_target_action().and_then(|t| t.min_capacity()),
-                        max_capacity: a.scalable_target_action().and_then(|t| t.max_capacity()),
-                    })
-                    .collect();
-                Ok((actions, output.next_token().map(str::to_owned)))
-            }
+            let actions = output
+                .scheduled_actions()
+                .iter()
+                .map(|a| ScheduledActionObservation {
+                    name: a.scheduled_action_name().to_owned(),
+                    arn: a.scheduled_action_arn().to_owned(),
+                    schedule: a.schedule().to_owned(),
+                    min_capacity: a.scalable_target_action().and_then(|t| t.min_capacity()),
+                    max_capacity: a.scalable_target_action().and_then(|t| t.max_capacity()),
+                })
+                .collect();
+            Ok((actions, output.next_token().map(str::to_owned)))
         })
         .await
     }
@@ -267,21 +229,15 @@ impl AutoScalingApi {
         resource_id: &str,
         name: &str,
     ) -> Result<(), AwsError> {
-        let send = self
-            .client
-            .delete_scheduled_action()
-            .service_namespace(ServiceNamespace::Ecs)
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-            .resource_id(resource_id)
-            .scheduled_action_name(name)
-            .send();
-        call(
-            &self.limits,
-            &self.counters,
-            ApiCategory::AutoScaling,
-            "DeleteScheduledAction",
-            send,
-        )
+        self.send("DeleteScheduledAction", || {
+            self.client
+                .delete_scheduled_action()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .resource_id(resource_id)
+                .scheduled_action_name(name)
+                .send()
+        })
         .await
         .map(|_| ())
     }
@@ -289,24 +245,24 @@ impl AutoScalingApi {
 
 async fn describe_targets(
     client: &aas::Client,
-    limits: &RateLimits,
-    counters: &CallCounters,
+    caller: &Caller,
     ids: Vec<String>,
 ) -> BatchResult<ScalableTargetObservation> {
-    let send = client
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-        .set_resource_ids(Some(ids))
-        .send();
-    let output = call(
-        limits,
-        counters,
-        ApiCategory::AutoScaling,
-        "DescribeScalableTargets",
-        send,
-    )
-    .await?;
+    let output = caller
+        .send(
+            ApiCategory::AutoScaling,
+            "DescribeScalableTargets",
+            Repeat::Safe,
+            || {
+                client
+                    .describe_scalable_targets()
+                    .service_namespace(ServiceNamespace::Ecs)
+                    .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                    .set_resource_ids(Some(ids.clone()))
+                    .send()
+            },
+        )
+        .await?;
     Ok(output
         .scalable_targets()
         .iter()

@@ -1,25 +1,27 @@
-//! The ECS calls the operator makes: rate-limited, counted, classified, and batched where ECS
-//! allows it.
+//! The ECS calls the operator makes: budgeted, counted, classified, retried where that is safe,
+//! and batched where ECS allows it. Inputs are the operator's own request types (built by
+//! `translate`); answers come back as the observation types in [`super::types`].
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs as ecs;
-use aws_sdk_ecs::config::http::HttpResponse;
-use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
 use super::batch::{BatchResult, Batcher};
+use super::call::{Caller, Repeat};
 use super::error::AwsError;
-use super::limits::{ApiCategory, RateLimits};
-use super::metrics::CallCounters;
+use super::limits::ApiCategory;
+use super::sdk;
 use super::types::{
     DeploymentObservation, ServiceEventObservation, ServiceObservation, TaskDefinitionRevision,
 };
 use crate::api::common::Tag;
+use crate::api::task_definition::TaskDefinitionBody;
+use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 
-/// Most services one DescribeServices call may name.
+/// Most services one DescribeServices call may name ("You may specify up to 10 services to describe
+/// in a single operation.").
 pub const DESCRIBE_SERVICES_MAX: usize = 10;
 
 /// Which revisions to list.
@@ -31,71 +33,48 @@ pub enum RevisionStatus {
     Inactive,
 }
 
-/// ECS, for the controllers; cloning shares the client, limits, counters and batch queue.
+/// ECS, for the controllers; cloning shares the client, budgets, counters and batch queue.
 #[derive(Clone)]
 pub struct EcsApi {
     client: ecs::Client,
-    limits: RateLimits,
-    counters: CallCounters,
+    caller: Caller,
     services: Batcher<ServiceObservation>,
 }
 
 impl EcsApi {
     /// Wraps a client; `batch_window` is how long a describe waits for others to share its call.
-    pub fn new(
-        client: ecs::Client,
-        limits: RateLimits,
-        counters: CallCounters,
-        batch_window: Duration,
-    ) -> Self {
-        let fetch_client = client.clone();
-        let fetch_limits = limits.clone();
-        let fetch_counters = counters.clone();
+    pub fn new(client: ecs::Client, caller: Caller, batch_window: Duration) -> Self {
+        let (fetch_client, fetch_caller) = (client.clone(), caller.clone());
         let services = Batcher::new(
             DESCRIBE_SERVICES_MAX,
             batch_window,
             Arc::new(move |cluster, names| {
-                let (client, limits, counters) = (
-                    fetch_client.clone(),
-                    fetch_limits.clone(),
-                    fetch_counters.clone(),
-                );
-                Box::pin(async move {
-                    describe_services(&client, &limits, &counters, cluster, names).await
-                })
+                let (client, caller) = (fetch_client.clone(), fetch_caller.clone());
+                Box::pin(async move { describe_services(&client, &caller, cluster, names).await })
             }),
         );
         Self {
             client,
-            limits,
-            counters,
+            caller,
             services,
         }
     }
 
-    async fn call<T, E, F>(
-        &self,
-        category: ApiCategory,
-        operation: &'static str,
-        send: F,
-    ) -> Result<T, AwsError>
-    where
-        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    {
-        call(&self.limits, &self.counters, category, operation, send).await
-    }
-
-    /// Registers a revision (the input comes from `translate::sdk::register_task_definition`).
+    /// Registers a revision of `request` with the operator's `extra_tags` added to the user's.
+    /// Never retried after an unclear failure: see [`Repeat::Unsafe`].
     pub async fn register_task_definition(
         &self,
-        input: ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder,
+        request: &TaskDefinitionBody,
+        extra_tags: &[Tag],
     ) -> Result<TaskDefinitionRevision, AwsError> {
+        let input = sdk::register_task_definition(request, extra_tags)?;
         let output = self
-            .call(
+            .caller
+            .send(
                 ApiCategory::TaskDefinitionWrite,
                 "RegisterTaskDefinition",
-                input.send_with(&self.client),
+                Repeat::Unsafe,
+                || input.clone().send_with(&self.client),
             )
             .await?;
         output
@@ -104,30 +83,32 @@ impl EcsApi {
             .ok_or_else(|| missing("RegisterTaskDefinition", "taskDefinition"))
     }
 
-    /// A revision and its tags, or `None` when ECS does not know it.
+    /// A revision and its tags, or `None` when ECS does not know it ("Unable to describe task
+    /// definition."; any other failure is an error, never a reason to register again).
     pub async fn describe_task_definition(
         &self,
         task_definition: &str,
     ) -> Result<Option<(TaskDefinitionRevision, Vec<Tag>)>, AwsError> {
-        let send = self
-            .client
-            .describe_task_definition()
-            .task_definition(task_definition)
-            .include(ecs::types::TaskDefinitionField::Tags)
-            .send();
-        match self
-            .call(
+        let result = self
+            .caller
+            .send(
                 ApiCategory::TaskDefinitionRead,
                 "DescribeTaskDefinition",
-                send,
+                Repeat::Safe,
+                || {
+                    self.client
+                        .describe_task_definition()
+                        .task_definition(task_definition)
+                        .include(ecs::types::TaskDefinitionField::Tags)
+                        .send()
+                },
             )
-            .await
-        {
+            .await;
+        match result {
             Ok(output) => Ok(output
                 .task_definition()
                 .map(|td| (revision_of(td), output.tags().iter().map(tag_of).collect()))),
-            // ECS answers ClientException for an unknown task definition.
-            Err(e) if e.code.as_deref() == Some("ClientException") => Ok(None),
+            Err(e) if e.kind == super::AwsErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -138,34 +119,88 @@ impl EcsApi {
         family: &str,
         status: RevisionStatus,
     ) -> Result<Vec<String>, AwsError> {
+        let mut arns = Vec::new();
+        self.page_revisions(family, status, ecs::types::SortOrder::Asc, |arn| {
+            arns.push(arn.to_owned());
+            true
+        })
+        .await?;
+        Ok(arns)
+    }
+
+    /// ARNs of the ACTIVE revisions of `family` numbered above `above`, newest first, at most
+    /// `limit` of them. Pages newest first (`sort: DESC`) and stops as soon as it reaches revision
+    /// `above`, so a long family history costs one call, not a walk through all of it.
+    pub async fn active_revisions_above(
+        &self,
+        family: &str,
+        above: i32,
+        limit: usize,
+    ) -> Result<Vec<String>, AwsError> {
+        let mut arns = Vec::new();
+        self.page_revisions(
+            family,
+            RevisionStatus::Active,
+            ecs::types::SortOrder::Desc,
+            |arn| {
+                if revision_of_arn(arn) <= above || arns.len() >= limit {
+                    return false;
+                }
+                arns.push(arn.to_owned());
+                true
+            },
+        )
+        .await?;
+        Ok(arns)
+    }
+
+    /// Walks ListTaskDefinitions pages of one family in `sort` order, giving each ARN to `visit`
+    /// until it returns false.
+    async fn page_revisions(
+        &self,
+        family: &str,
+        status: RevisionStatus,
+        sort: ecs::types::SortOrder,
+        mut visit: impl FnMut(&str) -> bool,
+    ) -> Result<(), AwsError> {
         let status = match status {
             RevisionStatus::Active => ecs::types::TaskDefinitionStatus::Active,
             RevisionStatus::Inactive => ecs::types::TaskDefinitionStatus::Inactive,
         };
-        collect_pages(|next_token| {
-            let send = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(status.clone())
-                .sort(ecs::types::SortOrder::Asc)
-                .set_next_token(next_token)
-                .send();
-            async move {
-                let output = self
-                    .call(ApiCategory::TaskDefinitionRead, "ListTaskDefinitions", send)
-                    .await?;
-                // familyPrefix matches prefixes: keep exactly this family.
-                let arns = output
-                    .task_definition_arns()
-                    .iter()
-                    .filter(|arn| family_of_arn(arn) == Some(family))
-                    .cloned()
-                    .collect();
-                Ok((arns, output.next_token().map(str::to_owned)))
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .caller
+                .send(
+                    ApiCategory::TaskDefinitionRead,
+                    "ListTaskDefinitions",
+                    Repeat::Safe,
+                    || {
+                        self.client
+                            .list_task_definitions()
+                            .family_prefix(family)
+                            .status(status.clone())
+                            .sort(sort.clone())
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            // familyPrefix names a whole family, but keep exactly this one to be safe.
+            for arn in output
+                .task_definition_arns()
+                .iter()
+                .filter(|arn| family_of_arn(arn) == Some(family))
+            {
+                if !visit(arn) {
+                    return Ok(());
+                }
             }
-        })
-        .await
+            match output.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(()),
+            }
+        }
     }
 
     /// Deregisters a revision.
@@ -173,16 +208,18 @@ impl EcsApi {
         &self,
         arn: &str,
     ) -> Result<TaskDefinitionRevision, AwsError> {
-        let send = self
-            .client
-            .deregister_task_definition()
-            .task_definition(arn)
-            .send();
         let output = self
-            .call(
+            .caller
+            .send(
                 ApiCategory::TaskDefinitionWrite,
                 "DeregisterTaskDefinition",
-                send,
+                Repeat::Safe,
+                || {
+                    self.client
+                        .deregister_task_definition()
+                        .task_definition(arn)
+                        .send()
+                },
             )
             .await?;
         output
@@ -191,17 +228,23 @@ impl EcsApi {
             .ok_or_else(|| missing("DeregisterTaskDefinition", "taskDefinition"))
     }
 
-    /// Creates a service (the input comes from `translate::sdk::create_service`).
+    /// Creates a service. Safe to repeat only with a client token, which the service controller
+    /// always sets.
     pub async fn create_service(
         &self,
-        input: ecs::operation::create_service::builders::CreateServiceInputBuilder,
+        request: &CreateServiceRequest,
     ) -> Result<ServiceObservation, AwsError> {
+        let input = sdk::create_service(request)?;
+        let repeat = if request.client_token.is_some() {
+            Repeat::Safe
+        } else {
+            Repeat::Unsafe
+        };
         let output = self
-            .call(
-                ApiCategory::ServiceWrite,
-                "CreateService",
-                input.send_with(&self.client),
-            )
+            .caller
+            .send(ApiCategory::ServiceWrite, "CreateService", repeat, || {
+                input.clone().send_with(&self.client)
+            })
             .await?;
         output
             .service()
@@ -219,16 +262,19 @@ impl EcsApi {
         self.services.get(cluster, service).await
     }
 
-    /// Updates a service (the input comes from `translate::sdk::update_service`).
+    /// Updates a service to the state `request` describes (repeating it changes nothing more).
     pub async fn update_service(
         &self,
-        input: ecs::operation::update_service::builders::UpdateServiceInputBuilder,
+        request: &UpdateServiceRequest,
     ) -> Result<ServiceObservation, AwsError> {
+        let input = sdk::update_service(request)?;
         let output = self
-            .call(
+            .caller
+            .send(
                 ApiCategory::ServiceWrite,
                 "UpdateService",
-                input.send_with(&self.client),
+                Repeat::Safe,
+                || input.clone().send_with(&self.client),
             )
             .await?;
         output
@@ -244,15 +290,21 @@ impl EcsApi {
         service: &str,
         force: bool,
     ) -> Result<ServiceObservation, AwsError> {
-        let send = self
-            .client
-            .delete_service()
-            .cluster(cluster)
-            .service(service)
-            .force(force)
-            .send();
         let output = self
-            .call(ApiCategory::ServiceWrite, "DeleteService", send)
+            .caller
+            .send(
+                ApiCategory::ServiceWrite,
+                "DeleteService",
+                Repeat::Safe,
+                || {
+                    self.client
+                        .delete_service()
+                        .cluster(cluster)
+                        .service(service)
+                        .force(force)
+                        .send()
+                },
+            )
             .await?;
         output
             .service()
@@ -262,7 +314,7 @@ impl EcsApi {
 
     /// Adds or overwrites tags on a resource.
     pub async fn tag_resource(&self, arn: &str, tags: &[Tag]) -> Result<(), AwsError> {
-        let tags = tags
+        let tags: Vec<ecs::types::Tag> = tags
             .iter()
             .map(|t| {
                 ecs::types::Tag::builder()
@@ -271,115 +323,73 @@ impl EcsApi {
                     .build()
             })
             .collect();
-        let send = self
-            .client
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags))
-            .send();
-        self.call(ApiCategory::Tagging, "TagResource", send)
+        self.caller
+            .send(ApiCategory::TagWrite, "TagResource", Repeat::Safe, || {
+                self.client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
             .await
             .map(|_| ())
     }
 
     /// Removes tags from a resource.
     pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
-        let send = self
-            .client
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(keys.to_vec()))
-            .send();
-        self.call(ApiCategory::Tagging, "UntagResource", send)
+        self.caller
+            .send(ApiCategory::TagWrite, "UntagResource", Repeat::Safe, || {
+                self.client
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(keys.to_vec()))
+                    .send()
+            })
             .await
             .map(|_| ())
     }
 
     /// The tags of a resource.
     pub async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, AwsError> {
-        let send = self
-            .client
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send();
         let output = self
-            .call(ApiCategory::Tagging, "ListTagsForResource", send)
+            .caller
+            .send(
+                ApiCategory::TagRead,
+                "ListTagsForResource",
+                Repeat::Safe,
+                || {
+                    self.client
+                        .list_tags_for_resource()
+                        .resource_arn(arn)
+                        .send()
+                },
+            )
             .await?;
         Ok(output.tags().iter().map(tag_of).collect())
     }
 }
 
-/// Every item of a paginated read: `fetch` gets the previous page's token (`None` first) and
-/// returns one page's items and the next token; an absent or empty token ends the listing.
-pub(crate) async fn collect_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AwsError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
-{
-    let mut items = Vec::new();
-    let mut token = None;
-    loop {
-        let (page, next) = fetch(token).await?;
-        items.extend(page);
-        match next {
-            Some(next) if !next.is_empty() => token = Some(next),
-            _ => return Ok(items),
-        }
-    }
-}
-
-/// Rate-limits, sends, counts and classifies one call.
-pub(crate) async fn call<T, E, F>(
-    limits: &RateLimits,
-    counters: &CallCounters,
-    category: ApiCategory,
-    operation: &'static str,
-    send: F,
-) -> Result<T, AwsError>
-where
-    F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let service = if category == ApiCategory::AutoScaling {
-        "application-autoscaling"
-    } else {
-        "ecs"
-    };
-    limits.acquire(category).await;
-    match send.await {
-        Ok(output) => {
-            counters.record(service, operation, "ok");
-            Ok(output)
-        }
-        Err(error) => {
-            let error = AwsError::from_sdk(&format!("{service}:{operation}"), error);
-            counters.record(service, operation, error.kind.as_str());
-            tracing::debug!(%error, "AWS call failed");
-            Err(error)
-        }
-    }
-}
-
 async fn describe_services(
     client: &ecs::Client,
-    limits: &RateLimits,
-    counters: &CallCounters,
+    caller: &Caller,
     cluster: String,
     names: Vec<String>,
 ) -> BatchResult<ServiceObservation> {
-    let send = client
-        .describe_services()
-        .cluster(&cluster)
-        .set_services(Some(names.clone()))
-        .send();
-    let output = call(
-        limits,
-        counters,
-        ApiCategory::ServiceRead,
-        "DescribeServices",
-        send,
-    )
-    .await?;
+    let output = caller
+        .send(
+            ApiCategory::ServiceRead,
+            "DescribeServices",
+            Repeat::Safe,
+            || {
+                client
+                    .describe_services()
+                    .cluster(&cluster)
+                    .set_services(Some(names.clone()))
+                    .include(ecs::types::ServiceField::Tags)
+                    .send()
+            },
+        )
+        .await?;
     let mut found = HashMap::new();
     for service in output.services() {
         let observed = service_of(service);
@@ -394,12 +404,19 @@ async fn describe_services(
 }
 
 fn missing(operation: &str, member: &str) -> AwsError {
-    AwsError {
-        kind: super::error::AwsErrorKind::Transient,
-        operation: format!("ecs:{operation}"),
-        code: None,
-        message: format!("the answer had no {member}"),
-    }
+    AwsError::local(
+        super::error::AwsErrorKind::Transient,
+        &format!("ecs:{operation}"),
+        format!("the answer had no {member}"),
+    )
+}
+
+/// The revision number of a task definition ARN (0 when it has none).
+pub fn revision_of_arn(arn: &str) -> i32 {
+    arn.rsplit(':')
+        .next()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The family of a task definition ARN (`...:task-definition/<family>:<revision>`).
@@ -469,26 +486,6 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn pages_are_collected_until_the_token_runs_out() {
-        let pages = [
-            (vec![1, 2], Some("a")),
-            (vec![3], Some("")),
-            (vec![99], None),
-        ];
-        let mut calls = Vec::new();
-        let items = collect_pages(|token| {
-            calls.push(token.clone());
-            let index = calls.len() - 1;
-            let (page, next) = pages[index].clone();
-            async move { Ok::<_, AwsError>((page, next.map(str::to_owned))) }
-        })
-        .await
-        .expect("pages");
-        assert_eq!(items, [1, 2, 3], "an empty token ends the listing");
-        assert_eq!(calls, [None, Some("a".to_owned())]);
-    }
-
     #[test]
     fn families_of_arns() {
         assert_eq!(
@@ -496,5 +493,10 @@ mod tests {
             Some("web-admin")
         );
         assert_eq!(family_of_arn("nonsense"), None);
+        assert_eq!(
+            revision_of_arn("arn:aws:ecs:us-east-1:1:task-definition/web:12"),
+            12
+        );
+        assert_eq!(revision_of_arn("garbage"), 0);
     }
 }

@@ -1,20 +1,38 @@
-//! One error type for every AWS call, classified so controllers know what to do next.
+//! One error type for every AWS call, classified once, by operation, code and message, so the
+//! controllers know what the failure means before they decide what to do about it.
 
 use std::fmt;
 
 use aws_sdk_ecs::config::http::HttpResponse;
 use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-/// What kind of failure an AWS call had; this alone decides the controller's reaction.
+/// What an AWS failure means. The controllers' reaction (condition, Event, requeue, metric label)
+/// follows from this alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AwsErrorKind {
-    /// The resource does not exist (deleted outside the operator, or never created).
+    /// The resource the call is about does not exist (deleted outside the operator, never created).
+    /// Only for the resource the operation targets: a create that names a missing subnet is
+    /// [`AwsErrorKind::MissingDependency`], so a controller never reads it as "create it".
     NotFound,
-    /// The resource exists already (a create raced with an earlier one).
+    /// A create found the resource already there (or the same name with other parameters).
     AlreadyExists,
-    /// AWS rejected the request as such (invalid parameter, client error, access denied): retrying
-    /// the same request cannot help; the spec or the environment must change.
+    /// The resource is in use and cannot be changed or deleted now (`ResourceInUseException`).
+    InUse,
+    /// Something the request names does not exist: a cluster, subnet, target group, role, task
+    /// definition, capacity provider or Cloud Map namespace. The fix is outside the request.
+    MissingDependency,
+    /// AWS is still settling an earlier change: a service draining, a service Application Auto
+    /// Scaling does not see yet. Waiting and trying again succeeds.
+    Pending,
+    /// A concurrent change of the same resource won (ECS: "Too many concurrent attempts to create a
+    /// new revision of the specified family"): retry with backoff.
+    Conflict,
+    /// AWS rejected the request as such (invalid parameter, access denied, a quota): the same
+    /// request cannot succeed until the spec or the account changes.
     Terminal,
+    /// The operator could not build a request from the spec (a required member missing): the spec
+    /// must change.
+    InvalidRequest,
     /// AWS (or our own limiter) asked us to slow down.
     Throttled,
     /// A 5xx, a timeout or a broken connection: retry with backoff.
@@ -27,17 +45,27 @@ impl AwsErrorKind {
         match self {
             Self::NotFound => "not_found",
             Self::AlreadyExists => "already_exists",
+            Self::InUse => "in_use",
+            Self::MissingDependency => "missing_dependency",
+            Self::Pending => "pending",
+            Self::Conflict => "conflict",
             Self::Terminal => "terminal",
+            Self::InvalidRequest => "invalid_request",
             Self::Throttled => "throttled",
             Self::Transient => "transient",
         }
+    }
+
+    /// Whether the same call may simply be sent again (after a pause) by the AWS layer itself.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Throttled | Self::Transient | Self::Conflict)
     }
 }
 
 /// A failed AWS call: its class, the operation, and AWS's own code and message for the user.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct AwsError {
-    /// The class of the failure.
+    /// What the failure means.
     pub kind: AwsErrorKind,
     /// The operation, e.g. `ecs:RegisterTaskDefinition`.
     pub operation: String,
@@ -59,10 +87,20 @@ impl fmt::Display for AwsError {
 impl AwsError {
     /// Whether trying the same call again later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.kind, AwsErrorKind::Throttled | AwsErrorKind::Transient)
+        self.kind.is_retryable()
     }
 
-    /// Builds an error from an SDK failure of `operation`.
+    /// An error of our own making (no AWS answer), e.g. a request the SDK refused to build.
+    pub fn local(kind: AwsErrorKind, operation: &str, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            operation: operation.to_owned(),
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// Builds an error from an SDK failure of `operation` (`service:Operation`).
     pub fn from_sdk<E>(operation: &str, error: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -76,10 +114,14 @@ impl AwsError {
                     .map(str::to_owned)
                     .unwrap_or_else(|| DisplayErrorContext(&error).to_string());
                 let status = context.raw().status().as_u16();
-                (classify(code.as_deref(), &message, status), code, message)
+                (
+                    classify(operation, code.as_deref(), &message, status),
+                    code,
+                    message,
+                )
             }
             SdkError::ConstructionFailure(_) => (
-                AwsErrorKind::Terminal,
+                AwsErrorKind::InvalidRequest,
                 None,
                 DisplayErrorContext(&error).to_string(),
             ),
@@ -99,8 +141,21 @@ impl AwsError {
     }
 }
 
-/// Classifies an AWS error code (ECS and Application Auto Scaling) with the HTTP status as fallback.
-pub fn classify(code: Option<&str>, message: &str, status: u16) -> AwsErrorKind {
+/// Operations whose "not found" answers are about the resource they target (so NotFound), as
+/// opposed to creates and updates, where "not found" is about something the request names.
+fn targets_existing_resource(operation: &str) -> bool {
+    let name = operation.rsplit(':').next().unwrap_or(operation);
+    ["Describe", "Delete", "Deregister", "List", "Untag"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
+/// Classifies an ECS or Application Auto Scaling error. `operation` is `service:Operation`; the
+/// code alone is ambiguous for ECS's catch-all `ClientException` / `InvalidParameterException` and
+/// Application Auto Scaling's `ValidationException`, so their messages decide.
+pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16) -> AwsErrorKind {
+    let lower = message.to_ascii_lowercase();
+    let op = operation.rsplit(':').next().unwrap_or(operation);
     match code.unwrap_or_default() {
         "ThrottlingException"
         | "Throttling"
@@ -108,29 +163,83 @@ pub fn classify(code: Option<&str>, message: &str, status: u16) -> AwsErrorKind 
         | "RequestLimitExceeded"
         | "RequestThrottled"
         | "ProvisionedThroughputExceededException" => AwsErrorKind::Throttled,
-        "ServiceNotFoundException"
-        | "ClusterNotFoundException"
-        | "ObjectNotFoundException"
-        | "ResourceNotFoundException"
-        | "ServiceNotActiveException"
-        | "TargetNotFoundException" => AwsErrorKind::NotFound,
-        "ResourceInUseException" | "ServiceAlreadyExistsException" => AwsErrorKind::AlreadyExists,
-        "ServerException"
-        | "InternalServiceException"
-        | "InternalFailure"
-        | "ServiceUnavailable"
-        | "ServiceUnavailableException"
-        | "ConcurrentUpdateException" => AwsErrorKind::Transient,
+        // ECS: "Too many concurrent attempts to create a new revision of the specified family."
+        // Two registrations of one family raced (same-named objects in two namespaces share a
+        // family by default): the next attempt succeeds.
+        "ClientException" if lower.contains("too many concurrent attempts") => {
+            AwsErrorKind::Conflict
+        }
+        "ConcurrentUpdateException" | "ConcurrentModificationException" => AwsErrorKind::Conflict,
+        // ECS: "Unable to Start a service that is still Draining." A same-named service is on its
+        // way to INACTIVE; CreateService succeeds once it is.
+        "InvalidParameterException" | "ClientException" if lower.contains("still draining") => {
+            AwsErrorKind::Pending
+        }
+        "ServiceNotFoundException" | "ServiceNotActiveException" | "TargetNotFoundException" => {
+            AwsErrorKind::NotFound
+        }
+        // A cluster or namespace is never what the operator manages: always a dependency.
+        "ClusterNotFoundException" | "NamespaceNotFoundException" => {
+            AwsErrorKind::MissingDependency
+        }
+        // Application Auto Scaling: "No scalable target registered for service namespace: ecs,
+        // resource ID: ..." (PutScalingPolicy, PutScheduledAction) and "No scalable target found
+        // ..." (DeregisterScalableTarget): the target itself is gone.
+        _ if lower.contains("no scalable target") => AwsErrorKind::NotFound,
+        "ObjectNotFoundException" | "ResourceNotFoundException" => {
+            if targets_existing_resource(operation) || op == "TagResource" {
+                AwsErrorKind::NotFound
+            } else {
+                AwsErrorKind::MissingDependency
+            }
+        }
+        "ResourceInUseException" => AwsErrorKind::InUse,
         "InvalidParameterException" | "ClientException"
-            if message.contains("not idempotent") || message.contains("already exists") =>
+            if lower.contains("not idempotent") || lower.contains("already exists") =>
         {
             AwsErrorKind::AlreadyExists
         }
-        "ClientException" | "InvalidParameterException" | "ValidationException"
-            if is_not_found_message(message) =>
+        // Deregistering a revision that is already INACTIVE: the revision is gone as far as the
+        // caller is concerned (the reference documents no error for it; this covers one).
+        "ClientException" | "InvalidParameterException"
+            if op == "DeregisterTaskDefinition" && lower.contains("inactive") =>
         {
             AwsErrorKind::NotFound
         }
+        // DescribeTaskDefinition answers exactly this for an unknown revision; any other
+        // ClientException of it is not a reason to register again.
+        "ClientException" if op == "DescribeTaskDefinition" => {
+            if lower.contains("unable to describe task definition") {
+                AwsErrorKind::NotFound
+            } else {
+                AwsErrorKind::Terminal
+            }
+        }
+        // Application Auto Scaling right after CreateService: "ECS service doesn't exist:
+        // service/<cluster>/<service>". The ECS service exists (the caller checked), the scaling
+        // service does not see it yet: eventual consistency.
+        "ValidationException"
+            if op == "RegisterScalableTarget"
+                && lower.contains("service")
+                && is_not_found_message(&lower) =>
+        {
+            AwsErrorKind::Pending
+        }
+        "ClientException" | "InvalidParameterException" | "ValidationException"
+            if is_not_found_message(&lower) =>
+        {
+            if targets_existing_resource(operation) {
+                AwsErrorKind::NotFound
+            } else {
+                AwsErrorKind::MissingDependency
+            }
+        }
+        "ServerException"
+        | "InternalServiceException"
+        | "InternalFailure"
+        | "InternalServerError"
+        | "ServiceUnavailable"
+        | "ServiceUnavailableException" => AwsErrorKind::Transient,
         "InvalidParameterException"
         | "ClientException"
         | "ValidationException"
@@ -145,7 +254,8 @@ pub fn classify(code: Option<&str>, message: &str, status: u16) -> AwsErrorKind 
         | "PlatformTaskDefinitionIncompatibilityException"
         | "LimitExceededException"
         | "FailedResourceAccessException"
-        | "InvalidNextTokenException" => AwsErrorKind::Terminal,
+        | "InvalidNextTokenException"
+        | "TooManyTagsException" => AwsErrorKind::Terminal,
         _ if status == 429 => AwsErrorKind::Throttled,
         _ if status >= 500 => AwsErrorKind::Transient,
         _ if status == 404 => AwsErrorKind::NotFound,
@@ -154,15 +264,13 @@ pub fn classify(code: Option<&str>, message: &str, status: u16) -> AwsErrorKind 
 }
 
 /// ECS and Application Auto Scaling report some missing resources only in the message.
-fn is_not_found_message(message: &str) -> bool {
-    let lower = message.to_ascii_lowercase();
+fn is_not_found_message(lower: &str) -> bool {
     [
         "not found",
         "does not exist",
         "doesn't exist",
-        "no scalable target found",
-        "no scaling policy found",
         "unable to describe task definition",
+        "no scaling policy found",
     ]
     .iter()
     .any(|phrase| lower.contains(phrase))
@@ -171,72 +279,207 @@ fn is_not_found_message(message: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use AwsErrorKind::*;
+
+    fn kind(operation: &str, code: &str, message: &str) -> AwsErrorKind {
+        classify(operation, Some(code), message, 400)
+    }
 
     #[test]
-    fn codes_classify() {
+    fn throttling_and_server_errors_retry() {
         assert_eq!(
-            classify(Some("ThrottlingException"), "Rate exceeded", 400),
-            AwsErrorKind::Throttled
-        );
-        assert_eq!(
-            classify(Some("ServiceNotFoundException"), "", 400),
-            AwsErrorKind::NotFound
-        );
-        assert_eq!(
-            classify(
-                Some("ClientException"),
-                "Unable to describe task definition.",
-                400
+            kind(
+                "ecs:DescribeServices",
+                "ThrottlingException",
+                "Rate exceeded"
             ),
-            AwsErrorKind::NotFound
+            Throttled
         );
         assert_eq!(
-            classify(
-                Some("InvalidParameterException"),
-                "The ARN provided is invalid.",
-                400
+            classify("ecs:CreateService", Some("ServerException"), "", 500),
+            Transient
+        );
+        assert_eq!(classify("ecs:CreateService", None, "", 503), Transient);
+        assert_eq!(classify("ecs:CreateService", None, "", 429), Throttled);
+    }
+
+    #[test]
+    fn concurrent_revision_registration_is_a_conflict_not_terminal() {
+        let k = kind(
+            "ecs:RegisterTaskDefinition",
+            "ClientException",
+            "Too many concurrent attempts to create a new revision of the specified family.",
+        );
+        assert_eq!(k, Conflict);
+        assert!(k.is_retryable());
+    }
+
+    #[test]
+    fn a_draining_service_is_pending() {
+        assert_eq!(
+            kind(
+                "ecs:CreateService",
+                "InvalidParameterException",
+                "Unable to Start a service that is still Draining."
             ),
-            AwsErrorKind::Terminal
-        );
-        assert_eq!(
-            classify(
-                Some("ValidationException"),
-                "No scalable target found for service namespace: ecs",
-                400
-            ),
-            AwsErrorKind::NotFound
-        );
-        assert_eq!(
-            classify(
-                Some("InvalidParameterException"),
-                "Creation of service was not idempotent.",
-                400
-            ),
-            AwsErrorKind::AlreadyExists
-        );
-        assert_eq!(
-            classify(Some("ServerException"), "", 500),
-            AwsErrorKind::Transient
-        );
-        assert_eq!(classify(None, "", 503), AwsErrorKind::Transient);
-        assert_eq!(classify(None, "", 429), AwsErrorKind::Throttled);
-        assert_eq!(
-            classify(Some("AccessDeniedException"), "", 400),
-            AwsErrorKind::Terminal
+            Pending
         );
     }
 
     #[test]
-    fn only_throttling_and_transient_retry() {
-        let error = |kind| AwsError {
-            kind,
-            operation: "ecs:X".into(),
-            code: None,
-            message: String::new(),
-        };
-        assert!(error(AwsErrorKind::Throttled).is_retryable());
-        assert!(error(AwsErrorKind::Transient).is_retryable());
-        assert!(!error(AwsErrorKind::Terminal).is_retryable());
-        assert!(!error(AwsErrorKind::NotFound).is_retryable());
+    fn scaling_target_for_a_service_not_yet_visible_is_pending() {
+        assert_eq!(
+            kind(
+                "application-autoscaling:RegisterScalableTarget",
+                "ValidationException",
+                "ECS service doesn't exist: service/prod/web"
+            ),
+            Pending
+        );
+        assert_eq!(
+            kind(
+                "application-autoscaling:PutScalingPolicy",
+                "ObjectNotFoundException",
+                "No scalable target registered for service namespace: ecs, resource ID: service/prod/web, scalable dimension: ecs:service:DesiredCount"
+            ),
+            NotFound
+        );
+    }
+
+    #[test]
+    fn missing_dependencies_are_not_the_resource_missing() {
+        for (operation, code, message) in [
+            (
+                "ecs:CreateService",
+                "ClientException",
+                "TaskDefinition not found.",
+            ),
+            (
+                "ecs:CreateService",
+                "InvalidParameterException",
+                "Error retrieving subnet information for [subnet-123]: The subnet ID 'subnet-123' does not exist",
+            ),
+            (
+                "ecs:UpdateService",
+                "InvalidParameterException",
+                "The target group with targetGroupArn arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/1 does not exist.",
+            ),
+            (
+                "ecs:CreateService",
+                "ClusterNotFoundException",
+                "Cluster not found.",
+            ),
+            (
+                "ecs:DescribeServices",
+                "ClusterNotFoundException",
+                "Cluster not found.",
+            ),
+        ] {
+            assert_eq!(
+                kind(operation, code, message),
+                MissingDependency,
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_found_of_the_target_resource() {
+        assert_eq!(
+            kind("ecs:UpdateService", "ServiceNotFoundException", ""),
+            NotFound
+        );
+        assert_eq!(
+            kind("ecs:UpdateService", "ServiceNotActiveException", ""),
+            NotFound
+        );
+        assert_eq!(
+            kind(
+                "application-autoscaling:DeleteScalingPolicy",
+                "ObjectNotFoundException",
+                "No scaling policy found"
+            ),
+            NotFound
+        );
+        assert_eq!(
+            kind(
+                "ecs:DeregisterTaskDefinition",
+                "ClientException",
+                "The specified task definition does not exist."
+            ),
+            NotFound
+        );
+    }
+
+    #[test]
+    fn deregistering_an_inactive_revision_is_not_found() {
+        assert_eq!(
+            kind(
+                "ecs:DeregisterTaskDefinition",
+                "ClientException",
+                "The specified task definition is already INACTIVE."
+            ),
+            NotFound
+        );
+    }
+
+    #[test]
+    fn resource_in_use_is_not_already_exists() {
+        assert_eq!(
+            kind(
+                "ecs:DeleteCapacityProvider",
+                "ResourceInUseException",
+                "in use"
+            ),
+            InUse
+        );
+        assert_eq!(
+            kind(
+                "ecs:CreateService",
+                "InvalidParameterException",
+                "Creation of service was not idempotent."
+            ),
+            AlreadyExists
+        );
+    }
+
+    #[test]
+    fn describe_task_definition_misses_only_on_its_own_message() {
+        assert_eq!(
+            kind(
+                "ecs:DescribeTaskDefinition",
+                "ClientException",
+                "Unable to describe task definition."
+            ),
+            NotFound
+        );
+        assert_eq!(
+            kind(
+                "ecs:DescribeTaskDefinition",
+                "ClientException",
+                "User is not authorized to perform that action on the specified resource."
+            ),
+            Terminal
+        );
+    }
+
+    #[test]
+    fn rejections_are_terminal() {
+        assert_eq!(
+            kind("ecs:CreateService", "AccessDeniedException", ""),
+            Terminal
+        );
+        assert_eq!(
+            kind(
+                "ecs:CreateService",
+                "InvalidParameterException",
+                "The ARN provided is invalid."
+            ),
+            Terminal
+        );
+        assert_eq!(
+            kind("ecs:RegisterTaskDefinition", "LimitExceededException", ""),
+            Terminal
+        );
     }
 }

@@ -1,13 +1,19 @@
-//! Client-side rate limits: token buckets per AWS API category, so the operator stays under the
-//! account's throttling quotas on its own instead of learning them from ThrottlingExceptions.
+//! Client-side rate limits that adapt: one token bucket per ECS throttling category, starting at
+//! the rate ECS documents, growing while AWS accepts calls and halving when it throttles, never
+//! above a configurable ceiling.
+//!
+//! Why not the AWS SDK's adaptive retry mode: its rate limiter is shared by every operation of a
+//! service (one bucket for all of ECS, keyed by the retry partition), and ECS throttles per action
+//! category, so a throttled RegisterTaskDefinition would slow DescribeServices too. It also only
+//! switches on after the first throttle, so it cannot keep the operator inside a documented budget.
+//! The buckets here follow the same idea (slow start, multiplicative decrease) per category.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-
-/// The throttling buckets ECS (and Application Auto Scaling) apply, by kind of call.
+/// The throttling categories ECS applies ("All API actions in a category share the same token
+/// bucket", ECS API reference, Request throttling), plus one for Application Auto Scaling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ApiCategory {
     /// DescribeClusters, ListClusters.
@@ -20,21 +26,24 @@ pub enum ApiCategory {
     TaskDefinitionRead,
     /// RegisterTaskDefinition, DeregisterTaskDefinition.
     TaskDefinitionWrite,
-    /// TagResource, UntagResource, ListTagsForResource.
-    Tagging,
+    /// TagResource, UntagResource.
+    TagWrite,
+    /// ListTagsForResource.
+    TagRead,
     /// Every Application Auto Scaling call.
     AutoScaling,
 }
 
 impl ApiCategory {
     /// Every category, for configuration and metrics.
-    pub const ALL: [ApiCategory; 7] = [
+    pub const ALL: [ApiCategory; 8] = [
         Self::ClusterRead,
         Self::ServiceRead,
         Self::ServiceWrite,
         Self::TaskDefinitionRead,
         Self::TaskDefinitionWrite,
-        Self::Tagging,
+        Self::TagWrite,
+        Self::TagRead,
         Self::AutoScaling,
     ];
 
@@ -46,173 +55,275 @@ impl ApiCategory {
             Self::ServiceWrite => "service-write",
             Self::TaskDefinitionRead => "task-definition-read",
             Self::TaskDefinitionWrite => "task-definition-write",
-            Self::Tagging => "tagging",
+            Self::TagWrite => "tag-write",
+            Self::TagRead => "tag-read",
             Self::AutoScaling => "autoscaling",
         }
     }
-}
 
-/// A token bucket: `per_second` sustained, up to `burst` at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rate {
-    /// Refill rate (sustained calls per second).
-    pub per_second: u32,
-    /// Bucket size (calls allowed in one burst).
-    pub burst: u32,
-}
-
-/// The default budget per category. ECS publishes its quotas per account and Region as token
-/// buckets (cluster reads: bucket 50, refill 20/s); the operator takes about half of each so other
-/// tools sharing the account keep room. All are configurable.
-pub fn default_rates() -> BTreeMap<ApiCategory, Rate> {
-    BTreeMap::from([
-        (
-            ApiCategory::ClusterRead,
-            Rate {
-                per_second: 10,
-                burst: 25,
-            },
-        ),
-        (
-            ApiCategory::ServiceRead,
-            Rate {
-                per_second: 10,
-                burst: 25,
-            },
-        ),
-        (
-            ApiCategory::ServiceWrite,
-            Rate {
-                per_second: 2,
-                burst: 5,
-            },
-        ),
-        (
-            ApiCategory::TaskDefinitionRead,
-            Rate {
-                per_second: 10,
-                burst: 25,
-            },
-        ),
-        (
-            ApiCategory::TaskDefinitionWrite,
-            Rate {
-                per_second: 1,
-                burst: 5,
-            },
-        ),
-        (
-            ApiCategory::Tagging,
-            Rate {
-                per_second: 5,
-                burst: 10,
-            },
-        ),
-        (
-            ApiCategory::AutoScaling,
-            Rate {
-                per_second: 5,
-                burst: 10,
-            },
-        ),
-    ])
-}
-
-/// One limiter per category; cloning shares the buckets.
-#[derive(Clone)]
-pub struct RateLimits {
-    buckets: Arc<BTreeMap<ApiCategory, DefaultDirectRateLimiter>>,
-}
-
-impl std::fmt::Debug for RateLimits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimits")
-            .field("categories", &self.buckets.len())
-            .finish()
+    /// The category named `name` (as [`ApiCategory::as_str`] spells it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
 }
 
-impl RateLimits {
-    /// Buckets with the given rates; a category missing from `rates`, or with a zero rate, is not
-    /// limited.
-    pub fn new(rates: &BTreeMap<ApiCategory, Rate>) -> Self {
-        let buckets = rates
-            .iter()
-            .filter_map(|(category, rate)| {
-                let per_second = NonZeroU32::new(rate.per_second)?;
-                let burst = NonZeroU32::new(rate.burst.max(1))?;
-                let quota = Quota::per_second(per_second).allow_burst(burst);
-                Some((*category, RateLimiter::direct(quota)))
-            })
-            .collect();
+/// The budget of one category.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Budget {
+    /// Sustained calls per second to start with (and never to drop far below: AWS guarantees it).
+    pub start_per_second: f64,
+    /// Calls per second never exceeded, however willing AWS is.
+    pub max_per_second: f64,
+    /// Calls allowed at once after a quiet period.
+    pub burst: f64,
+}
+
+/// The ECS figures ("Request throttling for the Amazon ECS API": bucket maximum capacity is the
+/// burst, refill rate the sustained rate, per account and Region) as starting points. ECS quotas
+/// can be raised per account, so the rate grows past them while AWS accepts, up to `ceiling`.
+/// Application Auto Scaling publishes no request rates; 10/s is assumed.
+pub fn default_budgets(ceiling: f64) -> BTreeMap<ApiCategory, Budget> {
+    let budget = |start_per_second: f64, burst: f64| Budget {
+        start_per_second,
+        max_per_second: ceiling.max(start_per_second),
+        burst,
+    };
+    BTreeMap::from([
+        (ApiCategory::ClusterRead, budget(20.0, 50.0)),
+        (ApiCategory::ServiceRead, budget(20.0, 100.0)),
+        (ApiCategory::ServiceWrite, budget(5.0, 50.0)),
+        (ApiCategory::TaskDefinitionRead, budget(20.0, 50.0)),
+        (ApiCategory::TaskDefinitionWrite, budget(1.0, 20.0)),
+        (ApiCategory::TagWrite, budget(10.0, 20.0)),
+        (ApiCategory::TagRead, budget(20.0, 50.0)),
+        (ApiCategory::AutoScaling, budget(10.0, 20.0)),
+    ])
+}
+
+/// After a decrease, further throttles within this window are answers to calls sent at the old
+/// rate, not news: one decrease per window (as TCP reacts once per round trip).
+const DECREASE_HOLD: Duration = Duration::from_millis(500);
+/// How much a throttle cuts the rate.
+const DECREASE_FACTOR: f64 = 0.5;
+
+/// One adaptive bucket.
+#[derive(Debug)]
+struct Bucket {
+    budget: Budget,
+    rate: f64,
+    tokens: f64,
+    refilled: Instant,
+    /// True until the first throttle: the rate grows fast to find what AWS allows.
+    slow_start: bool,
+    last_decrease: Option<Instant>,
+}
+
+impl Bucket {
+    fn new(budget: Budget, now: Instant) -> Self {
         Self {
-            buckets: Arc::new(buckets),
+            budget,
+            rate: budget.start_per_second.max(0.01),
+            tokens: budget.burst.max(1.0),
+            refilled: now,
+            slow_start: true,
+            last_decrease: None,
+        }
+    }
+
+    fn floor(&self) -> f64 {
+        (self.budget.start_per_second / 2.0).max(0.1)
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.budget.burst.max(1.0));
+        self.refilled = now;
+    }
+
+    /// Takes a token, or says how long to wait for one.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
+        }
+    }
+
+    fn on_success(&mut self) {
+        let step = if self.slow_start {
+            // Slow start: each accepted call adds at least one call per second (the rate at
+            // least doubles every second under load), faster once the rate is high.
+            (self.rate * 0.1).max(1.0)
+        } else {
+            // Congestion avoidance: about one more call per second, per second of full use.
+            1.0 / self.rate.max(1.0)
+        };
+        self.rate = (self.rate + step).min(self.budget.max_per_second);
+    }
+
+    fn on_throttle(&mut self, now: Instant) {
+        self.slow_start = false;
+        if self
+            .last_decrease
+            .is_some_and(|at| now.saturating_duration_since(at) < DECREASE_HOLD)
+        {
+            return;
+        }
+        self.last_decrease = Some(now);
+        self.rate = (self.rate * DECREASE_FACTOR).max(self.floor());
+        self.tokens = self.tokens.min(0.0);
+    }
+}
+
+/// One adaptive bucket per category; cloning shares them. A category without a budget is not
+/// limited (emulators in tests).
+#[derive(Clone, Debug, Default)]
+pub struct RateLimits {
+    buckets: Arc<BTreeMap<ApiCategory, Mutex<Bucket>>>,
+}
+
+impl RateLimits {
+    /// Buckets with the given budgets.
+    pub fn new(budgets: &BTreeMap<ApiCategory, Budget>) -> Self {
+        let now = Instant::now();
+        Self {
+            buckets: Arc::new(
+                budgets
+                    .iter()
+                    .filter(|(_, budget)| budget.max_per_second > 0.0)
+                    .map(|(category, budget)| (*category, Mutex::new(Bucket::new(*budget, now))))
+                    .collect(),
+            ),
         }
     }
 
     /// No limits at all (tests against emulators).
     pub fn unlimited() -> Self {
-        Self::new(&BTreeMap::new())
+        Self::default()
     }
 
     /// Waits until a call of `category` is within budget.
     pub async fn acquire(&self, category: ApiCategory) {
-        if let Some(bucket) = self.buckets.get(&category) {
-            bucket.until_ready().await;
+        let Some(bucket) = self.buckets.get(&category) else {
+            return;
+        };
+        loop {
+            let wait = match bucket.lock() {
+                Ok(mut bucket) => bucket.take(Instant::now()),
+                Err(_) => return,
+            };
+            match wait {
+                Ok(()) => return,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
         }
     }
-}
 
-impl RateLimits {
-    /// Takes a token without waiting; false when the category's budget is spent for now.
-    pub fn try_acquire(&self, category: ApiCategory) -> bool {
+    /// AWS accepted a call of `category`.
+    pub fn on_success(&self, category: ApiCategory) {
+        if let Some(Ok(mut bucket)) = self.buckets.get(&category).map(Mutex::lock) {
+            bucket.on_success();
+        }
+    }
+
+    /// AWS throttled a call of `category`.
+    pub fn on_throttle(&self, category: ApiCategory) {
+        if let Some(Ok(mut bucket)) = self.buckets.get(&category).map(Mutex::lock) {
+            bucket.on_throttle(Instant::now());
+        }
+    }
+
+    /// The current sustained rate of `category` (None when unlimited), for metrics and tests.
+    pub fn rate(&self, category: ApiCategory) -> Option<f64> {
         self.buckets
             .get(&category)
-            .is_none_or(|bucket| bucket.check().is_ok())
-    }
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self::new(&default_rates())
+            .and_then(|b| b.lock().ok().map(|b| b.rate))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+
+    fn budget(start: f64, max: f64, burst: f64) -> Budget {
+        Budget {
+            start_per_second: start,
+            max_per_second: max,
+            burst,
+        }
+    }
+
+    #[test]
+    fn a_burst_passes_then_calls_wait_for_tokens() {
+        let now = Instant::now();
+        let mut bucket = Bucket::new(budget(2.0, 2.0, 3.0), now);
+        for i in 0..3 {
+            assert_eq!(bucket.take(now), Ok(()), "call {i} of the burst");
+        }
+        let wait = bucket.take(now).expect_err("bucket empty");
+        assert!(
+            (wait.as_secs_f64() - 0.5).abs() < 1e-6,
+            "one token at 2/s: {wait:?}"
+        );
+        assert_eq!(bucket.take(now + Duration::from_millis(500)), Ok(()));
+    }
+
+    #[test]
+    fn slow_start_doubles_at_least_until_the_ceiling() {
+        let mut bucket = Bucket::new(budget(1.0, 100.0, 20.0), Instant::now());
+        bucket.on_success();
+        assert_eq!(bucket.rate, 2.0);
+        bucket.on_success();
+        assert_eq!(bucket.rate, 3.0);
+        for _ in 0..200 {
+            bucket.on_success();
+        }
+        assert_eq!(bucket.rate, 100.0, "capped at the ceiling");
+    }
+
+    #[test]
+    fn a_throttle_halves_once_per_window_and_ends_slow_start() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(budget(1.0, 100.0, 20.0), start);
+        for _ in 0..30 {
+            bucket.on_success();
+        }
+        let before = bucket.rate;
+        bucket.on_throttle(start);
+        assert_eq!(bucket.rate, before / 2.0);
+        bucket.on_throttle(start + Duration::from_millis(100));
+        assert_eq!(bucket.rate, before / 2.0, "same window: no second cut");
+        bucket.on_throttle(start + Duration::from_millis(600));
+        assert_eq!(bucket.rate, before / 4.0);
+        let after = bucket.rate;
+        bucket.on_success();
+        assert!(
+            bucket.rate - after < 1.0,
+            "additive growth after a throttle: {} -> {}",
+            after,
+            bucket.rate
+        );
+        for _ in 0..100 {
+            bucket.on_throttle(start + Duration::from_secs(100));
+            bucket.on_throttle(start + Duration::from_secs(200));
+        }
+        assert!(bucket.rate >= 0.5, "never below half the documented rate");
+    }
 
     #[tokio::test]
-    async fn a_burst_passes_then_calls_are_paced() {
+    async fn categories_without_a_budget_are_not_limited() {
         let limits = RateLimits::new(&BTreeMap::from([(
             ApiCategory::ServiceWrite,
-            Rate {
-                per_second: 20,
-                burst: 5,
-            },
+            budget(1.0, 1.0, 1.0),
         )]));
-        for i in 0..5 {
-            assert!(
-                limits.try_acquire(ApiCategory::ServiceWrite),
-                "call {i} of the burst"
-            );
+        let started = Instant::now();
+        for _ in 0..1000 {
+            limits.acquire(ApiCategory::ClusterRead).await;
         }
-        assert!(
-            !limits.try_acquire(ApiCategory::ServiceWrite),
-            "the bucket is empty"
-        );
-        // Refilling at 20/s, three more calls cannot all pass in less than ~100 ms.
-        let start = Instant::now();
-        for _ in 0..3 {
-            limits.acquire(ApiCategory::ServiceWrite).await;
-        }
-        assert!(
-            start.elapsed() >= Duration::from_millis(90),
-            "{:?}",
-            start.elapsed()
-        );
-        // Categories without a rate are never limited.
-        assert!((0..10_000).all(|_| limits.try_acquire(ApiCategory::ClusterRead)));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(limits.rate(ApiCategory::ClusterRead), None);
+        assert_eq!(limits.rate(ApiCategory::ServiceWrite), Some(1.0));
     }
 }

@@ -1,29 +1,37 @@
-//! The only module that talks to AWS: clients from the default credential chain, typed and
-//! classified errors, client-side rate limits, batched reads and call counters.
+//! The only module that talks to AWS and the only one that knows the AWS SDK: clients from the
+//! default credential chain, typed and classified errors, adaptive client-side rate limits, retries,
+//! batched reads and call counters.
 //!
-//! Requests are built by `translate::sdk`; answers come back as the types in [`types`], so the
-//! controllers never see AWS SDK shapes.
+//! Requests come in as the operator's own types from `translate` and are turned into SDK inputs
+//! by [`sdk`]; answers go out as the observation types in [`types`]. SDK shapes never leave here.
 
 pub mod autoscaling;
 pub mod batch;
+pub mod call;
 pub mod ecs;
 pub mod error;
 pub mod limits;
 pub mod metrics;
-pub mod tags;
+pub mod sdk;
 pub mod types;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 
 pub use autoscaling::AutoScalingApi;
+pub use call::Caller;
 pub use ecs::EcsApi;
 pub use error::{AwsError, AwsErrorKind};
-pub use limits::{ApiCategory, Rate, RateLimits};
+pub use limits::{ApiCategory, Budget, RateLimits};
 pub use metrics::CallCounters;
+
+/// The default ceiling of every category's adaptive rate (calls per second). ECS quotas can be
+/// raised per account; the ceiling keeps the operator from ever taking more than this.
+pub const DEFAULT_RATE_CEILING: f64 = 50.0;
 
 /// How to reach AWS. Everything left unset comes from the default chain (environment, profile,
 /// IRSA web identity, EKS Pod Identity / container credentials, IMDS).
@@ -33,12 +41,13 @@ pub struct AwsSettings {
     pub region: Option<String>,
     /// Endpoint override: moto, LocalStack or a VPC endpoint.
     pub endpoint_url: Option<String>,
-    /// SDK attempts per call (1 disables SDK retries; the controllers retry with their own backoff).
+    /// Attempts per call for failures a retry can fix (1: none; the controllers still retry
+    /// with their own backoff).
     pub max_attempts: u32,
     /// Static credentials (access key id, secret), for emulators; production uses the chain.
     pub static_credentials: Option<(String, String)>,
-    /// Client-side rate limits per category.
-    pub rates: BTreeMap<ApiCategory, Rate>,
+    /// Adaptive client-side budgets per category; a category without one is not limited.
+    pub budgets: BTreeMap<ApiCategory, Budget>,
     /// How long a describe waits for concurrent describes to share its call.
     pub batch_window: Duration,
 }
@@ -50,7 +59,7 @@ impl Default for AwsSettings {
             endpoint_url: None,
             max_attempts: 3,
             static_credentials: None,
-            rates: limits::default_rates(),
+            budgets: limits::default_budgets(DEFAULT_RATE_CEILING),
             batch_window: Duration::from_millis(20),
         }
     }
@@ -63,6 +72,8 @@ pub struct AwsClients {
     pub ecs: EcsApi,
     /// Application Auto Scaling.
     pub autoscaling: AutoScalingApi,
+    /// The adaptive budgets both share.
+    pub limits: RateLimits,
     /// Counts of every call made through `ecs` and `autoscaling`.
     pub counters: CallCounters,
 }
@@ -70,8 +81,16 @@ pub struct AwsClients {
 impl AwsClients {
     /// Loads configuration and builds the clients.
     pub async fn connect(settings: &AwsSettings) -> Self {
+        // Retries happen in `call::Caller`, which knows which calls are safe to repeat and feeds
+        // every throttle to the adaptive budget; the SDK must not retry on its own.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)));
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .build(),
+            );
         if let Some(region) = &settings.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -88,21 +107,26 @@ impl AwsClients {
             ));
         }
         let config = loader.load().await;
-        let limits = RateLimits::new(&settings.rates);
+        let limits = RateLimits::new(&settings.budgets);
         let counters = CallCounters::default();
+        let caller = |service| Caller {
+            service,
+            limits: limits.clone(),
+            counters: counters.clone(),
+            max_attempts: settings.max_attempts.max(1),
+        };
         Self {
             ecs: EcsApi::new(
                 aws_sdk_ecs::Client::new(&config),
-                limits.clone(),
-                counters.clone(),
+                caller("ecs"),
                 settings.batch_window,
             ),
             autoscaling: AutoScalingApi::new(
                 aws_sdk_applicationautoscaling::Client::new(&config),
-                limits,
-                counters.clone(),
+                caller("application-autoscaling"),
                 settings.batch_window,
             ),
+            limits,
             counters,
         }
     }

@@ -1,7 +1,11 @@
-//! The controllers: one submodule per kind, each observe -> desired -> plan -> apply -> status.
-//! Shared here: the context every reconcile gets, the error type with its retry class, backoff.
+//! The controllers. Shared machinery here (`runner`: watch, finalizer, status write, Events,
+//! backoff; `error`: error classes and their reactions; `conditions`; `metrics`), and one
+//! submodule per kind holding only its own observe -> plan (pure) -> apply.
 
 pub mod conditions;
+pub mod error;
+pub mod metrics;
+pub mod runner;
 pub mod task_definition;
 
 use std::collections::HashMap;
@@ -10,18 +14,24 @@ use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
 
-use crate::aws::{AwsClients, AwsError};
-use crate::translate::TranslateError;
+use crate::aws::AwsClients;
+pub use error::{ErrorClass, ReconcileError};
+pub use metrics::Metrics;
 
 /// Settings of the controllers.
 #[derive(Clone, Debug)]
 pub struct ControllerConfig {
     /// Watch only this namespace (all when `None`).
     pub namespace: Option<String>,
-    /// How often a settled object is checked again for drift in AWS.
+    /// How often a settled object is checked again for drift in AWS (and a terminal failure
+    /// tried again).
     pub resync: Duration,
     /// Longest wait between retries of a failing object.
     pub max_backoff: Duration,
+    /// How soon to look again while waiting (a reference, a rollout, a draining service).
+    pub poll: Duration,
+    /// Objects reconciled at once per controller (0: unbounded).
+    pub concurrency: u16,
 }
 
 impl Default for ControllerConfig {
@@ -30,6 +40,8 @@ impl Default for ControllerConfig {
             namespace: None,
             resync: Duration::from_secs(600),
             max_backoff: Duration::from_secs(300),
+            poll: Duration::from_secs(5),
+            concurrency: 32,
         }
     }
 }
@@ -40,10 +52,12 @@ pub struct Context {
     pub client: kube::Client,
     /// AWS.
     pub aws: AwsClients,
-    /// One recorder per process, so repeated events aggregate into series.
+    /// One recorder per process, so repeated Events aggregate into series.
     pub recorder: Recorder,
     /// Settings.
     pub config: ControllerConfig,
+    /// Reconcile metrics.
+    pub metrics: Metrics,
     retries: Mutex<HashMap<String, u32>>,
 }
 
@@ -61,6 +75,7 @@ impl Context {
             aws,
             recorder,
             config,
+            metrics: Metrics::default(),
             retries: Mutex::new(HashMap::new()),
         }
     }
@@ -95,34 +110,6 @@ pub fn backoff(attempt: u32, max: Duration) -> Duration {
     let capped = exponential.min(max);
     let half = capped / 2;
     half + half.mul_f64(fastrand::f64())
-}
-
-/// Why a reconcile did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    /// An AWS call failed.
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-    /// A Kubernetes call failed.
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    /// The spec cannot be translated.
-    #[error(transparent)]
-    Translate(#[from] TranslateError),
-    /// The finalizer machinery failed.
-    #[error("finalizer: {0}")]
-    Finalizer(String),
-}
-
-impl ReconcileError {
-    /// Whether retrying later (with backoff) can succeed without a spec change.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Aws(e) => e.is_retryable(),
-            Self::Kube(_) | Self::Finalizer(_) => true,
-            Self::Translate(e) => e.is_retryable(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! Pure translation from custom resource specs to AWS requests, with validation and normalisation.
 //!
-//! Nothing here does I/O. Each kind has `validate` (errors with field paths, for what a CRD schema
-//! cannot say), request functions that return the AWS request in the AWS API's own JSON shape (what
-//! `render` prints and what the content hash covers), and `sdk` turns those requests into AWS SDK
-//! input builders for the `aws` layer to send.
+//! Nothing here does I/O and nothing here knows the AWS SDK. Each kind has `validate` (errors with
+//! field paths, for what a CRD schema cannot say) and request functions that return the AWS request
+//! in the AWS API's own JSON shape, as our own types (what `render` prints and what the content hash
+//! covers); the `aws` layer turns them into SDK inputs. `tags` holds the operator's ownership tags.
 
 pub mod scaling;
-pub mod sdk;
 pub mod service;
+pub mod tags;
 pub mod task_definition;
 
 use std::fmt;

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-pub use super::sdk::parse_rfc3339;
 use super::{FieldErrors, TranslateError, duplicates, is_ecs_name};
 use crate::api::EcsScalingPolicySpec;
 use crate::api::scaling_policy::{
@@ -673,6 +672,16 @@ fn validate_scheduled_action(action: &ScheduledAction, at: &str, errors: &mut Fi
     {
         errors.push(format!("{at}.endTime"), "must be after startTime");
     }
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2026-12-01T08:00:00Z`, or with an offset), or
+/// `None` when it is not one. The AWS layer sends exactly these seconds, so what validation accepts
+/// is what reaches AWS.
+pub fn parse_rfc3339(value: &str) -> Option<i64> {
+    value
+        .parse::<k8s_openapi::jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
 }
 
 /// Checks an Application Auto Scaling schedule: `at(yyyy-mm-ddThh:mm:ss)`, `rate(N unit)` or

@@ -317,6 +317,12 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
         _ => {}
     }
 
+    super::tags::validate(
+        settings.tags.as_deref().unwrap_or_default(),
+        "spec.tags",
+        &mut errors,
+    );
+
     let daemon = settings.scheduling_strategy == Some(SchedulingStrategy::Daemon);
     if daemon && spec.desired_count.is_some() {
         errors.push(
@@ -643,19 +649,21 @@ mod tests {
     }
 
     #[test]
-    fn operator_tags_replace_user_tags_of_the_same_key() {
+    fn specs_may_not_forge_operator_tags_and_operator_tags_are_added() {
         let mut s = base();
-        s["tags"] = json!([{"key": "team", "value": "a"}, {"key": "ecs.operator.dev/uid", "value": "forged"}]);
+        s["tags"] = json!([{"key": "team", "value": "a"}, {"key": "ecs.operator.dev/owner-uid", "value": "forged"}]);
+        let errors = validate("web", &spec(s.clone()));
+        assert_eq!(
+            errors.0.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(),
+            ["spec.tags[1].key"]
+        );
+        s["tags"] = json!([{"key": "team", "value": "a"}]);
         let tag = Tag {
-            key: "ecs.operator.dev/uid".into(),
+            key: "ecs.operator.dev/owner-uid".into(),
             value: Some("real".into()),
         };
         let request = create_request("web", &spec(s), None, 1, &[tag]).expect("request");
         let tags = request.settings.tags.expect("tags");
         assert_eq!(tags.len(), 2);
-        assert!(
-            tags.iter()
-                .any(|t| t.key == "ecs.operator.dev/uid" && t.value.as_deref() == Some("real"))
-        );
     }
 }

@@ -26,12 +26,34 @@ pub fn family<'a>(object_name: &'a str, spec: &'a EcsTaskDefinitionSpec) -> &'a 
     spec.definition.family.as_deref().unwrap_or(object_name)
 }
 
-/// A stable hash of the request's meaning: equal for requests ECS would store identically
+/// A stable hash of the request's content: equal for requests ECS would store identically
 /// (environment order, defaults written out or not, "1 vCPU" vs "1024"), different otherwise.
+/// Tags are not content (they change in place with TagResource, never by a new revision).
+///
+/// The hash carries its algorithm version (`v1:<hex>`). A later release that normalises
+/// differently adds `v2` and keeps `v1` in [`hash_matches`], so revisions recorded under an older
+/// version still match their unchanged spec and are never registered again by an upgrade.
 pub fn content_hash(request: &TaskDefinitionBody) -> String {
-    let normalised = normalise(request);
+    let mut content = request.clone();
+    content.tags = None;
+    format!("v1:{}", digest(&normalise(&content)))
+}
+
+/// Whether `recorded` (a content hash written by this release or an earlier one, in status or in
+/// a revision's tag) is the hash of `request`'s content under the algorithm that wrote it.
+pub fn hash_matches(recorded: &str, request: &TaskDefinitionBody) -> bool {
+    match recorded.split_once(':') {
+        Some(("v1", _)) => recorded == content_hash(request),
+        // Before versioned hashes: bare hex over the request including its tags.
+        None => recorded == digest(&normalise(request)),
+        // A newer release's algorithm (after a downgrade): not comparable, so not a match.
+        Some(_) => false,
+    }
+}
+
+fn digest(normalised: &TaskDefinitionBody) -> String {
     // Serialising plain data (strings, numbers, sorted maps) cannot fail.
-    let bytes = serde_json::to_vec(&normalised).unwrap_or_default();
+    let bytes = serde_json::to_vec(normalised).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -203,6 +225,11 @@ pub fn validate(object_name: &str, spec: &EcsTaskDefinitionSpec) -> FieldErrors 
 
     validate_task_size(def, &mut errors);
     validate_containers(def, &mut errors);
+    super::tags::validate(
+        def.tags.as_deref().unwrap_or_default(),
+        "spec.tags",
+        &mut errors,
+    );
 
     let volume_names: Vec<&str> = def
         .volumes
@@ -577,7 +604,42 @@ mod tests {
         let ha = content_hash(&register_request("f", &a).expect("a"));
         let hb = content_hash(&register_request("f", &b).expect("b"));
         assert_ne!(ha, hb);
-        assert_eq!(ha.len(), 32);
+        assert_eq!(ha.len(), 3 + 32);
+        assert!(ha.starts_with("v1:"));
+    }
+
+    #[test]
+    fn tags_are_not_content() {
+        let plain =
+            spec(json!({"containerDefinitions": [{"name": "app", "image": "i:1", "memory": 128}]}));
+        let tagged = spec(
+            json!({"tags": [{"key": "team", "value": "a"}], "containerDefinitions": [{"name": "app", "image": "i:1", "memory": 128}]}),
+        );
+        let (p, t) = (
+            register_request("f", &plain).expect("plain"),
+            register_request("f", &tagged).expect("tagged"),
+        );
+        assert_eq!(content_hash(&p), content_hash(&t));
+    }
+
+    #[test]
+    fn hashes_of_earlier_versions_still_match_their_content() {
+        let s = spec(
+            json!({"tags": [{"key": "team", "value": "a"}], "containerDefinitions": [{"name": "app", "image": "i:1", "memory": 128}]}),
+        );
+        let request = register_request("f", &s).expect("request");
+        // What the release before versioned hashes recorded: bare hex over the request with tags.
+        let legacy = digest(&normalise(&request));
+        assert!(hash_matches(&legacy, &request));
+        assert!(hash_matches(&content_hash(&request), &request));
+        let mut edited = request.clone();
+        edited.container_definitions[0].image = Some("i:2".into());
+        assert!(!hash_matches(&legacy, &edited));
+        assert!(!hash_matches(&content_hash(&request), &edited));
+        assert!(
+            !hash_matches("v9:abc", &request),
+            "unknown versions never match"
+        );
     }
 
     #[test]

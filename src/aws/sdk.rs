@@ -1,4 +1,5 @@
-//! Requests (in the AWS JSON shape) -> AWS SDK input builders, ready for the `aws` layer to send.
+//! The operator's requests (in the AWS JSON shape, built by `translate`) -> AWS SDK input
+//! builders. This is the only place SDK request types are built: SDK shapes never leave `aws`.
 //!
 //! The mapping is written once per shape by the `convert!` macro; a test sends every request
 //! through the real SDK serializer and checks the bytes on the wire equal what `render` prints, so
@@ -9,58 +10,73 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
 
-use super::TranslateError;
-use super::scaling::{
+use super::error::{AwsError, AwsErrorKind};
+use crate::api::common::{KeyValuePair, LogConfiguration, LogDriver, Secret, Tag};
+use crate::api::scaling_policy as sp;
+use crate::api::service as svc;
+use crate::api::task_definition as td;
+use crate::translate::scaling::{
     CustomizedMetricSpecification, DimensionRequest, MetricDataQueryRequest, MetricRequest,
     MetricStatRequest, PredefinedMetricSpecification, PutScalingPolicyRequest,
     PutScheduledActionRequest, RegisterScalableTargetRequest, StepAdjustmentRequest,
     StepScalingConfiguration, SuspendedStateRequest, TargetTrackingConfiguration,
     TrackingDimensionRequest,
 };
-use super::service::{CreateServiceRequest, UpdateServiceRequest};
-use crate::api::common::{KeyValuePair, LogConfiguration, LogDriver, Secret, Tag};
-use crate::api::scaling_policy as sp;
-use crate::api::service as svc;
-use crate::api::task_definition as td;
+use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
+
+/// The SDK refused to build a shape: a member it requires is missing. Validation should have
+/// caught it, so the spec (not AWS) must change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildError(pub String);
+
+impl BuildError {
+    fn into_aws(self, operation: &str) -> AwsError {
+        AwsError::local(
+            AwsErrorKind::InvalidRequest,
+            operation,
+            format!("cannot build the request: {}", self.0),
+        )
+    }
+}
 
 /// A value of ours that has an AWS SDK counterpart.
 pub trait ToSdk {
     /// The SDK type.
     type Sdk;
     /// Converts, failing only when the SDK's builder rejects a missing required member.
-    fn to_sdk(&self) -> Result<Self::Sdk, TranslateError>;
+    fn to_sdk(&self) -> Result<Self::Sdk, BuildError>;
 }
 
 /// What an SDK builder setter takes (`Option<T>`), from a required or an optional field of ours.
 trait SetterArg {
     type Sdk;
-    fn arg(&self) -> Result<Option<Self::Sdk>, TranslateError>;
+    fn arg(&self) -> Result<Option<Self::Sdk>, BuildError>;
 }
 
 impl<T: ToSdk> SetterArg for T {
     type Sdk = T::Sdk;
-    fn arg(&self) -> Result<Option<T::Sdk>, TranslateError> {
+    fn arg(&self) -> Result<Option<T::Sdk>, BuildError> {
         self.to_sdk().map(Some)
     }
 }
 
 impl<T: ToSdk> SetterArg for Option<T> {
     type Sdk = T::Sdk;
-    fn arg(&self) -> Result<Option<T::Sdk>, TranslateError> {
+    fn arg(&self) -> Result<Option<T::Sdk>, BuildError> {
         self.as_ref().map(ToSdk::to_sdk).transpose()
     }
 }
 
 impl<T: ToSdk> ToSdk for Vec<T> {
     type Sdk = Vec<T::Sdk>;
-    fn to_sdk(&self) -> Result<Self::Sdk, TranslateError> {
+    fn to_sdk(&self) -> Result<Self::Sdk, BuildError> {
         self.iter().map(ToSdk::to_sdk).collect()
     }
 }
 
 impl ToSdk for BTreeMap<String, String> {
     type Sdk = HashMap<String, String>;
-    fn to_sdk(&self) -> Result<Self::Sdk, TranslateError> {
+    fn to_sdk(&self) -> Result<Self::Sdk, BuildError> {
         Ok(self.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
     }
 }
@@ -69,7 +85,7 @@ macro_rules! copy_to_sdk {
     ($($t:ty),*) => {$(
         impl ToSdk for $t {
             type Sdk = $t;
-            fn to_sdk(&self) -> Result<$t, TranslateError> {
+            fn to_sdk(&self) -> Result<$t, BuildError> {
                 Ok(self.clone())
             }
         }
@@ -82,7 +98,7 @@ macro_rules! enum_to_sdk {
     ($($ours:ty => $sdk:ty),* $(,)?) => {$(
         impl ToSdk for $ours {
             type Sdk = $sdk;
-            fn to_sdk(&self) -> Result<$sdk, TranslateError> {
+            fn to_sdk(&self) -> Result<$sdk, BuildError> {
                 Ok(<$sdk>::from(self.as_str()))
             }
         }
@@ -95,7 +111,7 @@ macro_rules! convert {
     (plain $ours:ty => $sdk:ty { $($field:ident => $setter:ident),* $(,)? }) => {
         impl ToSdk for $ours {
             type Sdk = $sdk;
-            fn to_sdk(&self) -> Result<$sdk, TranslateError> {
+            fn to_sdk(&self) -> Result<$sdk, BuildError> {
                 Ok(<$sdk>::builder() $(.$setter(self.$field.arg()?))* .build())
             }
         }
@@ -103,9 +119,9 @@ macro_rules! convert {
     (fallible $ours:ty => $sdk:ty { $($field:ident => $setter:ident),* $(,)? }) => {
         impl ToSdk for $ours {
             type Sdk = $sdk;
-            fn to_sdk(&self) -> Result<$sdk, TranslateError> {
+            fn to_sdk(&self) -> Result<$sdk, BuildError> {
                 <$sdk>::builder() $(.$setter(self.$field.arg()?))* .build()
-                    .map_err(|e| TranslateError::Build(e.to_string()))
+                    .map_err(|e| BuildError(e.to_string()))
             }
         }
     };
@@ -347,96 +363,105 @@ pub fn register_task_definition(
     extra_tags: &[Tag],
 ) -> Result<
     ecs::operation::register_task_definition::builders::RegisterTaskDefinitionInputBuilder,
-    TranslateError,
+    AwsError,
 > {
-    let mut tags = request.tags.clone().unwrap_or_default();
-    for tag in extra_tags {
-        tags.retain(|t| t.key != tag.key);
-        tags.push(tag.clone());
-    }
-    let tags = (!tags.is_empty()).then_some(tags);
-    Ok(
-        ecs::operation::register_task_definition::RegisterTaskDefinitionInput::builder()
-            .set_family(request.family.arg()?)
-            .set_task_role_arn(request.task_role_arn.arg()?)
-            .set_execution_role_arn(request.execution_role_arn.arg()?)
-            .set_network_mode(request.network_mode.arg()?)
-            .set_container_definitions(request.container_definitions.arg()?)
-            .set_volumes(request.volumes.arg()?)
-            .set_placement_constraints(request.placement_constraints.arg()?)
-            .set_requires_compatibilities(request.requires_compatibilities.arg()?)
-            .set_cpu(request.cpu.arg()?)
-            .set_memory(request.memory.arg()?)
-            .set_tags(tags.arg()?)
-            .set_pid_mode(request.pid_mode.arg()?)
-            .set_ipc_mode(request.ipc_mode.arg()?)
-            .set_proxy_configuration(request.proxy_configuration.arg()?)
-            .set_inference_accelerators(request.inference_accelerators.arg()?)
-            .set_ephemeral_storage(request.ephemeral_storage.arg()?)
-            .set_runtime_platform(request.runtime_platform.arg()?)
-            .set_enable_fault_injection(request.enable_fault_injection.arg()?),
-    )
+    (|| -> Result<_, BuildError> {
+        let mut tags = request.tags.clone().unwrap_or_default();
+        for tag in extra_tags {
+            tags.retain(|t| t.key != tag.key);
+            tags.push(tag.clone());
+        }
+        let tags = (!tags.is_empty()).then_some(tags);
+        Ok(
+            ecs::operation::register_task_definition::RegisterTaskDefinitionInput::builder()
+                .set_family(request.family.arg()?)
+                .set_task_role_arn(request.task_role_arn.arg()?)
+                .set_execution_role_arn(request.execution_role_arn.arg()?)
+                .set_network_mode(request.network_mode.arg()?)
+                .set_container_definitions(request.container_definitions.arg()?)
+                .set_volumes(request.volumes.arg()?)
+                .set_placement_constraints(request.placement_constraints.arg()?)
+                .set_requires_compatibilities(request.requires_compatibilities.arg()?)
+                .set_cpu(request.cpu.arg()?)
+                .set_memory(request.memory.arg()?)
+                .set_tags(tags.arg()?)
+                .set_pid_mode(request.pid_mode.arg()?)
+                .set_ipc_mode(request.ipc_mode.arg()?)
+                .set_proxy_configuration(request.proxy_configuration.arg()?)
+                .set_inference_accelerators(request.inference_accelerators.arg()?)
+                .set_ephemeral_storage(request.ephemeral_storage.arg()?)
+                .set_runtime_platform(request.runtime_platform.arg()?)
+                .set_enable_fault_injection(request.enable_fault_injection.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:RegisterTaskDefinition"))
 }
 
 /// The SDK input for `CreateService`.
 pub fn create_service(
     request: &CreateServiceRequest,
-) -> Result<ecs::operation::create_service::builders::CreateServiceInputBuilder, TranslateError> {
-    let s = &request.settings;
-    Ok(
-        ecs::operation::create_service::CreateServiceInput::builder()
-            .cluster(&request.cluster)
-            .service_name(&request.service_name)
-            .task_definition(&request.task_definition)
-            .set_desired_count(request.desired_count)
-            .set_client_token(request.client_token.clone())
-            .set_launch_type(s.launch_type.arg()?)
-            .set_capacity_provider_strategy(s.capacity_provider_strategy.arg()?)
-            .set_platform_version(s.platform_version.arg()?)
-            .set_scheduling_strategy(s.scheduling_strategy.arg()?)
-            .set_deployment_configuration(s.deployment_configuration.arg()?)
-            .set_deployment_controller(s.deployment_controller.arg()?)
-            .set_network_configuration(s.network_configuration.arg()?)
-            .set_load_balancers(s.load_balancers.arg()?)
-            .set_service_registries(s.service_registries.arg()?)
-            .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds.arg()?)
-            .set_placement_constraints(s.placement_constraints.arg()?)
-            .set_placement_strategy(s.placement_strategy.arg()?)
-            .set_enable_execute_command(s.enable_execute_command.arg()?)
-            .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags.arg()?)
-            .set_propagate_tags(s.propagate_tags.arg()?)
-            .set_tags(s.tags.arg()?)
-            .set_service_connect_configuration(s.service_connect_configuration.arg()?)
-            .set_availability_zone_rebalancing(s.availability_zone_rebalancing.arg()?),
-    )
+) -> Result<ecs::operation::create_service::builders::CreateServiceInputBuilder, AwsError> {
+    (|| -> Result<_, BuildError> {
+        let s = &request.settings;
+        Ok(
+            ecs::operation::create_service::CreateServiceInput::builder()
+                .cluster(&request.cluster)
+                .service_name(&request.service_name)
+                .task_definition(&request.task_definition)
+                .set_desired_count(request.desired_count)
+                .set_client_token(request.client_token.clone())
+                .set_launch_type(s.launch_type.arg()?)
+                .set_capacity_provider_strategy(s.capacity_provider_strategy.arg()?)
+                .set_platform_version(s.platform_version.arg()?)
+                .set_scheduling_strategy(s.scheduling_strategy.arg()?)
+                .set_deployment_configuration(s.deployment_configuration.arg()?)
+                .set_deployment_controller(s.deployment_controller.arg()?)
+                .set_network_configuration(s.network_configuration.arg()?)
+                .set_load_balancers(s.load_balancers.arg()?)
+                .set_service_registries(s.service_registries.arg()?)
+                .set_health_check_grace_period_seconds(s.health_check_grace_period_seconds.arg()?)
+                .set_placement_constraints(s.placement_constraints.arg()?)
+                .set_placement_strategy(s.placement_strategy.arg()?)
+                .set_enable_execute_command(s.enable_execute_command.arg()?)
+                .set_enable_ecs_managed_tags(s.enable_ecs_managed_tags.arg()?)
+                .set_propagate_tags(s.propagate_tags.arg()?)
+                .set_tags(s.tags.arg()?)
+                .set_service_connect_configuration(s.service_connect_configuration.arg()?)
+                .set_availability_zone_rebalancing(s.availability_zone_rebalancing.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:CreateService"))
 }
 
 /// The SDK input for `UpdateService`.
 pub fn update_service(
     request: &UpdateServiceRequest,
-) -> Result<ecs::operation::update_service::builders::UpdateServiceInputBuilder, TranslateError> {
-    Ok(
-        ecs::operation::update_service::UpdateServiceInput::builder()
-            .cluster(&request.cluster)
-            .service(&request.service)
-            .set_desired_count(request.desired_count)
-            .set_task_definition(request.task_definition.clone())
-            .set_capacity_provider_strategy(request.capacity_provider_strategy.arg()?)
-            .set_deployment_configuration(request.deployment_configuration.arg()?)
-            .set_availability_zone_rebalancing(request.availability_zone_rebalancing.arg()?)
-            .set_network_configuration(request.network_configuration.arg()?)
-            .set_placement_constraints(request.placement_constraints.arg()?)
-            .set_placement_strategy(request.placement_strategy.arg()?)
-            .set_platform_version(request.platform_version.clone())
-            .set_health_check_grace_period_seconds(request.health_check_grace_period_seconds)
-            .set_deployment_controller(request.deployment_controller.arg()?)
-            .set_enable_execute_command(request.enable_execute_command)
-            .set_enable_ecs_managed_tags(request.enable_ecs_managed_tags)
-            .set_load_balancers(request.load_balancers.arg()?)
-            .set_propagate_tags(request.propagate_tags.arg()?)
-            .set_service_registries(request.service_registries.arg()?)
-            .set_service_connect_configuration(request.service_connect_configuration.arg()?),
-    )
+) -> Result<ecs::operation::update_service::builders::UpdateServiceInputBuilder, AwsError> {
+    (|| -> Result<_, BuildError> {
+        Ok(
+            ecs::operation::update_service::UpdateServiceInput::builder()
+                .cluster(&request.cluster)
+                .service(&request.service)
+                .set_desired_count(request.desired_count)
+                .set_task_definition(request.task_definition.clone())
+                .set_capacity_provider_strategy(request.capacity_provider_strategy.arg()?)
+                .set_deployment_configuration(request.deployment_configuration.arg()?)
+                .set_availability_zone_rebalancing(request.availability_zone_rebalancing.arg()?)
+                .set_network_configuration(request.network_configuration.arg()?)
+                .set_placement_constraints(request.placement_constraints.arg()?)
+                .set_placement_strategy(request.placement_strategy.arg()?)
+                .set_platform_version(request.platform_version.clone())
+                .set_health_check_grace_period_seconds(request.health_check_grace_period_seconds)
+                .set_deployment_controller(request.deployment_controller.arg()?)
+                .set_enable_execute_command(request.enable_execute_command)
+                .set_enable_ecs_managed_tags(request.enable_ecs_managed_tags)
+                .set_load_balancers(request.load_balancers.arg()?)
+                .set_propagate_tags(request.propagate_tags.arg()?)
+                .set_service_registries(request.service_registries.arg()?)
+                .set_service_connect_configuration(request.service_connect_configuration.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:UpdateService"))
 }
 
 /// The SDK input for `RegisterScalableTarget`.
@@ -444,95 +469,96 @@ pub fn register_scalable_target(
     request: &RegisterScalableTargetRequest,
 ) -> Result<
     aas::operation::register_scalable_target::builders::RegisterScalableTargetInputBuilder,
-    TranslateError,
+    AwsError,
 > {
-    Ok(
-        aas::operation::register_scalable_target::RegisterScalableTargetInput::builder()
-            .service_namespace(at::ServiceNamespace::from(
-                request.service_namespace.as_str(),
-            ))
-            .resource_id(&request.resource_id)
-            .scalable_dimension(at::ScalableDimension::from(
-                request.scalable_dimension.as_str(),
-            ))
-            .min_capacity(request.min_capacity)
-            .max_capacity(request.max_capacity)
-            .set_role_arn(request.role_arn.clone())
-            .set_suspended_state(request.suspended_state.arg()?)
-            .set_tags(request.tags.arg()?),
-    )
+    (|| -> Result<_, BuildError> {
+        Ok(
+            aas::operation::register_scalable_target::RegisterScalableTargetInput::builder()
+                .service_namespace(at::ServiceNamespace::from(
+                    request.service_namespace.as_str(),
+                ))
+                .resource_id(&request.resource_id)
+                .scalable_dimension(at::ScalableDimension::from(
+                    request.scalable_dimension.as_str(),
+                ))
+                .min_capacity(request.min_capacity)
+                .max_capacity(request.max_capacity)
+                .set_role_arn(request.role_arn.clone())
+                .set_suspended_state(request.suspended_state.arg()?)
+                .set_tags(request.tags.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("application-autoscaling:RegisterScalableTarget"))
 }
 
 /// The SDK input for `PutScalingPolicy`.
 pub fn put_scaling_policy(
     request: &PutScalingPolicyRequest,
-) -> Result<
-    aas::operation::put_scaling_policy::builders::PutScalingPolicyInputBuilder,
-    TranslateError,
-> {
-    Ok(
-        aas::operation::put_scaling_policy::PutScalingPolicyInput::builder()
-            .policy_name(&request.policy_name)
-            .service_namespace(at::ServiceNamespace::from(
-                request.service_namespace.as_str(),
-            ))
-            .resource_id(&request.resource_id)
-            .scalable_dimension(at::ScalableDimension::from(
-                request.scalable_dimension.as_str(),
-            ))
-            .policy_type(at::PolicyType::from(request.policy_type.as_str()))
-            .set_step_scaling_policy_configuration(request.step_scaling_policy_configuration.arg()?)
-            .set_target_tracking_scaling_policy_configuration(
-                request.target_tracking_scaling_policy_configuration.arg()?,
-            ),
-    )
+) -> Result<aas::operation::put_scaling_policy::builders::PutScalingPolicyInputBuilder, AwsError> {
+    (|| -> Result<_, BuildError> {
+        Ok(
+            aas::operation::put_scaling_policy::PutScalingPolicyInput::builder()
+                .policy_name(&request.policy_name)
+                .service_namespace(at::ServiceNamespace::from(
+                    request.service_namespace.as_str(),
+                ))
+                .resource_id(&request.resource_id)
+                .scalable_dimension(at::ScalableDimension::from(
+                    request.scalable_dimension.as_str(),
+                ))
+                .policy_type(at::PolicyType::from(request.policy_type.as_str()))
+                .set_step_scaling_policy_configuration(
+                    request.step_scaling_policy_configuration.arg()?,
+                )
+                .set_target_tracking_scaling_policy_configuration(
+                    request.target_tracking_scaling_policy_configuration.arg()?,
+                ),
+        )
+    })()
+    .map_err(|e| e.into_aws("application-autoscaling:PutScalingPolicy"))
 }
 
 /// The SDK input for `PutScheduledAction`.
 pub fn put_scheduled_action(
     request: &PutScheduledActionRequest,
-) -> Result<
-    aas::operation::put_scheduled_action::builders::PutScheduledActionInputBuilder,
-    TranslateError,
-> {
-    let time = |field: &str,
-                value: &Option<String>|
-     -> Result<Option<aas::primitives::DateTime>, TranslateError> {
-        value
-            .as_deref()
-            .map(|raw| {
-                aas::primitives::DateTime::from_str(raw, aas::primitives::DateTimeFormat::DateTime)
-                    .map_err(|e| TranslateError::Build(format!("{field} {raw:?}: {e}")))
-            })
-            .transpose()
-    };
-    Ok(
-        aas::operation::put_scheduled_action::PutScheduledActionInput::builder()
-            .service_namespace(at::ServiceNamespace::from(
-                request.service_namespace.as_str(),
-            ))
-            .schedule(&request.schedule)
-            .set_timezone(request.timezone.clone())
-            .scheduled_action_name(&request.scheduled_action_name)
-            .resource_id(&request.resource_id)
-            .scalable_dimension(at::ScalableDimension::from(
-                request.scalable_dimension.as_str(),
-            ))
-            .set_start_time(time("StartTime", &request.start_time)?)
-            .set_end_time(time("EndTime", &request.end_time)?)
-            .scalable_target_action(
-                at::ScalableTargetAction::builder()
-                    .set_min_capacity(request.scalable_target_action.min_capacity)
-                    .set_max_capacity(request.scalable_target_action.max_capacity)
-                    .build(),
-            ),
-    )
-}
-
-/// Seconds since the epoch of an RFC 3339 time, or `None` when it is not one. Parsed exactly as
-/// the SDK will parse it when building `PutScheduledAction`, so validation and sending agree.
-pub fn parse_rfc3339(value: &str) -> Option<i64> {
-    aas::primitives::DateTime::from_str(value, aas::primitives::DateTimeFormat::DateTime)
-        .ok()
-        .map(|t| t.secs())
+) -> Result<aas::operation::put_scheduled_action::builders::PutScheduledActionInputBuilder, AwsError>
+{
+    (|| -> Result<_, BuildError> {
+        let time = |field: &str,
+                    value: &Option<String>|
+         -> Result<Option<aas::primitives::DateTime>, BuildError> {
+            value
+                .as_deref()
+                .map(|raw| {
+                    crate::translate::scaling::parse_rfc3339(raw)
+                        .map(aas::primitives::DateTime::from_secs)
+                        .ok_or_else(|| {
+                            BuildError(format!("{field} {raw:?} is not an RFC 3339 time"))
+                        })
+                })
+                .transpose()
+        };
+        Ok(
+            aas::operation::put_scheduled_action::PutScheduledActionInput::builder()
+                .service_namespace(at::ServiceNamespace::from(
+                    request.service_namespace.as_str(),
+                ))
+                .schedule(&request.schedule)
+                .set_timezone(request.timezone.clone())
+                .scheduled_action_name(&request.scheduled_action_name)
+                .resource_id(&request.resource_id)
+                .scalable_dimension(at::ScalableDimension::from(
+                    request.scalable_dimension.as_str(),
+                ))
+                .set_start_time(time("StartTime", &request.start_time)?)
+                .set_end_time(time("EndTime", &request.end_time)?)
+                .scalable_target_action(
+                    at::ScalableTargetAction::builder()
+                        .set_min_capacity(request.scalable_target_action.min_capacity)
+                        .set_max_capacity(request.scalable_target_action.max_capacity)
+                        .build(),
+                ),
+        )
+    })()
+    .map_err(|e| e.into_aws("application-autoscaling:PutScheduledAction"))
 }
