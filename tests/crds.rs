@@ -200,6 +200,19 @@ fn cel_requires_awsvpc_and_size_on_fargate() {
 }
 
 #[test]
+fn user_tags_leave_room_for_the_operators_own() {
+    // ECS allows 50 tags per resource; the operator adds up to 3 of its own.
+    for kind in ["EcsTaskDefinition", "EcsService"] {
+        let schema = schema_of(kind);
+        assert_eq!(
+            schema["properties"]["spec"]["properties"]["tags"]["maxItems"],
+            json!(ecs_operator::translate::tags::MAX_USER_TAGS),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
 fn every_status_has_observed_generation_and_conditions_at_its_top_level() {
     for (file, crd) in crdgen::all() {
         let schema = serde_json::to_value(&crd.spec.versions[0].schema).expect("schema");

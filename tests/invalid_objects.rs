@@ -241,6 +241,44 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "spec.resourceId",
             "service/<cluster-name>/<service-name>",
         ),
+        (
+            "EcsTaskDefinition",
+            {
+                let mut spec = fargate_td(json!([app(json!({}))]));
+                spec["tags"] = json!(
+                    (0..48)
+                        .map(|i| json!({"key": format!("k{i}"), "value": "v"}))
+                        .collect::<Vec<_>>()
+                );
+                spec
+            },
+            "spec.tags",
+            "at most 47",
+        ),
+        (
+            "EcsTaskDefinition",
+            {
+                let mut spec = fargate_td(json!([app(json!({}))]));
+                spec["tags"] = json!([{"key": "ecs.operator.dev/owner-uid", "value": "x"}]);
+                spec
+            },
+            "spec.tags[0].key",
+            "the operator's own",
+        ),
+        (
+            "EcsService",
+            service(json!({"tags": [{"key": "aws:created-by", "value": "x"}]})),
+            "spec.tags[0].key",
+            "reserved by AWS",
+        ),
+        (
+            "EcsService",
+            service(
+                json!({"tags": [{"key": "team", "value": "a"}, {"key": "team", "value": "b"}]}),
+            ),
+            "spec.tags[1].key",
+            "duplicate tag key",
+        ),
     ]
 }
 

@@ -697,7 +697,8 @@ async fn a_terminal_aws_error_stalls_with_the_aws_code_and_message() {
             .any(|(type_, reason, _)| type_ == "Warning" && reason == "AwsRejected"),
         "{events:?}"
     );
-    // Terminal means no retry loop: one attempt, until the spec changes.
+    // Terminal means no retry loop: the next attempt comes at the resync interval (300 s here) or
+    // with a spec change, whichever is first.
     assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 1);
     bed.proxy.set_faults(Vec::new());
     bed.tds()
@@ -707,4 +708,343 @@ async fn a_terminal_aws_error_stalls_with_the_aws_code_and_message() {
     bed.wait_ready("rejected").await;
     assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 2);
     bed.stop_controller().await;
+}
+
+fn fault(operation: &str, max_times: Option<u64>, fault: Fault) -> FaultRule {
+    FaultRule {
+        operation: operation.into(),
+        probability: None,
+        every_nth: None,
+        max_times,
+        fault,
+    }
+}
+
+fn client_exception(message: &str) -> Fault {
+    Fault::AwsError {
+        status: 400,
+        code: "ClientException".into(),
+        message: message.into(),
+    }
+}
+
+fn reasons(events: &[(String, String, String)]) -> Vec<String> {
+    events.iter().map(|(_, reason, _)| reason.clone()).collect()
+}
+
+#[tokio::test]
+async fn concurrent_revision_attempts_are_retried_not_stalled() {
+    // ECS's answer when two registrations of one family race (same-named objects in two
+    // namespaces share a family by default). Before: Terminal, Stalled until the spec changed.
+    let mut bed = Bed::start().await;
+    bed.proxy.set_faults(vec![fault(
+        "RegisterTaskDefinition",
+        Some(1),
+        client_exception(
+            "Too many concurrent attempts to create a new revision of the specified family.",
+        ),
+    )]);
+    bed.create("racy", fargate("nginx:1")).await;
+    bed.wait_ready("racy").await;
+    let registers: Vec<u16> = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "RegisterTaskDefinition")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(registers, [400, 200], "rejected once, then registered");
+    assert!(
+        !reasons(&bed.events("racy").await).contains(&"AwsRejected".to_owned()),
+        "never reported as a rejection"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_tag_only_edit_retags_the_revision_in_place() {
+    let mut bed = Bed::start().await;
+    let mut spec = fargate("nginx:1");
+    spec["tags"] = json!([{"key": "team", "value": "a"}, {"key": "old", "value": "x"}]);
+    bed.create("tagged", spec).await;
+    let ready = bed.wait_ready("tagged").await;
+    let arn = ready
+        .status
+        .as_ref()
+        .and_then(|s| s.task_definition_arn.clone())
+        .expect("arn");
+    bed.proxy.clear();
+    bed.tds()
+        .patch(
+            "tagged",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"tags": [{"key": "team", "value": "b"}, {"key": "new", "value": "y"}]}})),
+        )
+        .await
+        .expect("edit");
+    let after = bed
+        .wait_for("tagged", "observed the tag edit", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == o.metadata.generation
+                && condition(o, "Ready") == Some("True")
+        })
+        .await;
+    assert_eq!(
+        after.status.and_then(|s| s.task_definition_arn),
+        Some(arn.clone()),
+        "same revision"
+    );
+    assert_eq!(
+        bed.proxy.count("RegisterTaskDefinition"),
+        0,
+        "no new revision for tags"
+    );
+    let tag_calls: Vec<Value> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "TagResource" || r.operation == "UntagResource")
+        .map(|r| json!({"op": r.operation, "body": r.body}))
+        .collect();
+    assert_eq!(
+        tag_calls,
+        vec![
+            json!({"op": "TagResource", "body": {"resourceArn": arn, "tags": [{"key": "team", "value": "b"}, {"key": "new", "value": "y"}]}}),
+            json!({"op": "UntagResource", "body": {"resourceArn": arn, "tagKeys": ["old"]}}),
+        ]
+    );
+    let described = bed.describe(&arn).await;
+    let found: Vec<ecs_operator::api::common::Tag> =
+        serde_json::from_value(described["tags"].clone()).expect("tags");
+    assert_eq!(tags::value(&found, "team"), Some("b"));
+    assert_eq!(tags::value(&found, "old"), None);
+    assert!(
+        tags::value(&found, tags::CONTENT_HASH).is_some()
+            && tags::value(&found, tags::OWNER_UID).is_some(),
+        "the operator's own tags stay: {found:?}"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_failing_describe_is_no_reason_to_register_again_and_terminal_errors_retry_at_resync() {
+    // Before: any ClientException from DescribeTaskDefinition read as "deregistered" and
+    // registered the content again; and terminal errors waited for a spec change forever.
+    let mut bed = Bed::start_configured(1, Duration::from_millis(500)).await;
+    bed.create("denied", fargate("nginx:1")).await;
+    bed.wait_ready("denied").await;
+    bed.proxy.set_faults(vec![fault(
+        "DescribeTaskDefinition",
+        None,
+        client_exception(
+            "User is not authorized to perform that action on the specified resource.",
+        ),
+    )]);
+    let stalled = bed
+        .wait_for("denied", "Stalled", |o| {
+            condition(o, "Stalled") == Some("True")
+        })
+        .await;
+    let message = stalled
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.iter().find(|c| c.type_ == "Stalled"))
+        .map(|c| (c.reason.clone(), c.message.clone()))
+        .unwrap_or_default();
+    assert_eq!(message.0, "AwsRejected");
+    assert!(message.1.contains("not authorized"), "{message:?}");
+    assert_eq!(
+        bed.proxy.count("RegisterTaskDefinition"),
+        1,
+        "never registered again"
+    );
+    // The fix happens outside the spec (IAM): the next resync succeeds without any edit.
+    bed.proxy.set_faults(Vec::new());
+    bed.wait_ready("denied").await;
+    assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 1);
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn a_revision_left_unrecorded_before_an_edit_is_tracked_and_trimmed() {
+    // A crash right after RegisterTaskDefinition (here: every status write fails), then the spec
+    // is edited before the next pass. Before: the left-over revision leaked forever.
+    let mut bed = Bed::start().await;
+    knob(&bed, json!({"verb": "patch", "resource": "ecstaskdefinitions", "status": 500, "count": 1_000_000})).await;
+    let mut spec = fargate("nginx:1");
+    spec["revisionHistoryLimit"] = json!(1);
+    let mut object: EcsTaskDefinition = serde_json::from_value(json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition", "metadata": {"name": "leaky"}, "spec": spec})).expect("object");
+    object.metadata.finalizers = Some(vec![task_definition::FINALIZER.to_owned()]);
+    bed.tds()
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("created");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bed.proxy.count("RegisterTaskDefinition") == 0 {
+        assert!(Instant::now() < deadline, "never registered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Edit with PUT (the failing knob matches patches only), then let status writes through.
+    let mut current = bed.tds().get("leaky").await.expect("object");
+    current.spec.definition.container_definitions[0].image = Some("nginx:2".into());
+    bed.tds()
+        .replace("leaky", &PostParams::default(), &current)
+        .await
+        .expect("edited");
+    knob_clear(&bed).await;
+    let ready = bed
+        .wait_for("leaky", "Ready at generation 2", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == Some(2)
+                && condition(o, "Ready") == Some("True")
+        })
+        .await;
+    let status = ready.status.expect("status");
+    let registered: Vec<(String, u16)> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "RegisterTaskDefinition")
+        .map(|r| {
+            (
+                r.body["containerDefinitions"][0]["image"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        registered,
+        [("nginx:1".to_owned(), 200), ("nginx:2".to_owned(), 200)],
+        "the first content once, the edit once"
+    );
+    assert_eq!(status.revision, Some(2));
+    assert_eq!(
+        status
+            .registered_revisions
+            .iter()
+            .map(|r| r.revision)
+            .collect::<Vec<_>>(),
+        [2],
+        "history limit 1"
+    );
+    let first = status
+        .task_definition_arn
+        .as_deref()
+        .expect("arn")
+        .replace(":2", ":1");
+    assert_eq!(
+        bed.describe(&first).await["taskDefinition"]["status"],
+        "INACTIVE",
+        "the left-over revision was trimmed, not leaked"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn hashes_recorded_by_the_previous_release_register_nothing_after_an_upgrade() {
+    let mut bed = Bed::start().await;
+    let mut spec = fargate("nginx:1");
+    spec["tags"] = json!([{"key": "team", "value": "a"}]);
+    bed.create("upgraded", spec.clone()).await;
+    let ready = bed.wait_ready("upgraded").await;
+    bed.stop_controller().await;
+    // What the previous release recorded: a bare hex hash over the request including its tags,
+    // and no tags hash.
+    let request =
+        ecs_operator::translate::task_definition::register_request("upgraded", &ready.spec)
+            .expect("request");
+    let legacy = {
+        use sha2::Digest;
+        let normalised = ecs_operator::translate::task_definition::normalise(&request);
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&normalised).expect("json"));
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    bed.tds()
+        .patch_status(
+            "upgraded",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"contentHash": legacy, "tagsHash": null}})),
+        )
+        .await
+        .expect("status");
+    bed.proxy.clear();
+    bed.start_controller_with_resync(Duration::from_millis(500));
+    let after = bed
+        .wait_for("upgraded", "hash upgraded", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.content_hash.as_deref())
+                .is_some_and(|h| h.starts_with("v1:"))
+        })
+        .await;
+    assert_eq!(condition(&after, "Ready"), Some("True"));
+    assert_eq!(
+        bed.proxy.count("RegisterTaskDefinition"),
+        0,
+        "an upgrade registers nothing"
+    );
+    assert_eq!(
+        bed.proxy.count("TagResource"),
+        0,
+        "the tags were already right"
+    );
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
+async fn deleting_a_revision_that_is_already_inactive_completes() {
+    let mut bed = Bed::start().await;
+    bed.create("twice", fargate("nginx:1")).await;
+    bed.wait_ready("twice").await;
+    bed.proxy.set_faults(vec![fault(
+        "DeregisterTaskDefinition",
+        None,
+        client_exception("The specified task definition is already INACTIVE."),
+    )]);
+    bed.tds()
+        .delete("twice", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bed.tds().get("twice").await.is_ok() {
+        assert!(Instant::now() < deadline, "never went away");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bed.stop_controller().await;
+}
+
+async fn knob(bed: &Bed, body: Value) {
+    let (status, _) = ecs_testbed::http::send(
+        &ecs_testbed::http::client(),
+        "POST",
+        &format!("{}/_emulator/fail", bed.kube.url()),
+        &[],
+        body.to_string().into(),
+    )
+    .await
+    .expect("knob");
+    assert_eq!(status, 200);
+}
+
+async fn knob_clear(bed: &Bed) {
+    let (status, _) = ecs_testbed::http::send(
+        &ecs_testbed::http::client(),
+        "DELETE",
+        &format!("{}/_emulator/fail", bed.kube.url()),
+        &[],
+        bytes::Bytes::new(),
+    )
+    .await
+    .expect("knob");
+    assert_eq!(status, 200);
 }
