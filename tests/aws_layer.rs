@@ -301,7 +301,7 @@ async fn services_create_describe_update_delete() {
         .expect("deleted");
     assert_eq!(deleted.arn, arn);
 
-    // ECS keeps reporting a deleted service for a while, as INACTIVE.
+    // ECS keeps reporting a deleted service: DRAINING while its tasks stop, then INACTIVE.
     let after = bed
         .aws
         .ecs
@@ -309,7 +309,7 @@ async fn services_create_describe_update_delete() {
         .await
         .expect("ok")
         .expect("still reported");
-    assert_eq!(after.status, "INACTIVE");
+    assert_eq!(after.status, "DRAINING");
 
     let never = service::UpdateServiceRequest {
         service: "never-created".into(),

@@ -12,7 +12,6 @@ use ecs_operator::aws::{AwsClients, AwsSettings};
 use ecs_operator::controller::runner;
 use ecs_operator::controller::{Context, ControllerConfig, task_definition};
 use ecs_operator::translate::tags;
-use ecs_testbed::kube_api::KubeApi;
 use ecs_testbed::{AwsProxy, Fault, FaultRule};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -20,7 +19,7 @@ use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
 struct Bed {
-    kube: KubeApi,
+    cluster: common::Cluster,
     client: Client,
     proxy: AwsProxy,
     aws: AwsClients,
@@ -29,6 +28,7 @@ struct Bed {
 }
 
 impl Bed {
+    /// On the suite's cluster (the real control plane here).
     async fn start() -> Self {
         Self::start_configured(1, Duration::from_secs(300)).await
     }
@@ -37,11 +37,24 @@ impl Bed {
         Self::start_configured(max_attempts, Duration::from_secs(300)).await
     }
 
-    /// `max_attempts` is the SDK's own retry budget per call (1: no SDK retries); `resync` how often
+    /// `max_attempts` is the AWS layer's retry budget per call (1: no retries); `resync` how often
     /// settled objects are checked for drift.
     async fn start_configured(max_attempts: u32, resync: Duration) -> Self {
+        Self::on(common::cluster().await, max_attempts, resync).await
+    }
+
+    /// On the emulator, for tests that need its fault knobs (failing writes on demand).
+    async fn start_on_emulator() -> Self {
+        Self::on(
+            common::emulator_cluster().await,
+            1,
+            Duration::from_secs(300),
+        )
+        .await
+    }
+
+    async fn on(cluster: common::Cluster, max_attempts: u32, resync: Duration) -> Self {
         let (proxy, _) = common::moto_proxy().await;
-        let (kube, client) = common::emulator_with_crds().await;
         let aws = AwsClients::connect(&AwsSettings {
             region: Some("us-east-1".into()),
             endpoint_url: Some(proxy.url().to_owned()),
@@ -52,8 +65,8 @@ impl Bed {
         })
         .await;
         let mut bed = Self {
-            kube,
-            client,
+            client: cluster.client.clone(),
+            cluster,
             proxy,
             aws,
             stop: None,
@@ -63,13 +76,17 @@ impl Bed {
         bed
     }
 
+    fn namespace(&self) -> &str {
+        &self.cluster.namespace
+    }
+
     fn start_controller(&mut self) {
         self.start_controller_with_resync(Duration::from_secs(300));
     }
 
     fn start_controller_with_resync(&mut self, resync: Duration) {
         let config = ControllerConfig {
-            namespace: None,
+            namespace: Some(self.namespace().to_owned()),
             resync,
             max_backoff: Duration::from_secs(2),
             poll: Duration::from_millis(500),
@@ -104,8 +121,15 @@ impl Bed {
         }
     }
 
+    /// The emulator's URL (only for beds started on it).
+    fn emulator_url(&self) -> String {
+        self.cluster
+            .emulator_url()
+            .expect("started on the emulator")
+    }
+
     fn tds(&self) -> Api<EcsTaskDefinition> {
-        Api::namespaced(self.client.clone(), "default")
+        Api::namespaced(self.client.clone(), self.namespace())
     }
 
     async fn create(&self, name: &str, spec: Value) -> EcsTaskDefinition {
@@ -154,7 +178,7 @@ impl Bed {
     }
 
     async fn events(&self, name: &str) -> Vec<(String, String, String)> {
-        let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
+        let events: Api<Event> = Api::namespaced(self.client.clone(), self.namespace());
         events
             .list(&ListParams::default())
             .await
@@ -232,15 +256,12 @@ fn assert_contains(actual: &Value, expected: &Value, path: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_applied_with_kubectl_become_ready_and_match_aws() {
     let mut bed = Bed::start().await;
-    let dir = std::env::temp_dir().join(format!("ecs-operator-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let kubeconfig = bed
-        .kube
-        .write_kubeconfig(&dir.join("kubeconfig"))
-        .expect("kubeconfig");
+    let kubeconfig = bed.cluster.kubeconfig.clone();
+    let namespace = bed.namespace().to_owned();
     let kubectl = |args: &[&str]| {
         let output = std::process::Command::new("kubectl")
             .args(args)
+            .args(["--namespace", &namespace])
             .env("KUBECONFIG", &kubeconfig)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -488,14 +509,14 @@ async fn an_invalid_spec_stalls_with_an_event_and_no_aws_call() {
 
 #[tokio::test]
 async fn a_failed_status_write_after_registering_is_adopted_not_repeated() {
-    let mut bed = Bed::start().await;
+    let mut bed = Bed::start_on_emulator().await;
     // The object already carries the finalizer, so the first patch the controller sends is the
     // status write right after RegisterTaskDefinition: make it fail, as a crash there would.
     let http = ecs_testbed::http::client();
     let (status, _) = ecs_testbed::http::send(
         &http,
         "POST",
-        &format!("{}/_emulator/fail", bed.kube.url()),
+        &format!("{}/_emulator/fail", bed.emulator_url()),
         &[],
         json!({"verb": "patch", "resource": "ecstaskdefinitions", "status": 500, "count": 1})
             .to_string()
@@ -871,7 +892,7 @@ async fn a_failing_describe_is_no_reason_to_register_again_and_terminal_errors_r
 async fn a_revision_left_unrecorded_before_an_edit_is_tracked_and_trimmed() {
     // A crash right after RegisterTaskDefinition (here: every status write fails), then the spec
     // is edited before the next pass. Before: the left-over revision leaked forever.
-    let mut bed = Bed::start().await;
+    let mut bed = Bed::start_on_emulator().await;
     knob(&bed, json!({"verb": "patch", "resource": "ecstaskdefinitions", "status": 500, "count": 1_000_000})).await;
     let mut spec = fargate("nginx:1");
     spec["revisionHistoryLimit"] = json!(1);
@@ -1027,7 +1048,7 @@ async fn knob(bed: &Bed, body: Value) {
     let (status, _) = ecs_testbed::http::send(
         &ecs_testbed::http::client(),
         "POST",
-        &format!("{}/_emulator/fail", bed.kube.url()),
+        &format!("{}/_emulator/fail", bed.emulator_url()),
         &[],
         body.to_string().into(),
     )
@@ -1040,7 +1061,7 @@ async fn knob_clear(bed: &Bed) {
     let (status, _) = ecs_testbed::http::send(
         &ecs_testbed::http::client(),
         "DELETE",
-        &format!("{}/_emulator/fail", bed.kube.url()),
+        &format!("{}/_emulator/fail", bed.emulator_url()),
         &[],
         bytes::Bytes::new(),
     )

@@ -1,11 +1,17 @@
-//! Test bed for ecs-operator (dev-only): a moto launcher, and an HTTP proxy in front of it that
-//! records every AWS request, injects faults and overlays answers moto cannot produce.
+//! Test bed for ecs-operator (dev-only): a real Kubernetes control plane (built from the Go
+//! modules), a Kubernetes API emulator for fault knobs, a moto launcher, an HTTP proxy in front of
+//! moto that records every AWS request, injects faults and models ECS services, and the stack
+//! benchmark.
 
+pub mod bench;
+pub mod control_plane;
+pub mod ecs_model;
 pub mod http;
 pub mod kube_api;
 pub mod moto;
 pub mod proxy;
 
+pub use ecs_model::Knobs;
 pub use moto::{MotoServer, next_account_id};
 pub use proxy::{AwsProxy, Fault, FaultRule, Overlay, ProxyConfig, RecordedRequest};
 
@@ -26,6 +32,9 @@ pub enum TestbedError {
     /// An HTTP exchange failed.
     #[error("http: {0}")]
     Http(String),
+    /// The Kubernetes control plane could not be built or did not come up.
+    #[error("control plane: {0}")]
+    ControlPlane(String),
 }
 
 impl TestbedError {

@@ -23,8 +23,9 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
-    /// Start the Kubernetes API emulator on 127.0.0.1 and write a kubeconfig for it; prints the
-    /// kubeconfig's path. Ctrl-C stops it.
+    /// Start a Kubernetes API on 127.0.0.1 and write a kubeconfig for it; prints the kubeconfig's
+    /// path. A real control plane (kube-apiserver, kube-controller-manager, etcd; built with Go
+    /// on first use) when Go is available, else the emulator. Ctrl-C stops it.
     KubeApi {
         /// Port (a free one when omitted).
         #[arg(long)]
@@ -32,7 +33,13 @@ enum Command {
         /// Where to write the kubeconfig.
         #[arg(long, default_value = "ecs-testbed.kubeconfig")]
         kubeconfig: PathBuf,
+        /// Use the in-process emulator (fault knobs: dropped watches, compaction, injected
+        /// errors and latency) instead of the real control plane.
+        #[arg(long)]
+        emulator: bool,
     },
+    /// Build (or find cached) the real control plane binary and print its path.
+    BuildControlPlane,
     /// Start the recording, fault-injecting proxy in front of an AWS endpoint; prints its URL.
     AwsProxy {
         /// The endpoint to forward to (moto's URL).
@@ -47,6 +54,18 @@ enum Command {
         /// Send this x-moto-account-id with every request.
         #[arg(long)]
         account_id: Option<String>,
+        /// Forward ECS service calls to moto unchanged (no ECS model).
+        #[arg(long)]
+        passthrough: bool,
+        /// Seconds from a deployment's start to COMPLETED (or FAILED for failing images).
+        #[arg(long, default_value_t = 2.0)]
+        rollout_seconds: f64,
+        /// Seconds from DeleteService (DRAINING) to INACTIVE.
+        #[arg(long, default_value_t = 2.0)]
+        drain_seconds: f64,
+        /// Glob pattern of container images whose tasks never start (repeatable).
+        #[arg(long = "failing-image", default_values_t = vec!["*:broken*".to_owned()])]
+        failing_images: Vec<String>,
     },
 }
 
@@ -65,7 +84,47 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::KubeApi { port, kubeconfig } => {
+        Command::BuildControlPlane => match ecs_testbed::control_plane::binary() {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::KubeApi {
+            port,
+            kubeconfig,
+            emulator: false,
+        } if ecs_testbed::control_plane::available() => {
+            let plane = match ecs_testbed::control_plane::ControlPlane::start(port) {
+                Ok(plane) => plane,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(e) = std::fs::copy(&plane.endpoint().kubeconfig, &kubeconfig) {
+                eprintln!("error: writing {}: {e}", kubeconfig.display());
+                return ExitCode::FAILURE;
+            }
+            let path = std::fs::canonicalize(&kubeconfig).unwrap_or(kubeconfig);
+            println!("{}", path.display());
+            eprintln!(
+                "Kubernetes {} (kube-apiserver, kube-controller-manager, etcd) at {}; export KUBECONFIG={}",
+                ecs_testbed::control_plane::KUBERNETES_VERSION,
+                plane.endpoint().server,
+                path.display()
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            drop(plane);
+            ExitCode::SUCCESS
+        }
+        Command::KubeApi {
+            port, kubeconfig, ..
+        } => {
             let api = match ecs_testbed::kube_api::KubeApi::start(port).await {
                 Ok(api) => api,
                 Err(e) => {
@@ -96,6 +155,10 @@ async fn main() -> ExitCode {
             port,
             faults,
             account_id,
+            passthrough,
+            rollout_seconds,
+            drain_seconds,
+            failing_images,
         } => {
             let faults = match faults.map(|path| {
                 std::fs::read_to_string(&path)
@@ -117,6 +180,12 @@ async fn main() -> ExitCode {
                 port,
                 account_id,
                 faults,
+                passthrough,
+                knobs: ecs_testbed::Knobs {
+                    rollout_seconds,
+                    drain_seconds,
+                    failing_images,
+                },
             })
             .await
             {

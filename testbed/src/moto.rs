@@ -141,7 +141,8 @@ fn run(command: &mut Command, what: &str) -> Result<(), TestbedError> {
     }
 }
 
-fn target_dir() -> PathBuf {
+/// The workspace's `target/` folder (or `$CARGO_TARGET_DIR`), where test tools are cached.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

@@ -1,9 +1,10 @@
 //! An HTTP proxy between AWS SDK clients and moto: it records every request (the exact wire
-//! payload AWS would get), injects faults by rule, and overlays fields of DescribeServices answers
-//! to simulate rollout states and events that moto cannot produce.
+//! payload AWS would get), injects faults by rule, models the ECS service behaviour moto lacks
+//! ([`crate::ecs_model`]: deployments, rollouts, draining, idempotency, documented rejections),
+//! and overlays fields of DescribeServices answers.
 //!
 //! Control endpoints: `GET|DELETE /_proxy/requests`, `GET|PUT /_proxy/faults`,
-//! `GET|PUT /_proxy/overlays`.
+//! `GET|PUT /_proxy/overlays`, `GET|PUT /_proxy/ecs` (the model's knobs and state).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::TestbedError;
+use crate::ecs_model::{self, Answer, EcsModel, Knobs, KnobsPatch, Upstream};
 use crate::http::{self, HttpClient};
 
 /// One request that passed through the proxy.
@@ -59,8 +61,11 @@ pub enum Fault {
         /// Delay in milliseconds.
         millis: u64,
     },
-    /// Close the connection without answering.
+    /// Close the connection without answering (the request never reaches AWS).
     Drop,
+    /// Let the request through, then close the connection instead of answering: AWS did the
+    /// work, the client cannot know (what makes idempotency matter).
+    DropResponse,
     /// Any AWS error answer, e.g. `{"kind": "awsError", "status": 400, "code": "ClientException",
     /// "message": "..."}`.
     AwsError {
@@ -115,6 +120,10 @@ pub struct ProxyConfig {
     pub account_id: Option<String>,
     /// Initial fault rules.
     pub faults: Vec<FaultRule>,
+    /// Forward ECS service calls to moto as they are, without the ECS model.
+    pub passthrough: bool,
+    /// The ECS model's knobs (ignored with `passthrough`).
+    pub knobs: Knobs,
 }
 
 #[derive(Default)]
@@ -132,6 +141,7 @@ struct State {
     records: Mutex<Vec<RecordedRequest>>,
     rules: Mutex<Rules>,
     overlays: Mutex<Vec<Overlay>>,
+    model: Option<Arc<EcsModel>>,
 }
 
 /// A running proxy; it stops when dropped.
@@ -164,6 +174,7 @@ impl AwsProxy {
             records: Mutex::new(Vec::new()),
             rules: Mutex::new(Rules::default()),
             overlays: Mutex::new(Vec::new()),
+            model: (!config.passthrough).then(|| Arc::new(EcsModel::new(config.knobs))),
         });
         set_rules(&state, config.faults);
         let serving = state.clone();
@@ -220,6 +231,11 @@ impl AwsProxy {
     /// Replaces the fault rules.
     pub fn set_faults(&self, faults: Vec<FaultRule>) {
         set_rules(&self.state, faults);
+    }
+
+    /// The ECS model (absent in passthrough mode).
+    pub fn model(&self) -> Option<Arc<EcsModel>> {
+        self.state.model.clone()
     }
 
     /// Replaces the DescribeServices overlays.
@@ -294,13 +310,83 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
         ),
         Some(Fault::Latency { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
-            forward(&state, &parts, body, &operation).await
+            serve(&state, &parts, body, &record.service, &operation).await
         }
-        None => forward(&state, &parts, body, &operation).await,
+        Some(Fault::DropResponse) => {
+            let _ = serve(&state, &parts, body, &record.service, &operation).await;
+            push(&state, record);
+            return Err(Dropped);
+        }
+        None => serve(&state, &parts, body, &record.service, &operation).await,
     };
     record.status = response.status().as_u16();
     push(&state, record);
     Ok(response)
+}
+
+/// Answers a request: from the ECS model for what it models, from moto for the rest.
+async fn serve(
+    state: &State,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+    service: &str,
+    operation: &str,
+) -> ProxyResponse {
+    let Some(model) = state
+        .model
+        .as_ref()
+        .filter(|_| ecs_model::handles(service, operation))
+    else {
+        return forward(state, parts, body, operation).await;
+    };
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let account = parts
+        .headers
+        .get("x-moto-account-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| state.account_id.clone())
+        .unwrap_or_else(|| "123456789012".into());
+    let mut headers = vec![("x-moto-account-id".to_owned(), account.clone())];
+    if let Some(auth) = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        headers.push(("authorization".to_owned(), auth.to_owned()));
+    }
+    let upstream = Upstream {
+        client: &state.client,
+        url: &state.upstream,
+        headers,
+    };
+    match model
+        .handle(&upstream, &account, service, operation, &request)
+        .await
+    {
+        Answer::Ok(answer) => {
+            let bytes = Bytes::from(answer.to_string());
+            let bytes = if operation == "DescribeServices" {
+                overlay(state, bytes)
+            } else {
+                bytes
+            };
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(Full::new(bytes))
+                .unwrap_or_else(|_| plain(StatusCode::BAD_GATEWAY, "bad model answer"))
+        }
+        Answer::Error {
+            status,
+            code,
+            message,
+        } => aws_error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &code,
+            &message,
+        ),
+    }
 }
 
 fn push(state: &State, mut record: RecordedRequest) {
@@ -555,6 +641,27 @@ async fn control(state: &State, request: Request<Incoming>) -> ProxyResponse {
             Err(e) => plain(
                 StatusCode::BAD_REQUEST,
                 &format!("expected {{\"overlays\": [...]}}: {e}"),
+            ),
+        },
+        ("GET", "/_proxy/ecs") => match &state.model {
+            Some(model) => json_response(&model.state().await),
+            None => json_response(&json!({"passthrough": true})),
+        },
+        ("PUT", "/_proxy/ecs") => match (&state.model, serde_json::from_slice::<KnobsPatch>(&body))
+        {
+            (Some(model), Ok(patch)) => {
+                model.set_knobs(patch);
+                json_response(&json!(model.knobs()))
+            }
+            (None, _) => plain(
+                StatusCode::CONFLICT,
+                "the proxy runs with --passthrough: no ECS model",
+            ),
+            (_, Err(e)) => plain(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "expected any of {{\"rolloutSeconds\", \"drainSeconds\", \"failingImages\"}}: {e}"
+                ),
             ),
         },
         _ => plain(StatusCode::NOT_FOUND, "unknown control endpoint"),

@@ -78,3 +78,152 @@ pub async fn emulator_with_crds() -> (ecs_testbed::kube_api::KubeApi, kube::Clie
     }
     (api, client)
 }
+
+/// Where an end-to-end test runs: a namespace of its own on a cluster, and a client for it.
+///
+/// The cluster is `$E2E_KUBECONFIG`'s when set (any real cluster), otherwise the real control
+/// plane the test bed builds (one per test binary), otherwise (no Go here) the emulator. The
+/// operator's CRDs are applied first.
+pub struct Cluster {
+    /// A client with the admin identity.
+    pub client: kube::Client,
+    /// The test's own namespace.
+    pub namespace: String,
+    /// A kubeconfig file for kubectl and the operator binary.
+    pub kubeconfig: PathBuf,
+    /// What is behind it.
+    pub kind: ClusterKind,
+    _emulator: Option<ecs_testbed::kube_api::KubeApi>,
+}
+
+/// The three kinds of cluster the suite runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterKind {
+    /// `$E2E_KUBECONFIG`.
+    External,
+    /// kube-apiserver + kube-controller-manager + etcd built by the test bed.
+    ControlPlane,
+    /// The in-process emulator (fault knobs available).
+    Emulator,
+}
+
+/// A fresh namespace on the suite's cluster (see [`Cluster`]).
+pub async fn cluster() -> Cluster {
+    match std::env::var_os("E2E_KUBECONFIG") {
+        Some(path) => on_cluster(PathBuf::from(path), ClusterKind::External, None).await,
+        None if ecs_testbed::control_plane::available() => {
+            let plane = ecs_testbed::control_plane::ControlPlane::shared()
+                .unwrap_or_else(|e| panic!("control plane: {e}"));
+            on_cluster(
+                plane.endpoint().kubeconfig.clone(),
+                ClusterKind::ControlPlane,
+                None,
+            )
+            .await
+        }
+        None => emulator_cluster().await,
+    }
+}
+
+/// A fresh namespace on an emulator of its own, for tests that need the emulator's fault knobs
+/// (failing writes on demand, dropped watches); they run there whatever cluster the suite uses.
+pub async fn emulator_cluster() -> Cluster {
+    if std::env::var_os("E2E_KUBECONFIG").is_some() {
+        eprintln!(
+            "note: this test runs on the Kubernetes API emulator, not E2E_KUBECONFIG: it needs the emulator's fault knobs"
+        );
+    }
+    let api = ecs_testbed::kube_api::KubeApi::start(None)
+        .await
+        .expect("emulator starts");
+    let path = std::env::temp_dir().join(format!(
+        "ecs-operator-emulator-{}-{}.kubeconfig",
+        std::process::id(),
+        next()
+    ));
+    let path = api.write_kubeconfig(&path).expect("kubeconfig");
+    on_cluster(path, ClusterKind::Emulator, Some(api)).await
+}
+
+fn next() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+}
+
+async fn on_cluster(
+    kubeconfig: PathBuf,
+    kind: ClusterKind,
+    emulator: Option<ecs_testbed::kube_api::KubeApi>,
+) -> Cluster {
+    let namespace = format!("e2e-{}-{}", std::process::id(), next());
+    let client = client_for(&kubeconfig).await;
+    install_crds(&client).await;
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(client.clone());
+    namespaces
+        .create(
+            &kube::api::PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": namespace}}))
+                .expect("namespace"),
+        )
+        .await
+        .expect("namespace created");
+    Cluster {
+        client,
+        namespace,
+        kubeconfig,
+        kind,
+        _emulator: emulator,
+    }
+}
+
+impl Cluster {
+    /// The emulator's base URL, when this cluster is the emulator.
+    pub fn emulator_url(&self) -> Option<String> {
+        self._emulator.as_ref().map(|api| api.url().to_owned())
+    }
+}
+
+/// A client from a kubeconfig file.
+pub async fn client_for(kubeconfig: &Path) -> kube::Client {
+    let file = kube::config::Kubeconfig::read_from(kubeconfig).expect("kubeconfig");
+    let config =
+        kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("config");
+    kube::Client::try_from(config).expect("client")
+}
+
+/// Applies the operator's CRDs (server-side, idempotent) and waits until they are Established.
+pub async fn install_crds(client: &kube::Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
+    for (_, crd) in ecs_operator::crdgen::all() {
+        let name = crd.metadata.name.clone().expect("name");
+        crds.patch(
+            &name,
+            &kube::api::PatchParams::apply("ecs-operator-tests").force(),
+            &kube::api::Patch::Apply(&crd),
+        )
+        .await
+        .expect("CRD applied");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let current = crds.get(&name).await.expect("CRD");
+            let established = current
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} never Established"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The whole local stack for benchmarks: moto, the AWS proxy in front of it, the Kubernetes API
+//! emulator, and the real `ecs-operator` binary as a separate process (so its memory and CPU are
+//! its own and measurable). Objects are created and watched over plain HTTP, as any client would.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::http::{self, HttpClient};
+use crate::kube_api::KubeApi;
+use crate::{AwsProxy, MotoServer, ProxyConfig, TestbedError};
+
+/// The API path of the operator's custom resources of `plural` in namespace `default`.
+pub fn collection(plural: &str) -> String {
+    format!("/apis/ecs.operator.dev/v1alpha1/namespaces/default/{plural}")
+}
+
+/// A running stack.
+pub struct Stack {
+    /// The moto server (AWS state).
+    pub moto: MotoServer,
+    /// The proxy the operator talks to (records every call).
+    pub proxy: AwsProxy,
+    /// The Kubernetes API emulator.
+    pub kube: KubeApi,
+    /// The account the proxy isolates this stack's AWS state in.
+    pub account: String,
+    operator: Option<Child>,
+    kubeconfig: PathBuf,
+    http: HttpClient,
+}
+
+impl Stack {
+    /// Starts moto, the proxy and the emulator, and installs the CRDs `operator crds` prints.
+    pub async fn start(operator: &Path, dir: &Path) -> Result<Self, TestbedError> {
+        let moto = MotoServer::start(None)?;
+        let account = crate::next_account_id();
+        let proxy = AwsProxy::start(ProxyConfig {
+            upstream: moto.url().to_owned(),
+            account_id: Some(account.clone()),
+            ..Default::default()
+        })
+        .await?;
+        let kube = KubeApi::start(None).await?;
+        std::fs::create_dir_all(dir).map_err(|e| TestbedError::io("bench dir", e))?;
+        let kubeconfig = kube.write_kubeconfig(&dir.join("kubeconfig"))?;
+        let stack = Self {
+            moto,
+            proxy,
+            kube,
+            account,
+            operator: None,
+            kubeconfig,
+            http: http::client(),
+        };
+        let output = Command::new(operator)
+            .arg("crds")
+            .output()
+            .map_err(|e| TestbedError::io(format!("{} crds", operator.display()), e))?;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        for document in text.split("\n---\n") {
+            let crd: Value = serde_yaml::from_str(document)
+                .map_err(|e| TestbedError::Http(format!("CRD YAML: {e}")))?;
+            stack
+                .post(
+                    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                    &crd,
+                )
+                .await?;
+        }
+        Ok(stack)
+    }
+
+    /// Starts the operator process with `args` after `run` (plus the stack's endpoints).
+    pub fn start_operator(&mut self, operator: &Path, args: &[String]) -> Result<(), TestbedError> {
+        let child = Command::new(operator)
+            .arg("run")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("ECS_OPERATOR_AWS_ENDPOINT_URL", self.proxy.url())
+            .env("ECS_OPERATOR_AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| TestbedError::io("starting the operator", e))?;
+        self.operator = Some(child);
+        Ok(())
+    }
+
+    /// Peak resident memory (KiB) and CPU seconds of the operator process so far.
+    pub fn operator_usage(&self) -> Option<(u64, f64)> {
+        let pid = self.operator.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let peak_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may contain spaces) end with ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some((peak_kib, ticks / clock_ticks_per_second()))
+    }
+
+    /// Stops the operator (SIGKILL: the benchmark has what it needs).
+    pub fn stop_operator(&mut self) {
+        if let Some(mut child) = self.operator.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// POSTs `body` to the emulator.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, TestbedError> {
+        let (status, answer) = http::send(
+            &self.http,
+            "POST",
+            &format!("{}{path}", self.kube.url()),
+            &[("content-type", "application/json")],
+            Bytes::from(body.to_string()),
+        )
+        .await?;
+        if !(200..300).contains(&status) {
+            return Err(TestbedError::Http(format!(
+                "POST {path}: {status} {}",
+                String::from_utf8_lossy(&answer)
+            )));
+        }
+        serde_json::from_slice(&answer).map_err(|e| TestbedError::Http(e.to_string()))
+    }
+
+    /// GETs a path of the emulator as JSON.
+    pub async fn get(&self, path: &str) -> Result<Value, TestbedError> {
+        let (status, answer) = http::send(
+            &self.http,
+            "GET",
+            &format!("{}{path}", self.kube.url()),
+            &[],
+            Bytes::new(),
+        )
+        .await?;
+        if status != 200 {
+            return Err(TestbedError::Http(format!("GET {path}: {status}")));
+        }
+        serde_json::from_slice(&answer).map_err(|e| TestbedError::Http(e.to_string()))
+    }
+
+    /// Creates `objects` in `plural`, `concurrency` requests at a time.
+    pub async fn create_all(
+        &self,
+        plural: &str,
+        objects: Vec<Value>,
+        concurrency: usize,
+    ) -> Result<(), TestbedError> {
+        use futures::StreamExt;
+        let path = collection(plural);
+        let results: Vec<Result<Value, TestbedError>> = futures::stream::iter(objects)
+            .map(|object| {
+                let path = path.clone();
+                async move { self.post(&path, &object).await }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+        results
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map(|_| ())
+    }
+
+    /// How many objects of `plural` are Ready at their generation, and how many are Stalled.
+    pub async fn health(&self, plural: &str) -> Result<Health, TestbedError> {
+        let list = self.get(&collection(plural)).await?;
+        let mut health = Health::default();
+        for item in list["items"].as_array().into_iter().flatten() {
+            health.total += 1;
+            let condition = |type_: &str| {
+                item["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["type"] == type_)
+                    .and_then(|c| c["status"].as_str())
+                    .map(str::to_owned)
+            };
+            let current = item["status"]["observedGeneration"] == item["metadata"]["generation"];
+            if current && condition("Ready").as_deref() == Some("True") {
+                health.ready += 1;
+            }
+            if condition("Stalled").as_deref() == Some("True") {
+                health.stalled += 1;
+            }
+        }
+        Ok(health)
+    }
+
+    /// Waits until `expected` objects of `plural` are Ready; returns how long that took from
+    /// `since`, and how many Stalled objects were ever seen on the way.
+    pub async fn wait_ready(
+        &self,
+        plural: &str,
+        expected: usize,
+        since: Instant,
+        timeout: Duration,
+    ) -> Result<(Duration, usize), TestbedError> {
+        let mut stalled_seen = 0;
+        loop {
+            let health = self.health(plural).await?;
+            stalled_seen = stalled_seen.max(health.stalled);
+            if health.ready >= expected {
+                return Ok((since.elapsed(), stalled_seen));
+            }
+            if since.elapsed() > timeout {
+                return Err(TestbedError::Http(format!(
+                    "{plural}: {} of {expected} Ready after {timeout:?} ({} Stalled)",
+                    health.ready, health.stalled
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// AWS calls the proxy saw, by operation (every attempt, whatever its outcome).
+    pub fn aws_calls(&self) -> BTreeMap<String, usize> {
+        let mut calls = BTreeMap::new();
+        for request in self.proxy.requests() {
+            *calls.entry(request.operation).or_insert(0) += 1;
+        }
+        calls
+    }
+
+    /// Sends an ECS JSON call straight to moto in this stack's account (not through the proxy, so
+    /// the record stays the operator's).
+    pub async fn ecs(&self, operation: &str, body: &Value) -> Result<Value, TestbedError> {
+        ecs_call(&self.http, self.moto.url(), &self.account, operation, body).await
+    }
+
+    /// ACTIVE revisions per family in this stack's account.
+    pub async fn active_revisions_per_family(
+        &self,
+    ) -> Result<BTreeMap<String, usize>, TestbedError> {
+        let mut families = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = json!({"status": "ACTIVE", "maxResults": 100});
+            if let Some(token) = &token {
+                body["nextToken"] = json!(token);
+            }
+            let page = self.ecs("ListTaskDefinitions", &body).await?;
+            for arn in page["taskDefinitionArns"].as_array().into_iter().flatten() {
+                if let Some((family, _)) = arn
+                    .as_str()
+                    .and_then(|a| a.rsplit_once("task-definition/"))
+                    .and_then(|(_, rest)| rest.rsplit_once(':'))
+                {
+                    *families.entry(family.to_owned()).or_insert(0) += 1;
+                }
+            }
+            match page["nextToken"].as_str() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(families),
+            }
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop_operator();
+    }
+}
+
+/// Ready / Stalled counts of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Health {
+    /// Objects listed.
+    pub total: usize,
+    /// Ready at their current generation.
+    pub ready: usize,
+    /// Stalled.
+    pub stalled: usize,
+}
+
+/// One ECS JSON-protocol call to `url` in `account` (moto checks no signature).
+pub async fn ecs_call(
+    client: &HttpClient,
+    url: &str,
+    account: &str,
+    operation: &str,
+    body: &Value,
+) -> Result<Value, TestbedError> {
+    let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+    let (status, answer) = http::send(
+        client,
+        "POST",
+        &format!("{url}/"),
+        &[
+            ("x-amz-target", target.as_str()),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-moto-account-id", account),
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ],
+        Bytes::from(body.to_string()),
+    )
+    .await?;
+    if status != 200 {
+        return Err(TestbedError::Http(format!(
+            "{operation}: {status} {}",
+            String::from_utf8_lossy(&answer)
+        )));
+    }
+    serde_json::from_slice(&answer).map_err(|e| TestbedError::Http(e.to_string()))
+}
+
+/// How long moto itself takes to register `count` task definitions (`concurrency` in flight), in
+/// a fresh account: the floor any operator on this stack can reach.
+pub async fn moto_register_time(
+    moto_url: &str,
+    count: usize,
+    concurrency: usize,
+) -> Result<Duration, TestbedError> {
+    use futures::StreamExt;
+    let client = http::client();
+    let account = crate::next_account_id();
+    let started = Instant::now();
+    let results: Vec<Result<Value, TestbedError>> = futures::stream::iter(0..count)
+        .map(|i| {
+            let (client, account) = (&client, &account);
+            async move {
+                ecs_call(
+                    client,
+                    moto_url,
+                    account,
+                    "RegisterTaskDefinition",
+                    &task_definition_body(&format!("floor-{i}"), "nginx:1"),
+                )
+                .await
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    Ok(started.elapsed())
+}
+
+/// A small Fargate task definition (the RegisterTaskDefinition body and the spec are the same
+/// JSON, which is the point of the EcsTaskDefinition kind).
+pub fn task_definition_body(family: &str, image: &str) -> Value {
+    json!({
+        "family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": image, "portMappings": [{"containerPort": 80}]}]
+    })
+}
+
+/// An EcsTaskDefinition object named `name`.
+pub fn task_definition_object(name: &str, image: &str) -> Value {
+    json!({
+        "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": task_definition_body(name, image),
+    })
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // Linux reports /proc times in USER_HZ, which is 100 on every architecture we run on.
+    100.0
+}
+
+/// The median of `values` (0 when empty).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}

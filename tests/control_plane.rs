@@ -1,0 +1,303 @@
+//! The Kubernetes side of the test bed is a real control plane (kube-apiserver,
+//! kube-controller-manager, etcd built from the Go modules), so what the tests pass, a cluster
+//! passes: RBAC with impersonation and `kubectl auth can-i`, namespace lifecycle with finalizers,
+//! garbage collection, service-account tokens, and the API server's own refusals. These run on
+//! `$E2E_KUBECONFIG` too; on the emulator (no Go here) they are skipped with a note.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Cluster, ClusterKind};
+use serde_json::{Value, json};
+
+async fn real_cluster() -> Option<Cluster> {
+    let cluster = common::cluster().await;
+    if cluster.kind == ClusterKind::Emulator {
+        eprintln!("skipped: needs a real API server (Go not available, no E2E_KUBECONFIG)");
+        return None;
+    }
+    Some(cluster)
+}
+
+fn kubectl(cluster: &Cluster, args: &[&str]) -> std::process::Output {
+    Command::new("kubectl")
+        .args(args)
+        .args(["--namespace", &cluster.namespace])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .output()
+        .expect("kubectl runs")
+}
+
+fn ok(cluster: &Cluster, args: &[&str]) -> String {
+    let output = kubectl(cluster, args);
+    assert!(
+        output.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn apply(cluster: &Cluster, document: &Value) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = common::temp_yaml(
+        &format!("{}-{n}", cluster.namespace),
+        std::slice::from_ref(document),
+    );
+    ok(cluster, &["apply", "-f", path.to_str().expect("path")])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_refuses_a_service_account_until_a_role_allows_it() {
+    let Some(cluster) = real_cluster().await else {
+        return;
+    };
+    let ns = cluster.namespace.clone();
+    let user = format!("system:serviceaccount:{ns}:operator");
+    tokio::task::block_in_place(|| {
+        ok(&cluster, &["create", "serviceaccount", "operator"]);
+        let denied = kubectl(&cluster, &["get", "ecstaskdefinitions", "--as", &user]);
+        assert!(!denied.status.success());
+        let message = String::from_utf8_lossy(&denied.stderr);
+        assert!(
+            message.contains("forbidden")
+                && message.contains(&format!(
+                    "User \"{user}\" cannot list resource \"ecstaskdefinitions\" in API group \"ecs.operator.dev\""
+                )),
+            "{message}"
+        );
+        let can = kubectl(
+            &cluster,
+            &[
+                "auth",
+                "can-i",
+                "list",
+                "ecstaskdefinitions.ecs.operator.dev",
+                "--as",
+                &user,
+            ],
+        );
+        assert_eq!(String::from_utf8_lossy(&can.stdout).trim(), "no");
+
+        apply(
+            &cluster,
+            &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                    "metadata": {"name": "reader", "namespace": ns},
+                    "rules": [{"apiGroups": ["ecs.operator.dev"], "resources": ["ecstaskdefinitions"], "verbs": ["get", "list", "watch"]}]}),
+        );
+        apply(
+            &cluster,
+            &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                    "metadata": {"name": "reader", "namespace": ns},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "operator", "namespace": ns}]}),
+        );
+        ok(&cluster, &["get", "ecstaskdefinitions", "--as", &user]);
+        let can = kubectl(
+            &cluster,
+            &[
+                "auth",
+                "can-i",
+                "list",
+                "ecstaskdefinitions.ecs.operator.dev",
+                "--as",
+                &user,
+            ],
+        );
+        assert_eq!(String::from_utf8_lossy(&can.stdout).trim(), "yes");
+        // The status subresource is its own permission.
+        let status = kubectl(
+            &cluster,
+            &[
+                "auth",
+                "can-i",
+                "patch",
+                "ecstaskdefinitions.ecs.operator.dev",
+                "--subresource",
+                "status",
+                "--as",
+                &user,
+            ],
+        );
+        assert_eq!(String::from_utf8_lossy(&status.stdout).trim(), "no");
+        // And a token for the service account works on its own (no impersonation).
+        let token = ok(&cluster, &["create", "token", "operator"]);
+        assert!(token.trim().split('.').count() == 3, "a JWT: {token}");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_server_refuses_what_a_lenient_emulator_accepted() {
+    let Some(cluster) = real_cluster().await else {
+        return;
+    };
+    tokio::task::block_in_place(|| {
+        let td = json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+                        "metadata": {"name": "strict", "namespace": cluster.namespace},
+                        "spec": {"containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}]}});
+        apply(&cluster, &td);
+        // Strategic merge patch on a custom resource: 415.
+        let smp = kubectl(
+            &cluster,
+            &[
+                "patch",
+                "ecstaskdefinition",
+                "strict",
+                "-p",
+                r#"{"spec":{"cpu":"256"}}"#,
+            ],
+        );
+        assert!(!smp.status.success());
+        assert!(
+            String::from_utf8_lossy(&smp.stderr)
+                .contains("strategic-merge-patch+json is not supported"),
+            "{}",
+            String::from_utf8_lossy(&smp.stderr)
+        );
+        // An invalid object name: 422 naming the field.
+        let mut bad = td.clone();
+        bad["metadata"]["name"] = json!("Bad_Name");
+        let path = common::temp_yaml(&format!("{}-bad", cluster.namespace), &[bad]);
+        let refused = kubectl(&cluster, &["create", "-f", path.to_str().expect("path")]);
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr)
+                .contains("metadata.name: Invalid value: \"Bad_Name\""),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+        // Our CRD's CEL rules are enforced by the API server itself.
+        let mut fargate = td.clone();
+        fargate["metadata"]["name"] = json!("fargate");
+        fargate["spec"]["requiresCompatibilities"] = json!(["FARGATE"]);
+        let path = common::temp_yaml(&format!("{}-fargate", cluster.namespace), &[fargate]);
+        let refused = kubectl(&cluster, &["create", "-f", path.to_str().expect("path")]);
+        assert!(
+            String::from_utf8_lossy(&refused.stderr)
+                .contains("Fargate task definitions need networkMode: awsvpc"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_namespace_honours_finalizers_and_owners_are_garbage_collected() {
+    let Some(cluster) = real_cluster().await else {
+        return;
+    };
+    let ns = cluster.namespace.clone();
+    let owner_uid = tokio::task::block_in_place(|| {
+        apply(
+            &cluster,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner", "namespace": ns}}),
+        );
+        ok(
+            &cluster,
+            &[
+                "get",
+                "configmap",
+                "owner",
+                "-o",
+                "jsonpath={.metadata.uid}",
+            ],
+        )
+    });
+    tokio::task::block_in_place(|| {
+        apply(
+            &cluster,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dependent", "namespace": ns,
+                    "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner_uid}]}}),
+        );
+        ok(&cluster, &["delete", "configmap", "owner"]);
+    });
+    wait(
+        Duration::from_secs(60),
+        "the dependent is garbage collected",
+        || {
+            !kubectl(&cluster, &["get", "configmap", "dependent"])
+                .status
+                .success()
+        },
+    )
+    .await;
+
+    tokio::task::block_in_place(|| {
+        apply(
+            &cluster,
+            &json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+                    "metadata": {"name": "held", "namespace": ns, "finalizers": ["example.com/hold"]},
+                    "spec": {"containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}]}}),
+        );
+        let out = Command::new("kubectl")
+            .args(["delete", "namespace", &ns, "--wait=false"])
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .output()
+            .expect("kubectl");
+        assert!(out.status.success());
+    });
+    wait(
+        Duration::from_secs(60),
+        "the object gets a deletionTimestamp",
+        || {
+            !ok(
+                &cluster,
+                &[
+                    "get",
+                    "ecstaskdefinition",
+                    "held",
+                    "-o",
+                    "jsonpath={.metadata.deletionTimestamp}",
+                ],
+            )
+            .trim()
+            .is_empty()
+        },
+    )
+    .await;
+    let phase = tokio::task::block_in_place(|| {
+        ok(
+            &cluster,
+            &["get", "namespace", &ns, "-o", "jsonpath={.status.phase}"],
+        )
+    });
+    assert_eq!(phase, "Terminating", "held by the object's finalizer");
+    tokio::task::block_in_place(|| {
+        ok(
+            &cluster,
+            &[
+                "patch",
+                "ecstaskdefinition",
+                "held",
+                "--type",
+                "merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ],
+        );
+    });
+    wait(Duration::from_secs(120), "the namespace is gone", || {
+        !Command::new("kubectl")
+            .args(["get", "namespace", &ns])
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .output()
+            .expect("kubectl")
+            .status
+            .success()
+    })
+    .await;
+}
+
+async fn wait(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if tokio::task::block_in_place(&mut check) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

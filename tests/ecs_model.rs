@@ -1,0 +1,748 @@
+//! The AWS proxy's ECS service model over real HTTP with the AWS SDK: deployments and rollouts,
+//! the circuit breaker and its rollback, draining to INACTIVE, CreateService idempotency, and each
+//! documented rejection with its code and message. moto alone behaves differently on every one of
+//! these (see testbed/README.md).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_applicationautoscaling as aas;
+use aws_sdk_ecs as ecs;
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+use ecs::types::{
+    CapacityProviderStrategyItem, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType,
+    PlacementStrategy, PlacementStrategyType, Tag,
+};
+use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig};
+use serde_json::json;
+
+struct Bed {
+    proxy: AwsProxy,
+    ecs: ecs::Client,
+    aas: aas::Client,
+    account: String,
+}
+
+async fn bed() -> Bed {
+    bed_with(false).await
+}
+
+async fn bed_with(passthrough: bool) -> Bed {
+    let moto = MotoServer::shared().expect("moto");
+    let account = ecs_testbed::next_account_id();
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(account.clone()),
+        passthrough,
+        knobs: ecs_testbed::Knobs {
+            rollout_seconds: 1.0,
+            drain_seconds: 1.0,
+            failing_images: vec!["*:broken*".into()],
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(proxy.url())
+        .credentials_provider(ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let bed = Bed {
+        ecs: ecs::Client::new(&config),
+        aas: aas::Client::new(&config),
+        account,
+        proxy,
+    };
+    bed.ecs
+        .create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .expect("cluster");
+    bed
+}
+
+impl Bed {
+    async fn register(&self, family: &str, image: &str) -> String {
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .container_definitions(
+                ecs::types::ContainerDefinition::builder()
+                    .name("app")
+                    .image(image)
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("registered")
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_owned()
+    }
+
+    fn create(
+        &self,
+        name: &str,
+        task_definition: &str,
+    ) -> ecs::operation::create_service::builders::CreateServiceFluentBuilder {
+        self.ecs
+            .create_service()
+            .cluster("prod")
+            .service_name(name)
+            .task_definition(task_definition)
+            .desired_count(2)
+            .launch_type(LaunchType::Ec2)
+    }
+
+    async fn describe(&self, name: &str) -> ecs::types::Service {
+        self.ecs
+            .describe_services()
+            .cluster("prod")
+            .services(name)
+            .include(ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .expect("described")
+            .services()
+            .first()
+            .cloned()
+            .expect("service")
+    }
+
+    /// Polls until `check` holds for the service (or panics after 30 s).
+    async fn wait(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&ecs::types::Service) -> bool,
+    ) -> ecs::types::Service {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let service = self.describe(name).await;
+            if check(&service) {
+                return service;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: never {what}: {service:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn rollout(service: &ecs::types::Service) -> Vec<(String, String, String)> {
+    service
+        .deployments()
+        .iter()
+        .map(|d| {
+            (
+                d.status().unwrap_or_default().to_owned(),
+                d.task_definition()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                d.rollout_state()
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn messages(service: &ecs::types::Service) -> Vec<String> {
+    service
+        .events()
+        .iter()
+        .map(|e| e.message().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn completed(service: &ecs::types::Service) -> bool {
+    service.deployments().len() == 1
+        && service.deployments()[0].rollout_state()
+            == Some(&ecs::types::DeploymentRolloutState::Completed)
+}
+
+fn err_code<E: ProvideErrorMetadata>(error: &E) -> (String, String) {
+    (
+        error.code().unwrap_or_default().to_owned(),
+        error.message().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_rollout_completes_with_events_and_a_new_task_definition_deploys_again() {
+    let bed = bed().await;
+    let v1 = bed.register("web", "nginx:1").await;
+    let created = bed.create("web", &v1).send().await.expect("created");
+    let service = created.service().expect("service");
+    assert_eq!(
+        rollout(service),
+        [("PRIMARY".into(), "web:1".into(), "IN_PROGRESS".into())]
+    );
+    let settled = bed.wait("web", "completed", completed).await;
+    assert_eq!((settled.running_count(), settled.pending_count()), (2, 0));
+    let events = messages(&settled);
+    assert_eq!(events[0], "(service web) has reached a steady state.");
+    assert!(
+        events[1].starts_with("(service web) (deployment ecs-svc/")
+            && events[1].ends_with(") deployment completed."),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|m| m.starts_with("(service web) has started 2 tasks: (task "))
+    );
+    let reason = settled.deployments()[0]
+        .rollout_state_reason()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.starts_with("ECS deployment ecs-svc/") && reason.ends_with(" completed."),
+        "{reason}"
+    );
+
+    // A new task definition: a new PRIMARY, the old one ACTIVE until the rollout completes.
+    let v2 = bed.register("web", "nginx:2").await;
+    let updated = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("web")
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect("updated");
+    assert_eq!(
+        rollout(updated.service().expect("service")),
+        [
+            ("PRIMARY".into(), "web:2".into(), "IN_PROGRESS".into()),
+            ("ACTIVE".into(), "web:1".into(), "COMPLETED".into())
+        ]
+    );
+    let settled = bed.wait("web", "rolled to web:2", completed).await;
+    assert_eq!(settled.task_definition(), Some(v2.as_str()));
+}
+
+#[tokio::test]
+async fn changes_that_start_a_deployment_and_changes_that_do_not() {
+    let bed = bed().await;
+    let v1 = bed.register("api", "nginx:1").await;
+    bed.create("api", &v1).send().await.expect("created");
+    bed.wait("api", "completed", completed).await;
+    // desiredCount, deploymentConfiguration, placement, grace period: no deployment.
+    let update = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("api")
+        .desired_count(3)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .maximum_percent(150)
+                .minimum_healthy_percent(50)
+                .build(),
+        )
+        .placement_strategy(
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::Spread)
+                .field("instanceId")
+                .build(),
+        )
+        .health_check_grace_period_seconds(30)
+        .send()
+        .await
+        .expect("updated");
+    assert_eq!(
+        update.service().expect("s").deployments().len(),
+        1,
+        "no new deployment"
+    );
+    let scaled = bed
+        .wait("api", "scaled to 3", |s| s.running_count() == 3)
+        .await;
+    assert_eq!(scaled.deployments().len(), 1);
+    assert_eq!(
+        scaled
+            .deployment_configuration()
+            .and_then(|d| d.maximum_percent()),
+        Some(150)
+    );
+    // forceNewDeployment: a new deployment of the same task definition.
+    let forced = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("api")
+        .force_new_deployment(true)
+        .send()
+        .await
+        .expect("forced");
+    assert_eq!(
+        rollout(forced.service().expect("s"))
+            .iter()
+            .map(|(s, t, _)| (s.clone(), t.clone()))
+            .collect::<Vec<_>>(),
+        [
+            ("PRIMARY".to_owned(), "api:1".to_owned()),
+            ("ACTIVE".to_owned(), "api:1".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_image_is_rolled_back_by_the_circuit_breaker() {
+    let bed = bed().await;
+    let good = bed.register("shop", "nginx:1").await;
+    bed.create("shop", &good)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(true)
+                        .rollback(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("created");
+    bed.wait("shop", "completed", completed).await;
+    let bad = bed.register("shop", "nginx:broken").await;
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("shop")
+        .task_definition(&bad)
+        .send()
+        .await
+        .expect("updated");
+    let rolling_back = bed
+        .wait("shop", "rolling back", |s| {
+            s.deployments().first().and_then(|d| d.task_definition()) == Some(good.as_str())
+        })
+        .await;
+    let events = messages(&rolling_back);
+    assert!(
+        events
+            .iter()
+            .any(|m| m.starts_with("(service shop) (deployment ecs-svc/")
+                && m.ends_with(") deployment failed: tasks failed to start.")),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|m| m.starts_with("(service shop) rolling back to deployment ecs-svc/")),
+        "{events:?}"
+    );
+    let reason = rolling_back.deployments()[0]
+        .rollout_state_reason()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.starts_with("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/"),
+        "{reason}"
+    );
+    let back = bed
+        .wait("shop", "back on the good revision", completed)
+        .await;
+    assert_eq!(back.task_definition(), Some(good.as_str()));
+    assert_eq!(back.running_count(), 2);
+}
+
+#[tokio::test]
+async fn without_a_breaker_a_failing_rollout_stays_in_progress() {
+    let bed = bed().await;
+    let bad = bed.register("stuck", "nginx:broken").await;
+    bed.create("stuck", &bad).send().await.expect("created");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let service = bed.describe("stuck").await;
+    let primary = &service.deployments()[0];
+    assert_eq!(
+        primary.rollout_state(),
+        Some(&ecs::types::DeploymentRolloutState::InProgress)
+    );
+    assert!(primary.failed_tasks() > 0, "{primary:?}");
+    assert_eq!(service.running_count(), 0);
+    assert!(messages(&service).contains(
+        &"(service stuck) is unable to consistently start tasks successfully.".to_owned()
+    ));
+}
+
+#[tokio::test]
+async fn deletion_drains_to_inactive_and_the_name_is_reusable_only_then() {
+    let bed = bed().await;
+    let v1 = bed.register("old", "nginx:1").await;
+    bed.create("old", &v1).send().await.expect("created");
+    let refused = bed
+        .ecs
+        .delete_service()
+        .cluster("prod")
+        .service("old")
+        .send()
+        .await
+        .expect_err("scaled above 0");
+    assert_eq!(
+        err_code(&refused.into_service_error()),
+        (
+            "InvalidParameterException".into(),
+            "The service cannot be stopped while it is scaled above 0.".into()
+        )
+    );
+    let deleted = bed
+        .ecs
+        .delete_service()
+        .cluster("prod")
+        .service("old")
+        .force(true)
+        .send()
+        .await
+        .expect("deleted");
+    assert_eq!(deleted.service().and_then(|s| s.status()), Some("DRAINING"));
+    let listed = bed
+        .ecs
+        .list_services()
+        .cluster("prod")
+        .send()
+        .await
+        .expect("listed");
+    assert!(
+        listed.service_arns().is_empty(),
+        "a draining service is not listed"
+    );
+    let again = bed
+        .create("old", &v1)
+        .send()
+        .await
+        .expect_err("still draining");
+    assert_eq!(
+        err_code(&again.into_service_error()),
+        (
+            "InvalidParameterException".into(),
+            "Unable to Start a service that is still Draining.".into()
+        )
+    );
+    bed.wait("old", "INACTIVE", |s| s.status() == Some("INACTIVE"))
+        .await;
+    let update = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("old")
+        .desired_count(1)
+        .send()
+        .await
+        .expect_err("inactive");
+    assert_eq!(
+        err_code(&update.into_service_error()),
+        (
+            "ServiceNotActiveException".into(),
+            "Service was not ACTIVE.".into()
+        )
+    );
+    bed.create("old", &v1)
+        .send()
+        .await
+        .expect("the name is free once INACTIVE");
+}
+
+#[tokio::test]
+async fn create_service_is_idempotent_only_for_the_same_token_and_parameters() {
+    let bed = bed().await;
+    let v1 = bed.register("idem", "nginx:1").await;
+    let first = bed
+        .create("idem", &v1)
+        .client_token("token-1")
+        .send()
+        .await
+        .expect("created");
+    let second = bed
+        .create("idem", &v1)
+        .client_token("token-1")
+        .send()
+        .await
+        .expect("same token, same parameters");
+    assert_eq!(
+        first.service().and_then(|s| s.service_arn()),
+        second.service().and_then(|s| s.service_arn())
+    );
+    let other = bed
+        .create("idem", &v1)
+        .client_token("token-1")
+        .desired_count(5)
+        .send()
+        .await
+        .expect_err("other parameters");
+    assert_eq!(
+        err_code(&other.into_service_error()),
+        (
+            "InvalidParameterException".into(),
+            "Creation of service was not idempotent.".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn documented_rejections() {
+    let bed = bed().await;
+    let v1 = bed.register("rules", "nginx:1").await;
+    let fargate = CapacityProviderStrategyItem::builder()
+        .capacity_provider("FARGATE")
+        .weight(1)
+        .build()
+        .expect("item");
+    let both = bed
+        .create("both", &v1)
+        .capacity_provider_strategy(fargate.clone())
+        .send()
+        .await
+        .expect_err("both");
+    assert_eq!(
+        err_code(&both.into_service_error()),
+        ("InvalidParameterException".into(), "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.".into())
+    );
+    let placed = bed
+        .create("placed", &v1)
+        .launch_type(LaunchType::Fargate)
+        .placement_strategy(
+            PlacementStrategy::builder()
+                .r#type(PlacementStrategyType::Random)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("placement on fargate");
+    assert_eq!(
+        err_code(&placed.into_service_error()),
+        (
+            "InvalidParameterException".into(),
+            "Placement strategies are not supported with FARGATE launch type".into()
+        )
+    );
+    // Launch type -> capacity provider strategy without forceNewDeployment.
+    bed.create("switch", &v1).send().await.expect("created");
+    let switch = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("switch")
+        .capacity_provider_strategy(fargate.clone())
+        .send()
+        .await
+        .expect_err("no force");
+    assert_eq!(
+        err_code(&switch.into_service_error()),
+        ("InvalidParameterException".into(), "When switching from launch type to capacity provider strategy on an existing service, or making a change to a capacity provider strategy on a service that is already using one, you must force a new deployment.".into())
+    );
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("switch")
+        .capacity_provider_strategy(fargate)
+        .force_new_deployment(true)
+        .send()
+        .await
+        .expect("with force");
+    // An INACTIVE task definition cannot be deployed.
+    let v2 = bed.register("rules", "nginx:2").await;
+    bed.ecs
+        .deregister_task_definition()
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect("deregistered");
+    let inactive = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("switch")
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect_err("inactive");
+    assert_eq!(
+        err_code(&inactive.into_service_error()).0,
+        "ClientException"
+    );
+    // More than 50 tags on a service.
+    let arn = bed
+        .describe("switch")
+        .await
+        .service_arn()
+        .expect("arn")
+        .to_owned();
+    let tags: Vec<Tag> = (0..51)
+        .map(|i| Tag::builder().key(format!("k{i}")).value("v").build())
+        .collect();
+    let too_many = bed
+        .ecs
+        .tag_resource()
+        .resource_arn(&arn)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .expect_err("51 tags");
+    assert_eq!(
+        err_code(&too_many.into_service_error()).0,
+        "LimitExceededException"
+    );
+    // A scalable target re-registered with tags.
+    let target = || {
+        bed.aas
+            .register_scalable_target()
+            .service_namespace(aas::types::ServiceNamespace::Ecs)
+            .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+            .resource_id("service/prod/switch")
+            .min_capacity(1)
+            .max_capacity(3)
+            .tags("team", "a")
+    };
+    target().send().await.expect("new target with tags");
+    let retagged = target()
+        .send()
+        .await
+        .expect_err("tags on an existing target");
+    assert_eq!(
+        err_code(&retagged.into_service_error()),
+        ("ValidationException".into(), "The scalable target that you tried to tag already exists. To update tags on an existing scalable target, use the TagResource API.".into())
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_service_removes_its_scalable_target() {
+    let bed = bed().await;
+    let v1 = bed.register("scaled", "nginx:1").await;
+    bed.create("scaled", &v1).send().await.expect("created");
+    bed.aas
+        .register_scalable_target()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id("service/prod/scaled")
+        .min_capacity(1)
+        .max_capacity(3)
+        .send()
+        .await
+        .expect("target");
+    bed.aas
+        .put_scaling_policy()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id("service/prod/scaled")
+        .policy_name("cpu")
+        .policy_type(aas::types::PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            aas::types::TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(70.0)
+                .predefined_metric_specification(
+                    aas::types::PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(
+                            aas::types::MetricType::EcsServiceAverageCpuUtilization,
+                        )
+                        .build()
+                        .expect("metric"),
+                )
+                .build()
+                .expect("config"),
+        )
+        .send()
+        .await
+        .expect("policy");
+    bed.ecs
+        .delete_service()
+        .cluster("prod")
+        .service("scaled")
+        .force(true)
+        .send()
+        .await
+        .expect("deleted");
+    let targets = bed
+        .aas
+        .describe_scalable_targets()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .resource_ids("service/prod/scaled")
+        .send()
+        .await
+        .expect("described");
+    assert!(targets.scalable_targets().is_empty(), "{targets:?}");
+    let policies = bed
+        .aas
+        .describe_scaling_policies()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .resource_id("service/prod/scaled")
+        .send()
+        .await
+        .expect("described");
+    assert!(policies.scaling_policies().is_empty(), "{policies:?}");
+}
+
+#[tokio::test]
+async fn knobs_over_http_and_the_model_state() {
+    let bed = bed().await;
+    let client = ecs_testbed::http::client();
+    let url = format!("{}/_proxy/ecs", bed.proxy.url());
+    let (status, body) = ecs_testbed::http::send(
+        &client,
+        "PUT",
+        &url,
+        &[],
+        json!({"rolloutSeconds": 5}).to_string().into(),
+    )
+    .await
+    .expect("put");
+    assert_eq!(status, 200);
+    let knobs: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        knobs,
+        json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0, "failingImages": ["*:broken*"]})
+    );
+    let (status, _) = ecs_testbed::http::send(
+        &client,
+        "PUT",
+        &url,
+        &[],
+        json!({"rolloutSecond": 5}).to_string().into(),
+    )
+    .await
+    .expect("put");
+    assert_eq!(status, 400, "unknown knobs are refused");
+    let v1 = bed.register("seen", "nginx:1").await;
+    bed.create("seen", &v1).send().await.expect("created");
+    let (status, body) = ecs_testbed::http::send(&client, "GET", &url, &[], bytes::Bytes::new())
+        .await
+        .expect("get");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(state["knobs"]["rolloutSeconds"], 5.0);
+    assert_eq!(
+        state["accounts"][&bed.account]["services"][0]["serviceName"],
+        "seen"
+    );
+}
+
+#[tokio::test]
+async fn passthrough_is_moto_as_it_is() {
+    let bed = bed_with(true).await;
+    let v1 = bed.register("moto", "nginx:1").await;
+    bed.create("moto", &v1).send().await.expect("created");
+    // moto: a second create of the name with other parameters succeeds.
+    bed.create("moto", &v1)
+        .desired_count(7)
+        .send()
+        .await
+        .expect("moto accepts it");
+}
