@@ -205,12 +205,17 @@ fn run(args: RunArgs) -> ExitCode {
             &args.reporter,
         ));
         tracing::info!("ecs-operator running");
-        ecs_operator::controller::runner::run(
-            ecs_operator::controller::task_definition::TaskDefinitions,
-            ctx,
-            shutdown_signal(),
-        )
-        .await;
+        use futures::FutureExt;
+        let shutdown = shutdown_signal().shared();
+        let services = ecs_operator::controller::service::Services::new(&ctx);
+        tokio::join!(
+            ecs_operator::controller::runner::run(
+                ecs_operator::controller::task_definition::TaskDefinitions,
+                ctx.clone(),
+                shutdown.clone(),
+            ),
+            ecs_operator::controller::runner::run(services, ctx, shutdown),
+        );
         tracing::info!("ecs-operator stopped");
         ExitCode::SUCCESS
     })

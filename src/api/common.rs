@@ -111,6 +111,14 @@ macro_rules! aws_enum {
                     $(Self::$variant => $value,)+
                 }
             }
+
+            /// The variant AWS spells `value`, if there is one.
+            pub fn parse(value: &str) -> Option<Self> {
+                match value {
+                    $($value => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
         }
 
         impl ::std::fmt::Display for $name {

@@ -9,7 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-use super::common::{DeletionPolicy, LogConfiguration, ReconcileStatus, Tag, aws_enum};
+use super::common::{
+    DeletionPolicy, LogConfiguration, ReconcileStatus, Tag, aws_enum, de_opt_string_or_int,
+    int_or_string_schema,
+};
 
 /// Desired state of an ECS service.
 #[skip_serializing_none]
@@ -78,10 +81,25 @@ pub struct EcsServiceSpec {
     /// placement, tags, Service Connect, ...), spelled as the ECS API spells it.
     #[serde(flatten)]
     pub settings: ServiceSettings,
-    /// What to do with the ECS service when this object is deleted: `Delete` (scale to zero and
-    /// delete it, the default) or `Retain` (leave it running).
+    /// What to do with the ECS service when this object is deleted: `Delete` (delete it, tasks
+    /// stop; the default) or `Retain` (leave it running).
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+    /// Change this value (a counter, a timestamp, any token) to start a new deployment of the same
+    /// task definition, for example to pull a moved `:latest` tag. The operator remembers the
+    /// value it acted on, so each change deploys once.
+    #[serde(default, deserialize_with = "de_opt_string_or_int")]
+    #[schemars(schema_with = "int_or_string_schema")]
+    pub force_new_deployment: Option<String>,
+    /// What to do when a field ECS cannot change in place changes (launchType to another launch
+    /// type, role, deploymentController): `false` (the default) stops with Stalled naming the
+    /// field; `true` deletes the ECS service, waits until it is gone and creates it again (its
+    /// tasks stop meanwhile).
+    pub recreate_on_immutable_change: Option<bool>,
+    /// Seconds a rollout without a deployment circuit breaker may stay in progress before the
+    /// service is reported Stalled (default 600). With a circuit breaker, ECS decides.
+    #[schemars(range(min = 1))]
+    pub progress_deadline_seconds: Option<i32>,
 }
 
 /// The CreateService members that pass to ECS as written (everything but the identity, task
@@ -134,6 +152,82 @@ pub struct ServiceSettings {
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     /// Rebalance tasks across Availability Zones (ENABLED, DISABLED).
     pub availability_zone_rebalancing: Option<AvailabilityZoneRebalancing>,
+    /// IAM role ECS uses to call a Classic or Application Load Balancer for services whose task
+    /// definition does not use awsvpc (otherwise the service-linked role is used). Immutable.
+    pub role: Option<String>,
+    /// Volumes configured at launch (EBS): one per task definition volume with
+    /// `configuredAtLaunch: true`. REPLICA services only.
+    pub volume_configurations: Option<Vec<ServiceVolumeConfiguration>>,
+    /// VPC Lattice target groups the service's tasks register with.
+    pub vpc_lattice_configurations: Option<Vec<VpcLatticeConfiguration>>,
+}
+
+/// A volume ECS creates for each task at launch.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceVolumeConfiguration {
+    /// The task definition volume (with `configuredAtLaunch: true`) this configures.
+    pub name: String,
+    /// The EBS volume to create and attach.
+    #[serde(rename = "managedEBSVolume")]
+    pub managed_ebs_volume: Option<ServiceManagedEbsVolumeConfiguration>,
+}
+
+/// An EBS volume ECS creates and attaches to each task.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceManagedEbsVolumeConfiguration {
+    /// Encrypt the volume.
+    pub encrypted: Option<bool>,
+    /// KMS key for encryption.
+    pub kms_key_id: Option<String>,
+    /// gp2, gp3, io1, io2, st1, sc1 or standard (default gp3).
+    pub volume_type: Option<String>,
+    /// Size in GiB (required unless snapshotId is given).
+    #[serde(rename = "sizeInGiB")]
+    pub size_in_gib: Option<i32>,
+    /// Snapshot to create the volume from.
+    pub snapshot_id: Option<String>,
+    /// Initialization rate in MiB/s when created from a snapshot.
+    pub volume_initialization_rate: Option<i32>,
+    /// Provisioned IOPS (gp3, io1, io2).
+    pub iops: Option<i32>,
+    /// Throughput in MiB/s (gp3).
+    pub throughput: Option<i32>,
+    /// Tags applied to the volumes.
+    pub tag_specifications: Option<Vec<EbsTagSpecification>>,
+    /// Infrastructure role ECS uses to manage the volume (required).
+    pub role_arn: String,
+    /// ext3, ext4, xfs or ntfs (default xfs).
+    pub filesystem_type: Option<TaskFilesystemType>,
+}
+
+/// Tags for the EBS volumes ECS creates.
+#[skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EbsTagSpecification {
+    /// Always `volume`.
+    pub resource_type: EbsResourceType,
+    /// The tags.
+    pub tags: Option<Vec<Tag>>,
+    /// Copy tags from the SERVICE or the TASK_DEFINITION.
+    pub propagate_tags: Option<PropagateTags>,
+}
+
+/// A VPC Lattice target group of the service.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLatticeConfiguration {
+    /// Infrastructure role ECS uses to register targets.
+    pub role_arn: String,
+    /// The VPC Lattice target group.
+    pub target_group_arn: String,
+    /// Name of the port mapping (in the task definition) that receives traffic.
+    pub port_name: String,
 }
 
 /// A reference to another object in the same namespace.
@@ -176,6 +270,67 @@ pub struct DeploymentConfiguration {
     pub deployment_circuit_breaker: Option<DeploymentCircuitBreaker>,
     /// CloudWatch alarms that fail (and optionally roll back) a deployment.
     pub alarms: Option<DeploymentAlarms>,
+    /// ROLLING (default), BLUE_GREEN, LINEAR or CANARY.
+    pub strategy: Option<DeploymentStrategy>,
+    /// Minutes both revisions run after production traffic shifted (required for BLUE_GREEN).
+    #[schemars(range(min = 0, max = 1440))]
+    pub bake_time_in_minutes: Option<i32>,
+    /// Hooks (Lambda functions, or pauses) at stages of a deployment.
+    pub lifecycle_hooks: Option<Vec<DeploymentLifecycleHook>>,
+    /// Traffic steps of a LINEAR deployment.
+    pub linear_configuration: Option<LinearConfiguration>,
+    /// Traffic split of a CANARY deployment.
+    pub canary_configuration: Option<CanaryConfiguration>,
+}
+
+/// A hook run at stages of a deployment.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentLifecycleHook {
+    /// AWS_LAMBDA (default) or PAUSE.
+    pub target_type: Option<DeploymentLifecycleHookTargetType>,
+    /// The Lambda function (AWS_LAMBDA hooks).
+    pub hook_target_arn: Option<String>,
+    /// Role ECS uses to invoke the hook.
+    pub role_arn: Option<String>,
+    /// Stages at which the hook runs.
+    pub lifecycle_stages: Option<Vec<DeploymentLifecycleHookStage>>,
+    /// How long to wait for the hook and what to do then.
+    pub timeout_configuration: Option<DeploymentLifecycleHookTimeoutConfiguration>,
+}
+
+/// The timeout of a lifecycle hook.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentLifecycleHookTimeoutConfiguration {
+    /// Minutes to wait (default 1440).
+    pub timeout_in_minutes: Option<i32>,
+    /// CONTINUE or ROLLBACK (default) when the time is up.
+    pub action: Option<DeploymentLifecycleHookAction>,
+}
+
+/// Steps of a LINEAR deployment.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinearConfiguration {
+    /// Percent of traffic shifted per step (3.0 to 100.0, default 10.0).
+    pub step_percent: Option<f64>,
+    /// Minutes between steps (default 6).
+    pub step_bake_time_in_minutes: Option<i32>,
+}
+
+/// The split of a CANARY deployment.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CanaryConfiguration {
+    /// Percent of traffic sent to the canary first (0.1 to 100.0, default 5.0).
+    pub canary_percent: Option<f64>,
+    /// Minutes before the rest of the traffic shifts (default 10).
+    pub canary_bake_time_in_minutes: Option<i32>,
 }
 
 /// The deployment circuit breaker.
@@ -396,6 +551,39 @@ aws_enum! {
     /// Availability Zone rebalancing setting.
     AvailabilityZoneRebalancing { Enabled = "ENABLED", Disabled = "DISABLED" }
 }
+aws_enum! {
+    /// How a deployment replaces tasks and shifts traffic.
+    DeploymentStrategy { Rolling = "ROLLING", BlueGreen = "BLUE_GREEN", Linear = "LINEAR", Canary = "CANARY" }
+}
+aws_enum! {
+    /// What a lifecycle hook runs.
+    DeploymentLifecycleHookTargetType { AwsLambda = "AWS_LAMBDA", Pause = "PAUSE" }
+}
+aws_enum! {
+    /// Stage of a deployment at which a hook runs.
+    DeploymentLifecycleHookStage {
+        ReconcileService = "RECONCILE_SERVICE",
+        PreScaleUp = "PRE_SCALE_UP",
+        PostScaleUp = "POST_SCALE_UP",
+        TestTrafficShift = "TEST_TRAFFIC_SHIFT",
+        PostTestTrafficShift = "POST_TEST_TRAFFIC_SHIFT",
+        PreProductionTrafficShift = "PRE_PRODUCTION_TRAFFIC_SHIFT",
+        ProductionTrafficShift = "PRODUCTION_TRAFFIC_SHIFT",
+        PostProductionTrafficShift = "POST_PRODUCTION_TRAFFIC_SHIFT",
+    }
+}
+aws_enum! {
+    /// What happens when a lifecycle hook times out.
+    DeploymentLifecycleHookAction { Continue = "CONTINUE", Rollback = "ROLLBACK" }
+}
+aws_enum! {
+    /// File system of an EBS volume configured at launch.
+    TaskFilesystemType { Ext3 = "ext3", Ext4 = "ext4", Xfs = "xfs", Ntfs = "ntfs" }
+}
+aws_enum! {
+    /// Resource type of EBS tags.
+    EbsResourceType { Volume = "volume" }
+}
 
 /// What the operator reports about the ECS service.
 #[skip_serializing_none]
@@ -425,4 +613,21 @@ pub struct EcsServiceStatus {
     pub rollout_state: Option<String>,
     /// Why the rollout is in that state, as ECS says it.
     pub rollout_state_reason: Option<String>,
+    /// The task definition the operator wants running (the reference, resolved to an ARN).
+    pub desired_task_definition_arn: Option<String>,
+    /// The idempotency token of the CreateService call, recorded before the call.
+    pub client_token: Option<String>,
+    /// A task definition whose rollout failed or was rolled back; not sent again until the spec
+    /// or the referenced task definition changes.
+    pub failed_task_definition_arn: Option<String>,
+    /// The `forceNewDeployment` value last acted on.
+    pub applied_force_new_deployment: Option<String>,
+    /// Id of the newest ECS service event already published as a Kubernetes Event.
+    pub last_event_id: Option<String>,
+    /// Whether an EcsScalingPolicy owns the desired count (it is then never sent after creation).
+    pub autoscaled: Option<bool>,
+    /// Per setting (by its API name), a hash of the value last sent to ECS: a setting whose spec
+    /// value has not changed since is only sent again to revert drift ECS reports exactly.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub applied_settings: std::collections::BTreeMap<String, String>,
 }

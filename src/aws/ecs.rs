@@ -2,19 +2,21 @@
 //! and batched where ECS allows it. Inputs are the operator's own request types (built by
 //! `translate`); answers come back as the observation types in [`super::types`].
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use aws_sdk_ecs as ecs;
 
+use super::answers;
 use super::batch::{BatchResult, Batcher};
 use super::call::{Caller, Repeat};
 use super::error::AwsError;
 use super::limits::ApiCategory;
 use super::sdk;
 use super::types::{
-    DeploymentObservation, ServiceEventObservation, ServiceObservation, TaskDefinitionRevision,
+    DeploymentObservation, ServiceDeploymentObservation, ServiceEventObservation,
+    ServiceObservation, TaskDefinitionRevision,
 };
 use crate::api::common::Tag;
 use crate::api::task_definition::TaskDefinitionBody;
@@ -33,31 +35,187 @@ pub enum RevisionStatus {
     Inactive,
 }
 
-/// ECS, for the controllers; cloning shares the client, budgets, counters and batch queue.
+/// Answers read ahead, and the services the controllers follow per cluster: a DescribeServices
+/// call for fewer than 10 names is filled up with followed services of the same cluster that are
+/// due soonest (whose last answer was used longest ago), and their answers wait here for the pass
+/// that needs them. Each answer serves one pass. So settled services are read ten to a call even
+/// when their resyncs do not coincide.
+#[derive(Default)]
+struct ServiceCache {
+    /// Answers read ahead and not used yet, with when they were read.
+    answers: HashMap<(String, String), (Instant, Option<ServiceObservation>)>,
+    /// When a pass last used an answer of the service.
+    used: HashMap<(String, String), Instant>,
+    followed: HashMap<String, BTreeSet<String>>,
+    /// How old an answer may be when a pass uses it (the last age asked for).
+    max_age: Duration,
+    /// Services whose answer a DescribeServices call in flight is reading ahead.
+    pending: std::collections::HashSet<(String, String)>,
+    /// Passes served from read-ahead answers, and passes that had to read.
+    hits: u64,
+    misses: u64,
+}
+
+/// What the read-ahead cache has for a pass.
+enum Waiting {
+    Hit(Box<Option<ServiceObservation>>),
+    InFlight,
+    Miss,
+}
+
+/// ECS, for the controllers; cloning shares the client, budgets, counters, batch queue and cache.
 #[derive(Clone)]
 pub struct EcsApi {
     client: ecs::Client,
     caller: Caller,
     services: Batcher<ServiceObservation>,
+    cache: Arc<Mutex<ServiceCache>>,
+    /// Wakes passes waiting for an answer being read ahead.
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 impl EcsApi {
     /// Wraps a client; `batch_window` is how long a describe waits for others to share its call.
     pub fn new(client: ecs::Client, caller: Caller, batch_window: Duration) -> Self {
         let (fetch_client, fetch_caller) = (client.clone(), caller.clone());
+        let cache = Arc::new(Mutex::new(ServiceCache::default()));
+        let arrived = Arc::new(tokio::sync::Notify::new());
+        let (fetch_cache, fetch_arrived) = (cache.clone(), arrived.clone());
         let services = Batcher::new(
             DESCRIBE_SERVICES_MAX,
             batch_window,
             Arc::new(move |cluster, names| {
-                let (client, caller) = (fetch_client.clone(), fetch_caller.clone());
-                Box::pin(async move { describe_services(&client, &caller, cluster, names).await })
+                let (client, caller, cache, arrived) = (
+                    fetch_client.clone(),
+                    fetch_caller.clone(),
+                    fetch_cache.clone(),
+                    fetch_arrived.clone(),
+                );
+                Box::pin(async move {
+                    let all = fill_up(&cache, &cluster, &names);
+                    let extra: Vec<(String, String)> = all
+                        .iter()
+                        .filter(|n| !names.contains(n))
+                        .map(|n| (cluster.clone(), n.clone()))
+                        .collect();
+                    if let Ok(mut cache) = cache.lock() {
+                        cache.pending.extend(extra.iter().cloned());
+                    }
+                    let result =
+                        describe_services(&client, &caller, cluster.clone(), all.clone()).await;
+                    if let Ok(mut cache) = cache.lock() {
+                        let now = Instant::now();
+                        for key in &extra {
+                            cache.pending.remove(key);
+                            // The asked-for answers go to their callers; the rest wait here.
+                            if let Ok(found) = &result {
+                                cache
+                                    .answers
+                                    .insert(key.clone(), (now, found.get(&key.1).cloned()));
+                            }
+                        }
+                    }
+                    arrived.notify_waiters();
+                    result
+                })
             }),
         );
         Self {
             client,
             caller,
             services,
+            cache,
+            arrived,
         }
+    }
+
+    /// Follows a service: its answers are read ahead with its cluster's other services.
+    pub fn follow_service(&self, cluster: &str, service: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache
+                .followed
+                .entry(cluster.to_owned())
+                .or_default()
+                .insert(service.to_owned());
+        }
+    }
+
+    /// Stops following a service and forgets its answer.
+    pub fn unfollow_service(&self, cluster: &str, service: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if let Some(names) = cache.followed.get_mut(cluster) {
+                names.remove(service);
+            }
+            let key = (cluster.to_owned(), service.to_owned());
+            cache.answers.remove(&key);
+            cache.used.remove(&key);
+        }
+    }
+
+    /// (served from read-ahead answers, had to read) since start, for metrics and tests.
+    pub fn read_ahead_stats(&self) -> (u64, u64) {
+        self.cache
+            .lock()
+            .map(|c| (c.hits, c.misses))
+            .unwrap_or_default()
+    }
+
+    /// Forgets the cached answer of a service (after a write to it).
+    pub fn forget_service(&self, cluster: &str, service: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache
+                .answers
+                .remove(&(cluster.to_owned(), service.to_owned()));
+        }
+    }
+
+    /// A service as read at most `max_age` ago (read ahead with a neighbour, or now).
+    pub async fn describe_service_cached(
+        &self,
+        cluster: &str,
+        service: &str,
+        max_age: Duration,
+    ) -> Result<Option<ServiceObservation>, AwsError> {
+        let key = (cluster.to_owned(), service.to_owned());
+        let mut first = true;
+        loop {
+            let arrival = self.arrived.notified();
+            tokio::pin!(arrival);
+            arrival.as_mut().enable();
+            match self.take_answer(&key, max_age, std::mem::take(&mut first)) {
+                Waiting::Hit(answer) => return Ok(*answer),
+                Waiting::Miss => break,
+                // A call in flight reads this service ahead: wait for it, not for a call of our
+                // own.
+                Waiting::InFlight => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), arrival).await;
+                }
+            }
+        }
+        self.describe_service(cluster, service).await
+    }
+
+    fn take_answer(&self, key: &(String, String), max_age: Duration, used: bool) -> Waiting {
+        let Ok(mut cache) = self.cache.lock() else {
+            return Waiting::Miss;
+        };
+        cache.max_age = max_age;
+        if used {
+            cache.used.insert(key.clone(), Instant::now());
+        }
+        if let Some((_, answer)) = cache
+            .answers
+            .remove(key)
+            .filter(|(at, _)| at.elapsed() <= max_age)
+        {
+            cache.hits += 1;
+            return Waiting::Hit(Box::new(answer));
+        }
+        if cache.pending.contains(key) {
+            return Waiting::InFlight;
+        }
+        cache.misses += 1;
+        Waiting::Miss
     }
 
     /// Registers a revision of `request` with the operator's `extra_tags` added to the user's.
@@ -105,9 +263,12 @@ impl EcsApi {
             )
             .await;
         match result {
-            Ok(output) => Ok(output
-                .task_definition()
-                .map(|td| (revision_of(td), output.tags().iter().map(tag_of).collect()))),
+            Ok(output) => Ok(output.task_definition().map(|td| {
+                (
+                    revision_of(td),
+                    output.tags().iter().map(answers::tag).collect(),
+                )
+            })),
             Err(e) if e.kind == super::AwsErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -152,6 +313,76 @@ impl EcsApi {
         )
         .await?;
         Ok(arns)
+    }
+
+    /// The newest ACTIVE revision of `family` ("If a revision is not specified, the latest ACTIVE
+    /// revision is used."), or `None` when the family has none.
+    pub async fn latest_active_revision(&self, family: &str) -> Result<Option<String>, AwsError> {
+        let mut latest = None;
+        self.page_revisions(
+            family,
+            RevisionStatus::Active,
+            ecs::types::SortOrder::Desc,
+            |arn| {
+                latest = Some(arn.to_owned());
+                false
+            },
+        )
+        .await?;
+        Ok(latest)
+    }
+
+    /// The newest service deployment of a service (BLUE_GREEN, LINEAR and CANARY deployments
+    /// report their lifecycle, bake time included, only here), or `None`.
+    pub async fn latest_service_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceDeploymentObservation>, AwsError> {
+        let mut newest: Option<ServiceDeploymentObservation> = None;
+        let mut token: Option<String> = None;
+        loop {
+            let output = self
+                .caller
+                .send(
+                    ApiCategory::ServiceDeploymentRead,
+                    "ListServiceDeployments",
+                    Repeat::Safe,
+                    || {
+                        self.client
+                            .list_service_deployments()
+                            .cluster(cluster)
+                            .service(service)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            for brief in output.service_deployments() {
+                let seen = ServiceDeploymentObservation {
+                    arn: brief
+                        .service_deployment_arn()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    status: brief
+                        .status()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    status_reason: brief.status_reason().map(str::to_owned),
+                    created_at: brief.created_at().map(|t| t.secs()).unwrap_or_default(),
+                };
+                if newest
+                    .as_ref()
+                    .is_none_or(|n| seen.created_at >= n.created_at)
+                {
+                    newest = Some(seen);
+                }
+            }
+            match output.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(newest),
+            }
+        }
     }
 
     /// Walks ListTaskDefinitions pages of one family in `sort` order, giving each ARN to `visit`
@@ -234,6 +465,7 @@ impl EcsApi {
         &self,
         request: &CreateServiceRequest,
     ) -> Result<ServiceObservation, AwsError> {
+        self.forget_service(&request.cluster, &request.service_name);
         let input = sdk::create_service(request)?;
         let repeat = if request.client_token.is_some() {
             Repeat::Safe
@@ -267,6 +499,7 @@ impl EcsApi {
         &self,
         request: &UpdateServiceRequest,
     ) -> Result<ServiceObservation, AwsError> {
+        self.forget_service(&request.cluster, &request.service);
         let input = sdk::update_service(request)?;
         let output = self
             .caller
@@ -365,8 +598,39 @@ impl EcsApi {
                 },
             )
             .await?;
-        Ok(output.tags().iter().map(tag_of).collect())
+        Ok(output.tags().iter().map(answers::tag).collect())
     }
+}
+
+/// `names` plus followed services of `cluster` with no answer waiting, due soonest first (their
+/// last answer used longest ago), up to 10.
+fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
+    let mut all = names.to_vec();
+    let Ok(cache) = cache.lock() else {
+        return all;
+    };
+    let Some(followed) = cache.followed.get(cluster) else {
+        return all;
+    };
+    let mut due: Vec<(Option<Instant>, &String)> = followed
+        .iter()
+        .filter(|name| !names.contains(name))
+        // A waiting answer too old to be used is no answer.
+        .filter(|name| {
+            cache
+                .answers
+                .get(&(cluster.to_owned(), (*name).clone()))
+                .is_none_or(|(at, _)| at.elapsed() > cache.max_age)
+        })
+        .map(|name| {
+            let used = cache.used.get(&(cluster.to_owned(), name.clone())).copied();
+            (used, name)
+        })
+        .collect();
+    due.sort();
+    let room = DESCRIBE_SERVICES_MAX.saturating_sub(all.len());
+    all.extend(due.into_iter().take(room).map(|(_, name)| name.clone()));
+    all
 }
 
 async fn describe_services(
@@ -437,13 +701,6 @@ fn revision_of(td: &ecs::types::TaskDefinition) -> TaskDefinitionRevision {
     }
 }
 
-fn tag_of(tag: &ecs::types::Tag) -> Tag {
-    Tag {
-        key: tag.key().unwrap_or_default().to_owned(),
-        value: tag.value().map(str::to_owned),
-    }
-}
-
 fn service_of(service: &ecs::types::Service) -> ServiceObservation {
     ServiceObservation {
         arn: service.service_arn().unwrap_or_default().to_owned(),
@@ -468,6 +725,7 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
                 running_count: d.running_count(),
                 pending_count: d.pending_count(),
                 failed_tasks: d.failed_tasks(),
+                created_at: d.created_at().map(|t| t.secs()),
             })
             .collect(),
         events: service
@@ -479,6 +737,8 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
                 message: e.message().unwrap_or_default().to_owned(),
             })
             .collect(),
+        settings: answers::service_settings(service),
+        tags: service.tags().iter().map(answers::tag).collect(),
     }
 }
 
@@ -498,5 +758,41 @@ mod tests {
             12
         );
         assert_eq!(revision_of_arn("garbage"), 0);
+    }
+
+    #[test]
+    fn batches_are_filled_with_the_services_due_soonest() {
+        let cache = Mutex::new(ServiceCache::default());
+        let key = |n: &str| ("prod".to_owned(), n.to_owned());
+        {
+            let mut c = cache.lock().expect("lock");
+            let names: BTreeSet<String> = (0..15).map(|i| format!("s{i:02}")).collect();
+            c.followed.insert("prod".into(), names);
+            let start = Instant::now();
+            // s00..s09 were used in this order; s10..s14 never; s03 has an answer waiting.
+            for i in 0..10 {
+                c.used
+                    .insert(key(&format!("s{i:02}")), start + Duration::from_millis(i));
+            }
+            c.answers.insert(key("s03"), (start, None));
+            c.max_age = Duration::from_secs(60);
+        }
+        let all = fill_up(&cache, "prod", &["s05".to_owned()]);
+        assert_eq!(all.len(), 10);
+        assert_eq!(all[0], "s05", "the asked-for name first");
+        assert!(
+            all[1..6].iter().all(|n| n.as_str() >= "s10"),
+            "never used: due first: {all:?}"
+        );
+        assert_eq!(
+            &all[6..],
+            ["s00", "s01", "s02", "s04"],
+            "then the oldest use, skipping waiting answers"
+        );
+        assert_eq!(
+            fill_up(&cache, "dev", &["x".to_owned()]),
+            ["x"],
+            "other clusters untouched"
+        );
     }
 }

@@ -22,6 +22,8 @@ pub enum ApiCategory {
     ServiceRead,
     /// CreateService, UpdateService, DeleteService.
     ServiceWrite,
+    /// DescribeServiceDeployments, ListServiceDeployments.
+    ServiceDeploymentRead,
     /// DescribeTaskDefinition, ListTaskDefinitions.
     TaskDefinitionRead,
     /// RegisterTaskDefinition, DeregisterTaskDefinition.
@@ -36,10 +38,11 @@ pub enum ApiCategory {
 
 impl ApiCategory {
     /// Every category, for configuration and metrics.
-    pub const ALL: [ApiCategory; 8] = [
+    pub const ALL: [ApiCategory; 9] = [
         Self::ClusterRead,
         Self::ServiceRead,
         Self::ServiceWrite,
+        Self::ServiceDeploymentRead,
         Self::TaskDefinitionRead,
         Self::TaskDefinitionWrite,
         Self::TagWrite,
@@ -53,6 +56,7 @@ impl ApiCategory {
             Self::ClusterRead => "cluster-read",
             Self::ServiceRead => "service-read",
             Self::ServiceWrite => "service-write",
+            Self::ServiceDeploymentRead => "service-deployment-read",
             Self::TaskDefinitionRead => "task-definition-read",
             Self::TaskDefinitionWrite => "task-definition-write",
             Self::TagWrite => "tag-write",
@@ -92,6 +96,7 @@ pub fn default_budgets(ceiling: f64) -> BTreeMap<ApiCategory, Budget> {
         (ApiCategory::ClusterRead, budget(20.0, 50.0)),
         (ApiCategory::ServiceRead, budget(20.0, 100.0)),
         (ApiCategory::ServiceWrite, budget(5.0, 50.0)),
+        (ApiCategory::ServiceDeploymentRead, budget(20.0, 50.0)),
         (ApiCategory::TaskDefinitionRead, budget(20.0, 50.0)),
         (ApiCategory::TaskDefinitionWrite, budget(1.0, 20.0)),
         (ApiCategory::TagWrite, budget(10.0, 20.0)),

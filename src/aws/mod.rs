@@ -5,6 +5,7 @@
 //! Requests come in as the operator's own types from `translate` and are turned into SDK inputs
 //! by [`sdk`]; answers go out as the observation types in [`types`]. SDK shapes never leave here.
 
+pub mod answers;
 pub mod autoscaling;
 pub mod batch;
 pub mod call;

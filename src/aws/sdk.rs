@@ -159,6 +159,12 @@ enum_to_sdk! {
     svc::PlacementStrategyType => et::PlacementStrategyType,
     svc::PropagateTags => et::PropagateTags,
     svc::AvailabilityZoneRebalancing => et::AvailabilityZoneRebalancing,
+    svc::DeploymentStrategy => et::DeploymentStrategy,
+    svc::DeploymentLifecycleHookTargetType => et::DeploymentLifecycleHookTargetType,
+    svc::DeploymentLifecycleHookStage => et::DeploymentLifecycleHookStage,
+    svc::DeploymentLifecycleHookAction => et::DeploymentLifecycleHookAction,
+    svc::TaskFilesystemType => et::TaskFilesystemType,
+    svc::EbsResourceType => et::EbsResourceType,
     sp::PredefinedMetricType => aas::types::MetricType,
     sp::MetricStatistic => aas::types::MetricStatistic,
     sp::AdjustmentType => aas::types::AdjustmentType,
@@ -275,6 +281,38 @@ convert!(fallible svc::CapacityProviderStrategyItem => et::CapacityProviderStrat
 convert!(plain svc::DeploymentConfiguration => et::DeploymentConfiguration {
     maximum_percent => set_maximum_percent, minimum_healthy_percent => set_minimum_healthy_percent,
     deployment_circuit_breaker => set_deployment_circuit_breaker, alarms => set_alarms,
+    strategy => set_strategy, bake_time_in_minutes => set_bake_time_in_minutes,
+    lifecycle_hooks => set_lifecycle_hooks, linear_configuration => set_linear_configuration,
+    canary_configuration => set_canary_configuration,
+});
+convert!(plain svc::DeploymentLifecycleHook => et::DeploymentLifecycleHook {
+    target_type => set_target_type, hook_target_arn => set_hook_target_arn, role_arn => set_role_arn,
+    lifecycle_stages => set_lifecycle_stages, timeout_configuration => set_timeout_configuration,
+});
+convert!(plain svc::DeploymentLifecycleHookTimeoutConfiguration => et::DeploymentLifecycleHookTimeoutConfiguration {
+    timeout_in_minutes => set_timeout_in_minutes, action => set_action,
+});
+convert!(plain svc::LinearConfiguration => et::LinearConfiguration {
+    step_percent => set_step_percent, step_bake_time_in_minutes => set_step_bake_time_in_minutes,
+});
+convert!(plain svc::CanaryConfiguration => et::CanaryConfiguration {
+    canary_percent => set_canary_percent, canary_bake_time_in_minutes => set_canary_bake_time_in_minutes,
+});
+convert!(fallible svc::ServiceVolumeConfiguration => et::ServiceVolumeConfiguration {
+    name => set_name, managed_ebs_volume => set_managed_ebs_volume,
+});
+convert!(fallible svc::ServiceManagedEbsVolumeConfiguration => et::ServiceManagedEbsVolumeConfiguration {
+    encrypted => set_encrypted, kms_key_id => set_kms_key_id, volume_type => set_volume_type,
+    size_in_gib => set_size_in_gib, snapshot_id => set_snapshot_id,
+    volume_initialization_rate => set_volume_initialization_rate, iops => set_iops,
+    throughput => set_throughput, tag_specifications => set_tag_specifications, role_arn => set_role_arn,
+    filesystem_type => set_filesystem_type,
+});
+convert!(fallible svc::EbsTagSpecification => et::EbsTagSpecification {
+    resource_type => set_resource_type, tags => set_tags, propagate_tags => set_propagate_tags,
+});
+convert!(fallible svc::VpcLatticeConfiguration => et::VpcLatticeConfiguration {
+    role_arn => set_role_arn, target_group_arn => set_target_group_arn, port_name => set_port_name,
 });
 convert!(plain svc::DeploymentCircuitBreaker => et::DeploymentCircuitBreaker { enable => set_enable, rollback => set_rollback });
 convert!(fallible svc::DeploymentAlarms => et::DeploymentAlarms {
@@ -427,7 +465,10 @@ pub fn create_service(
                 .set_propagate_tags(s.propagate_tags.arg()?)
                 .set_tags(s.tags.arg()?)
                 .set_service_connect_configuration(s.service_connect_configuration.arg()?)
-                .set_availability_zone_rebalancing(s.availability_zone_rebalancing.arg()?),
+                .set_availability_zone_rebalancing(s.availability_zone_rebalancing.arg()?)
+                .set_role(s.role.clone())
+                .set_volume_configurations(s.volume_configurations.arg()?)
+                .set_vpc_lattice_configurations(s.vpc_lattice_configurations.arg()?),
         )
     })()
     .map_err(|e| e.into_aws("ecs:CreateService"))
@@ -451,14 +492,16 @@ pub fn update_service(
                 .set_placement_constraints(request.placement_constraints.arg()?)
                 .set_placement_strategy(request.placement_strategy.arg()?)
                 .set_platform_version(request.platform_version.clone())
+                .set_force_new_deployment(request.force_new_deployment)
                 .set_health_check_grace_period_seconds(request.health_check_grace_period_seconds)
-                .set_deployment_controller(request.deployment_controller.arg()?)
                 .set_enable_execute_command(request.enable_execute_command)
                 .set_enable_ecs_managed_tags(request.enable_ecs_managed_tags)
                 .set_load_balancers(request.load_balancers.arg()?)
                 .set_propagate_tags(request.propagate_tags.arg()?)
                 .set_service_registries(request.service_registries.arg()?)
-                .set_service_connect_configuration(request.service_connect_configuration.arg()?),
+                .set_service_connect_configuration(request.service_connect_configuration.arg()?)
+                .set_volume_configurations(request.volume_configurations.arg()?)
+                .set_vpc_lattice_configurations(request.vpc_lattice_configurations.arg()?),
         )
     })()
     .map_err(|e| e.into_aws("ecs:UpdateService"))

@@ -1,6 +1,9 @@
 //! What the operator observes in AWS, in its own types, so nothing outside `aws` depends on SDK
 //! shapes.
 
+use crate::api::common::Tag;
+use crate::api::service::ServiceSettings;
+
 /// A task definition revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskDefinitionRevision {
@@ -15,7 +18,7 @@ pub struct TaskDefinitionRevision {
 }
 
 /// An ECS service as DescribeServices reports it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceObservation {
     /// Service ARN.
     pub arn: String,
@@ -37,8 +40,13 @@ pub struct ServiceObservation {
     pub launch_type: Option<String>,
     /// Deployments, PRIMARY first as ECS lists them.
     pub deployments: Vec<DeploymentObservation>,
-    /// The newest service events.
+    /// The newest service events, newest first.
     pub events: Vec<ServiceEventObservation>,
+    /// The service's settings in the spec's shape (Service Connect, volumes and VPC Lattice from
+    /// the PRIMARY deployment).
+    pub settings: ServiceSettings,
+    /// The service's tags (when DescribeServices was asked for them).
+    pub tags: Vec<Tag>,
 }
 
 /// One deployment of a service.
@@ -62,6 +70,22 @@ pub struct DeploymentObservation {
     pub pending_count: i32,
     /// Tasks that failed to start.
     pub failed_tasks: i32,
+    /// When the deployment started (seconds since the epoch).
+    pub created_at: Option<i64>,
+}
+
+/// A service deployment (the lifecycle view of BLUE_GREEN, LINEAR and CANARY deployments).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceDeploymentObservation {
+    /// Its ARN.
+    pub arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED,
+    /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED.
+    pub status: String,
+    /// Why, as ECS says it.
+    pub status_reason: Option<String>,
+    /// When it was created (seconds since the epoch).
+    pub created_at: i64,
 }
 
 /// A service event (placement failures, steady state, ...).

@@ -119,6 +119,16 @@ pub enum Progress {
         /// When to look again.
         requeue: Duration,
     },
+    /// The pass did its work but the outcome needs a human (a rollout failed or was rolled back):
+    /// Stalled, a Warning Event when that is news, and a look again after `requeue`.
+    Stalled {
+        /// CamelCase reason.
+        reason: String,
+        /// What happened and what to do.
+        message: String,
+        /// When to look again.
+        requeue: Duration,
+    },
 }
 
 /// Where a deletion pass leaves the object.
@@ -329,6 +339,20 @@ async fn reconcile<R: Reconciler>(
                 Action::requeue(requeue),
                 None,
                 "progressing",
+            )
+        }
+        Ok(Progress::Stalled {
+            reason,
+            message,
+            requeue,
+        }) => {
+            ctx.reset_backoff(&key);
+            let error = ReconcileError::blocked(&reason, message.clone());
+            (
+                Health::Stalled { reason, message },
+                Action::requeue(requeue),
+                Some((error, EventType::Warning)),
+                "stalled",
             )
         }
         Err(error) => {

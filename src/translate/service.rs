@@ -1,6 +1,9 @@
 //! EcsService -> ECS `CreateService` / `UpdateService`: validation, requests and the update plan.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_with::skip_serializing_none;
 
 use super::{FieldErrors, TranslateError, duplicates, is_arn_of, is_ecs_name};
@@ -8,11 +11,11 @@ use crate::api::EcsServiceSpec;
 use crate::api::common::Tag;
 use crate::api::service::AvailabilityZoneRebalancing;
 use crate::api::service::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentAlarms,
-    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentController, LaunchType,
-    LoadBalancer, NetworkConfiguration, PlacementConstraint, PlacementStrategy,
-    PlacementStrategyType, PropagateTags, SchedulingStrategy, ServiceConnectConfiguration,
-    ServiceRegistry, ServiceSettings,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentStrategy, LaunchType, LoadBalancer, NetworkConfiguration,
+    PlacementConstraint, PlacementStrategy, PlacementStrategyType, PropagateTags,
+    SchedulingStrategy, ServiceConnectConfiguration, ServiceRegistry, ServiceSettings,
+    ServiceVolumeConfiguration, VpcLatticeConfiguration,
 };
 
 /// The desired count a service gets at creation when the spec leaves it to the autoscaler and no
@@ -39,7 +42,7 @@ pub struct CreateServiceRequest {
     pub client_token: Option<String>,
 }
 
-/// The ECS `UpdateService` request: identity plus only the members that differ from AWS.
+/// The ECS `UpdateService` request: identity plus only the members to change.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,7 +55,7 @@ pub struct UpdateServiceRequest {
     pub desired_count: Option<i32>,
     /// New task definition (starts a deployment).
     pub task_definition: Option<String>,
-    /// New capacity provider strategy.
+    /// New capacity provider strategy (`[]` goes back to the launch type).
     pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
     /// New deployment configuration.
     pub deployment_configuration: Option<DeploymentConfiguration>,
@@ -60,29 +63,184 @@ pub struct UpdateServiceRequest {
     pub availability_zone_rebalancing: Option<AvailabilityZoneRebalancing>,
     /// New network configuration.
     pub network_configuration: Option<NetworkConfiguration>,
-    /// New placement constraints.
+    /// New placement constraints (`[]` removes them all).
     pub placement_constraints: Option<Vec<PlacementConstraint>>,
-    /// New placement strategy.
+    /// New placement strategy (`[]` removes it).
     pub placement_strategy: Option<Vec<PlacementStrategy>>,
     /// New platform version.
     pub platform_version: Option<String>,
+    /// Start a new deployment even without a change that would start one.
+    pub force_new_deployment: Option<bool>,
     /// New grace period.
     pub health_check_grace_period_seconds: Option<i32>,
-    /// New deployment controller.
-    pub deployment_controller: Option<DeploymentController>,
     /// New ECS Exec setting.
     pub enable_execute_command: Option<bool>,
     /// New managed tags setting.
     #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: Option<bool>,
-    /// New load balancers (an empty list removes them all).
+    /// New load balancers (`[]` removes them all).
     pub load_balancers: Option<Vec<LoadBalancer>>,
     /// New tag propagation.
     pub propagate_tags: Option<PropagateTags>,
-    /// New service registries (an empty list removes them all).
+    /// New service registries (`[]` removes them all).
     pub service_registries: Option<Vec<ServiceRegistry>>,
-    /// New Service Connect configuration.
+    /// New Service Connect configuration (`{enabled: false}` turns it off).
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
+    /// New volumes configured at launch.
+    pub volume_configurations: Option<Vec<ServiceVolumeConfiguration>>,
+    /// New VPC Lattice configurations.
+    pub vpc_lattice_configurations: Option<Vec<VpcLatticeConfiguration>>,
+}
+
+impl UpdateServiceRequest {
+    /// Whether the request changes anything.
+    pub fn is_empty(&self) -> bool {
+        *self
+            == Self {
+                cluster: self.cluster.clone(),
+                service: self.service.clone(),
+                ..Default::default()
+            }
+    }
+}
+
+/// The members UpdateService can change, by their API names.
+pub const UPDATABLE_MEMBERS: [&str; 16] = [
+    "capacityProviderStrategy",
+    "deploymentConfiguration",
+    "availabilityZoneRebalancing",
+    "networkConfiguration",
+    "placementConstraints",
+    "placementStrategy",
+    "platformVersion",
+    "healthCheckGracePeriodSeconds",
+    "enableExecuteCommand",
+    "enableECSManagedTags",
+    "loadBalancers",
+    "propagateTags",
+    "serviceRegistries",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+];
+
+/// Members ECS reports back exactly as they were sent (after normalisation), so a difference
+/// between the spec and DescribeServices is drift to revert even when the spec did not change.
+/// The others (Service Connect, volumes, VPC Lattice, platform version) may come back in another
+/// form (names resolved to ARNs, LATEST resolved to a version), so for them only a change of the
+/// spec itself causes an update.
+pub const DRIFT_CHECKED_MEMBERS: [&str; 11] = [
+    "capacityProviderStrategy",
+    "deploymentConfiguration",
+    "networkConfiguration",
+    "placementConstraints",
+    "placementStrategy",
+    "healthCheckGracePeriodSeconds",
+    "enableExecuteCommand",
+    "enableECSManagedTags",
+    "loadBalancers",
+    "propagateTags",
+    "serviceRegistries",
+];
+
+/// Members UpdateService can never change: a change needs a new service.
+pub const IMMUTABLE_MEMBERS: [&str; 4] = [
+    "launchType",
+    "schedulingStrategy",
+    "role",
+    "deploymentController",
+];
+
+/// Members a CODE_DEPLOY service may change through UpdateService ("only the desired count,
+/// deployment configuration, health check grace period, task placement constraints and
+/// strategies, enable ECS managed tags option, and propagate tags can be updated using this API";
+/// capacity providers too).
+pub const CODE_DEPLOY_UPDATABLE: [&str; 7] = [
+    "deploymentConfiguration",
+    "healthCheckGracePeriodSeconds",
+    "placementConstraints",
+    "placementStrategy",
+    "enableECSManagedTags",
+    "propagateTags",
+    "capacityProviderStrategy",
+];
+
+/// Members an EXTERNAL service may change through UpdateService ("only the desired count, task
+/// placement constraints and strategies, health check grace period, enable ECS managed tags
+/// option, and propagate tags option").
+pub const EXTERNAL_UPDATABLE: [&str; 5] = [
+    "healthCheckGracePeriodSeconds",
+    "placementConstraints",
+    "placementStrategy",
+    "enableECSManagedTags",
+    "propagateTags",
+];
+
+/// Every updatable and immutable member of `settings`, normalised (AWS defaults written out,
+/// order-insensitive lists sorted, absent lists empty), as JSON keyed by the API name. Two
+/// services are the same where these are equal.
+pub fn member_values(settings: &ServiceSettings) -> BTreeMap<&'static str, Value> {
+    let normalised = normalise_settings(settings);
+    let json = serde_json::to_value(&normalised).unwrap_or(Value::Null);
+    UPDATABLE_MEMBERS
+        .iter()
+        .chain(IMMUTABLE_MEMBERS.iter())
+        .map(|member| (*member, json.get(*member).cloned().unwrap_or(Value::Null)))
+        .collect()
+}
+
+/// A short stable hash of one member's normalised value, recorded per member when applied.
+pub fn member_hash(value: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The members to send: those whose normalised desired value differs from what ECS reports and
+/// either changed in the spec since last applied (`applied` holds each member's hash) or are
+/// drift-checked. `allowed` limits them (CODE_DEPLOY / EXTERNAL services).
+pub fn changed_members(
+    desired: &BTreeMap<&'static str, Value>,
+    observed: &BTreeMap<&'static str, Value>,
+    applied: &BTreeMap<String, String>,
+) -> Vec<&'static str> {
+    UPDATABLE_MEMBERS
+        .iter()
+        .copied()
+        .filter(|member| {
+            let want = desired.get(member).unwrap_or(&Value::Null);
+            let have = observed.get(member).unwrap_or(&Value::Null);
+            if *want == Value::Null || want == have {
+                return false;
+            }
+            let spec_changed =
+                applied.get(*member).map(String::as_str) != Some(member_hash(want).as_str());
+            spec_changed || DRIFT_CHECKED_MEMBERS.contains(member)
+        })
+        .collect()
+}
+
+/// An UpdateService request carrying `members` with their desired values.
+pub fn update_with(
+    cluster: &str,
+    service: &str,
+    desired: &BTreeMap<&'static str, Value>,
+    members: &[&'static str],
+) -> UpdateServiceRequest {
+    let mut body = serde_json::Map::new();
+    body.insert("cluster".into(), Value::String(cluster.to_owned()));
+    body.insert("service".into(), Value::String(service.to_owned()));
+    for member in members {
+        if let Some(value) = desired.get(member) {
+            body.insert((*member).to_owned(), value.clone());
+        }
+    }
+    // Every member's type is one of the request's own, so this cannot fail; fall back to identity.
+    serde_json::from_value(Value::Object(body)).unwrap_or_else(|_| UpdateServiceRequest {
+        cluster: cluster.to_owned(),
+        service: service.to_owned(),
+        ..Default::default()
+    })
 }
 
 /// The ECS service name an object manages: `spec.serviceName`, or the object's name.
@@ -90,9 +248,10 @@ pub fn service_name<'a>(object_name: &'a str, spec: &'a EcsServiceSpec) -> &'a s
     spec.service_name.as_deref().unwrap_or(object_name)
 }
 
-/// The `CreateService` request for an object, given its task definition (the literal from the
-/// spec, or what `taskDefinitionRef` resolved to) and the desired count to start with when the
-/// spec leaves it open. `extra_tags` are the operator's ownership tags.
+/// The `CreateService` request for an object, given its task definition (resolved from
+/// `taskDefinitionRef` or from the literal; the literal as written when `None`) and the desired
+/// count to start with when the spec leaves it open. `extra_tags` are the operator's ownership
+/// tags.
 pub fn create_request(
     object_name: &str,
     spec: &EcsServiceSpec,
@@ -101,9 +260,9 @@ pub fn create_request(
     extra_tags: &[Tag],
 ) -> Result<CreateServiceRequest, TranslateError> {
     validate(object_name, spec).into_result()?;
-    let task_definition = match (spec.task_definition.as_deref(), resolved_task_definition) {
-        (Some(literal), _) => literal.to_owned(),
-        (None, Some(resolved)) => resolved.to_owned(),
+    let task_definition = match (resolved_task_definition, spec.task_definition.as_deref()) {
+        (Some(resolved), _) => resolved.to_owned(),
+        (None, Some(literal)) => literal.to_owned(),
         (None, None) => {
             return Err(TranslateError::Unresolved {
                 path: "spec.taskDefinitionRef".into(),
@@ -130,103 +289,20 @@ pub fn create_request(
     })
 }
 
-/// The `UpdateService` request that makes `observed` (AWS's view of the service, in the same
-/// shape) match `desired`, or `None` when nothing differs. Only members the user wrote are
-/// compared, after normalisation, so AWS defaults never cause an update; `desiredCount` is sent
-/// only when the spec sets it (otherwise the autoscaler owns it). Load balancers and service
-/// registries removed from the spec are removed from the service.
-pub fn update_request(
-    desired: &CreateServiceRequest,
-    observed: &CreateServiceRequest,
-    spec_sets_desired_count: bool,
-) -> Option<UpdateServiceRequest> {
-    let want = normalise_settings(&desired.settings);
-    let have = normalise_settings(&observed.settings);
-    let mut update = UpdateServiceRequest {
-        cluster: desired.cluster.clone(),
-        service: desired.service_name.clone(),
-        ..Default::default()
-    };
-
-    fn changed<T: Clone + PartialEq>(want: &Option<T>, have: &Option<T>) -> Option<T> {
-        match want {
-            Some(w) if Some(w) != have.as_ref() => Some(w.clone()),
-            _ => None,
-        }
-    }
-
-    if spec_sets_desired_count && desired.desired_count != observed.desired_count {
-        update.desired_count = desired.desired_count;
-    }
-    if desired.task_definition != observed.task_definition {
-        update.task_definition = Some(desired.task_definition.clone());
-    }
-    update.capacity_provider_strategy = changed(
-        &want.capacity_provider_strategy,
-        &have.capacity_provider_strategy,
-    );
-    update.deployment_configuration = changed(
-        &want.deployment_configuration,
-        &have.deployment_configuration,
-    );
-    update.availability_zone_rebalancing = changed(
-        &want.availability_zone_rebalancing,
-        &have.availability_zone_rebalancing,
-    );
-    update.network_configuration =
-        changed(&want.network_configuration, &have.network_configuration);
-    update.placement_constraints =
-        changed(&want.placement_constraints, &have.placement_constraints);
-    update.placement_strategy = changed(&want.placement_strategy, &have.placement_strategy);
-    update.platform_version = changed(&want.platform_version, &have.platform_version);
-    update.health_check_grace_period_seconds = changed(
-        &want.health_check_grace_period_seconds,
-        &have.health_check_grace_period_seconds,
-    );
-    update.deployment_controller =
-        changed(&want.deployment_controller, &have.deployment_controller);
-    update.enable_execute_command =
-        changed(&want.enable_execute_command, &have.enable_execute_command);
-    update.enable_ecs_managed_tags =
-        changed(&want.enable_ecs_managed_tags, &have.enable_ecs_managed_tags);
-    update.propagate_tags = changed(&want.propagate_tags, &have.propagate_tags);
-    update.service_connect_configuration = changed(
-        &want.service_connect_configuration,
-        &have.service_connect_configuration,
-    );
-    update.load_balancers = changed_or_cleared(&want.load_balancers, &have.load_balancers);
-    update.service_registries =
-        changed_or_cleared(&want.service_registries, &have.service_registries);
-
-    let identity_only = UpdateServiceRequest {
-        cluster: update.cluster.clone(),
-        service: update.service.clone(),
-        ..Default::default()
-    };
-    (update != identity_only).then_some(update)
-}
-
-/// For lists the user can remove entirely: absent in the spec but present in AWS means "clear".
-fn changed_or_cleared<T: Clone + PartialEq>(
-    want: &Option<Vec<T>>,
-    have: &Option<Vec<T>>,
-) -> Option<Vec<T>> {
-    let want_list = want.clone().unwrap_or_default();
-    let have_list = have.clone().unwrap_or_default();
-    (want_list != have_list).then_some(want_list)
-}
-
-/// Settings with AWS defaults written out and order-insensitive lists sorted, so that equal meaning
-/// compares equal.
+/// Settings with AWS defaults written out, order-insensitive lists sorted and absent lists empty,
+/// so that equal meaning compares equal (and a member removed from the spec compares as its
+/// default, which is what gets sent to clear it).
 pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
     let mut out = settings.clone();
-    if let Some(strategy) = out.capacity_provider_strategy.as_mut() {
-        for item in strategy.iter_mut() {
-            item.weight.get_or_insert(0);
-            item.base.get_or_insert(0);
-        }
-        strategy.sort_by(|a, b| a.capacity_provider.cmp(&b.capacity_provider));
+    let daemon = out.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+    out.scheduling_strategy
+        .get_or_insert(SchedulingStrategy::Replica);
+    let strategy = out.capacity_provider_strategy.get_or_insert_with(Vec::new);
+    for item in strategy.iter_mut() {
+        item.weight.get_or_insert(0);
+        item.base.get_or_insert(0);
     }
+    strategy.sort_by(|a, b| a.capacity_provider.cmp(&b.capacity_provider));
     if let Some(config) = out
         .network_configuration
         .as_mut()
@@ -234,17 +310,45 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
     {
         normalise_vpc(config);
     }
-    if let Some(deployment) = out.deployment_configuration.as_mut() {
-        deployment.maximum_percent.get_or_insert(200);
-        deployment.minimum_healthy_percent.get_or_insert(100);
-        deployment
-            .deployment_circuit_breaker
-            .get_or_insert(DeploymentCircuitBreaker::default());
-        let alarms = deployment.alarms.get_or_insert(DeploymentAlarms::default());
+    let deployment = out
+        .deployment_configuration
+        .get_or_insert_with(DeploymentConfiguration::default);
+    // "The default value for a replica service for minimumHealthyPercent is 100%. The default
+    // ... for a service using the DAEMON service schedule is 0%"; maximumPercent 200% / 100%.
+    deployment
+        .maximum_percent
+        .get_or_insert(if daemon { 100 } else { 200 });
+    deployment
+        .minimum_healthy_percent
+        .get_or_insert(if daemon { 0 } else { 100 });
+    deployment
+        .deployment_circuit_breaker
+        .get_or_insert(DeploymentCircuitBreaker::default());
+    if deployment
+        .alarms
+        .as_ref()
+        .is_some_and(|a| !a.enable && a.alarm_names.is_empty())
+    {
+        deployment.alarms = None;
+    }
+    if let Some(alarms) = deployment.alarms.as_mut() {
         alarms.alarm_names.sort();
     }
-    if let Some(lbs) = out.load_balancers.as_mut() {
-        lbs.sort_by(|a, b| {
+    deployment
+        .strategy
+        .get_or_insert(DeploymentStrategy::Rolling);
+    if deployment
+        .lifecycle_hooks
+        .as_ref()
+        .is_some_and(Vec::is_empty)
+    {
+        deployment.lifecycle_hooks = None;
+    }
+    out.placement_constraints.get_or_insert_with(Vec::new);
+    out.placement_strategy.get_or_insert_with(Vec::new);
+    out.load_balancers
+        .get_or_insert_with(Vec::new)
+        .sort_by(|a, b| {
             (
                 &a.target_group_arn,
                 &a.load_balancer_name,
@@ -258,6 +362,19 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
                     b.container_port,
                 ))
         });
+    out.service_registries.get_or_insert_with(Vec::new);
+    out.volume_configurations.get_or_insert_with(Vec::new);
+    out.vpc_lattice_configurations.get_or_insert_with(Vec::new);
+    out.health_check_grace_period_seconds.get_or_insert(0);
+    out.enable_execute_command.get_or_insert(false);
+    out.enable_ecs_managed_tags.get_or_insert(false);
+    out.propagate_tags.get_or_insert(PropagateTags::None);
+    let connect = out
+        .service_connect_configuration
+        .get_or_insert_with(ServiceConnectConfiguration::default);
+    if !connect.enabled {
+        // Off is off, whatever else is written.
+        *connect = ServiceConnectConfiguration::default();
     }
     if let Some(tags) = out.tags.as_mut() {
         tags.sort_by(|a, b| a.key.cmp(&b.key));
@@ -410,6 +527,8 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
         }
     }
 
+    validate_deployment_kinds(spec, &mut errors);
+
     if let Some(deployment) = &settings.deployment_configuration {
         if let (Some(min), Some(max)) = (
             deployment.minimum_healthy_percent,
@@ -533,6 +652,152 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
     errors
 }
 
+/// The rules of DAEMON services, CODE_DEPLOY / EXTERNAL controllers, deployment strategies,
+/// lifecycle hooks and volumes configured at launch (ECS API reference, CreateService).
+fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
+    use crate::api::service::{
+        DeploymentControllerType, DeploymentLifecycleHookStage, DeploymentLifecycleHookTargetType,
+    };
+    let settings = &spec.settings;
+    let daemon = settings.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+    let controller = settings
+        .deployment_controller
+        .as_ref()
+        .map(|c| c.r#type)
+        .unwrap_or(DeploymentControllerType::Ecs);
+    if daemon {
+        // "When you're using this strategy, you don't need to specify a desired number of tasks,
+        // a task placement strategy, or use Service Auto Scaling policies."
+        if settings
+            .placement_strategy
+            .as_ref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            errors.push(
+                "spec.placementStrategy",
+                "DAEMON services place one task per instance; remove placementStrategy",
+            );
+        }
+        // "Tasks using the Fargate launch type or the CODE_DEPLOY or EXTERNAL deployment
+        // controller types don't support the DAEMON scheduling strategy."
+        if controller != DeploymentControllerType::Ecs {
+            errors.push(
+                "spec.deploymentController.type",
+                format!("{controller} services cannot use the DAEMON scheduling strategy; use REPLICA or the ECS controller"),
+            );
+        }
+        // "volumeConfigurations is only supported for REPLICA service and not DAEMON service."
+        if settings
+            .volume_configurations
+            .as_ref()
+            .is_some_and(|v| !v.is_empty())
+        {
+            errors.push(
+                "spec.volumeConfigurations",
+                "volumes configured at launch are for REPLICA services only",
+            );
+        }
+    }
+    if controller == DeploymentControllerType::External && spec.task_definition_ref.is_some() {
+        errors.push(
+            "spec.taskDefinitionRef",
+            "an EXTERNAL service runs task sets that name their own task definitions; use taskDefinition only to create it",
+        );
+    }
+    if let Some(deployment) = &settings.deployment_configuration {
+        let strategy = deployment.strategy.unwrap_or(DeploymentStrategy::Rolling);
+        if controller != DeploymentControllerType::Ecs && deployment.strategy.is_some() {
+            errors.push(
+                "spec.deploymentConfiguration.strategy",
+                format!(
+                    "deployment strategies are for the ECS deployment controller, not {controller}"
+                ),
+            );
+        }
+        // "You must provide this parameter when you use the BLUE_GREEN deployment strategy."
+        if strategy == DeploymentStrategy::BlueGreen && deployment.bake_time_in_minutes.is_none() {
+            errors.push(
+                "spec.deploymentConfiguration.bakeTimeInMinutes",
+                "a BLUE_GREEN deployment needs a bake time (minutes both revisions run after traffic shifted)",
+            );
+        }
+        if deployment.linear_configuration.is_some() && strategy != DeploymentStrategy::Linear {
+            errors.push(
+                "spec.deploymentConfiguration.linearConfiguration",
+                "linearConfiguration is only valid with strategy: LINEAR",
+            );
+        }
+        if deployment.canary_configuration.is_some() && strategy != DeploymentStrategy::Canary {
+            errors.push(
+                "spec.deploymentConfiguration.canaryConfiguration",
+                "canaryConfiguration is only valid with strategy: CANARY",
+            );
+        }
+        if let Some(linear) = &deployment.linear_configuration
+            && let Some(step) = linear.step_percent
+            && !(3.0..=100.0).contains(&step)
+        {
+            errors.push(
+                "spec.deploymentConfiguration.linearConfiguration.stepPercent",
+                format!("{step} is not between 3.0 and 100.0"),
+            );
+        }
+        if let Some(canary) = &deployment.canary_configuration
+            && let Some(percent) = canary.canary_percent
+            && !(0.1..=100.0).contains(&percent)
+        {
+            errors.push(
+                "spec.deploymentConfiguration.canaryConfiguration.canaryPercent",
+                format!("{percent} is not between 0.1 and 100.0"),
+            );
+        }
+        for (i, hook) in deployment.lifecycle_hooks.iter().flatten().enumerate() {
+            let at = format!("spec.deploymentConfiguration.lifecycleHooks[{i}]");
+            let pause = hook.target_type == Some(DeploymentLifecycleHookTargetType::Pause);
+            if !pause && hook.hook_target_arn.is_none() {
+                errors.push(
+                    format!("{at}.hookTargetArn"),
+                    "an AWS_LAMBDA hook needs the Lambda function's ARN",
+                );
+            }
+            match &hook.lifecycle_stages {
+                None => errors.push(
+                    format!("{at}.lifecycleStages"),
+                    "name the stages the hook runs at",
+                ),
+                Some(stages) if pause => {
+                    // "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+                    // PRODUCTION_TRAFFIC_SHIFT stages."
+                    if let Some(stage) = stages.iter().find(|s| {
+                        matches!(
+                            s,
+                            DeploymentLifecycleHookStage::TestTrafficShift
+                                | DeploymentLifecycleHookStage::ProductionTrafficShift
+                        )
+                    }) {
+                        errors.push(
+                            format!("{at}.lifecycleStages"),
+                            format!("PAUSE hooks cannot run at {stage}"),
+                        );
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for (i, volume) in settings.volume_configurations.iter().flatten().enumerate() {
+        if let Some(ebs) = &volume.managed_ebs_volume
+            && ebs.size_in_gib.is_none()
+            && ebs.snapshot_id.is_none()
+        {
+            errors.push(
+                format!("spec.volumeConfigurations[{i}].managedEBSVolume.sizeInGiB"),
+                "give a volume size or a snapshotId",
+            );
+        }
+    }
+}
+
 /// `family`, `family:revision` or a task definition ARN.
 fn is_task_definition_reference(value: &str) -> bool {
     if is_arn_of(value, "ecs") {
@@ -561,57 +826,102 @@ mod tests {
     }
 
     #[test]
-    fn aws_defaults_cause_no_update() {
+    fn aws_defaults_and_order_compare_equal() {
         let desired = create_request("web", &spec(base()), None, 1, &[]).expect("desired");
-        let mut observed = desired.clone();
+        let mut observed = desired.settings.clone();
         // What DescribeServices reports: defaults filled in, lists in another order.
-        observed.settings.network_configuration = Some(NetworkConfiguration {
+        observed.network_configuration = Some(NetworkConfiguration {
             awsvpc_configuration: Some(AwsVpcConfiguration {
                 subnets: vec!["a".into(), "b".into()],
                 security_groups: Some(vec!["sg".into()]),
                 assign_public_ip: Some(AssignPublicIp::Disabled),
             }),
         });
-        observed.settings.deployment_configuration = Some(DeploymentConfiguration {
+        observed.deployment_configuration = Some(DeploymentConfiguration {
             maximum_percent: Some(200),
             minimum_healthy_percent: Some(100),
             deployment_circuit_breaker: Some(DeploymentCircuitBreaker::default()),
-            alarms: None,
-        });
-        assert_eq!(update_request(&desired, &observed, false), None);
-    }
-
-    #[test]
-    fn update_carries_only_what_changed() {
-        let mut changed = base();
-        changed["taskDefinition"] = json!("web:4");
-        changed["desiredCount"] = json!(5);
-        let desired = create_request("web", &spec(changed), None, 1, &[]).expect("desired");
-        let observed = create_request("web", &spec(base()), None, 2, &[]).expect("observed");
-        let update = update_request(&desired, &observed, true).expect("update");
-        assert_eq!(
-            serde_json::to_value(&update).expect("json"),
-            json!({"cluster": "prod", "service": "web", "taskDefinition": "web:4", "desiredCount": 5})
-        );
-        // An autoscaler owns desiredCount when the spec does not set it.
-        let update = update_request(&desired, &observed, false).expect("update");
-        assert_eq!(update.desired_count, None);
-    }
-
-    #[test]
-    fn removed_load_balancers_are_cleared() {
-        let desired = create_request("web", &spec(base()), None, 1, &[]).expect("desired");
-        let mut observed = desired.clone();
-        observed.settings.load_balancers = Some(vec![LoadBalancer {
-            target_group_arn: Some(
-                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1".into(),
-            ),
-            container_name: Some("app".into()),
-            container_port: Some(80),
             ..Default::default()
-        }]);
-        let update = update_request(&desired, &observed, false).expect("update");
-        assert_eq!(update.load_balancers, Some(vec![]));
+        });
+        observed.health_check_grace_period_seconds = Some(0);
+        observed.enable_execute_command = Some(false);
+        observed.propagate_tags = Some(PropagateTags::None);
+        observed.placement_constraints = Some(vec![]);
+        assert_eq!(member_values(&desired.settings), member_values(&observed));
+        assert!(
+            changed_members(
+                &member_values(&desired.settings),
+                &member_values(&observed),
+                &BTreeMap::new()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn only_changed_members_are_sent_with_their_full_value() {
+        let mut changed = base();
+        changed["healthCheckGracePeriodSeconds"] = json!(30);
+        let desired = member_values(
+            &create_request("web", &spec(changed), None, 1, &[])
+                .expect("desired")
+                .settings,
+        );
+        let observed = member_values(
+            &create_request("web", &spec(base()), None, 1, &[])
+                .expect("observed")
+                .settings,
+        );
+        let members = changed_members(&desired, &observed, &BTreeMap::new());
+        assert_eq!(members, ["healthCheckGracePeriodSeconds"]);
+        assert_eq!(
+            serde_json::to_value(update_with("prod", "web", &desired, &members)).expect("json"),
+            json!({"cluster": "prod", "service": "web", "healthCheckGracePeriodSeconds": 30})
+        );
+    }
+
+    #[test]
+    fn a_member_whose_spec_is_unchanged_is_resent_only_when_ecs_reports_it_exactly() {
+        let mut with_connect = base();
+        with_connect["serviceConnectConfiguration"] =
+            json!({"enabled": true, "namespace": "internal"});
+        let desired = member_values(
+            &create_request("web", &spec(with_connect), None, 1, &[])
+                .expect("desired")
+                .settings,
+        );
+        let mut observed = desired.clone();
+        observed.insert(
+            "serviceConnectConfiguration",
+            json!({"enabled": true, "namespace": "arn:aws:servicediscovery:us-east-1:1:namespace/ns-1"}),
+        );
+        let applied: BTreeMap<String, String> = desired
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), member_hash(v)))
+            .collect();
+        assert!(changed_members(&desired, &observed, &applied).is_empty());
+        assert_eq!(
+            changed_members(&desired, &observed, &BTreeMap::new()),
+            ["serviceConnectConfiguration"],
+            "never applied: sent"
+        );
+    }
+
+    #[test]
+    fn daemon_defaults_differ_from_replica() {
+        let daemon = json!({"cluster": "prod", "taskDefinition": "agent", "schedulingStrategy": "DAEMON", "launchType": "EC2"});
+        let settings = create_request("agent", &spec(daemon), None, 1, &[])
+            .expect("daemon")
+            .settings;
+        let normalised = normalise_settings(&settings);
+        let deployment = normalised.deployment_configuration.expect("defaults");
+        assert_eq!(
+            (
+                deployment.maximum_percent,
+                deployment.minimum_healthy_percent
+            ),
+            (Some(100), Some(0))
+        );
     }
 
     #[test]

@@ -185,7 +185,14 @@ pub fn build(sources: &Path, output: &Path) -> Result<(), TestbedError> {
     ]
     .join(" ");
     let output_status = Command::new("go")
-        .args(["build", "-trimpath", "-ldflags", &ldflags, "-o"])
+        .args([
+            "build",
+            "-trimpath",
+            "-buildvcs=false",
+            "-ldflags",
+            &ldflags,
+            "-o",
+        ])
         .arg(output)
         .arg(".")
         .current_dir(sources)

@@ -1,0 +1,996 @@
+//! EcsService controller end to end: a real Kubernetes API server (or $E2E_KUBECONFIG) + the
+//! task definition and service controllers + the AWS proxy with its ECS service model + moto.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs as ecs;
+use ecs_operator::api::{EcsService, EcsTaskDefinition};
+use ecs_operator::aws::{AwsClients, AwsSettings};
+use ecs_operator::controller::{Context, ControllerConfig, runner, service, task_definition};
+use ecs_operator::translate::tags;
+use ecs_testbed::{AwsProxy, Knobs, MotoServer, ProxyConfig};
+use k8s_openapi::api::events::v1::Event;
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+struct Bed {
+    cluster: common::Cluster,
+    client: Client,
+    proxy: AwsProxy,
+    ecs: ecs::Client,
+    ctx: Option<Arc<Context>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    controllers: Vec<tokio::task::JoinHandle<()>>,
+    resync: Duration,
+}
+
+impl Bed {
+    async fn start() -> Self {
+        Self::with(common::cluster().await, Duration::from_secs(300)).await
+    }
+
+    async fn with_resync(resync: Duration) -> Self {
+        Self::with(common::cluster().await, resync).await
+    }
+
+    async fn with(cluster: common::Cluster, resync: Duration) -> Self {
+        let moto = MotoServer::shared().expect("moto");
+        let proxy = AwsProxy::start(ProxyConfig {
+            upstream: moto.url().to_owned(),
+            account_id: Some(ecs_testbed::next_account_id()),
+            knobs: Knobs {
+                rollout_seconds: 1.0,
+                drain_seconds: 1.0,
+                failing_images: vec!["*:broken*".into()],
+            },
+            ..Default::default()
+        })
+        .await
+        .expect("proxy");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(proxy.url())
+            .credentials_provider(ecs::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load()
+            .await;
+        let ecs = ecs::Client::new(&config);
+        for name in ["prod", "my-cluster"] {
+            ecs.create_cluster()
+                .cluster_name(name)
+                .send()
+                .await
+                .expect("cluster");
+        }
+        let mut bed = Self {
+            client: cluster.client.clone(),
+            cluster,
+            proxy,
+            ecs,
+            ctx: None,
+            stop: None,
+            controllers: Vec::new(),
+            resync,
+        };
+        bed.start_controllers().await;
+        bed
+    }
+
+    async fn start_controllers(&mut self) {
+        let aws = AwsClients::connect(&AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(self.proxy.url().to_owned()),
+            max_attempts: 2,
+            static_credentials: Some(("testing".into(), "testing".into())),
+            budgets: BTreeMap::new(),
+            batch_window: Duration::from_millis(20),
+        })
+        .await;
+        let config = ControllerConfig {
+            namespace: Some(self.cluster.namespace.clone()),
+            resync: self.resync,
+            max_backoff: Duration::from_secs(2),
+            poll: Duration::from_millis(300),
+            concurrency: 32,
+        };
+        let ctx = Arc::new(Context::new(
+            self.client.clone(),
+            aws,
+            config,
+            "ecs-operator-test",
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        use futures::FutureExt;
+        let shutdown = async move {
+            let _ = stopped.await;
+        }
+        .shared();
+        let services = service::Services::new(&ctx);
+        self.controllers = vec![
+            tokio::spawn(runner::run(
+                task_definition::TaskDefinitions,
+                ctx.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(runner::run(services, ctx.clone(), shutdown)),
+        ];
+        self.ctx = Some(ctx);
+        self.stop = Some(stop);
+    }
+
+    async fn stop_controllers(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        for handle in self.controllers.drain(..) {
+            tokio::time::timeout(Duration::from_secs(30), handle)
+                .await
+                .expect("controller stops")
+                .expect("no panic");
+        }
+    }
+
+    fn ns(&self) -> &str {
+        &self.cluster.namespace
+    }
+
+    fn services(&self) -> Api<EcsService> {
+        Api::namespaced(self.client.clone(), self.ns())
+    }
+
+    fn tds(&self) -> Api<EcsTaskDefinition> {
+        Api::namespaced(self.client.clone(), self.ns())
+    }
+
+    async fn create_td(&self, name: &str, image: &str) {
+        let object: EcsTaskDefinition = serde_json::from_value(json!({
+            "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+            "metadata": {"name": name},
+            "spec": {"family": name, "containerDefinitions": [{"name": "app", "image": image, "memory": 128}]}
+        }))
+        .expect("object");
+        self.tds()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("created");
+    }
+
+    async fn set_image(&self, td: &str, image: &str) {
+        self.tds()
+            .patch(
+                td,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"containerDefinitions": [{"name": "app", "image": image, "memory": 128}]}})),
+            )
+            .await
+            .expect("image");
+    }
+
+    async fn create_service(&self, name: &str, spec: Value) -> EcsService {
+        self.create_service_object(json!({"metadata": {"name": name}, "spec": spec}))
+            .await
+    }
+
+    async fn create_service_object(&self, mut object: Value) -> EcsService {
+        object["apiVersion"] = json!("ecs.operator.dev/v1alpha1");
+        object["kind"] = json!("EcsService");
+        let object: EcsService = serde_json::from_value(object).expect("object");
+        self.services()
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("created")
+    }
+
+    async fn register(&self, family: &str, image: &str) -> String {
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .container_definitions(
+                ecs::types::ContainerDefinition::builder()
+                    .name("app")
+                    .image(image)
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("registered")
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_owned()
+    }
+
+    async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&EcsService) -> bool,
+    ) -> EcsService {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(object) = self.services().get(name).await {
+                if check(&object) {
+                    return object;
+                }
+                if Instant::now() > deadline {
+                    panic!("{name}: never {what}; last status: {:#?}", object.status);
+                }
+            } else if Instant::now() > deadline {
+                panic!("{name}: never {what}; object missing");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn wait_ready(&self, name: &str) -> EcsService {
+        self.wait_for(name, "Ready", |o| {
+            condition(o, "Ready").0 == "True"
+                && o.status
+                    .as_ref()
+                    .and_then(|s| s.reconcile.observed_generation)
+                    == o.metadata.generation
+        })
+        .await
+    }
+
+    async fn wait_td_ready(&self, name: &str, generation: i64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let td = self.tds().get(name).await.expect("td");
+            let ready = td.status.as_ref().is_some_and(|s| {
+                s.reconcile.observed_generation == Some(generation)
+                    && s.reconcile
+                        .conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+            });
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} never Ready at generation {generation}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn events(&self, name: &str) -> Vec<(String, String, String)> {
+        let events: Api<Event> = Api::namespaced(self.client.clone(), self.ns());
+        events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .map(|e| {
+                (
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.note.unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn requests(&self, operation: &str) -> Vec<Value> {
+        self.proxy
+            .requests()
+            .into_iter()
+            .filter(|r| r.operation == operation)
+            .map(|r| r.body)
+            .collect()
+    }
+
+    async fn describe(&self, cluster: &str, name: &str) -> ecs::types::Service {
+        self.ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .include(ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .expect("described")
+            .services()
+            .first()
+            .cloned()
+            .expect("service")
+    }
+}
+
+fn condition(object: &EcsService, type_: &str) -> (String, String, String) {
+    object
+        .status
+        .as_ref()
+        .and_then(|s| s.reconcile.conditions.iter().find(|c| c.type_ == type_))
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        .unwrap_or_default()
+}
+
+fn ec2(extra: Value) -> Value {
+    let mut spec = json!({"cluster": "prod", "launchType": "EC2", "desiredCount": 2});
+    for (k, v) in extra.as_object().expect("object") {
+        spec[k] = v.clone();
+    }
+    spec
+}
+
+/// Every member of `expected` is in `actual` with the same value.
+fn assert_contains(actual: &Value, expected: &Value, path: &str) {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            for (key, value) in e {
+                let found = a
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{path}.{key} missing in {actual}"));
+                assert_contains(found, value, &format!("{path}.{key}"));
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{path}");
+            for (i, (x, y)) in a.iter().zip(e).enumerate() {
+                assert_contains(x, y, &format!("{path}[{i}]"));
+            }
+        }
+        _ => assert_eq!(
+            common::numbers_as_f64(actual),
+            common::numbers_as_f64(expected),
+            "{path}"
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_become_ready_after_their_rollout_and_creates_carry_every_field() {
+    let mut bed = Bed::start().await;
+    bed.register("web-app", "nginx:1").await;
+    bed.register("web-app-ec2", "nginx:1").await;
+    let kubectl = |args: &[&str]| {
+        let output = std::process::Command::new("kubectl")
+            .args(args)
+            .args(["--namespace", bed.ns()])
+            .env("KUBECONFIG", &bed.cluster.kubeconfig)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("kubectl");
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    tokio::task::block_in_place(|| {
+        kubectl(&["apply", "-f", "examples/task-definitions/"]);
+        kubectl(&["apply", "-f", "examples/services/"]);
+    });
+    let out = tokio::task::block_in_place(|| {
+        kubectl(&[
+            "wait",
+            "--for=condition=Ready",
+            "ecssvc",
+            "--all",
+            "--timeout=120s",
+        ])
+    });
+    assert_eq!(out.matches("condition met").count(), 5, "{out}");
+
+    let (objects, _) = ecs_operator::render::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"),
+    )
+    .expect("examples");
+    let rendered = ecs_operator::render::render(&objects);
+    let creates = bed.requests("CreateService");
+    assert_eq!(creates.len(), 5, "one CreateService per service");
+    for request in rendered
+        .requests
+        .iter()
+        .filter(|r| r.operation == "CreateService")
+    {
+        let sent = creates
+            .iter()
+            .find(|c| c["serviceName"] == request.input["serviceName"])
+            .unwrap_or_else(|| panic!("no CreateService for {}", request.name));
+        let mut expected = request.input.clone();
+        let map = expected.as_object_mut().expect("object");
+        // Resolved to an ARN, completed with owner tags, and made idempotent: checked below.
+        for key in ["taskDefinition", "tags", "desiredCount"] {
+            map.remove(key);
+        }
+        assert_contains(sent, &expected, &request.name);
+        assert!(sent["clientToken"].as_str().is_some_and(|t| t.len() <= 36));
+        // A reference or a bare family is sent as the ARN it resolved to; family:revision as is.
+        let sent_td = sent["taskDefinition"].as_str().unwrap_or_default();
+        assert!(
+            sent_td.starts_with("arn:aws:ecs:") || sent_td == request.input["taskDefinition"],
+            "{sent_td}"
+        );
+        let object = bed.services().get(&request.name).await.expect("object");
+        let status = object.status.expect("status");
+        assert_eq!(
+            status.rollout_state.as_deref(),
+            Some("COMPLETED"),
+            "{}: Ready only after the rollout",
+            request.name
+        );
+        let service = bed
+            .describe(
+                "my-cluster",
+                sent["serviceName"].as_str().unwrap_or_default(),
+            )
+            .await;
+        let found: Vec<ecs_operator::api::common::Tag> = service
+            .tags()
+            .iter()
+            .map(ecs_operator::aws::answers::tag)
+            .collect();
+        assert!(tags::is_owned_by(
+            &found,
+            &object.metadata.uid.clone().unwrap_or_default()
+        ));
+    }
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn a_new_task_definition_image_rolls_the_service_at_once() {
+    let mut bed = Bed::start().await;
+    bed.create_td("web", "nginx:1").await;
+    bed.create_service("web", ec2(json!({"taskDefinitionRef": {"name": "web"}})))
+        .await;
+    let first = bed.wait_ready("web").await;
+    bed.proxy.clear();
+    let edited = Instant::now();
+    bed.set_image("web", "nginx:2").await;
+    bed.wait_td_ready("web", 2).await;
+    let second = bed
+        .wait_for("web", "on revision 2 and Ready", |o| {
+            o.status.as_ref().and_then(|s| s.task_definition.as_deref()) == Some("web:2")
+                && condition(o, "Ready").0 == "True"
+        })
+        .await;
+    assert!(
+        edited.elapsed() < Duration::from_secs(60),
+        "no wait for the 300 s resync"
+    );
+    assert_ne!(
+        first.status.and_then(|s| s.task_definition_arn),
+        second
+            .status
+            .as_ref()
+            .and_then(|s| s.task_definition_arn.clone())
+    );
+    assert_eq!(bed.requests("RegisterTaskDefinition").len(), 1);
+    let updates = bed.requests("UpdateService");
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(
+        updates[0],
+        json!({"cluster": "prod", "service": "web", "taskDefinition": second.status.and_then(|s| s.task_definition_arn)})
+    );
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn a_failing_image_is_rolled_back_stalls_and_is_not_sent_again() {
+    let mut bed = Bed::start().await;
+    bed.create_td("shop", "nginx:1").await;
+    bed.create_service(
+        "shop",
+        ec2(json!({"taskDefinitionRef": {"name": "shop"},
+                   "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}})),
+    )
+    .await;
+    bed.wait_ready("shop").await;
+    bed.set_image("shop", "nginx:broken").await;
+    let stalled = bed
+        .wait_for("shop", "Stalled RolledBack", |o| {
+            condition(o, "Stalled")
+                == (
+                    "True".into(),
+                    "RolledBack".into(),
+                    condition(o, "Stalled").2,
+                )
+        })
+        .await;
+    assert_eq!(condition(&stalled, "Ready").0, "False");
+    let events = bed.events("shop").await;
+    assert!(
+        events
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "RolledBack"),
+        "{events:?}"
+    );
+    let updates = bed.requests("UpdateService").len();
+    // Several more passes: the failed revision is not sent again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(bed.requests("UpdateService").len(), updates, "no loop");
+    bed.set_image("shop", "nginx:3").await;
+    bed.wait_for("shop", "Ready on the fixed image", |o| {
+        condition(o, "Ready").0 == "True"
+            && o.status.as_ref().and_then(|s| s.task_definition.as_deref()) == Some("shop:3")
+    })
+    .await;
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn updates_send_exactly_what_changed_with_ecs_rules() {
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service(
+        "placed",
+        ec2(json!({"taskDefinition": "app:1",
+                   "placementConstraints": [{"type": "distinctInstance"}],
+                   "placementStrategy": [{"type": "binpack", "field": "memory"}]})),
+    )
+    .await;
+    bed.wait_ready("placed").await;
+    bed.proxy.clear();
+    // Removing placement sends explicit empty lists.
+    bed.services()
+        .patch(
+            "placed",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"placementConstraints": null, "placementStrategy": null}}),
+            ),
+        )
+        .await
+        .expect("patch");
+    bed.wait_for("placed", "placement removed", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            == Some(2)
+            && condition(o, "Ready").0 == "True"
+    })
+    .await;
+    assert_eq!(
+        bed.requests("UpdateService"),
+        vec![
+            json!({"cluster": "prod", "service": "placed", "placementConstraints": [], "placementStrategy": []})
+        ]
+    );
+    bed.proxy.clear();
+    // Launch type -> capacity provider strategy: forceNewDeployment with it.
+    bed.services()
+        .patch("placed", &PatchParams::default(), &Patch::Merge(json!({"spec": {"launchType": null, "capacityProviderStrategy": [{"capacityProvider": "asg", "weight": 1}]}})))
+        .await
+        .expect("patch");
+    bed.wait_for("placed", "on capacity providers", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            == Some(3)
+            && condition(o, "Ready").0 == "True"
+    })
+    .await;
+    let updates = bed.requests("UpdateService");
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0]["forceNewDeployment"], json!(true));
+    assert_eq!(
+        updates[0]["capacityProviderStrategy"][0]["capacityProvider"],
+        "asg"
+    );
+    // A launch type change ECS cannot make: Stalled, naming the field.
+    bed.create_service("moving", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    bed.wait_ready("moving").await;
+    bed.services()
+        .patch(
+            "moving",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"launchType": "EXTERNAL"}})),
+        )
+        .await
+        .expect("patch");
+    let stalled = bed
+        .wait_for("moving", "Stalled", |o| condition(o, "Stalled").0 == "True")
+        .await;
+    let (_, reason, message) = condition(&stalled, "Stalled");
+    assert_eq!(reason, "ImmutableField");
+    assert!(message.contains("spec.launchType"), "{message}");
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn a_literal_task_definition_costs_no_update_across_resyncs() {
+    let mut bed = Bed::with_resync(Duration::from_millis(700)).await;
+    bed.register("lit", "nginx:1").await;
+    bed.create_service("by-family", ec2(json!({"taskDefinition": "lit"})))
+        .await;
+    bed.create_service("by-revision", ec2(json!({"taskDefinition": "lit:1"})))
+        .await;
+    bed.wait_ready("by-family").await;
+    bed.wait_ready("by-revision").await;
+    bed.proxy.clear();
+    let ctx = bed.ctx.clone().expect("ctx");
+    let before = ctx.metrics.passes("service", "ready");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ctx.metrics.passes("service", "ready") < before + 6 {
+        assert!(Instant::now() < deadline, "resyncs never happened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        bed.requests("UpdateService").is_empty(),
+        "{:?}",
+        bed.requests("UpdateService")
+    );
+    assert!(bed.requests("CreateService").is_empty());
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn the_desired_count_is_reverted_only_when_the_spec_owns_it() {
+    let mut bed = Bed::with_resync(Duration::from_secs(1)).await;
+    bed.register("count", "nginx:1").await;
+    bed.create_service(
+        "owned",
+        ec2(json!({"taskDefinition": "count:1", "desiredCount": 2})),
+    )
+    .await;
+    let mut open = ec2(json!({"taskDefinition": "count:1"}));
+    open.as_object_mut().expect("object").remove("desiredCount");
+    bed.create_service("open", open).await;
+    bed.create_service(
+        "scaled",
+        ec2(json!({"taskDefinition": "count:1", "desiredCount": 2})),
+    )
+    .await;
+    // An EcsScalingPolicy targets "scaled": its desired count belongs to the autoscaler.
+    let policies: Api<ecs_operator::api::EcsScalingPolicy> =
+        Api::namespaced(bed.client.clone(), bed.ns());
+    policies
+        .create(&PostParams::default(), &serde_json::from_value(json!({
+            "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsScalingPolicy", "metadata": {"name": "scaled"},
+            "spec": {"serviceRef": {"name": "scaled"}, "minCapacity": 1, "maxCapacity": 9}
+        })).expect("policy"))
+        .await
+        .expect("policy created");
+    for name in ["owned", "open", "scaled"] {
+        bed.wait_ready(name).await;
+    }
+    assert_eq!(
+        bed.describe("prod", "open").await.desired_count(),
+        1,
+        "created with 1"
+    );
+    for name in ["owned", "open", "scaled"] {
+        bed.ecs
+            .update_service()
+            .cluster("prod")
+            .service(name)
+            .desired_count(5)
+            .send()
+            .await
+            .expect("scaled out of band");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !bed
+        .requests("UpdateService")
+        .iter()
+        .any(|u| u["service"] == "owned" && u["desiredCount"] == 2)
+    {
+        assert!(Instant::now() < deadline, "never reverted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bed.wait_for("owned", "reverted", |o| {
+        o.status.as_ref().and_then(|s| s.desired_count) == Some(2)
+            && condition(o, "Ready").0 == "True"
+    })
+    .await;
+    let events = bed.events("owned").await;
+    assert!(
+        events
+            .iter()
+            .any(|(t, r, _)| t == "Warning" && r == "DesiredCountDrift"),
+        "{events:?}"
+    );
+    // Give the others a few resyncs: they keep 5.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(bed.describe("prod", "open").await.desired_count(), 5);
+    assert_eq!(bed.describe("prod", "scaled").await.desired_count(), 5);
+    let sent_counts: Vec<Value> = bed
+        .requests("UpdateService")
+        .into_iter()
+        .filter(|u| {
+            u["service"] != "owned" && u.get("desiredCount").is_some() && u["desiredCount"] != 5
+        })
+        .collect();
+    assert!(sent_counts.is_empty(), "{sent_counts:?}");
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn a_hundred_settled_services_cost_at_most_ten_describes_per_resync_on_average() {
+    let resync = Duration::from_secs(6);
+    let mut bed = Bed::with_resync(resync).await;
+    bed.register("many", "nginx:1").await;
+    for i in 0..100 {
+        bed.create_service(
+            &format!("svc-{i}"),
+            ec2(json!({"taskDefinition": "many:1", "desiredCount": 1})),
+        )
+        .await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let list = bed
+            .services()
+            .list(&ListParams::default())
+            .await
+            .expect("list");
+        let ready = list
+            .items
+            .iter()
+            .filter(|o| condition(o, "Ready").0 == "True")
+            .count();
+        if ready == 100 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{ready} of 100 Ready");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Let the creation burst settle into the resync rhythm, then measure three full resyncs (the
+    // edges of one window cut batches in half).
+    tokio::time::sleep(resync.mul_f64(1.2)).await;
+    let ctx = bed.ctx.clone().expect("ctx");
+    bed.proxy.clear();
+    let before = ctx.metrics.passes("service", "ready");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while ctx.metrics.passes("service", "ready") < before + 300 {
+        assert!(Instant::now() < deadline, "the resyncs never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let calls: BTreeMap<String, usize> =
+        bed.proxy
+            .requests()
+            .into_iter()
+            .fold(BTreeMap::new(), |mut m, r| {
+                *m.entry(r.operation).or_insert(0) += 1;
+                m
+            });
+    let describes = calls.get("DescribeServices").copied().unwrap_or(0);
+    eprintln!(
+        "three resyncs of 100 settled services: {calls:?}; read-ahead (hits, misses) since start: {:?}",
+        ctx.aws.ecs.read_ahead_stats()
+    );
+    assert!(describes <= 30, "three resyncs of 100 services: {calls:?}");
+    assert!(
+        calls.keys().all(|op| op == "DescribeServices"),
+        "no writes: {calls:?}"
+    );
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn adoption_needs_the_annotation_or_the_owner_tag() {
+    let mut bed = Bed::start().await;
+    let td = bed.register("legacy", "nginx:1").await;
+    for name in ["legacy", "other"] {
+        bed.ecs
+            .create_service()
+            .cluster("prod")
+            .service_name(name)
+            .task_definition(&td)
+            .desired_count(1)
+            .launch_type(ecs::types::LaunchType::Ec2)
+            .send()
+            .await
+            .expect("created outside");
+    }
+    bed.proxy.clear();
+    bed.create_service(
+        "other",
+        ec2(json!({"taskDefinition": "legacy:1", "desiredCount": 1})),
+    )
+    .await;
+    let stalled = bed
+        .wait_for("other", "Stalled", |o| condition(o, "Stalled").0 == "True")
+        .await;
+    assert_eq!(condition(&stalled, "Stalled").1, "AlreadyExists");
+    bed.create_service_object(json!({
+        "metadata": {"name": "legacy", "annotations": {"ecs.operator.dev/adopt": "true"}},
+        "spec": ec2(json!({"taskDefinition": "legacy:1", "desiredCount": 1}))
+    }))
+    .await;
+    let adopted = bed.wait_ready("legacy").await;
+    assert!(
+        bed.requests("CreateService").is_empty(),
+        "never created, only adopted"
+    );
+    let service = bed.describe("prod", "legacy").await;
+    let found: Vec<ecs_operator::api::common::Tag> = service
+        .tags()
+        .iter()
+        .map(ecs_operator::aws::answers::tag)
+        .collect();
+    assert!(tags::is_owned_by(
+        &found,
+        &adopted.metadata.uid.unwrap_or_default()
+    ));
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn delete_drains_retain_keeps_and_a_draining_name_is_waited_for() {
+    let mut bed = Bed::start().await;
+    bed.register("life", "nginx:1").await;
+    bed.create_service(
+        "gone",
+        ec2(json!({"taskDefinition": "life:1", "serviceName": "shared"})),
+    )
+    .await;
+    bed.create_service(
+        "kept",
+        ec2(json!({"taskDefinition": "life:1", "deletionPolicy": "Retain"})),
+    )
+    .await;
+    bed.wait_ready("gone").await;
+    bed.wait_ready("kept").await;
+    for name in ["gone", "kept"] {
+        bed.services()
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete");
+    }
+    // A new object for the same ECS name while the old service drains: it waits, then creates.
+    bed.create_service(
+        "again",
+        ec2(json!({"taskDefinition": "life:1", "serviceName": "shared"})),
+    )
+    .await;
+    for name in ["gone", "kept"] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while bed.services().get(name).await.is_ok() {
+            assert!(Instant::now() < deadline, "{name} never went away");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(bed.describe("prod", "kept").await.status(), Some("ACTIVE"));
+    let again = bed.wait_ready("again").await;
+    assert_eq!(
+        bed.describe("prod", "shared").await.status(),
+        Some("ACTIVE")
+    );
+    assert_ne!(again.status.and_then(|s| s.service_arn), None);
+    let creates: Vec<Value> = bed
+        .requests("CreateService")
+        .into_iter()
+        .filter(|c| c["serviceName"] == "shared")
+        .collect();
+    assert_eq!(
+        creates.len(),
+        2,
+        "the first, and the second once the first was INACTIVE"
+    );
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn a_missing_task_definition_reference_waits_with_its_name() {
+    let mut bed = Bed::start().await;
+    bed.create_service(
+        "waiting",
+        ec2(json!({"taskDefinitionRef": {"name": "later"}})),
+    )
+    .await;
+    let waiting = bed
+        .wait_for("waiting", "waiting for its reference", |o| {
+            condition(o, "Reconciling").1 == "TaskDefinitionNotFound"
+        })
+        .await;
+    assert!(condition(&waiting, "Reconciling").2.contains("later"));
+    assert!(bed.requests("CreateService").is_empty());
+    bed.create_td("later", "nginx:1").await;
+    bed.wait_ready("waiting").await;
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn ecs_service_events_become_kubernetes_events() {
+    let mut bed = Bed::start().await;
+    bed.register("ev", "nginx:1").await;
+    bed.register("ev-broken", "nginx:broken").await;
+    bed.create_service("ok", ec2(json!({"taskDefinition": "ev:1"})))
+        .await;
+    bed.create_service("bad", ec2(json!({"taskDefinition": "ev-broken:1"})))
+        .await;
+    bed.wait_ready("ok").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ok = bed.events("ok").await;
+        let bad = bed.events("bad").await;
+        let steady = ok.iter().any(|(t, r, n)| {
+            t == "Normal" && r == "ServiceEvent" && n == "(service ok) has reached a steady state."
+        });
+        let failing = bad.iter().any(|(t, r, n)| {
+            t == "Warning"
+                && r == "ServiceEvent"
+                && n.contains("is unable to consistently start tasks")
+        });
+        if steady && failing {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{ok:?} {bad:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn an_operator_stopped_right_after_create_service_makes_no_second_service() {
+    // On the emulator: its knob makes every status write fail after the create token is recorded,
+    // as a crash between CreateService and the status write would.
+    let mut bed = Bed::with(common::emulator_cluster().await, Duration::from_secs(300)).await;
+    bed.register("once", "nginx:1").await;
+    let mut object: EcsService = serde_json::from_value(json!({
+        "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsService", "metadata": {"name": "once"},
+        "spec": ec2(json!({"taskDefinition": "once:1"}))
+    }))
+    .expect("object");
+    object.metadata.finalizers = Some(vec![service::FINALIZER.to_owned()]);
+    bed.services()
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("created");
+    bed.wait_for("once", "token recorded", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.client_token.clone())
+            .is_some()
+    })
+    .await;
+    let url = bed.cluster.emulator_url().expect("emulator");
+    let (status, _) = ecs_testbed::http::send(
+        &ecs_testbed::http::client(),
+        "POST",
+        &format!("{url}/_emulator/fail"),
+        &[],
+        json!({"verb": "patch", "resource": "ecsservices", "status": 500, "count": 1_000_000})
+            .to_string()
+            .into(),
+    )
+    .await
+    .expect("knob");
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bed.requests("CreateService").is_empty() {
+        assert!(Instant::now() < deadline, "never created");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bed.stop_controllers().await;
+    let (status, _) = ecs_testbed::http::send(
+        &ecs_testbed::http::client(),
+        "DELETE",
+        &format!("{url}/_emulator/fail"),
+        &[],
+        bytes::Bytes::new(),
+    )
+    .await
+    .expect("knob");
+    assert_eq!(status, 200);
+    assert!(
+        bed.services()
+            .get("once")
+            .await
+            .expect("object")
+            .status
+            .and_then(|s| s.service_arn)
+            .is_none(),
+        "nothing recorded"
+    );
+    bed.start_controllers().await;
+    bed.wait_ready("once").await;
+    let creates = bed.requests("CreateService");
+    assert_eq!(creates.len(), 1, "{creates:?}");
+    bed.stop_controllers().await;
+}
