@@ -208,13 +208,15 @@ fn run(args: RunArgs) -> ExitCode {
         use futures::FutureExt;
         let shutdown = shutdown_signal().shared();
         let services = ecs_operator::controller::service::Services::new(&ctx);
+        let policies = ecs_operator::controller::scaling_policy::ScalingPolicies::new(&ctx);
         tokio::join!(
             ecs_operator::controller::runner::run(
                 ecs_operator::controller::task_definition::TaskDefinitions,
                 ctx.clone(),
                 shutdown.clone(),
             ),
-            ecs_operator::controller::runner::run(services, ctx, shutdown),
+            ecs_operator::controller::runner::run(services, ctx.clone(), shutdown.clone()),
+            ecs_operator::controller::runner::run(policies, ctx, shutdown),
         );
         tracing::info!("ecs-operator stopped");
         ExitCode::SUCCESS

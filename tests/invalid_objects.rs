@@ -242,6 +242,26 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "service/<cluster-name>/<service-name>",
         ),
         (
+            "EcsScalingPolicy",
+            policy(
+                json!({"stepScalingPolicies": [{"policyName": "gap", "adjustmentType": "ChangeInCapacity", "stepAdjustments": [
+                {"metricIntervalLowerBound": 0, "metricIntervalUpperBound": 10, "scalingAdjustment": 1},
+                {"metricIntervalLowerBound": 20, "scalingAdjustment": 2}]}]}),
+            ),
+            "spec.stepScalingPolicies[0].stepAdjustments[1].metricIntervalLowerBound",
+            "a gap",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(
+                json!({"stepScalingPolicies": [{"policyName": "overlap", "adjustmentType": "ChangeInCapacity", "stepAdjustments": [
+                {"metricIntervalLowerBound": 0, "metricIntervalUpperBound": 15, "scalingAdjustment": 1},
+                {"metricIntervalLowerBound": 10, "scalingAdjustment": 2}]}]}),
+            ),
+            "spec.stepScalingPolicies[0].stepAdjustments[1].metricIntervalLowerBound",
+            "an overlap",
+        ),
+        (
             "EcsTaskDefinition",
             {
                 let mut spec = fargate_td(json!([app(json!({}))]));

@@ -293,6 +293,23 @@ pub struct EcsScalingPolicyStatus {
     /// The policies in force, with their ARNs and the CloudWatch alarms AWS made for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<PolicyStatus>,
+    /// The scheduled actions in force, with their ARNs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled_actions: Vec<ScheduledActionStatus>,
+    /// Per request (`target`, `policy/<name>`, `action/<name>`), a hash of what was last sent, so
+    /// unchanged ones cost no write.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub applied: std::collections::BTreeMap<String, String>,
+}
+
+/// A scheduled action in force.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledActionStatus {
+    /// Action name.
+    pub name: String,
+    /// Action ARN.
+    pub arn: String,
 }
 
 /// A scaling policy in force.
@@ -303,6 +320,9 @@ pub struct PolicyStatus {
     pub policy_name: String,
     /// Policy ARN.
     pub policy_arn: String,
+    /// TargetTrackingScaling or StepScaling.
+    #[serde(default)]
+    pub policy_type: String,
     /// Names of the CloudWatch alarms of the policy.
     #[serde(default)]
     pub alarm_names: Vec<String>,

@@ -223,6 +223,44 @@ impl AutoScalingApi {
         .await
     }
 
+    /// Adds or overwrites tags on a scalable target (the way to tag an existing one:
+    /// RegisterScalableTarget takes tags only when it creates the target).
+    pub async fn tag_resource(
+        &self,
+        arn: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags: HashMap<String, String> = tags.clone().into_iter().collect();
+        self.send("TagResource", || {
+            self.client
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags.clone()))
+                .send()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The tags of a scalable target.
+    pub async fn list_tags(
+        &self,
+        arn: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, AwsError> {
+        let output = self
+            .send("ListTagsForResource", || {
+                self.client
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send()
+            })
+            .await?;
+        Ok(output
+            .tags()
+            .map(|t| t.clone().into_iter().collect())
+            .unwrap_or_default())
+    }
+
     /// Deletes a scheduled action.
     pub async fn delete_scheduled_action(
         &self,
@@ -275,6 +313,13 @@ async fn describe_targets(
                     min_capacity: t.min_capacity(),
                     max_capacity: t.max_capacity(),
                     role_arn: t.role_arn().to_owned(),
+                    suspended: t.suspended_state().map_or((false, false, false), |s| {
+                        (
+                            s.dynamic_scaling_in_suspended().unwrap_or(false),
+                            s.dynamic_scaling_out_suspended().unwrap_or(false),
+                            s.scheduled_scaling_suspended().unwrap_or(false),
+                        )
+                    }),
                 },
             )
         })

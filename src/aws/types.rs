@@ -112,6 +112,8 @@ pub struct ScalableTargetObservation {
     pub max_capacity: i32,
     /// Role used.
     pub role_arn: String,
+    /// Suspended scaling activities: (dynamic in, dynamic out, scheduled).
+    pub suspended: (bool, bool, bool),
 }
 
 /// A scaling policy.

@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod error;
 pub mod metrics;
 pub mod runner;
+pub mod scaling_policy;
 pub mod service;
 pub mod task_definition;
 

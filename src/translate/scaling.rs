@@ -564,6 +564,76 @@ pub fn validate(spec: &EcsScalingPolicySpec) -> FieldErrors {
                     format!("{upper} must be greater than metricIntervalLowerBound {lower}"),
                 );
             }
+            // "The upper and lower bound can't be null in the same step adjustment."
+            if step.metric_interval_lower_bound.is_none()
+                && step.metric_interval_upper_bound.is_none()
+                && policy.step_adjustments.len() > 1
+            {
+                errors.push(
+                    format!("{at}.stepAdjustments[{j}]"),
+                    "a step with neither bound covers every value; give it a bound or make it the only step",
+                );
+            }
+        }
+        // "The ranges of your step adjustments can't overlap or have a gap."
+        let mut steps: Vec<(usize, Option<f64>, Option<f64>)> = policy
+            .step_adjustments
+            .iter()
+            .enumerate()
+            .map(|(j, s)| {
+                (
+                    j,
+                    s.metric_interval_lower_bound,
+                    s.metric_interval_upper_bound,
+                )
+            })
+            .collect();
+        steps.sort_by(|a, b| {
+            a.1.unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&b.1.unwrap_or(f64::NEG_INFINITY))
+        });
+        for pair in steps.windows(2) {
+            let ((_, _, upper), (j, lower, _)) = (pair[0], pair[1]);
+            match (upper, lower) {
+                (Some(upper), Some(lower)) if upper < lower => errors.push(
+                    format!("{at}.stepAdjustments[{j}].metricIntervalLowerBound"),
+                    format!("a gap: the step below ends at {upper}, this one starts at {lower}"),
+                ),
+                (Some(upper), Some(lower)) if upper > lower => errors.push(
+                    format!("{at}.stepAdjustments[{j}].metricIntervalLowerBound"),
+                    format!(
+                        "an overlap: the step below ends at {upper}, this one starts at {lower}"
+                    ),
+                ),
+                (None, _) => errors.push(
+                    format!("{at}.stepAdjustments[{j}].metricIntervalLowerBound"),
+                    "an overlap: the step below has no upper bound",
+                ),
+                _ => {}
+            }
+        }
+        // "If one step adjustment has a negative lower bound, then there must be a step
+        // adjustment with a null lower bound" (and likewise for a positive upper bound).
+        let steps = &policy.step_adjustments;
+        if steps
+            .iter()
+            .any(|s| s.metric_interval_lower_bound.is_some_and(|l| l < 0.0))
+            && unbounded_below == 0
+        {
+            errors.push(
+                format!("{at}.stepAdjustments"),
+                "a step starts below 0, so one step must have no metricIntervalLowerBound",
+            );
+        }
+        if steps
+            .iter()
+            .any(|s| s.metric_interval_upper_bound.is_some_and(|u| u > 0.0))
+            && unbounded_above == 0
+        {
+            errors.push(
+                format!("{at}.stepAdjustments"),
+                "a step ends above 0, so one step must have no metricIntervalUpperBound",
+            );
         }
         if policy.min_adjustment_magnitude.is_some()
             && policy.adjustment_type != AdjustmentType::PercentChangeInCapacity

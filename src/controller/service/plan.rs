@@ -173,16 +173,22 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     let service = observed.service.as_ref().filter(|s| s.status != "INACTIVE");
     let Some(service) = service else {
         // No ECS service (or only an INACTIVE one): create, with a token recorded first.
+        // A recorded token is used until a service is seen; a service created again (after one of
+        // ours was deleted) gets a token of its own, never the one of the service that is gone.
+        let token = match &current.service_arn {
+            Some(previous) => recreation_token(&desired.client_token, previous),
+            None => desired.client_token.clone(),
+        };
         clear_observation(&mut status);
         let step = match &status.client_token {
-            Some(token) if *token == desired.client_token => {
+            Some(token) => {
                 let mut request = desired.create.clone();
                 request.client_token = Some(token.clone());
                 Step::Create(request)
             }
-            _ => {
-                status.client_token = Some(desired.client_token.clone());
-                Step::RecordToken(desired.client_token.clone())
+            None => {
+                status.client_token = Some(token.clone());
+                Step::RecordToken(token)
             }
         };
         let health = Health::Progressing {
@@ -534,6 +540,15 @@ const DEPLOYING: [&str; 7] = [
     "volumeConfigurations",
     "vpcLatticeConfigurations",
 ];
+
+/// The token of a creation that follows the service `previous` (32 hex characters).
+fn recreation_token(base: &str, previous: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("{base}:{previous}").as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// The hash of every member as applied now.
 fn applied(settings: &ServiceSettings) -> BTreeMap<String, String> {
@@ -927,6 +942,30 @@ mod tests {
             plan(&d, &observed(inactive), &first.status).step,
             Step::Create(_)
         ));
+    }
+
+    #[test]
+    fn a_service_lost_after_creation_is_created_again_with_a_new_token() {
+        let d = desired(json!({}));
+        let service = settled_service(&d);
+        let status = settled_status(&d, &service);
+        assert_eq!(
+            status.client_token, None,
+            "cleared once the service was seen"
+        );
+        let mut gone = service;
+        gone.status = "INACTIVE".into();
+        let p = plan(&d, &observed(gone), &status);
+        let Step::RecordToken(token) = &p.step else {
+            panic!("{:?}", p.step)
+        };
+        assert_ne!(
+            token, "token-1",
+            "never the token of the service that is gone"
+        );
+        assert!(
+            matches!(plan(&d, &Observed::default(), &p.status).step, Step::Create(ref r) if r.client_token.as_ref() == Some(token))
+        );
     }
 
     #[test]
