@@ -832,9 +832,10 @@ async fn a_tag_only_edit_retags_the_revision_in_place() {
     assert_eq!(
         tag_calls,
         vec![
-            json!({"op": "TagResource", "body": {"resourceArn": arn, "tags": [{"key": "team", "value": "b"}, {"key": "new", "value": "y"}]}}),
             json!({"op": "UntagResource", "body": {"resourceArn": arn, "tagKeys": ["old"]}}),
-        ]
+            json!({"op": "TagResource", "body": {"resourceArn": arn, "tags": [{"key": "team", "value": "b"}, {"key": "new", "value": "y"}]}}),
+        ],
+        "removals first, so a rename near the 50-tag limit fits"
     );
     let described = bed.describe(&arn).await;
     let found: Vec<ecs_operator::api::common::Tag> =

@@ -70,10 +70,21 @@ impl AutoScalingApi {
         request: &RegisterScalableTargetRequest,
     ) -> Result<Option<String>, AwsError> {
         let input = sdk::register_scalable_target(request)?;
+        // With tags, a second send after a lost answer is refused ("The scalable target that you
+        // tried to tag already exists"): never repeated here; the next pass finds the target.
+        let repeat = if request.tags.is_some() {
+            Repeat::Unsafe
+        } else {
+            Repeat::Safe
+        };
         let output = self
-            .send("RegisterScalableTarget", || {
-                input.clone().send_with(&self.client)
-            })
+            .caller
+            .send(
+                ApiCategory::AutoScaling,
+                "RegisterScalableTarget",
+                repeat,
+                || input.clone().send_with(&self.client),
+            )
             .await?;
         Ok(output.scalable_target_arn().map(str::to_owned))
     }

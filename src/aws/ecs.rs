@@ -501,14 +501,17 @@ impl EcsApi {
     ) -> Result<ServiceObservation, AwsError> {
         self.forget_service(&request.cluster, &request.service);
         let input = sdk::update_service(request)?;
+        // A forced deployment sent twice is two deployments.
+        let repeat = if request.force_new_deployment == Some(true) {
+            Repeat::Unsafe
+        } else {
+            Repeat::Safe
+        };
         let output = self
             .caller
-            .send(
-                ApiCategory::ServiceWrite,
-                "UpdateService",
-                Repeat::Safe,
-                || input.clone().send_with(&self.client),
-            )
+            .send(ApiCategory::ServiceWrite, "UpdateService", repeat, || {
+                input.clone().send_with(&self.client)
+            })
             .await?;
         output
             .service()

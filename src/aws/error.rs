@@ -185,7 +185,16 @@ pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16)
         // Application Auto Scaling: "No scalable target registered for service namespace: ecs,
         // resource ID: ..." (PutScalingPolicy, PutScheduledAction) and "No scalable target found
         // ..." (DeregisterScalableTarget): the target itself is gone.
+        // Right after RegisterScalableTarget, a put may not see the new target yet ("there
+        // might be a brief delay until the operation achieves eventual consistency").
+        _ if lower.contains("no scalable target") && op.starts_with("Put") => AwsErrorKind::Pending,
         _ if lower.contains("no scalable target") => AwsErrorKind::NotFound,
+        // A registration with tags repeated after a lost answer: the target is there now.
+        "ValidationException"
+            if op == "RegisterScalableTarget" && lower.contains("already exists") =>
+        {
+            AwsErrorKind::Conflict
+        }
         "ObjectNotFoundException" | "ResourceNotFoundException" => {
             if targets_existing_resource(operation) || op == "TagResource" {
                 AwsErrorKind::NotFound
@@ -342,7 +351,24 @@ mod tests {
                 "ObjectNotFoundException",
                 "No scalable target registered for service namespace: ecs, resource ID: service/prod/web, scalable dimension: ecs:service:DesiredCount"
             ),
+            Pending,
+            "right after registering the target: eventual consistency"
+        );
+        assert_eq!(
+            kind(
+                "application-autoscaling:DeregisterScalableTarget",
+                "ObjectNotFoundException",
+                "No scalable target found for service namespace: ecs, resource ID: service/prod/web, scalable dimension: ecs:service:DesiredCount"
+            ),
             NotFound
+        );
+        assert_eq!(
+            kind(
+                "application-autoscaling:RegisterScalableTarget",
+                "ValidationException",
+                "The scalable target that you tried to tag already exists. To update tags on an existing scalable target, use the TagResource API."
+            ),
+            Conflict
         );
     }
 

@@ -494,6 +494,7 @@ pub fn update_service(
                 .set_platform_version(request.platform_version.clone())
                 .set_force_new_deployment(request.force_new_deployment)
                 .set_health_check_grace_period_seconds(request.health_check_grace_period_seconds)
+                .set_deployment_controller(request.deployment_controller.arg()?)
                 .set_enable_execute_command(request.enable_execute_command)
                 .set_enable_ecs_managed_tags(request.enable_ecs_managed_tags)
                 .set_load_balancers(request.load_balancers.arg()?)

@@ -11,11 +11,13 @@ use crate::api::EcsServiceSpec;
 use crate::api::common::Tag;
 use crate::api::service::AvailabilityZoneRebalancing;
 use crate::api::service::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DeploymentStrategy, LaunchType, LoadBalancer, NetworkConfiguration,
-    PlacementConstraint, PlacementStrategy, PlacementStrategyType, PropagateTags,
-    SchedulingStrategy, ServiceConnectConfiguration, ServiceRegistry, ServiceSettings,
-    ServiceVolumeConfiguration, VpcLatticeConfiguration,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentAlarms,
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentController,
+    DeploymentControllerType, DeploymentLifecycleHookAction, DeploymentLifecycleHookTargetType,
+    DeploymentStrategy, LaunchType, LoadBalancer, NetworkConfiguration, PlacementConstraint,
+    PlacementStrategy, PlacementStrategyType, PropagateTags, SchedulingStrategy,
+    ServiceConnectConfiguration, ServiceRegistry, ServiceSettings, ServiceVolumeConfiguration,
+    VpcLatticeConfiguration,
 };
 
 /// The desired count a service gets at creation when the spec leaves it to the autoscaler and no
@@ -84,6 +86,8 @@ pub struct UpdateServiceRequest {
     pub propagate_tags: Option<PropagateTags>,
     /// New service registries (`[]` removes them all).
     pub service_registries: Option<Vec<ServiceRegistry>>,
+    /// New deployment controller (only the transitions the reference lists).
+    pub deployment_controller: Option<DeploymentController>,
     /// New Service Connect configuration (`{enabled: false}` turns it off).
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     /// New volumes configured at launch.
@@ -105,8 +109,9 @@ impl UpdateServiceRequest {
 }
 
 /// The members UpdateService can change, by their API names.
-pub const UPDATABLE_MEMBERS: [&str; 16] = [
+pub const UPDATABLE_MEMBERS: [&str; 17] = [
     "capacityProviderStrategy",
+    "deploymentController",
     "deploymentConfiguration",
     "availabilityZoneRebalancing",
     "networkConfiguration",
@@ -127,10 +132,10 @@ pub const UPDATABLE_MEMBERS: [&str; 16] = [
 /// Members ECS reports back exactly as they were sent (after normalisation), so a difference
 /// between the spec and DescribeServices is drift to revert even when the spec did not change.
 /// The others (Service Connect, volumes, VPC Lattice, platform version) may come back in another
-/// form (names resolved to ARNs, LATEST resolved to a version), so for them only a change of the
-/// spec itself causes an update.
-pub const DRIFT_CHECKED_MEMBERS: [&str; 11] = [
-    "capacityProviderStrategy",
+/// form (names resolved to ARNs, LATEST resolved to a version), and a capacity provider strategy
+/// sent empty comes back as the cluster's default, so for them only a change of the spec itself
+/// causes an update.
+pub const DRIFT_CHECKED_MEMBERS: [&str; 10] = [
     "deploymentConfiguration",
     "networkConfiguration",
     "placementConstraints",
@@ -143,13 +148,23 @@ pub const DRIFT_CHECKED_MEMBERS: [&str; 11] = [
     "serviceRegistries",
 ];
 
-/// Members UpdateService can never change: a change needs a new service.
-pub const IMMUTABLE_MEMBERS: [&str; 4] = [
-    "launchType",
-    "schedulingStrategy",
-    "role",
-    "deploymentController",
-];
+/// Members UpdateService can never change: a change needs a new service. (`deploymentController`
+/// changes in place for the transitions the reference lists, see [`controller_change_allowed`].)
+pub const IMMUTABLE_MEMBERS: [&str; 3] = ["launchType", "schedulingStrategy", "role"];
+
+/// "The following list provides the valid transitions: CODE_DEPLOY to ECS, CODE_DEPLOY to
+/// EXTERNAL, ECS to EXTERNAL, EXTERNAL to ECS."
+pub fn controller_change_allowed(
+    from: DeploymentControllerType,
+    to: DeploymentControllerType,
+) -> bool {
+    use DeploymentControllerType::{CodeDeploy, Ecs, External};
+    from == to
+        || matches!(
+            (from, to),
+            (CodeDeploy, Ecs) | (CodeDeploy, External) | (Ecs, External) | (External, Ecs)
+        )
+}
 
 /// Members a CODE_DEPLOY service may change through UpdateService ("only the desired count,
 /// deployment configuration, health check grace period, task placement constraints and
@@ -162,18 +177,19 @@ pub const CODE_DEPLOY_UPDATABLE: [&str; 7] = [
     "placementStrategy",
     "enableECSManagedTags",
     "propagateTags",
-    "capacityProviderStrategy",
+    "deploymentController",
 ];
 
 /// Members an EXTERNAL service may change through UpdateService ("only the desired count, task
 /// placement constraints and strategies, health check grace period, enable ECS managed tags
 /// option, and propagate tags option").
-pub const EXTERNAL_UPDATABLE: [&str; 5] = [
+pub const EXTERNAL_UPDATABLE: [&str; 6] = [
     "healthCheckGracePeriodSeconds",
     "placementConstraints",
     "placementStrategy",
     "enableECSManagedTags",
     "propagateTags",
+    "deploymentController",
 ];
 
 /// Every updatable and immutable member of `settings`, normalised (AWS defaults written out,
@@ -297,12 +313,16 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
     let daemon = out.scheduling_strategy == Some(SchedulingStrategy::Daemon);
     out.scheduling_strategy
         .get_or_insert(SchedulingStrategy::Replica);
-    let strategy = out.capacity_provider_strategy.get_or_insert_with(Vec::new);
-    for item in strategy.iter_mut() {
-        item.weight.get_or_insert(0);
-        item.base.get_or_insert(0);
+    // With neither a launch type nor a strategy, ECS uses the cluster's default strategy and
+    // reports it: nothing to compare. With a launch type, no strategy means an empty one.
+    if out.launch_type.is_some() || out.capacity_provider_strategy.is_some() {
+        let strategy = out.capacity_provider_strategy.get_or_insert_with(Vec::new);
+        for item in strategy.iter_mut() {
+            item.weight.get_or_insert(0);
+            item.base.get_or_insert(0);
+        }
+        strategy.sort_by(|a, b| a.capacity_provider.cmp(&b.capacity_provider));
     }
-    strategy.sort_by(|a, b| a.capacity_provider.cmp(&b.capacity_provider));
     if let Some(config) = out
         .network_configuration
         .as_mut()
@@ -310,6 +330,10 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
     {
         normalise_vpc(config);
     }
+    let ecs_controller = out
+        .deployment_controller
+        .as_ref()
+        .is_none_or(|c| c.r#type == DeploymentControllerType::Ecs);
     let deployment = out
         .deployment_configuration
         .get_or_insert_with(DeploymentConfiguration::default);
@@ -321,28 +345,49 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
     deployment
         .minimum_healthy_percent
         .get_or_insert(if daemon { 0 } else { 100 });
-    deployment
-        .deployment_circuit_breaker
-        .get_or_insert(DeploymentCircuitBreaker::default());
-    if deployment
-        .alarms
-        .as_ref()
-        .is_some_and(|a| !a.enable && a.alarm_names.is_empty())
-    {
-        deployment.alarms = None;
-    }
-    if let Some(alarms) = deployment.alarms.as_mut() {
+    if ecs_controller {
+        // What DescribeServices reports for a rolling service nobody configured further:
+        // "deploymentCircuitBreaker": {"enable": false, "rollback": false}, "strategy": "ROLLING",
+        // "bakeTimeInMinutes": 0, and alarms switched off. Removing alarms from the spec sends
+        // them switched off: an omitted member would mean "unchanged".
+        deployment
+            .deployment_circuit_breaker
+            .get_or_insert(DeploymentCircuitBreaker::default());
+        let alarms = deployment
+            .alarms
+            .get_or_insert_with(DeploymentAlarms::default);
         alarms.alarm_names.sort();
-    }
-    deployment
-        .strategy
-        .get_or_insert(DeploymentStrategy::Rolling);
-    if deployment
-        .lifecycle_hooks
-        .as_ref()
-        .is_some_and(Vec::is_empty)
-    {
-        deployment.lifecycle_hooks = None;
+        let strategy = *deployment
+            .strategy
+            .get_or_insert(DeploymentStrategy::Rolling);
+        deployment.bake_time_in_minutes.get_or_insert(0);
+        // Documented defaults ECS may echo: hook type AWS_LAMBDA, timeout 1440 minutes then
+        // ROLLBACK; LINEAR steps of 10 % every 6 minutes; CANARY 5 % for 10 minutes.
+        for hook in deployment.lifecycle_hooks.get_or_insert_with(Vec::new) {
+            hook.target_type
+                .get_or_insert(DeploymentLifecycleHookTargetType::AwsLambda);
+            let timeout = hook
+                .timeout_configuration
+                .get_or_insert_with(Default::default);
+            timeout.timeout_in_minutes.get_or_insert(1440);
+            timeout
+                .action
+                .get_or_insert(DeploymentLifecycleHookAction::Rollback);
+        }
+        if strategy == DeploymentStrategy::Linear {
+            let linear = deployment
+                .linear_configuration
+                .get_or_insert_with(Default::default);
+            linear.step_percent.get_or_insert(10.0);
+            linear.step_bake_time_in_minutes.get_or_insert(6);
+        }
+        if strategy == DeploymentStrategy::Canary {
+            let canary = deployment
+                .canary_configuration
+                .get_or_insert_with(Default::default);
+            canary.canary_percent.get_or_insert(5.0);
+            canary.canary_bake_time_in_minutes.get_or_insert(10);
+        }
     }
     out.placement_constraints.get_or_insert_with(Vec::new);
     out.placement_strategy.get_or_insert_with(Vec::new);
@@ -697,6 +742,28 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
                 "volumes configured at launch are for REPLICA services only",
             );
         }
+    }
+    // "If you specify the role parameter, you must also specify a load balancer object with the
+    // loadBalancers parameter."
+    if settings.role.is_some() && settings.load_balancers.as_ref().is_none_or(Vec::is_empty) {
+        errors.push(
+            "spec.role",
+            "a role is only for calling load balancers: add loadBalancers or remove role",
+        );
+    }
+    // ECS: "The daemon scheduling strategy does not support values above 100 for maximumPercent
+    // on a deployment configuration."
+    if daemon
+        && let Some(max) = settings
+            .deployment_configuration
+            .as_ref()
+            .and_then(|d| d.maximum_percent)
+        && max > 100
+    {
+        errors.push(
+            "spec.deploymentConfiguration.maximumPercent",
+            format!("{max}: DAEMON services take at most 100"),
+        );
     }
     if controller == DeploymentControllerType::External && spec.task_definition_ref.is_some() {
         errors.push(

@@ -913,10 +913,24 @@ impl EcsModel {
                     json!({"maximumPercent": 200, "minimumHealthyPercent": 100})
                 }
             });
-        if let Some(config) = members.get_mut("deploymentConfiguration") {
+        if let Some(config) = members.get_mut("deploymentConfiguration")
+            && controller == "ECS"
+        {
+            // As DescribeServices reports a rolling service nobody configured further.
             if config.get("deploymentCircuitBreaker").is_none() {
                 config["deploymentCircuitBreaker"] = json!({"enable": false, "rollback": false});
             }
+            if config.get("strategy").is_none() {
+                config["strategy"] = json!("ROLLING");
+            }
+            if config.get("bakeTimeInMinutes").is_none() {
+                config["bakeTimeInMinutes"] = json!(0);
+            }
+            if config.get("alarms").is_none() {
+                config["alarms"] = json!({"alarmNames": [], "enable": false, "rollback": false});
+            }
+        }
+        if let Some(config) = members.get_mut("deploymentConfiguration") {
             if config.get("maximumPercent").is_none() {
                 config["maximumPercent"] = json!(if daemon { 100 } else { 200 });
             }

@@ -359,6 +359,10 @@ async fn apply(
         if let Some(arn) = arn {
             pass.status.scalable_target_arn = Some(arn);
         }
+        pass.status.applied.insert(
+            plan::TARGET_KEY.into(),
+            plan::target_hash(&desired.requests.target),
+        );
         pass.normal(
             "Registered",
             format!(

@@ -123,6 +123,14 @@ pub fn needs_policy_read(
         })
 }
 
+/// The key of the target's hash in `applied`.
+pub const TARGET_KEY: &str = "target";
+
+/// The hash of the target request as sent to an existing target.
+pub fn target_hash(desired: &RegisterScalableTargetRequest) -> String {
+    hash(&update_request(desired))
+}
+
 fn policy_key(name: &str) -> String {
     format!("policy/{name}")
 }
@@ -172,6 +180,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
             // everything on it again (AWS deleted the policies and actions with it).
             plan.register = Some(target_request.clone());
             status.scalable_target_arn = None;
+            status.applied.remove(TARGET_KEY);
             status.policies.clear();
             status.scheduled_actions.clear();
             status.applied.clear();
@@ -201,10 +210,13 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                 plan.tag = Some(desired.owner_tags.clone());
             }
             status.scalable_target_arn = target.arn.clone();
+            // Application Auto Scaling may report its service-linked role whatever role was
+            // given, so a role is only sent again when the spec's target changed.
             let role_differs = target_request
                 .role_arn
                 .as_ref()
-                .is_some_and(|role| *role != target.role_arn);
+                .is_some_and(|role| *role != target.role_arn)
+                && current.applied.get(TARGET_KEY) != Some(&target_hash(target_request));
             if target.min_capacity != target_request.min_capacity
                 || target.max_capacity != target_request.max_capacity
                 || target.suspended != suspension(target_request)
@@ -583,5 +595,21 @@ mod tests {
         };
         let p = plan(&d, &o, &status);
         assert!(p.delete_policies.is_empty(), "{:?}", p.delete_policies);
+    }
+
+    #[test]
+    fn a_role_reported_as_the_service_linked_role_is_not_sent_again_and_again() {
+        let mut spec = base();
+        spec["roleArn"] = json!("arn:aws:iam::1:role/custom-scaling");
+        let d = desired(spec);
+        let mut status = applied(&d);
+        // Registered once with the role (recorded), reported back as the service-linked role.
+        status
+            .applied
+            .insert(TARGET_KEY.into(), target_hash(&d.requests.target));
+        assert!(plan(&d, &recorded(), &status).register.is_none());
+        // A spec whose target changed (say, another role) is sent.
+        status.applied.insert(TARGET_KEY.into(), "old".into());
+        assert!(plan(&d, &recorded(), &status).register.is_some());
     }
 }

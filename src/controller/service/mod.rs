@@ -444,9 +444,22 @@ async fn observe(
         .as_ref()
         .and_then(|c| c.strategy)
         .unwrap_or(DeploymentStrategy::Rolling);
+    // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (bake time included) is read once
+    // its tasks run, until it is seen finished for this deployment.
+    let primary = service
+        .as_ref()
+        .and_then(|s| s.deployments.first())
+        .map(|d| d.id.clone());
+    let ready = status
+        .reconcile
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let lifecycle_done = ready && primary.is_some() && primary == status.primary_deployment_id;
     let service_deployment = match &service {
         Some(s)
             if strategy != DeploymentStrategy::Rolling
+                && !lifecycle_done
                 && s.deployments.len() == 1
                 && s.running_count == s.desired_count =>
         {
@@ -457,6 +470,7 @@ async fn observe(
     Ok(Observed {
         service,
         service_deployment,
+        lifecycle_done,
         now: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
@@ -533,11 +547,12 @@ async fn apply(
         }
     }
     if let (Some(change), Some(arn)) = (&plan.retag, pass.status.service_arn.clone()) {
-        if !change.set.is_empty() {
-            ctx.aws.ecs.tag_resource(&arn, &change.set).await?;
-        }
+        // Removals first: near the 50-tag limit, a rename must free its slot before it is used.
         if !change.remove.is_empty() {
             ctx.aws.ecs.untag_resource(&arn, &change.remove).await?;
+        }
+        if !change.set.is_empty() {
+            ctx.aws.ecs.tag_resource(&arn, &change.set).await?;
         }
     }
     Ok(match plan.health {

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::common::Tag;
+use crate::api::service::DeploymentControllerType;
 use crate::api::service::{DeploymentStrategy, EcsServiceStatus, ServiceSettings};
 use crate::aws::types::{ServiceDeploymentObservation, ServiceObservation};
 use crate::translate::service::{
     CODE_DEPLOY_UPDATABLE, CreateServiceRequest, EXTERNAL_UPDATABLE, UpdateServiceRequest,
-    changed_members, member_hash, member_values, normalise_settings, update_with,
+    changed_members, controller_change_allowed, member_hash, member_values, normalise_settings,
+    update_with,
 };
 use crate::translate::tags::{self, TagChange};
 
@@ -87,6 +89,8 @@ pub struct Observed {
     pub service: Option<ServiceObservation>,
     /// The newest service deployment (only read for BLUE_GREEN, LINEAR and CANARY strategies).
     pub service_deployment: Option<ServiceDeploymentObservation>,
+    /// The lifecycle of the current deployment was seen finished before (not read again).
+    pub lifecycle_done: bool,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }
@@ -315,7 +319,14 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         .deployment_controller
         .as_ref()
         .map_or("ECS", |c| c.r#type.as_str());
-    let mut members = changed_members(&desired_values, &observed_values, &status.applied_settings);
+    // Adopting: the spec counts as applied, so only members ECS reports exactly are corrected (a
+    // Service Connect namespace reported as an ARN must not start a deployment).
+    let applied_before = if adopting {
+        applied(&desired.create.settings)
+    } else {
+        status.applied_settings.clone()
+    };
+    let mut members = changed_members(&desired_values, &observed_values, &applied_before);
     let allowed: Option<&[&str]> = match controller {
         "CODE_DEPLOY" => Some(&CODE_DEPLOY_UPDATABLE),
         "EXTERNAL" => Some(&EXTERNAL_UPDATABLE),
@@ -353,13 +364,23 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     if status.failed_task_definition_arn.as_deref() != Some(wanted.as_str()) {
         status.failed_task_definition_arn = None;
     }
+    let sent = status.desired_task_definition_arn.as_deref() == Some(wanted.as_str());
     if !desired.target.matches(primary_td) {
-        let rolled_back = primary.is_some_and(|d| {
-            d.rollout_state_reason
-                .as_deref()
-                .is_some_and(|r| r.contains("circuit breaker"))
-        }) && status.desired_task_definition_arn.as_deref()
-            == Some(wanted.as_str());
+        // Rolled back: we sent this revision and ECS went back to another one. ECS says so in
+        // the rollout reason (circuit breaker: "rolling back to deploymentId ..."), leaves a
+        // FAILED deployment of it, or ends a BLUE_GREEN/LINEAR/CANARY deployment in ROLLBACK_*.
+        let rolled_back = sent
+            && (primary.is_some_and(|d| {
+                d.rollout_state_reason
+                    .as_deref()
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("roll"))
+            }) || service.deployments.iter().any(|d| {
+                desired.target.matches(&d.task_definition)
+                    && d.rollout_state.as_deref() == Some("FAILED")
+            }) || observed
+                .service_deployment
+                .as_ref()
+                .is_some_and(|d| d.status.starts_with("ROLLBACK")));
         if status.failed_task_definition_arn.as_deref() == Some(wanted.as_str()) || rolled_back {
             if status.failed_task_definition_arn.is_none() {
                 notes.push(Note {
@@ -373,17 +394,25 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             status.failed_task_definition_arn = Some(wanted.clone());
         } else if controller == "ECS" {
             send_task_definition = true;
-        } else if controller == "CODE_DEPLOY" {
+        } else {
             return blocked(
                 status,
                 "NotUpdatable",
                 format!(
-                    "spec.taskDefinition: a CODE_DEPLOY service deploys {wanted} through CodeDeploy, not UpdateService"
+                    "spec.taskDefinition: a {controller} service deploys {wanted} through {}, not UpdateService",
+                    if controller == "CODE_DEPLOY" {
+                        "CodeDeploy"
+                    } else {
+                        "a new task set"
+                    }
                 ),
             );
         }
     } else if primary.is_some_and(|d| d.rollout_state.as_deref() == Some("FAILED")) {
         status.failed_task_definition_arn = Some(wanted.clone());
+    } else {
+        // The desired revision runs: whatever failed before is over.
+        status.failed_task_definition_arn = None;
     }
 
     // The desired count: the spec's, unless an autoscaler owns it (never sent after creation).
@@ -410,6 +439,20 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
 
     let force_token_changed =
         desired.force_token.is_some() && desired.force_token != status.applied_force_new_deployment;
+    if force_token_changed && controller != "ECS" {
+        return blocked(
+            status,
+            "NotUpdatable",
+            format!(
+                "spec.forceNewDeployment: a {controller} service starts deployments through {}, not UpdateService",
+                if controller == "CODE_DEPLOY" {
+                    "CodeDeploy"
+                } else {
+                    "a new task set"
+                }
+            ),
+        );
+    }
     // "When switching from launch type to capacity provider strategy on an existing service, or
     // making a change to a capacity provider strategy on a service that is already using one, you
     // must force a new deployment."
@@ -592,18 +635,26 @@ fn immutable_change(
     let controller = |s: &ServiceSettings| {
         s.deployment_controller
             .as_ref()
-            .map_or("ECS", |c| c.r#type.as_str())
-            .to_owned()
+            .map_or(DeploymentControllerType::Ecs, |c| c.r#type)
     };
-    if controller(&want) != controller(&have) {
-        return Some(("deploymentController", controller(&want), controller(&have)));
+    if !controller_change_allowed(controller(&have), controller(&want)) {
+        return Some((
+            "deploymentController",
+            controller(&want).to_string(),
+            controller(&have).to_string(),
+        ));
     }
-    // ECS reports the role as an ARN; the spec may name it.
+    // ECS reports the role as an ARN (`arn:aws:iam::<account>:role/<path><name>`); the spec may
+    // name it with or without its path.
     if let Some(role) = &want.role {
-        let matches = have
-            .role
-            .as_deref()
-            .is_some_and(|h| h == role || h.ends_with(&format!("/{role}")));
+        let matches = have.role.as_deref().is_some_and(|h| {
+            let reported = h.split_once(":role/").map_or(h, |(_, rest)| rest);
+            let wanted = role
+                .split_once(":role/")
+                .map_or(role.as_str(), |(_, rest)| rest);
+            let wanted = wanted.trim_start_matches('/');
+            reported == wanted || reported.rsplit('/').next() == Some(wanted)
+        });
         if !matches {
             return Some((
                 "role",
@@ -697,7 +748,7 @@ fn rollout(desired: &Desired, observed: &Observed, service: &ServiceObservation)
         .as_ref()
         .and_then(|c| c.strategy)
         .unwrap_or(DeploymentStrategy::Rolling);
-    if strategy != DeploymentStrategy::Rolling {
+    if strategy != DeploymentStrategy::Rolling && !observed.lifecycle_done {
         match &observed.service_deployment {
             Some(d) if d.status == "SUCCESSFUL" => {}
             Some(d) if d.status.starts_with("ROLLBACK") || d.status == "STOPPED" => {
@@ -798,7 +849,9 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
 
 /// Whether a status value is considered settled (no need for a fresh read).
 pub fn settled(status: &EcsServiceStatus) -> bool {
-    status.rollout_state.as_deref() == Some("COMPLETED")
+    // ECS reports no rollout state behind a Classic Load Balancer or for CODE_DEPLOY / EXTERNAL.
+    matches!(status.rollout_state.as_deref(), Some("COMPLETED") | None)
+        && status.service_arn.is_some()
         && status.running_count == status.desired_count
 }
 
@@ -892,6 +945,7 @@ mod tests {
         Observed {
             service: Some(service),
             service_deployment: None,
+            lifecycle_done: false,
             now: 2_000,
         }
     }
@@ -1472,6 +1526,190 @@ mod tests {
         assert_ne!(
             token,
             super::super::client_token("0f9d5c1e-7d0b-4a53-9f0e-6d2c6b8c1a11", 2)
+        );
+    }
+
+    #[test]
+    fn what_ecs_reports_for_an_untouched_rolling_service_is_not_drift() {
+        let d = desired(json!({}));
+        let mut service = settled_service(&d);
+        let status = settled_status(&d, &service);
+        // Real DescribeServices output of a plain rolling service.
+        service.settings.deployment_configuration = Some(
+            serde_json::from_value(json!({
+                "deploymentCircuitBreaker": {"enable": false, "rollback": false},
+                "maximumPercent": 200, "minimumHealthyPercent": 100,
+                "strategy": "ROLLING", "bakeTimeInMinutes": 0,
+                "alarms": {"alarmNames": [], "enable": false, "rollback": false}
+            }))
+            .expect("config"),
+        );
+        assert_eq!(plan(&d, &observed(service), &status).step, Step::Nothing);
+    }
+
+    #[test]
+    fn a_cluster_default_strategy_is_not_fought() {
+        // Neither launchType nor capacityProviderStrategy: ECS uses the cluster's default strategy
+        // and reports it.
+        let d = desired(json!({"launchType": null}));
+        let mut service = settled_service(&d);
+        let status = settled_status(&d, &service);
+        service.settings.capacity_provider_strategy =
+            Some(vec![crate::api::service::CapacityProviderStrategyItem {
+                capacity_provider: "FARGATE".into(),
+                weight: Some(1),
+                base: Some(0),
+            }]);
+        assert_eq!(plan(&d, &observed(service), &status).step, Step::Nothing);
+    }
+
+    #[test]
+    fn removed_alarms_are_switched_off_explicitly() {
+        let with = desired(
+            json!({"deploymentConfiguration": {"alarms": {"alarmNames": ["5xx"], "enable": true, "rollback": true}}}),
+        );
+        let service = settled_service(&with);
+        let status = settled_status(&with, &service);
+        let without = desired(json!({}));
+        let p = plan(&without, &observed(service), &status);
+        let alarms = update(&p)
+            .deployment_configuration
+            .as_ref()
+            .and_then(|c| c.alarms.clone())
+            .expect("alarms sent");
+        assert!(!alarms.enable && alarms.alarm_names.is_empty());
+    }
+
+    #[test]
+    fn code_deploy_services_get_no_forced_deployments() {
+        let d = desired(
+            json!({"deploymentController": {"type": "CODE_DEPLOY"}, "forceNewDeployment": "2"}),
+        );
+        let service = settled_service(&d);
+        let mut status = settled_status(&d, &service);
+        status.applied_force_new_deployment = Some("1".into());
+        let p = plan(&d, &observed(service), &status);
+        assert!(
+            matches!(p.step, Step::Blocked { reason: "NotUpdatable", ref message } if message.contains("forceNewDeployment"))
+        );
+    }
+
+    #[test]
+    fn rollbacks_are_recognised_without_the_circuit_breaker_wording() {
+        let old = desired(json!({}));
+        let mut service = settled_service(&old);
+        let mut status = settled_status(&old, &service);
+        status.desired_task_definition_arn = Some(TD2.into());
+        let new = desired_for(&spec(json!({})), TD2);
+        // An alarm-triggered rollback: a FAILED deployment of the sent revision remains.
+        let mut failed = service.deployments[0].clone();
+        failed.status = "ACTIVE".into();
+        failed.task_definition = TD2.into();
+        failed.rollout_state = Some("FAILED".into());
+        failed.rollout_state_reason = Some("alarm detected".into());
+        service.deployments.push(failed);
+        let p = plan(&new, &observed(service.clone()), &status);
+        assert_eq!(p.step, Step::Nothing);
+        assert!(matches!(
+            p.health,
+            Health::Stalled {
+                reason: "RolledBack",
+                ..
+            }
+        ));
+        // A blue/green rollback: the service deployment says so.
+        service.deployments.truncate(1);
+        let mut o = observed(service);
+        o.service_deployment = Some(ServiceDeploymentObservation {
+            arn: "sd".into(),
+            status: "ROLLBACK_SUCCESSFUL".into(),
+            status_reason: None,
+            created_at: 1,
+        });
+        assert!(matches!(
+            plan(&new, &o, &status).health,
+            Health::Stalled {
+                reason: "RolledBack",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn deployment_controller_changes_follow_the_documented_transitions() {
+        let ecs = desired(json!({}));
+        let service = settled_service(&ecs);
+        let status = settled_status(&ecs, &service);
+        let external = desired(json!({"deploymentController": {"type": "EXTERNAL"}}));
+        let p = plan(&external, &observed(service.clone()), &status);
+        assert_eq!(
+            update(&p)
+                .deployment_controller
+                .as_ref()
+                .map(|c| c.r#type.as_str()),
+            Some("EXTERNAL")
+        );
+        let code_deploy = desired(json!({"deploymentController": {"type": "CODE_DEPLOY"}}));
+        assert!(matches!(
+            plan(&code_deploy, &observed(service), &status).step,
+            Step::Blocked {
+                reason: "ImmutableField",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn roles_match_by_name_with_or_without_their_path() {
+        for (given, reported) in [
+            ("ecsServiceRole", "arn:aws:iam::1:role/ecsServiceRole"),
+            (
+                "/ecs/ecsServiceRole",
+                "arn:aws:iam::1:role/ecs/ecsServiceRole",
+            ),
+            (
+                "ecs/ecsServiceRole",
+                "arn:aws:iam::1:role/ecs/ecsServiceRole",
+            ),
+            (
+                "arn:aws:iam::1:role/ecs/ecsServiceRole",
+                "arn:aws:iam::1:role/ecs/ecsServiceRole",
+            ),
+        ] {
+            let d = desired(
+                json!({"role": given, "loadBalancers": [{"loadBalancerName": "clb", "containerName": "app", "containerPort": 80}]}),
+            );
+            let mut service = settled_service(&d);
+            service.settings.role = Some(reported.into());
+            let status = settled_status(&d, &service);
+            assert_eq!(
+                plan(&d, &observed(service), &status).step,
+                Step::Nothing,
+                "{given}"
+            );
+        }
+    }
+
+    #[test]
+    fn adoption_does_not_resend_what_ecs_may_report_in_another_form() {
+        let d = desired(
+            json!({"serviceConnectConfiguration": {"enabled": true, "namespace": "internal"}}),
+        );
+        let mut service = settled_service(&d);
+        service.tags = vec![];
+        service.settings.service_connect_configuration =
+            Some(crate::api::service::ServiceConnectConfiguration {
+                enabled: true,
+                namespace: Some("arn:aws:servicediscovery:us-east-1:1:namespace/ns-1".into()),
+                ..Default::default()
+            });
+        let mut adopting = d.clone();
+        adopting.adopt = true;
+        let p = plan(&adopting, &observed(service), &EcsServiceStatus::default());
+        assert_eq!(
+            p.step,
+            Step::Nothing,
+            "no deployment for a namespace reported as an ARN"
         );
     }
 }

@@ -258,11 +258,12 @@ async fn apply(
     }
 
     if let Some(change) = &plan.retag {
-        if !change.set.is_empty() {
-            ctx.aws.ecs.tag_resource(&arn, &change.set).await?;
-        }
+        // Removals first: near the 50-tag limit, a rename must free its slot before it is used.
         if !change.remove.is_empty() {
             ctx.aws.ecs.untag_resource(&arn, &change.remove).await?;
+        }
+        if !change.set.is_empty() {
+            ctx.aws.ecs.tag_resource(&arn, &change.set).await?;
         }
         pass.status.tags_hash = Some(desired.tags_hash.clone());
         pass.normal(
