@@ -612,3 +612,58 @@ async fn concurrent_target_describes_share_calls() {
         "120 ids in batches of 50"
     );
 }
+
+#[tokio::test]
+async fn an_answer_read_ahead_before_a_create_is_not_served_after_it() {
+    let bed = bed().await;
+    create_cluster(&bed, "prod").await;
+    let td = register(&bed, "api", "api:1").await;
+    let ecs = bed.aws.ecs.clone();
+    ecs.follow_service("prod", "asked");
+    ecs.follow_service("prod", "created-meanwhile");
+    // A slow DescribeServices for "asked" also reads "created-meanwhile" ahead (still missing)...
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "DescribeServices".into(),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: Fault::SlowAnswer { millis: 1500 },
+    }]);
+    let before = bed.proxy.received();
+    let slow = tokio::spawn({
+        let ecs = ecs.clone();
+        async move {
+            ecs.describe_service_cached("prod", "asked", Duration::from_secs(60))
+                .await
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while bed.proxy.received() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the describe never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // ...while the operator creates that service.
+    create_service(&bed, "prod", "created-meanwhile", &td).await;
+    let asked = slow.await.expect("task").expect("describe");
+    assert!(asked.is_none());
+    let describes = bed.proxy.count("DescribeServices");
+    assert!(
+        bed.proxy
+            .requests()
+            .iter()
+            .any(|r| r.operation == "DescribeServices"
+                && r.body["services"].as_array().is_some_and(|s| s.len() == 2)),
+        "the call read the second service ahead"
+    );
+    // The answer read before the create is dropped: the next pass reads the service again and
+    // finds it.
+    let found = ecs
+        .describe_service_cached("prod", "created-meanwhile", Duration::from_secs(60))
+        .await
+        .expect("describe");
+    assert!(found.is_some(), "the service just created is seen");
+    assert_eq!(bed.proxy.count("DescribeServices"), describes + 1);
+}

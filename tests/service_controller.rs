@@ -55,7 +55,28 @@ async fn examples_become_ready_after_their_rollout_and_creates_carry_every_field
     .expect("examples");
     let rendered = ecs_operator::render::render(&objects);
     let creates = bed.requests("CreateService");
-    assert_eq!(creates.len(), 5, "one CreateService per service");
+    let names: Vec<&str> = creates
+        .iter()
+        .filter_map(|c| c["serviceName"].as_str())
+        .collect();
+    let trace: Vec<String> = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.operation.as_str(),
+                "CreateService" | "DescribeServices" | "UpdateService"
+            )
+        })
+        .map(|r| format!("{} {} {} {}", r.at_ms, r.operation, r.status, r.body))
+        .collect();
+    assert_eq!(
+        creates.len(),
+        5,
+        "one CreateService per service: {names:?}\n{}",
+        trace.join("\n")
+    );
     for request in rendered
         .requests
         .iter()
@@ -167,13 +188,8 @@ async fn a_failing_image_is_rolled_back_stalls_and_is_not_sent_again() {
         })
         .await;
     assert_eq!(condition(&stalled, "Ready").0, "False");
-    let events = bed.events("shop").await;
-    assert!(
-        events
-            .iter()
-            .any(|(t, r, _)| t == "Warning" && r == "RolledBack"),
-        "{events:?}"
-    );
+    bed.wait_event("shop", |(t, r, _)| t == "Warning" && r == "RolledBack")
+        .await;
     let updates = bed.requests("UpdateService").len();
     // Several more passes: the failed revision is not sent again.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -353,13 +369,10 @@ async fn the_desired_count_is_reverted_only_when_the_spec_owns_it() {
             && condition(o, "Ready").0 == "True"
     })
     .await;
-    let events = bed.events("owned").await;
-    assert!(
-        events
-            .iter()
-            .any(|(t, r, _)| t == "Warning" && r == "DesiredCountDrift"),
-        "{events:?}"
-    );
+    bed.wait_event("owned", |(t, r, _)| {
+        t == "Warning" && r == "DesiredCountDrift"
+    })
+    .await;
     // Give the others a few resyncs: they keep 5.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(bed.describe("prod", "open").await.desired_count(), 5);

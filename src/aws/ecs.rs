@@ -51,6 +51,9 @@ struct ServiceCache {
     max_age: Duration,
     /// Services whose answer a DescribeServices call in flight is reading ahead.
     pending: std::collections::HashSet<(String, String)>,
+    /// When the operator last wrote each service: an answer read ahead by a call that started
+    /// before the write is stale (it would show a service just created as missing) and is dropped.
+    written: HashMap<(String, String), Instant>,
     /// Passes served from read-ahead answers, and passes that had to read.
     hits: u64,
     misses: u64,
@@ -101,14 +104,17 @@ impl EcsApi {
                     if let Ok(mut cache) = cache.lock() {
                         cache.pending.extend(extra.iter().cloned());
                     }
+                    let started = Instant::now();
                     let result =
                         describe_services(&client, &caller, cluster.clone(), all.clone()).await;
                     if let Ok(mut cache) = cache.lock() {
                         let now = Instant::now();
                         for key in &extra {
                             cache.pending.remove(key);
+                            let written_since =
+                                cache.written.get(key).is_some_and(|at| *at >= started);
                             // The asked-for answers go to their callers; the rest wait here.
-                            if let Ok(found) = &result {
+                            if let (Ok(found), false) = (&result, written_since) {
                                 cache
                                     .answers
                                     .insert(key.clone(), (now, found.get(&key.1).cloned()));
@@ -160,12 +166,20 @@ impl EcsApi {
             .unwrap_or_default()
     }
 
-    /// Forgets the cached answer of a service (after a write to it).
+    /// Forgets the cached answer of a service, and any answer being read ahead, before a write
+    /// to it.
     pub fn forget_service(&self, cluster: &str, service: &str) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache
-                .answers
-                .remove(&(cluster.to_owned(), service.to_owned()));
+            let key = (cluster.to_owned(), service.to_owned());
+            cache.answers.remove(&key);
+            let now = Instant::now();
+            if cache.written.len() > 10_000 {
+                // Only writes newer than the calls in flight matter.
+                cache
+                    .written
+                    .retain(|_, at| now.duration_since(*at) < Duration::from_secs(300));
+            }
+            cache.written.insert(key, now);
         }
     }
 
@@ -526,6 +540,7 @@ impl EcsApi {
         service: &str,
         force: bool,
     ) -> Result<ServiceObservation, AwsError> {
+        self.forget_service(cluster, service);
         let output = self
             .caller
             .send(

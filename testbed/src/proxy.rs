@@ -61,6 +61,12 @@ pub enum Fault {
         /// Delay in milliseconds.
         millis: u64,
     },
+    /// Forward at once, but hold the answer back this long: the answer describes the state
+    /// when the request arrived, and arrives late (a slow network on the way back).
+    SlowAnswer {
+        /// Delay in milliseconds.
+        millis: u64,
+    },
     /// Close the connection without answering (the request never reaches AWS).
     Drop,
     /// Let the request through, then close the connection instead of answering: AWS did the
@@ -139,6 +145,8 @@ struct State {
     started: Instant,
     client: HttpClient,
     records: Mutex<Vec<RecordedRequest>>,
+    /// Requests that arrived (recorded or still being answered).
+    received: std::sync::atomic::AtomicU64,
     rules: Mutex<Rules>,
     overlays: Mutex<Vec<Overlay>>,
     model: Option<Arc<EcsModel>>,
@@ -172,6 +180,7 @@ impl AwsProxy {
             started: Instant::now(),
             client: http::client(),
             records: Mutex::new(Vec::new()),
+            received: std::sync::atomic::AtomicU64::new(0),
             rules: Mutex::new(Rules::default()),
             overlays: Mutex::new(Vec::new()),
             model: (!config.passthrough).then(|| Arc::new(EcsModel::new(config.knobs))),
@@ -220,6 +229,14 @@ impl AwsProxy {
         }
     }
 
+    /// How many AWS requests arrived so far, including those still being answered (a request is
+    /// recorded when its answer leaves).
+    pub fn received(&self) -> u64 {
+        self.state
+            .received
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// How many requests of `operation` were recorded.
     pub fn count(&self, operation: &str) -> usize {
         self.requests()
@@ -265,6 +282,9 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
     if request.uri().path().starts_with("/_proxy/") {
         return Ok(control(&state, request).await);
     }
+    state
+        .received
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -311,6 +331,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
         Some(Fault::Latency { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
             serve(&state, &parts, body, &record.service, &operation).await
+        }
+        Some(Fault::SlowAnswer { millis }) => {
+            let answer = serve(&state, &parts, body, &record.service, &operation).await;
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            answer
         }
         Some(Fault::DropResponse) => {
             let _ = serve(&state, &parts, body, &record.service, &operation).await;
