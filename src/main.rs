@@ -4,8 +4,21 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::sync::Arc;
+use std::time::Duration;
 
+use clap::{Parser, Subcommand};
+use futures::FutureExt;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use ecs_operator::controller::scaling_policy::ScalingPolicies;
+use ecs_operator::controller::service::Services;
+use ecs_operator::controller::task_definition::TaskDefinitions;
+use ecs_operator::controller::{Context, ControllerConfig, runner};
+use ecs_operator::runtime;
+use ecs_operator::runtime::admin::{self, Role};
+use ecs_operator::runtime::leader::{self, Election, ElectionConfig};
+use ecs_operator::runtime::telemetry::{self, LogFormat};
 use ecs_operator::{crdgen, render};
 
 /// Kubernetes operator for Amazon ECS task definitions, services and autoscaling.
@@ -25,7 +38,7 @@ enum Command {
         output_dir: Option<PathBuf>,
     },
     /// Run the controllers against the cluster of the current kubeconfig (or in-cluster config).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate custom resources and print the AWS requests they translate to, one JSON per line.
     /// Offline: needs no cluster and no AWS.
     Render {
@@ -38,9 +51,21 @@ enum Command {
 /// Settings of `run`; every flag can also be set through its environment variable.
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// Watch only this namespace (all namespaces when unset).
-    #[arg(long, env = "ECS_OPERATOR_NAMESPACE")]
-    namespace: Option<String>,
+    /// Kubeconfig file (otherwise $KUBECONFIG, ~/.kube/config, or the in-cluster service
+    /// account).
+    #[arg(long, env = "ECS_OPERATOR_KUBECONFIG", value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (otherwise its current context).
+    #[arg(long, env = "ECS_OPERATOR_KUBE_CONTEXT")]
+    kube_context: Option<String>,
+    /// Watch only these namespaces, comma-separated (all namespaces when unset).
+    #[arg(
+        long,
+        alias = "namespace",
+        env = "ECS_OPERATOR_NAMESPACES",
+        value_delimiter = ','
+    )]
+    namespaces: Vec<String>,
     /// AWS region (otherwise from the AWS default chain: AWS_REGION, profile, IMDS).
     #[arg(long, env = "ECS_OPERATOR_AWS_REGION")]
     aws_region: Option<String>,
@@ -57,8 +82,8 @@ struct RunArgs {
     aws_max_rate: f64,
     /// Per-category ceilings overriding --aws-max-rate, e.g.
     /// `task-definition-write=5,service-write=10` (categories: cluster-read, service-read,
-    /// service-write, task-definition-read, task-definition-write, tag-write, tag-read,
-    /// autoscaling).
+    /// service-write, service-deployment-read, task-definition-read, task-definition-write,
+    /// tag-write, tag-read, autoscaling).
     #[arg(long, env = "ECS_OPERATOR_AWS_RATE_CEILINGS", value_delimiter = ',', value_parser = parse_ceiling)]
     aws_rate_ceilings: Vec<(ecs_operator::aws::ApiCategory, f64)>,
     /// Seconds between drift checks of a settled object.
@@ -71,18 +96,68 @@ struct RunArgs {
     /// service).
     #[arg(long, env = "ECS_OPERATOR_POLL_SECONDS", default_value_t = 5)]
     poll_seconds: u64,
-    /// Objects of one kind reconciled at once.
+    /// Objects reconciled at once by each controller (per kind and namespace list entry).
     #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 32)]
     concurrency: u16,
     /// Name of this controller in Kubernetes Events.
     #[arg(long, env = "ECS_OPERATOR_REPORTER", default_value = "ecs-operator")]
     reporter: String,
+    /// Elect a leader through a Lease so that only one replica reconciles
+    /// (`--leader-election=false` for a single process outside a cluster).
+    #[arg(long, env = "ECS_OPERATOR_LEADER_ELECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    leader_election: bool,
+    /// Namespace of the Lease (default: the pod's namespace in a cluster, the kubeconfig
+    /// context's namespace outside).
+    #[arg(long, env = "ECS_OPERATOR_LEADER_ELECTION_NAMESPACE")]
+    leader_election_namespace: Option<String>,
+    /// Name of the Lease; replicas sharing it share one leader.
+    #[arg(
+        long,
+        env = "ECS_OPERATOR_LEADER_ELECTION_LEASE_NAME",
+        default_value = "ecs-operator"
+    )]
+    leader_election_lease_name: String,
+    /// This replica's identity in the Lease (default: $POD_NAME or the host name, plus a random
+    /// suffix).
+    #[arg(long, env = "ECS_OPERATOR_LEADER_ELECTION_IDENTITY")]
+    leader_election_identity: Option<String>,
+    /// Seconds the Lease stays valid without renewal: how long a standby waits after the leader
+    /// dies without releasing it.
+    #[arg(
+        long,
+        env = "ECS_OPERATOR_LEASE_DURATION_SECONDS",
+        default_value_t = 15
+    )]
+    lease_duration_seconds: u64,
+    /// Seconds before expiry at which the leader renews (clock skew allowed between nodes).
+    #[arg(long, env = "ECS_OPERATOR_LEASE_GRACE_SECONDS", default_value_t = 5)]
+    lease_grace_seconds: u64,
+    /// Address of the admin server (/metrics, /healthz, /readyz).
+    #[arg(
+        long,
+        env = "ECS_OPERATOR_ADMIN_BIND_ADDRESS",
+        default_value = "0.0.0.0:8080"
+    )]
+    admin_bind_address: String,
+    /// Log line format.
+    #[arg(long, env = "ECS_OPERATOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Plain)]
+    log_format: LogFormat,
+    /// Log filter, e.g. `info` or `warn,ecs_operator=debug` (default: $RUST_LOG, else `info`).
+    #[arg(long, env = "ECS_OPERATOR_LOG_LEVEL")]
+    log_level: Option<String>,
+    /// Seconds that in-flight reconciles get to finish after SIGTERM.
+    #[arg(
+        long,
+        env = "ECS_OPERATOR_SHUTDOWN_TIMEOUT_SECONDS",
+        default_value_t = 20
+    )]
+    shutdown_timeout_seconds: u64,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Crds { output_dir } => crds(output_dir),
         Command::Render { path } => render_command(&path),
     }
@@ -151,13 +226,15 @@ fn render_command(path: &std::path::Path) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let level = args
+        .log_level
+        .clone()
+        .or_else(|| std::env::var("RUST_LOG").ok().filter(|l| !l.is_empty()))
+        .unwrap_or_else(|| "info".to_owned());
+    if let Err(e) = telemetry::init(args.log_format, &level) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -168,59 +245,222 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
-        let client = match kube::Client::try_default().await {
-            Ok(client) => client,
+    let code = runtime.block_on(operate(args));
+    // Reconciles abandoned at the shutdown deadline must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+/// Exit code when leadership is lost or cannot be confirmed: Kubernetes restarts the pod, which
+/// then waits as a standby.
+const EXIT_LEADERSHIP_LOST: u8 = 3;
+
+async fn operate(args: RunArgs) -> ExitCode {
+    let client = match kube_client(&args).await {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!("cannot reach Kubernetes (kubeconfig or in-cluster config): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut budgets = ecs_operator::aws::limits::default_budgets(args.aws_max_rate);
+    for (category, ceiling) in &args.aws_rate_ceilings {
+        if let Some(budget) = budgets.get_mut(category) {
+            budget.max_per_second = *ceiling;
+            budget.start_per_second = budget.start_per_second.min(*ceiling);
+        }
+    }
+    let aws = ecs_operator::aws::AwsClients::connect(&ecs_operator::aws::AwsSettings {
+        region: args.aws_region.clone(),
+        endpoint_url: args.aws_endpoint_url.clone(),
+        max_attempts: args.aws_max_attempts,
+        budgets,
+        ..Default::default()
+    })
+    .await;
+    let config = ControllerConfig {
+        namespace: None,
+        resync: Duration::from_secs(args.resync_seconds.max(1)),
+        max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
+        poll: Duration::from_secs(args.poll_seconds.max(1)),
+        concurrency: args.concurrency,
+    };
+    let ctx = Arc::new(Context::new(client.clone(), aws, config, &args.reporter));
+    let caches = ctx.caches.clone();
+    let registry = ctx.metrics.registry();
+    let status = admin::Status::new(&registry, Arc::new(move || caches.all_synced()));
+
+    let listener = match admin::bind(&args.admin_bind_address).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "admin server listening (/metrics, /healthz, /readyz)");
+    }
+    let server_status = status.clone();
+    tokio::spawn(async move {
+        let stopped = admin::serve(listener, server_status, registry, std::future::pending()).await;
+        if let Err(e) = stopped {
+            tracing::error!("{e}");
+        }
+    });
+
+    let shutdown = runtime::shutdown_signal().shared();
+    let election = if args.leader_election {
+        let config = ElectionConfig {
+            namespace: args
+                .leader_election_namespace
+                .clone()
+                .unwrap_or_else(|| client.default_namespace().to_owned()),
+            lease_name: args.leader_election_lease_name.clone(),
+            identity: args
+                .leader_election_identity
+                .clone()
+                .unwrap_or_else(leader::default_identity),
+            duration_seconds: args.lease_duration_seconds,
+            grace_seconds: args.lease_grace_seconds,
+        };
+        let election = tokio::select! {
+            joined = Election::join(client.clone(), &config) => joined,
+            _ = shutdown.clone() => return ExitCode::SUCCESS,
+        };
+        let election = match election {
+            Ok(election) => election,
             Err(e) => {
-                eprintln!("error: cannot reach Kubernetes (kubeconfig or in-cluster config): {e}");
+                tracing::error!("{e}");
                 return ExitCode::FAILURE;
             }
         };
-        let mut budgets = ecs_operator::aws::limits::default_budgets(args.aws_max_rate);
-        for (category, ceiling) in &args.aws_rate_ceilings {
-            if let Some(budget) = budgets.get_mut(category) {
-                budget.max_per_second = *ceiling;
-                budget.start_per_second = budget.start_per_second.min(*ceiling);
+        status.set_role(Role::Standby);
+        tracing::info!(identity = %config.identity, lease = %format!("{}/{}", config.namespace, config.lease_name), "waiting for the leader Lease");
+        tokio::select! {
+            _ = election.acquire() => {}
+            _ = shutdown.clone() => {
+                status.set_role(Role::Stopping);
+                return ExitCode::SUCCESS;
             }
         }
-        let aws = ecs_operator::aws::AwsClients::connect(&ecs_operator::aws::AwsSettings {
-            region: args.aws_region,
-            endpoint_url: args.aws_endpoint_url,
-            max_attempts: args.aws_max_attempts,
-            budgets,
-            ..Default::default()
-        })
-        .await;
-        let config = ecs_operator::controller::ControllerConfig {
-            namespace: args.namespace,
-            resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
-            max_backoff: std::time::Duration::from_secs(args.max_backoff_seconds.max(1)),
-            poll: std::time::Duration::from_secs(args.poll_seconds.max(1)),
-            concurrency: args.concurrency,
-        };
-        let ctx = std::sync::Arc::new(ecs_operator::controller::Context::new(
-            client,
-            aws,
-            config,
-            &args.reporter,
-        ));
-        tracing::info!("ecs-operator running");
-        use futures::FutureExt;
-        let shutdown = shutdown_signal().shared();
-        let services = ecs_operator::controller::service::Services::new(&ctx);
-        let policies = ecs_operator::controller::scaling_policy::ScalingPolicies::new(&ctx);
-        tokio::join!(
-            ecs_operator::controller::runner::run(
-                ecs_operator::controller::task_definition::TaskDefinitions,
-                ctx.clone(),
-                shutdown.clone(),
-            ),
-            ecs_operator::controller::runner::run(services, ctx.clone(), shutdown.clone()),
-            ecs_operator::controller::runner::run(policies, ctx, shutdown),
-        );
-        tracing::info!("ecs-operator stopped");
-        ExitCode::SUCCESS
-    })
+        tracing::info!(identity = %config.identity, "leading");
+        Some(election)
+    } else {
+        None
+    };
+    status.set_role(Role::Leading);
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop_signal = async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }
+    .boxed()
+    .shared();
+    let mut controllers = tokio::spawn(run_controllers(ctx, args.namespaces.clone(), stop_signal));
+    let lost = async {
+        match &election {
+            Some(election) => election.lost().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(lost);
+
+    tokio::select! {
+        error = &mut lost => {
+            status.set_role(Role::Stopping);
+            controllers.abort();
+            tracing::error!("{error}; stopping so that Kubernetes restarts this replica as a standby");
+            return ExitCode::from(EXIT_LEADERSHIP_LOST);
+        }
+        ended = &mut controllers => {
+            status.set_role(Role::Stopping);
+            tracing::error!(?ended, "the controllers stopped by themselves");
+            release(election.as_ref()).await;
+            return ExitCode::FAILURE;
+        }
+        _ = shutdown.clone() => {}
+    }
+
+    // SIGTERM: take no new work, give in-flight reconciles the deadline, keep the Lease renewed
+    // meanwhile (another leader must not start while they run), then hand it over.
+    status.set_role(Role::Stopping);
+    tracing::info!("shutting down: finishing in-flight reconciles");
+    let _ = stop.send(true);
+    let deadline = Duration::from_secs(args.shutdown_timeout_seconds);
+    tokio::select! {
+        finished = tokio::time::timeout(deadline, &mut controllers) => {
+            if finished.is_err() {
+                tracing::warn!(?deadline, "in-flight reconciles did not finish in time; abandoning them (the next leader repeats them)");
+                controllers.abort();
+            }
+        }
+        error = &mut lost => {
+            controllers.abort();
+            tracing::error!("{error} while shutting down");
+            return ExitCode::from(EXIT_LEADERSHIP_LOST);
+        }
+    }
+    release(election.as_ref()).await;
+    tracing::info!("ecs-operator stopped");
+    ExitCode::SUCCESS
+}
+
+async fn release(election: Option<&Election>) {
+    if let Some(election) = election {
+        match election.release().await {
+            Ok(()) => tracing::info!("released the leader Lease"),
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+}
+
+/// The three controllers, once for all namespaces or once per listed namespace, until `stop`.
+async fn run_controllers(
+    ctx: Arc<Context>,
+    namespaces: Vec<String>,
+    stop: futures::future::Shared<futures::future::BoxFuture<'static, ()>>,
+) {
+    let contexts: Vec<Arc<Context>> = if namespaces.is_empty() {
+        vec![ctx]
+    } else {
+        namespaces
+            .into_iter()
+            .map(|namespace| Arc::new(ctx.for_namespace(Some(namespace))))
+            .collect()
+    };
+    let mut runs = Vec::new();
+    for ctx in contexts {
+        let services = Services::new(&ctx);
+        let policies = ScalingPolicies::new(&ctx);
+        runs.push(runner::run(TaskDefinitions, ctx.clone(), stop.clone()).boxed());
+        runs.push(runner::run(services, ctx.clone(), stop.clone()).boxed());
+        runs.push(runner::run(policies, ctx, stop.clone()).boxed());
+    }
+    futures::future::join_all(runs).await;
+}
+
+/// A client from `--kubeconfig`/`--kube-context`, else inferred (KUBECONFIG, ~/.kube/config,
+/// in-cluster).
+async fn kube_client(args: &RunArgs) -> Result<kube::Client, String> {
+    let options = KubeConfigOptions {
+        context: args.kube_context.clone(),
+        ..Default::default()
+    };
+    let config = match (&args.kubeconfig, &args.kube_context) {
+        (Some(path), _) => {
+            let file = Kubeconfig::read_from(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        (None, Some(_)) => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| e.to_string())?,
+        (None, None) => kube::Config::infer().await.map_err(|e| e.to_string())?,
+    };
+    kube::Client::try_from(config).map_err(|e| e.to_string())
 }
 
 /// `category=calls-per-second`.
@@ -238,26 +478,4 @@ fn parse_ceiling(text: &str) -> Result<(ecs_operator::aws::ApiCategory, f64), St
         return Err(format!("{rate} must be above 0"));
     }
     Ok((category, rate))
-}
-
-/// Completes on SIGTERM (how Kubernetes stops a pod) or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
 }

@@ -20,6 +20,9 @@ fn operator(kubeconfig: &std::path::Path, aws_endpoint: &str) -> Child {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "warn")
+        // One process, restarted: no Lease to wait for, and no fixed admin port to collide on.
+        .env("ECS_OPERATOR_LEADER_ELECTION", "false")
+        .env("ECS_OPERATOR_ADMIN_BIND_ADDRESS", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -130,4 +133,27 @@ fn run_without_a_cluster_fails_with_a_clear_message() {
         .expect("runs");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach Kubernetes"));
+}
+
+#[test]
+fn the_readme_documents_every_run_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ecs-operator"))
+        .args(["run", "--help"])
+        .output()
+        .expect("runs");
+    let help = String::from_utf8_lossy(&output.stdout);
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README");
+    let flags: Vec<&str> = help
+        .split_whitespace()
+        .filter(|word| word.starts_with("--") && word.len() > 2)
+        .map(|word| word.trim_end_matches([',', '=', '.']))
+        .filter(|flag| !matches!(*flag, "--help" | "--version"))
+        .collect();
+    assert!(flags.len() > 20, "{help}");
+    for flag in flags {
+        assert!(
+            readme.contains(&format!("`{flag}`")),
+            "README.md does not document {flag}"
+        );
+    }
 }

@@ -476,12 +476,7 @@ async fn daemon_services_bad_steps_and_step_policies_are_reported() {
     let ready = wait_policy_ready(&bed, "steps").await;
     let message = policy_condition(&ready, "Ready").2;
     assert!(message.contains("CloudWatch alarm"), "{message}");
-    let events = bed.events("steps").await;
-    assert!(
-        events
-            .iter()
-            .any(|(t, r, _)| t == "Warning" && r == "AlarmNeeded"),
-        "{events:?}"
-    );
+    bed.wait_event("steps", |(t, r, _)| t == "Warning" && r == "AlarmNeeded")
+        .await;
     bed.stop_controllers().await;
 }

@@ -13,8 +13,7 @@ use ecs_operator::controller::runner;
 use ecs_operator::controller::{Context, ControllerConfig, task_definition};
 use ecs_operator::translate::tags;
 use ecs_testbed::{AwsProxy, Fault, FaultRule};
-use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 
@@ -178,22 +177,16 @@ impl Bed {
     }
 
     async fn events(&self, name: &str) -> Vec<(String, String, String)> {
-        let events: Api<Event> = Api::namespaced(self.client.clone(), self.namespace());
-        events
-            .list(&ListParams::default())
-            .await
-            .expect("events")
-            .items
-            .into_iter()
-            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-            .map(|e| {
-                (
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.note.unwrap_or_default(),
-                )
-            })
-            .collect()
+        common::events_of(&self.client, self.namespace(), name).await
+    }
+
+    /// The Events of `name` once one satisfies `check`.
+    async fn wait_event(
+        &self,
+        name: &str,
+        check: impl Fn(&(String, String, String)) -> bool,
+    ) -> Vec<(String, String, String)> {
+        common::wait_event(&self.client, self.namespace(), name, check).await
     }
 
     async fn describe(&self, arn: &str) -> Value {
@@ -492,13 +485,10 @@ async fn an_invalid_spec_stalls_with_an_event_and_no_aws_call() {
         .unwrap_or_default();
     assert!(message.contains("spec.memory"), "{message}");
     assert_eq!(condition(&stalled, "Ready"), Some("False"));
-    let events = bed.events("bad").await;
-    assert!(
-        events.iter().any(|(type_, reason, note)| type_ == "Warning"
-            && reason == "InvalidSpec"
-            && note.contains("spec.memory")),
-        "{events:?}"
-    );
+    bed.wait_event("bad", |(type_, reason, note)| {
+        type_ == "Warning" && reason == "InvalidSpec" && note.contains("spec.memory")
+    })
+    .await;
     assert!(
         bed.proxy.requests().is_empty(),
         "no AWS call: {:?}",
@@ -610,13 +600,10 @@ async fn drift_is_repaired_with_a_warning() {
         bed.describe(&new_arn).await["taskDefinition"]["status"],
         "ACTIVE"
     );
-    let events = bed.events("drifty").await;
-    assert!(
-        events
-            .iter()
-            .any(|(type_, reason, _)| type_ == "Warning" && reason == "Drift"),
-        "{events:?}"
-    );
+    bed.wait_event("drifty", |(type_, reason, _)| {
+        type_ == "Warning" && reason == "Drift"
+    })
+    .await;
     bed.stop_controller().await;
 }
 
@@ -711,13 +698,10 @@ async fn a_terminal_aws_error_stalls_with_the_aws_code_and_message() {
         message.contains("ClientException") && message.contains("Invalid 'cpu' setting"),
         "{message}"
     );
-    let events = bed.events("rejected").await;
-    assert!(
-        events
-            .iter()
-            .any(|(type_, reason, _)| type_ == "Warning" && reason == "AwsRejected"),
-        "{events:?}"
-    );
+    bed.wait_event("rejected", |(type_, reason, _)| {
+        type_ == "Warning" && reason == "AwsRejected"
+    })
+    .await;
     // Terminal means no retry loop: the next attempt comes at the resync interval (300 s here) or
     // with a spec change, whichever is first.
     assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 1);

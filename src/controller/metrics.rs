@@ -1,16 +1,22 @@
 //! Reconcile metrics, in one Prometheus registry the admin server serves. Labels carry kinds,
-//! results and error classes only, never object names or error text (unbounded cardinality).
+//! results, conditions, error classes and AWS operations only, never object names or error text
+//! (unbounded cardinality).
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::error::ErrorClass;
+use crate::aws::{ApiCategory, CallCounters, RateLimits};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PassLabels {
@@ -29,6 +35,24 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+struct ObjectLabels {
+    kind: &'static str,
+    condition: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    service: &'static str,
+    operation: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CategoryLabels {
+    category: &'static str,
+}
+
 /// The controllers' metrics; cloning shares them.
 #[derive(Clone)]
 pub struct Metrics {
@@ -36,6 +60,112 @@ pub struct Metrics {
     passes: Family<PassLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     durations: Family<KindLabels, Histogram>,
+    in_flight: Family<KindLabels, Gauge>,
+    live: Arc<Mutex<Live>>,
+}
+
+/// What is true now about the objects, computed at scrape time: each object's condition and
+/// when its next reconcile is due.
+#[derive(Debug, Default)]
+struct Live {
+    conditions: HashMap<String, ObjectLabels>,
+    due: HashMap<String, (&'static str, Instant)>,
+}
+
+#[derive(Debug)]
+struct LiveCollector(Arc<Mutex<Live>>);
+
+impl Collector for LiveCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (objects, queued) = match self.0.lock() {
+            Ok(live) => {
+                let mut objects: BTreeMap<ObjectLabels, i64> = BTreeMap::new();
+                for labels in live.conditions.values() {
+                    *objects.entry(labels.clone()).or_insert(0) += 1;
+                }
+                let now = Instant::now();
+                let mut queued: BTreeMap<&'static str, i64> = BTreeMap::new();
+                for (kind, at) in live.due.values() {
+                    if *at <= now {
+                        *queued.entry(kind).or_insert(0) += 1;
+                    }
+                }
+                (objects, queued)
+            }
+            Err(_) => return Ok(()),
+        };
+        let mut family = encoder.encode_descriptor(
+            "objects",
+            "Objects by kind and condition (ready, reconciling, stalled, deleting)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (labels, count) in &objects {
+            ConstGauge::new(*count).encode(family.encode_family(labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "queue_depth",
+            "Objects whose reconcile is due (a change or a requeue) and has not started",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (kind, count) in &queued {
+            ConstGauge::new(*count).encode(family.encode_family(&KindLabels { kind })?)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct AwsCollector {
+    counters: CallCounters,
+    limits: RateLimits,
+}
+
+impl Collector for AwsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut family = encoder.encode_descriptor(
+            "aws_calls",
+            "AWS API calls by service, operation and outcome",
+            None,
+            MetricType::Counter,
+        )?;
+        for ((service, operation, outcome), count) in self.counters.snapshot() {
+            let labels = CallLabels {
+                service,
+                operation,
+                outcome,
+            };
+            ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "aws_rate_limit",
+            "Current adaptive rate limit of each AWS API category, in calls per second",
+            None,
+            MetricType::Gauge,
+        )?;
+        for category in ApiCategory::ALL {
+            if let Some(rate) = self.limits.rate(category) {
+                let labels = CategoryLabels {
+                    category: category.as_str(),
+                };
+                ConstGauge::new(rate).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts a reconcile as in flight until dropped (so every early return is counted out).
+#[derive(Debug)]
+pub struct InFlight {
+    gauge: Gauge,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -68,11 +198,21 @@ impl Default for Metrics {
             "Duration of reconcile passes by kind",
             durations.clone(),
         );
+        let in_flight = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "reconciles_in_flight",
+            "Reconcile passes running now, by kind",
+            in_flight.clone(),
+        );
+        let live = Arc::new(Mutex::new(Live::default()));
+        registry.register_collector(Box::new(LiveCollector(live.clone())));
         Self {
             registry: Arc::new(Mutex::new(registry)),
             passes,
             errors,
             durations,
+            in_flight,
+            live,
         }
     }
 }
@@ -100,6 +240,50 @@ impl Metrics {
         self.durations
             .get_or_create(&KindLabels { kind })
             .observe(duration.as_secs_f64());
+    }
+
+    /// Adds the AWS layer's call counters and rate limits to the metrics.
+    pub fn watch_aws(&self, counters: CallCounters, limits: RateLimits) {
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.register_collector(Box::new(AwsCollector { counters, limits }));
+        }
+    }
+
+    /// A reconcile of `uid` is due at `at` (a change seen now, or a requeue); the earliest wins.
+    pub fn due(&self, kind: &'static str, uid: &str, at: Instant) {
+        if let Ok(mut live) = self.live.lock() {
+            live.due
+                .entry(uid.to_owned())
+                .and_modify(|(_, due)| *due = (*due).min(at))
+                .or_insert((kind, at));
+        }
+    }
+
+    /// A reconcile of `uid` starts: it leaves the queue and counts as in flight until the guard
+    /// drops.
+    pub fn start(&self, kind: &'static str, uid: &str) -> InFlight {
+        if let Ok(mut live) = self.live.lock() {
+            live.due.remove(uid);
+        }
+        let gauge = self.in_flight.get_or_create(&KindLabels { kind }).clone();
+        gauge.inc();
+        InFlight { gauge }
+    }
+
+    /// The condition `uid` is in after a pass.
+    pub fn set_condition(&self, kind: &'static str, uid: &str, condition: &'static str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.conditions
+                .insert(uid.to_owned(), ObjectLabels { kind, condition });
+        }
+    }
+
+    /// `uid` is gone from Kubernetes.
+    pub fn forget(&self, uid: &str) {
+        if let Ok(mut live) = self.live.lock() {
+            live.conditions.remove(uid);
+            live.due.remove(uid);
+        }
     }
 
     /// Passes of `kind` that ended with `result`, for tests.
@@ -159,6 +343,67 @@ mod tests {
             text.contains(
                 r#"ecs_operator_reconcile_errors_total{kind="service",class="terminal"} 1"#
             )
+        );
+    }
+
+    #[test]
+    fn live_figures_are_computed_at_scrape_time() {
+        let metrics = Metrics::default();
+        let now = Instant::now();
+        metrics.set_condition("service", "a", "ready");
+        metrics.set_condition("service", "b", "ready");
+        metrics.set_condition("service", "c", "stalled");
+        metrics.due("service", "a", now);
+        metrics.due("service", "b", now + Duration::from_secs(600));
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"ecs_operator_objects{kind="service",condition="ready"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ecs_operator_objects{kind="service",condition="stalled"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ecs_operator_queue_depth{kind="service"} 1"#),
+            "{text}"
+        );
+
+        let guard = metrics.start("service", "a");
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"ecs_operator_reconciles_in_flight{kind="service"} 1"#),
+            "{text}"
+        );
+        assert!(
+            !text.contains(r#"ecs_operator_queue_depth{kind="service"} 1"#),
+            "{text}"
+        );
+        drop(guard);
+        metrics.forget("c");
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"ecs_operator_reconciles_in_flight{kind="service"} 0"#),
+            "{text}"
+        );
+        assert!(!text.contains(r#"condition="stalled""#), "{text}");
+    }
+
+    #[test]
+    fn aws_calls_and_rates_are_exported() {
+        let metrics = Metrics::default();
+        let counters = CallCounters::default();
+        counters.record("ecs", "DescribeServices", "ok");
+        counters.record("ecs", "DescribeServices", "ok");
+        counters.record("ecs", "CreateService", "throttled");
+        let budgets = crate::aws::limits::default_budgets(crate::aws::DEFAULT_RATE_CEILING);
+        metrics.watch_aws(counters, RateLimits::new(&budgets));
+        let text = metrics.encode();
+        assert!(text.contains(r#"ecs_operator_aws_calls_total{service="ecs",operation="DescribeServices",outcome="ok"} 2"#), "{text}");
+        assert!(text.contains(r#"ecs_operator_aws_calls_total{service="ecs",operation="CreateService",outcome="throttled"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"ecs_operator_aws_rate_limit{category="service-read"}"#),
+            "{text}"
         );
     }
 }

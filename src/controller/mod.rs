@@ -11,7 +11,7 @@ pub mod service;
 pub mod task_definition;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::runtime::events::{Recorder, Reporter};
@@ -60,7 +60,40 @@ pub struct Context {
     pub config: ControllerConfig,
     /// Reconcile metrics.
     pub metrics: Metrics,
+    /// Which watch caches are filled, for the readiness probe.
+    pub caches: CacheSync,
     retries: Mutex<HashMap<String, u32>>,
+}
+
+/// Counts the controllers started and those whose watch cache holds the first full list, so
+/// the readiness probe can wait for all of them; cloning shares it.
+#[derive(Clone, Debug, Default)]
+pub struct CacheSync {
+    counts: Arc<Mutex<(usize, usize)>>,
+}
+
+impl CacheSync {
+    /// A controller started filling its cache.
+    pub fn started(&self) {
+        if let Ok(mut counts) = self.counts.lock() {
+            counts.0 += 1;
+        }
+    }
+
+    /// A controller's cache is filled.
+    pub fn synced(&self) {
+        if let Ok(mut counts) = self.counts.lock() {
+            counts.1 += 1;
+        }
+    }
+
+    /// Whether at least one controller started and every started one is synced.
+    pub fn all_synced(&self) -> bool {
+        self.counts
+            .lock()
+            .map(|counts| counts.0 > 0 && counts.1 >= counts.0)
+            .unwrap_or(false)
+    }
 }
 
 impl Context {
@@ -72,12 +105,32 @@ impl Context {
         reporter: &str,
     ) -> Self {
         let recorder = Recorder::new(client.clone(), Reporter::from(reporter));
+        let metrics = Metrics::default();
+        metrics.watch_aws(aws.counters.clone(), aws.limits.clone());
         Self {
             client,
             aws,
             recorder,
             config,
-            metrics: Metrics::default(),
+            metrics,
+            caches: CacheSync::default(),
+            retries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The same clients, recorder, metrics and cache tracking, watching `namespace` (one
+    /// context per namespace when the operator watches a list of them).
+    pub fn for_namespace(&self, namespace: Option<String>) -> Self {
+        Self {
+            client: self.client.clone(),
+            aws: self.aws.clone(),
+            recorder: self.recorder.clone(),
+            config: ControllerConfig {
+                namespace,
+                ..self.config.clone()
+            },
+            metrics: self.metrics.clone(),
+            caches: self.caches.clone(),
             retries: Mutex::new(HashMap::new()),
         }
     }

@@ -198,17 +198,48 @@ pub async fn run<R: Reconciler>(
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
+    ctx.caches.started();
+    let synced = reader.clone();
+    let caches = ctx.caches.clone();
+    tokio::spawn(async move {
+        // The store's readiness is a oneshot shared behind a mutex: with the controller waiting
+        // on it too, only the last poller's waker is kept, so look again every half second
+        // instead of trusting a wake-up.
+        loop {
+            match tokio::time::timeout(Duration::from_millis(500), synced.wait_until_ready()).await
+            {
+                Ok(Ok(())) => {
+                    caches.synced();
+                    return;
+                }
+                Ok(Err(_)) => return,
+                Err(_) => {}
+            }
+        }
+    });
+    let gone = ctx.metrics.clone();
+    let queued = ctx.metrics.clone();
     // Reconcile on spec changes, our finalizer appearing and deletion only: the operator's own
     // status writes (and label edits) must not trigger reconciles, or every status write would
     // cost another round of AWS reads. Drift is caught by the periodic resync instead.
     let changes = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
+        .inspect(move |event| {
+            if let Ok(watcher::Event::Delete(object)) = event {
+                gone.forget(&object.uid().unwrap_or_default());
+            }
+        })
         .applied_objects()
         .predicate_filter(
             |object: &R::Object| trigger_key(object, R::FINALIZER),
             PredicateConfig::default(),
-        );
+        )
+        .inspect(move |change| {
+            if let Ok(object) = change {
+                queued.due(R::KIND, &object.uid().unwrap_or_default(), Instant::now());
+            }
+        });
     let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
     let controller = Controller::for_stream(changes, reader)
         .with_config(config)
@@ -218,8 +249,17 @@ pub async fn run<R: Reconciler>(
     controller
         .run(reconcile::<R>, error_policy::<R>, shared)
         .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(kind = R::KIND, %error, "reconcile did not finish");
+            use kube::runtime::controller::Error;
+            match result {
+                Ok(_) => {}
+                // A watch that fails (RBAC, a CRD missing, the API server away) stops all work
+                // on the kind: say so loudly; the watcher retries with backoff.
+                Err(error @ (Error::QueueError(_) | Error::RunnerError(_))) => {
+                    tracing::warn!(kind = R::KIND, %error, "watch failed; retrying");
+                }
+                Err(error) => {
+                    tracing::debug!(kind = R::KIND, %error, "reconcile did not finish");
+                }
             }
         })
         .await;
@@ -257,8 +297,15 @@ fn error_policy<R: Reconciler>(
     error: &ReconcileError,
     shared: Arc<Shared<R>>,
 ) -> Action {
-    let wait = shared.ctx.next_backoff(&object.uid().unwrap_or_default());
+    let key = object.uid().unwrap_or_default();
+    let wait = shared.ctx.next_backoff(&key);
     tracing::info!(kind = R::KIND, name = %object.name_any(), %error, ?wait, "retrying");
+    requeue_after(&shared.ctx, R::KIND, &key, wait)
+}
+
+/// Looks again after `wait`, noting when the object will be due (the queue-depth metric).
+fn requeue_after(ctx: &Context, kind: &'static str, key: &str, wait: Duration) -> Action {
+    ctx.metrics.due(kind, key, Instant::now() + wait);
     Action::requeue(wait)
 }
 
@@ -271,6 +318,7 @@ async fn reconcile<R: Reconciler>(
     let api: Api<R::Object> =
         Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
     let key = object.uid().unwrap_or_default();
+    let _in_flight = ctx.metrics.start(R::KIND, &key);
     let mut pass = Pass::new(object.status().cloned().unwrap_or_default());
 
     if object.meta().deletion_timestamp.is_some() {
@@ -283,6 +331,7 @@ async fn reconcile<R: Reconciler>(
                 publish(ctx, object.as_ref(), pass.notes()).await;
                 remove_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
                 ctx.reset_backoff(&key);
+                ctx.metrics.forget(&key);
                 ctx.metrics
                     .record_pass(R::KIND, "deleted", None, started.elapsed());
                 return Ok(Action::await_change());
@@ -293,14 +342,14 @@ async fn reconcile<R: Reconciler>(
                 requeue,
             }) => (
                 Health::Reconciling { reason, message },
-                Action::requeue(requeue),
+                requeue_after(ctx, R::KIND, &key, requeue),
                 None,
             ),
             Err(error) => {
                 let reaction = react(&error, timing(ctx), || ctx.next_backoff(&key));
-                let action = reaction
-                    .requeue
-                    .map_or_else(Action::await_change, Action::requeue);
+                let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
+                    requeue_after(ctx, R::KIND, &key, wait)
+                });
                 (reaction.health, action, Some((error, reaction.event)))
             }
         };
@@ -323,7 +372,7 @@ async fn reconcile<R: Reconciler>(
             ctx.reset_backoff(&key);
             (
                 Health::Ready { reason, message },
-                Action::requeue(jittered(ctx.config.resync)),
+                requeue_after(ctx, R::KIND, &key, jittered(ctx.config.resync)),
                 None,
                 "ready",
             )
@@ -336,7 +385,7 @@ async fn reconcile<R: Reconciler>(
             ctx.reset_backoff(&key);
             (
                 Health::Reconciling { reason, message },
-                Action::requeue(requeue),
+                requeue_after(ctx, R::KIND, &key, requeue),
                 None,
                 "progressing",
             )
@@ -350,7 +399,7 @@ async fn reconcile<R: Reconciler>(
             let error = ReconcileError::blocked(&reason, message.clone());
             (
                 Health::Stalled { reason, message },
-                Action::requeue(requeue),
+                requeue_after(ctx, R::KIND, &key, requeue),
                 Some((error, EventType::Warning)),
                 "stalled",
             )
@@ -358,9 +407,9 @@ async fn reconcile<R: Reconciler>(
         Err(error) => {
             let reaction = react(&error, timing(ctx), || ctx.next_backoff(&key));
             tracing::info!(kind = R::KIND, name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
-            let action = reaction
-                .requeue
-                .map_or_else(Action::await_change, Action::requeue);
+            let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
+                requeue_after(ctx, R::KIND, &key, wait)
+            });
             (
                 reaction.health,
                 action,
@@ -388,6 +437,14 @@ async fn finish<R: Reconciler>(
 ) -> Result<(), ReconcileError> {
     let Pass { status, notes } = pass;
     let changed = write_status(api, object, status, health).await?;
+    let condition = match health {
+        _ if result == "deleting" => "deleting",
+        Health::Ready { .. } => "ready",
+        Health::Reconciling { .. } => "reconciling",
+        Health::Stalled { .. } => "stalled",
+    };
+    ctx.metrics
+        .set_condition(R::KIND, &object.uid().unwrap_or_default(), condition);
     publish(ctx, object, &notes).await;
     let class = failure.as_ref().map(|(error, _)| error.class());
     if let Some((error, type_)) = failure

@@ -75,8 +75,26 @@ impl Stack {
         Ok(stack)
     }
 
-    /// Starts the operator process with `args` after `run` (plus the stack's endpoints).
+    /// Starts the operator process with `args` after `run` (plus the stack's endpoints); its log
+    /// goes to this process's stderr.
     pub fn start_operator(&mut self, operator: &Path, args: &[String]) -> Result<(), TestbedError> {
+        self.start_operator_logged(operator, args, None)
+    }
+
+    /// Like [`Stack::start_operator`], with the log written to `log` when given.
+    pub fn start_operator_logged(
+        &mut self,
+        operator: &Path,
+        args: &[String],
+        log: Option<&Path>,
+    ) -> Result<(), TestbedError> {
+        let stderr = match log {
+            Some(path) => Stdio::from(
+                std::fs::File::create(path)
+                    .map_err(|e| TestbedError::io(format!("creating {}", path.display()), e))?,
+            ),
+            None => Stdio::inherit(),
+        };
         let child = Command::new(operator)
             .arg("run")
             .args(args)
@@ -87,12 +105,18 @@ impl Stack {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("RUST_LOG", "warn")
+            .env("ECS_OPERATOR_ADMIN_BIND_ADDRESS", "127.0.0.1:0")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .map_err(|e| TestbedError::io("starting the operator", e))?;
         self.operator = Some(child);
         Ok(())
+    }
+
+    /// The kubeconfig of the stack's Kubernetes API.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
     }
 
     /// Peak resident memory (KiB) and CPU seconds of the operator process so far.
@@ -298,7 +322,30 @@ pub async fn ecs_call(
     operation: &str,
     body: &Value,
 ) -> Result<Value, TestbedError> {
-    let target = format!("AmazonEC2ContainerServiceV20141113.{operation}");
+    aws_json_call(
+        client,
+        url,
+        account,
+        ("ecs", "AmazonEC2ContainerServiceV20141113"),
+        operation,
+        body,
+    )
+    .await
+}
+
+/// One AWS JSON-1.1 call to `url` in `account`: `service` is (signing name, target prefix).
+pub async fn aws_json_call(
+    client: &HttpClient,
+    url: &str,
+    account: &str,
+    (signing_name, target_prefix): (&str, &str),
+    operation: &str,
+    body: &Value,
+) -> Result<Value, TestbedError> {
+    let target = format!("{target_prefix}.{operation}");
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{signing_name}/aws4_request, SignedHeaders=host, Signature=0"
+    );
     let (status, answer) = http::send(
         client,
         "POST",
@@ -307,10 +354,7 @@ pub async fn ecs_call(
             ("x-amz-target", target.as_str()),
             ("content-type", "application/x-amz-json-1.1"),
             ("x-moto-account-id", account),
-            (
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0",
-            ),
+            ("authorization", authorization.as_str()),
         ],
         Bytes::from(body.to_string()),
     )

@@ -154,7 +154,7 @@ pub fn binary() -> Result<PathBuf, TestbedError> {
         return Ok(PathBuf::from(path));
     }
     let sources = source_dir();
-    let stamp = source_stamp(&sources)?;
+    let stamp = crate::tools::source_stamp(&sources, &["go.mod", "go.sum", "main.go"])?;
     let folder = crate::moto::target_dir().join(format!("control-plane-{stamp}"));
     let binary = folder.join("control-plane");
     if binary.exists() {
@@ -184,45 +184,11 @@ pub fn build(sources: &Path, output: &Path) -> Result<(), TestbedError> {
         format!("-X k8s.io/client-go/pkg/version.gitVersion={KUBERNETES_VERSION}"),
     ]
     .join(" ");
-    let output_status = Command::new("go")
-        .args([
-            "build",
-            "-trimpath",
-            "-buildvcs=false",
-            "-ldflags",
-            &ldflags,
-            "-o",
-        ])
-        .arg(output)
-        .arg(".")
-        .current_dir(sources)
-        .output()
-        .map_err(|e| TestbedError::io("go build (is Go installed?)", e))?;
-    if output_status.status.success() {
-        Ok(())
-    } else {
-        Err(TestbedError::ControlPlane(format!(
-            "go build failed: {}",
-            String::from_utf8_lossy(&output_status.stderr)
-        )))
-    }
+    crate::tools::go_build(sources, output, &ldflags)
+        .map_err(|e| TestbedError::ControlPlane(e.to_string()))
 }
 
 /// The Go sources of the control plane.
 pub fn source_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("control-plane")
-}
-
-/// A short hash of the sources (FNV-1a), naming the cached build.
-fn source_stamp(sources: &Path) -> Result<String, TestbedError> {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for file in ["go.mod", "go.sum", "main.go"] {
-        let bytes = std::fs::read(sources.join(file))
-            .map_err(|e| TestbedError::io(format!("reading control-plane/{file}"), e))?;
-        for byte in file.bytes().chain(bytes) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    Ok(format!("{hash:016x}"))
 }

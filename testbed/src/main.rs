@@ -40,6 +40,22 @@ enum Command {
     },
     /// Build (or find cached) the real control plane binary and print its path.
     BuildControlPlane,
+    /// Fetch (or find cached) the test tools: helm, the kstatus tool, lua5.4; print their paths.
+    Tools,
+    /// The whole stack for trying the operator: moto with the ECS model, the Kubernetes API
+    /// emulator and ecs-operator; applies the examples, follows them to Ready, prints what
+    /// Kubernetes and ECS hold, and keeps running (with a KUBECONFIG to use) until Ctrl-C.
+    Sandbox {
+        /// The ecs-operator binary (default: `cargo build` it and use target/debug/ecs-operator).
+        #[arg(long)]
+        operator: Option<PathBuf>,
+        /// Manifests to apply (default: the repository's examples/).
+        #[arg(long)]
+        examples: Option<PathBuf>,
+        /// Seconds to wait for everything to be Ready before reporting what is not.
+        #[arg(long, default_value_t = 180)]
+        timeout_seconds: u64,
+    },
     /// Start the recording, fault-injecting proxy in front of an AWS endpoint; prints its URL.
     AwsProxy {
         /// The endpoint to forward to (moto's URL).
@@ -84,6 +100,29 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Tools => {
+            let tools = [
+                ("helm", ecs_testbed::tools::helm()),
+                ("kstatus", ecs_testbed::tools::kstatus()),
+                ("lua", ecs_testbed::tools::lua()),
+            ];
+            let mut code = ExitCode::SUCCESS;
+            for (name, found) in tools {
+                match found {
+                    Ok(path) => println!("{name}: {}", path.display()),
+                    Err(e) => {
+                        eprintln!("error: {name}: {e}");
+                        code = ExitCode::FAILURE;
+                    }
+                }
+            }
+            code
+        }
+        Command::Sandbox {
+            operator,
+            examples,
+            timeout_seconds,
+        } => sandbox(operator, examples, timeout_seconds).await,
         Command::BuildControlPlane => match ecs_testbed::control_plane::binary() {
             Ok(path) => {
                 println!("{}", path.display());
@@ -199,6 +238,45 @@ async fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+async fn sandbox(
+    operator: Option<PathBuf>,
+    examples: Option<PathBuf>,
+    timeout_seconds: u64,
+) -> ExitCode {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let operator = match operator {
+        Some(path) => path,
+        None => {
+            println!("==> cargo build --bin ecs-operator");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let built = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "--bin", "ecs-operator"])
+                .current_dir(&workspace)
+                .status();
+            if !built.is_ok_and(|s| s.success()) {
+                eprintln!("error: cargo build --bin ecs-operator failed");
+                return ExitCode::FAILURE;
+            }
+            ecs_testbed::moto::target_dir()
+                .join("debug")
+                .join("ecs-operator")
+        }
+    };
+    let options = ecs_testbed::sandbox::SandboxOptions {
+        operator,
+        examples: examples.unwrap_or_else(|| workspace.join("examples")),
+        dir: std::env::temp_dir().join(format!("ecs-operator-sandbox-{}", std::process::id())),
+        timeout: std::time::Duration::from_secs(timeout_seconds),
+    };
+    match ecs_testbed::sandbox::run(&options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

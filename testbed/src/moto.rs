@@ -19,8 +19,8 @@ pub const MOTO_VERSION: &str = "5.2.5";
 pub struct MotoServer {
     url: String,
     child: Child,
-    // Closing this pipe (when the process exits, however it exits) stops the server.
-    _stdin: ChildStdin,
+    // Closing this pipe (when the process exits, however it exits, or on drop) stops the server.
+    stdin: Option<ChildStdin>,
 }
 
 impl MotoServer {
@@ -54,7 +54,7 @@ impl MotoServer {
         Ok(Self {
             url,
             child,
-            _stdin: stdin,
+            stdin: Some(stdin),
         })
     }
 
@@ -75,6 +75,16 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
+        // Close the pipe and let the wrapper stop moto; killing the wrapper instead would leave
+        // moto running without a parent.
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -229,3 +229,78 @@ pub async fn install_crds(client: &kube::Client) {
         }
     }
 }
+
+/// `helm template` of charts/ecs-operator (release `ecs-operator`) in `namespace` with `--set`
+/// `sets`, as JSON documents.
+pub fn render_chart(namespace: &str, sets: &[&str]) -> Vec<Value> {
+    let helm = ecs_testbed::tools::helm().unwrap_or_else(|e| panic!("helm: {e}"));
+    let chart = root().join("charts").join("ecs-operator");
+    let mut command = std::process::Command::new(helm);
+    command
+        .args(["template", "ecs-operator"])
+        .arg(&chart)
+        .args(["--namespace", namespace]);
+    for set in sets {
+        command.args(["--set", set]);
+    }
+    let output = command.output().expect("helm runs");
+    assert!(
+        output.status.success(),
+        "helm template {sets:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|document| {
+            let value: Value = serde::Deserialize::deserialize(document).ok()?;
+            (!value.is_null()).then_some(value)
+        })
+        .collect()
+}
+
+/// The Events about the object `name` in `namespace`: (type, reason, note).
+pub async fn events_of(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Vec<(String, String, String)> {
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(client.clone(), namespace);
+    events
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .map(|e| {
+            (
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The Events of `name` once one satisfies `check` (they are published after the status write,
+/// so a test that saw the status may be ahead of them).
+pub async fn wait_event(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    check: impl Fn(&(String, String, String)) -> bool,
+) -> Vec<(String, String, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let events = events_of(client, namespace, name).await;
+        if events.iter().any(&check) {
+            return events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: no such Event in {events:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -13,9 +13,8 @@ use ecs_operator::controller::{
     Context, ControllerConfig, runner, scaling_policy, service, task_definition,
 };
 use ecs_testbed::{AwsProxy, Knobs, MotoServer, ProxyConfig};
-use k8s_openapi::api::events::v1::Event;
 use kube::Client;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 /// The stack (see the module).
@@ -270,22 +269,16 @@ impl Bed {
     }
 
     pub async fn events(&self, name: &str) -> Vec<(String, String, String)> {
-        let events: Api<Event> = Api::namespaced(self.client.clone(), self.ns());
-        events
-            .list(&ListParams::default())
-            .await
-            .expect("events")
-            .items
-            .into_iter()
-            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-            .map(|e| {
-                (
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.note.unwrap_or_default(),
-                )
-            })
-            .collect()
+        super::events_of(&self.client, self.ns(), name).await
+    }
+
+    /// The Events of `name` once one satisfies `check`.
+    pub async fn wait_event(
+        &self,
+        name: &str,
+        check: impl Fn(&(String, String, String)) -> bool,
+    ) -> Vec<(String, String, String)> {
+        super::wait_event(&self.client, self.ns(), name, check).await
     }
 
     pub fn requests(&self, operation: &str) -> Vec<Value> {

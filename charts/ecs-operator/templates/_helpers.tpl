@@ -1,0 +1,41 @@
+{{/* The release's full name, at most 63 characters. */}}
+{{- define "ecs-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "ecs-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "ecs-operator.labels" -}}
+{{ include "ecs-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "ecs-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "ecs-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* What the operator does with its own kinds: watch them, patch finalizers and status. */}}
+{{- define "ecs-operator.rules" -}}
+- apiGroups: ["ecs.operator.dev"]
+  resources: ["ecstaskdefinitions", "ecsservices", "ecsscalingpolicies"]
+  verbs: ["list", "watch", "patch"]
+- apiGroups: ["ecs.operator.dev"]
+  resources: ["ecstaskdefinitions/status", "ecsservices/status", "ecsscalingpolicies/status"]
+  verbs: ["patch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end -}}

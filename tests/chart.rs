@@ -1,0 +1,238 @@
+//! The Helm chart: lint, render, schema, the CRDs it ships, and the API server's own check of
+//! what it renders (`kubectl apply --dry-run=server` against the real kube-apiserver).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::root;
+use serde_json::Value;
+
+fn chart() -> PathBuf {
+    root().join("charts").join("ecs-operator")
+}
+
+fn helm(args: &[&str]) -> Output {
+    let helm = ecs_testbed::tools::helm().unwrap_or_else(|e| panic!("helm: {e}"));
+    Command::new(helm).args(args).output().expect("helm runs")
+}
+
+fn render(namespace: &str, sets: &[&str]) -> Vec<Value> {
+    common::render_chart(namespace, sets)
+}
+
+const VARIANTS: &[&[&str]] = &[
+    &[],
+    &[
+        "watchNamespaces={team-a,team-b}",
+        "aws.region=eu-west-1",
+        "aws.rateCeilings.service-write=10",
+    ],
+    &[
+        "replicaCount=1",
+        "leaderElection.enabled=false",
+        "metrics.service.enabled=false",
+        "podDisruptionBudget.enabled=false",
+    ],
+    &[
+        "argocd.healthCheck.enabled=true",
+        "metrics.serviceMonitor.enabled=true",
+        "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/ecs-operator",
+    ],
+];
+
+#[test]
+fn chart_lints_strictly_with_every_variant() {
+    for sets in VARIANTS {
+        let chart = chart();
+        let mut args = vec!["lint", "--strict", chart.to_str().expect("path")];
+        for set in *sets {
+            args.extend(["--set", set]);
+        }
+        let output = helm(&args);
+        assert!(
+            output.status.success(),
+            "helm lint --strict {sets:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_chart_ships_the_generated_crds() {
+    for (file, crd) in ecs_operator::crdgen::all() {
+        let generated = ecs_operator::crdgen::to_yaml(&crd).expect("yaml");
+        let shipped = std::fs::read_to_string(chart().join("crds").join(file)).unwrap_or_default();
+        assert!(
+            shipped == generated,
+            "charts/ecs-operator/crds/{file} is stale: run `cargo run -- crds --output-dir charts/ecs-operator/crds`"
+        );
+    }
+}
+
+#[test]
+fn the_deployment_is_hardened_and_probed() {
+    let documents = render("ops", &[]);
+    let deployment = documents
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    assert_eq!(
+        container["securityContext"]["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert!(container["resources"]["requests"].is_object());
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    // The arguments are ones `ecs-operator run` accepts.
+    let args: Vec<String> = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("string").to_owned())
+        .collect();
+    let mut parsed = Command::new(env!("CARGO_BIN_EXE_ecs-operator"));
+    parsed.args(&args).arg("--help");
+    let output = parsed.output().expect("runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(documents.iter().any(|d| d["kind"] == "PodDisruptionBudget"));
+    assert!(
+        !documents.iter().any(|d| d["kind"] == "ServiceMonitor"),
+        "off by default"
+    );
+}
+
+#[test]
+fn namespace_lists_get_roles_and_nothing_cluster_wide() {
+    let documents = render("ops", &["watchNamespaces={team-a,team-b}"]);
+    let kinds: Vec<(String, String)> = documents
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or_default().to_owned(),
+                d["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        !kinds.iter().any(|(k, _)| k.starts_with("Cluster")),
+        "{kinds:?}"
+    );
+    for namespace in ["team-a", "team-b"] {
+        assert!(
+            kinds.contains(&("Role".to_owned(), namespace.to_owned())),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.contains(&("RoleBinding".to_owned(), namespace.to_owned())),
+            "{kinds:?}"
+        );
+    }
+    let deployment = documents
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("deployment");
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("--namespaces=team-a,team-b"), "{args}");
+}
+
+#[test]
+fn bad_values_are_rejected_naming_the_value() {
+    for (set, names) in [
+        ("logging.format=xml", "/logging/format"),
+        ("replicaCount=0", "/replicaCount"),
+        ("aws.rateCeilings.bogus=1", "bogus"),
+        ("watchNamespaces={Not_A_Namespace}", "/watchNamespaces/0"),
+        ("leaderElection.enabled=false", "leaderElection.enabled"),
+        ("unknownValue=1", "unknownValue"),
+    ] {
+        let chart = chart();
+        let output = helm(&["template", "x", chart.to_str().expect("path"), "--set", set]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{set} was accepted");
+        assert!(stderr.contains(names), "{set}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_server_accepts_every_rendered_manifest() {
+    let cluster = common::cluster().await;
+    if cluster.kind == common::ClusterKind::Emulator {
+        eprintln!("skipped: needs a real API server (Go not available, no E2E_KUBECONFIG)");
+        return;
+    }
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(cluster.client.clone());
+    let team = format!("{}-team", cluster.namespace);
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": team}})).expect("ns"),
+        )
+        .await
+        .expect("namespace");
+    let with_team = format!("watchNamespaces={{{team}}}");
+    let variants: Vec<Vec<&str>> = VARIANTS
+        .iter()
+        .map(|v| {
+            v.iter()
+                .map(|s| {
+                    if s.starts_with("watchNamespaces=") {
+                        with_team.as_str()
+                    } else {
+                        *s
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    for sets in variants {
+        // ServiceMonitor needs the Prometheus Operator's CRDs, which this cluster does not have.
+        let documents: Vec<Value> = render(&cluster.namespace, &sets)
+            .into_iter()
+            .filter(|d| d["kind"] != "ServiceMonitor")
+            .collect();
+        let path = common::temp_yaml("chart", &documents);
+        let output = tokio::task::block_in_place(|| {
+            Command::new("kubectl")
+                .args(["apply", "--dry-run=server", "-f"])
+                .arg(&path)
+                .env("KUBECONFIG", &cluster.kubeconfig)
+                .output()
+                .expect("kubectl")
+        });
+        assert!(
+            output.status.success(),
+            "{sets:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            out.matches("(server dry run)").count(),
+            documents.len(),
+            "{out}"
+        );
+    }
+}
