@@ -256,7 +256,14 @@ fn run(args: RunArgs) -> ExitCode {
 const EXIT_LEADERSHIP_LOST: u8 = 3;
 
 async fn operate(args: RunArgs) -> ExitCode {
-    let client = match kube_client(&args).await {
+    let kube_config = match kube_config(&args).await {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("cannot reach Kubernetes (kubeconfig or in-cluster config): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = match kube::Client::try_from(kube_config.clone()) {
         Ok(client) => client,
         Err(e) => {
             tracing::error!("cannot reach Kubernetes (kubeconfig or in-cluster config): {e}");
@@ -324,16 +331,17 @@ async fn operate(args: RunArgs) -> ExitCode {
             grace_seconds: args.lease_grace_seconds,
         };
         let election = tokio::select! {
-            joined = Election::join(client.clone(), &config) => joined,
+            joined = Election::join(kube_config, &config) => joined,
             _ = shutdown.clone() => return ExitCode::SUCCESS,
         };
         let election = match election {
-            Ok(election) => election,
+            Ok(election) => Arc::new(election),
             Err(e) => {
                 tracing::error!("{e}");
                 return ExitCode::FAILURE;
             }
         };
+        status.set_lease_reachable(election.reachable());
         status.set_role(Role::Standby);
         tracing::info!(identity = %config.identity, lease = %format!("{}/{}", config.namespace, config.lease_name), "waiting for the leader Lease");
         tokio::select! {
@@ -358,13 +366,17 @@ async fn operate(args: RunArgs) -> ExitCode {
     .boxed()
     .shared();
     let mut controllers = tokio::spawn(run_controllers(ctx, args.namespaces.clone(), stop_signal));
-    let lost = async {
-        match &election {
-            Some(election) => election.lost().await,
-            None => std::future::pending().await,
+    // Renewing runs (and the watchdog watches) until this future is dropped.
+    let mut lost = {
+        let election = election.clone();
+        async move {
+            match election {
+                Some(election) => election.lost().await,
+                None => std::future::pending().await,
+            }
         }
+        .boxed()
     };
-    tokio::pin!(lost);
 
     tokio::select! {
         error = &mut lost => {
@@ -376,7 +388,8 @@ async fn operate(args: RunArgs) -> ExitCode {
         ended = &mut controllers => {
             status.set_role(Role::Stopping);
             tracing::error!(?ended, "the controllers stopped by themselves");
-            release(election.as_ref()).await;
+            drop(lost);
+            release(election).await;
             return ExitCode::FAILURE;
         }
         _ = shutdown.clone() => {}
@@ -401,17 +414,21 @@ async fn operate(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_LEADERSHIP_LOST);
         }
     }
-    release(election.as_ref()).await;
+    // A renewal cut short would hold the election's lock: stop renewing before releasing.
+    drop(lost);
+    release(election).await;
     tracing::info!("ecs-operator stopped");
     ExitCode::SUCCESS
 }
 
-async fn release(election: Option<&Election>) {
-    if let Some(election) = election {
-        match election.release().await {
-            Ok(()) => tracing::info!("released the leader Lease"),
-            Err(e) => tracing::warn!("{e}"),
-        }
+/// Hands the Lease over (in a task of its own: a failure or panic in the crate must not turn a
+/// clean shutdown into a crash).
+async fn release(election: Option<Arc<Election>>) {
+    let Some(election) = election else { return };
+    match tokio::spawn(async move { election.release().await }).await {
+        Ok(Ok(())) => tracing::info!("released the leader Lease"),
+        Ok(Err(e)) => tracing::warn!("{e}"),
+        Err(e) => tracing::warn!("releasing the Lease failed: {e}"),
     }
 }
 
@@ -440,27 +457,26 @@ async fn run_controllers(
     futures::future::join_all(runs).await;
 }
 
-/// A client from `--kubeconfig`/`--kube-context`, else inferred (KUBECONFIG, ~/.kube/config,
-/// in-cluster).
-async fn kube_client(args: &RunArgs) -> Result<kube::Client, String> {
+/// The Kubernetes connection from `--kubeconfig`/`--kube-context`, else inferred (KUBECONFIG,
+/// ~/.kube/config, in-cluster).
+async fn kube_config(args: &RunArgs) -> Result<kube::Config, String> {
     let options = KubeConfigOptions {
         context: args.kube_context.clone(),
         ..Default::default()
     };
-    let config = match (&args.kubeconfig, &args.kube_context) {
+    match (&args.kubeconfig, &args.kube_context) {
         (Some(path), _) => {
             let file = Kubeconfig::read_from(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             kube::Config::from_custom_kubeconfig(file, &options)
                 .await
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| format!("{}: {e}", path.display()))
         }
         (None, Some(_)) => kube::Config::from_kubeconfig(&options)
             .await
-            .map_err(|e| e.to_string())?,
-        (None, None) => kube::Config::infer().await.map_err(|e| e.to_string())?,
-    };
-    kube::Client::try_from(config).map_err(|e| e.to_string())
+            .map_err(|e| e.to_string()),
+        (None, None) => kube::Config::infer().await.map_err(|e| e.to_string()),
+    }
 }
 
 /// `category=calls-per-second`.

@@ -110,8 +110,12 @@ fn other_actions_are_the_ones_aws_requires_and_are_limited() {
             match action.as_str() {
                 "iam:PassRole" => {
                     let to = &statement["Condition"]["StringEquals"]["iam:PassedToService"];
+                    // Task and execution roles; infrastructure, load balancer and lifecycle-hook
+                    // roles; an EcsScalingPolicy's roleArn.
                     assert!(
-                        to == "ecs-tasks.amazonaws.com" || to == "ecs.amazonaws.com",
+                        to == "ecs-tasks.amazonaws.com"
+                            || to == "ecs.amazonaws.com"
+                            || to == "application-autoscaling.amazonaws.com",
                         "{statement}"
                     );
                 }

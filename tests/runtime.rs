@@ -240,8 +240,12 @@ async fn one_leader_reconciles_a_standby_takes_over_and_sigterm_hands_the_lease_
     } else {
         (b, a)
     };
-    assert!(leader.wait_ready().await.contains("leader"));
-    assert!(standby.wait_ready().await.contains("standby"));
+    // The Lease names the holder a moment before its process acts on it.
+    leader
+        .wait_metrics(|m| sample(m, "ecs_operator_leader ") == Some(1.0))
+        .await;
+    assert!(leader.wait_ready().await.starts_with("leader:"));
+    assert!(standby.wait_ready().await.starts_with("standby:"));
     let logs = || {
         format!(
             "leader log:\n{}\nstandby log:\n{}",
@@ -249,12 +253,6 @@ async fn one_leader_reconciles_a_standby_takes_over_and_sigterm_hands_the_lease_
             standby.log()
         )
     };
-    assert_eq!(
-        sample(&leader.metrics().await, "ecs_operator_leader "),
-        Some(1.0),
-        "{}",
-        logs()
-    );
     assert_eq!(
         sample(&standby.metrics().await, "ecs_operator_leader "),
         Some(0.0),
@@ -364,7 +362,9 @@ async fn a_leader_that_loses_its_lease_stops_with_a_failure() {
     let mut replica = Replica::start(&cluster.kubeconfig, proxy.url(), "the-leader", &args);
     let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), &ns);
     wait_holder(&leases, &["the-leader"]).await;
-    replica.wait_ready().await;
+    replica
+        .wait_metrics(|m| sample(m, "ecs_operator_leader ") == Some(1.0))
+        .await;
 
     // Another process claims the Lease (as if this one had been partitioned away).
     let now = serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
@@ -427,11 +427,100 @@ async fn only_the_listed_namespaces_are_watched() {
         let tds: Api<EcsTaskDefinition> = Api::namespaced(cluster.client.clone(), ns);
         wait_td_ready(&tds, &format!("in-{ns}"), &[&replica]).await;
     }
-    assert!(replica.wait_ready().await.contains("leader"));
+    assert!(replica.wait_ready().await.starts_with("leader:"));
     // Both listed namespaces are done; the other one was never looked at.
     let tds: Api<EcsTaskDefinition> = Api::namespaced(cluster.client.clone(), &ignored);
     let untouched = tds.get(&format!("in-{ignored}")).await.expect("object");
     assert!(untouched.status.is_none(), "{:?}", untouched.status);
     assert!(untouched.metadata.finalizers.is_none());
     assert_eq!(proxy.count("RegisterTaskDefinition"), 2);
+}
+
+async fn emulator_fail(url: &str, rule: serde_json::Value) {
+    let (status, _) = ecs_testbed::http::send(
+        &ecs_testbed::http::client(),
+        "POST",
+        &format!("{url}/_emulator/fail"),
+        &[],
+        rule.to_string().into(),
+    )
+    .await
+    .expect("knob");
+    assert_eq!(status, 200);
+}
+
+fn lease_expiry(lease: &Lease) -> std::time::SystemTime {
+    let spec = lease.spec.clone().unwrap_or_default();
+    let renewed = std::time::SystemTime::from(spec.renew_time.expect("renewTime").0);
+    renewed
+        + Duration::from_secs(
+            u64::try_from(spec.lease_duration_seconds.expect("duration")).expect("positive"),
+        )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_cannot_renew_steps_down_before_its_lease_expires() {
+    // On the emulator: its fault knobs make every Lease write fail while reads still work.
+    let cluster = common::emulator_cluster().await;
+    let (proxy, _) = common::moto_proxy().await;
+    let ns = cluster.namespace.clone();
+    let args = ["--namespaces", &ns, "--leader-election-namespace", &ns];
+    let mut replica = Replica::start(&cluster.kubeconfig, proxy.url(), "stuck", &args);
+    let leases: Api<Lease> = Api::namespaced(cluster.client.clone(), &ns);
+    wait_holder(&leases, &["stuck"]).await;
+    replica
+        .wait_metrics(|m| sample(m, "ecs_operator_leader ") == Some(1.0))
+        .await;
+
+    // A failed renewal alone is survived: the next one succeeds and the leader carries on.
+    emulator_fail(
+        &cluster.emulator_url().expect("emulator"),
+        json!({"verb": "patch", "resource": "leases", "status": 500, "count": 1}),
+    )
+    .await;
+    let before = lease_expiry(&leases.get("ecs-operator").await.expect("lease"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lease = leases.get("ecs-operator").await.expect("lease");
+        if lease_expiry(&lease) > before {
+            assert_eq!(
+                lease.spec.and_then(|s| s.holder_identity).as_deref(),
+                Some("stuck")
+            );
+            break;
+        }
+        assert!(
+            replica.child.try_wait().expect("wait").is_none(),
+            "exited on one failed renewal:\n{}",
+            replica.log()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "never renewed:\n{}",
+            replica.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Renewals failing for good: the leader stops before the Lease it holds can expire, so a
+    // standby (which waits for that expiry) never overlaps with it.
+    emulator_fail(
+        &cluster.emulator_url().expect("emulator"),
+        json!({"verb": "patch", "resource": "leases", "status": 500, "count": 1_000_000}),
+    )
+    .await;
+    let expiry = lease_expiry(&leases.get("ecs-operator").await.expect("lease"));
+    let status = replica.wait_exit().await;
+    let stopped = std::time::SystemTime::now();
+    assert_eq!(status.code(), Some(3), "log:\n{}", replica.log());
+    assert!(
+        stopped < expiry,
+        "stopped {:?} after the Lease expired",
+        stopped.duration_since(expiry)
+    );
+    assert!(
+        replica.log().contains("cannot confirm the Lease"),
+        "{}",
+        replica.log()
+    );
 }

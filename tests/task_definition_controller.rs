@@ -841,13 +841,14 @@ async fn a_failing_describe_is_no_reason_to_register_again_and_terminal_errors_r
     let mut bed = Bed::start_configured(1, Duration::from_millis(500)).await;
     bed.create("denied", fargate("nginx:1")).await;
     bed.wait_ready("denied").await;
-    bed.proxy.set_faults(vec![fault(
-        "DescribeTaskDefinition",
-        None,
-        client_exception(
-            "User is not authorized to perform that action on the specified resource.",
-        ),
-    )]);
+    // The drift check reads the shared listing of ACTIVE revisions, or describes the revision.
+    let denied = client_exception(
+        "User is not authorized to perform that action on the specified resource.",
+    );
+    bed.proxy.set_faults(vec![
+        fault("DescribeTaskDefinition", None, denied.clone()),
+        fault("ListTaskDefinitions", None, denied),
+    ]);
     let stalled = bed
         .wait_for("denied", "Stalled", |o| {
             condition(o, "Stalled") == Some("True")

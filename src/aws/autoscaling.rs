@@ -14,6 +14,7 @@ use super::call::{Caller, Repeat, collect_pages};
 use super::error::AwsError;
 use super::limits::ApiCategory;
 use super::sdk;
+use super::snapshot::{Lookup, Snapshot};
 use super::types::{
     ScalableTargetObservation, ScalingPolicyObservation, ScheduledActionObservation,
 };
@@ -30,6 +31,7 @@ pub struct AutoScalingApi {
     client: aas::Client,
     caller: Caller,
     targets: Batcher<ScalableTargetObservation>,
+    listing: Snapshot<ScalableTargetObservation>,
 }
 
 impl AutoScalingApi {
@@ -48,7 +50,56 @@ impl AutoScalingApi {
             client,
             caller,
             targets,
+            listing: Snapshot::default(),
         }
+    }
+
+    /// The scalable target of `resource_id` as the window's listing of every ECS scalable target
+    /// shows it (one paged DescribeScalableTargets shared by the window's passes); `Absent` and
+    /// `Unknown` mean: read it with [`AutoScalingApi::describe_scalable_target`].
+    pub async fn scalable_target_listed(
+        &self,
+        resource_id: &str,
+        window: Duration,
+    ) -> Result<Lookup<ScalableTargetObservation>, AwsError> {
+        self.listing
+            .lookup(resource_id, window, || self.list_scalable_targets())
+            .await
+    }
+
+    /// (listings taken, passes answered from one), for metrics and tests.
+    pub fn listing_stats(&self) -> (u64, u64) {
+        self.listing.stats()
+    }
+
+    async fn list_scalable_targets(
+        &self,
+    ) -> Result<(HashMap<String, ScalableTargetObservation>, u64), AwsError> {
+        let mut pages = 0;
+        let targets = collect_pages(|next_token| {
+            pages += 1;
+            async move {
+                let output = self
+                    .send("DescribeScalableTargets", || {
+                        self.client
+                            .describe_scalable_targets()
+                            .service_namespace(ServiceNamespace::Ecs)
+                            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                            .max_results(50)
+                            .set_next_token(next_token.clone())
+                            .send()
+                    })
+                    .await?;
+                let page: Vec<(String, ScalableTargetObservation)> = output
+                    .scalable_targets()
+                    .iter()
+                    .map(|t| (t.resource_id().to_owned(), target_of(t)))
+                    .collect();
+                Ok((page, output.next_token().map(str::to_owned)))
+            }
+        })
+        .await?;
+        Ok((targets.into_iter().collect(), pages))
     }
 
     async fn send<T, E, F, Fut>(&self, operation: &'static str, make: F) -> Result<T, AwsError>
@@ -69,6 +120,7 @@ impl AutoScalingApi {
         &self,
         request: &RegisterScalableTargetRequest,
     ) -> Result<Option<String>, AwsError> {
+        self.listing.written(&request.resource_id);
         let input = sdk::register_scalable_target(request)?;
         // With tags, a second send after a lost answer is refused ("The scalable target that you
         // tried to tag already exists"): never repeated here; the next pass finds the target.
@@ -100,6 +152,7 @@ impl AutoScalingApi {
 
     /// Deregisters a scalable target (AWS deletes its policies and scheduled actions with it).
     pub async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
+        self.listing.written(resource_id);
         self.send("DeregisterScalableTarget", || {
             self.client
                 .deregister_scalable_target()
@@ -315,24 +368,23 @@ async fn describe_targets(
     Ok(output
         .scalable_targets()
         .iter()
-        .map(|t| {
-            (
-                t.resource_id().to_owned(),
-                ScalableTargetObservation {
-                    resource_id: t.resource_id().to_owned(),
-                    arn: t.scalable_target_arn().map(str::to_owned),
-                    min_capacity: t.min_capacity(),
-                    max_capacity: t.max_capacity(),
-                    role_arn: t.role_arn().to_owned(),
-                    suspended: t.suspended_state().map_or((false, false, false), |s| {
-                        (
-                            s.dynamic_scaling_in_suspended().unwrap_or(false),
-                            s.dynamic_scaling_out_suspended().unwrap_or(false),
-                            s.scheduled_scaling_suspended().unwrap_or(false),
-                        )
-                    }),
-                },
-            )
-        })
+        .map(|t| (t.resource_id().to_owned(), target_of(t)))
         .collect::<HashMap<_, _>>())
+}
+
+fn target_of(t: &aas::types::ScalableTarget) -> ScalableTargetObservation {
+    ScalableTargetObservation {
+        resource_id: t.resource_id().to_owned(),
+        arn: t.scalable_target_arn().map(str::to_owned),
+        min_capacity: t.min_capacity(),
+        max_capacity: t.max_capacity(),
+        role_arn: t.role_arn().to_owned(),
+        suspended: t.suspended_state().map_or((false, false, false), |s| {
+            (
+                s.dynamic_scaling_in_suspended().unwrap_or(false),
+                s.dynamic_scaling_out_suspended().unwrap_or(false),
+                s.scheduled_scaling_suspended().unwrap_or(false),
+            )
+        }),
+    }
 }

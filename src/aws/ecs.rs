@@ -10,10 +10,11 @@ use aws_sdk_ecs as ecs;
 
 use super::answers;
 use super::batch::{BatchResult, Batcher};
-use super::call::{Caller, Repeat};
+use super::call::{Caller, Repeat, collect_pages};
 use super::error::AwsError;
 use super::limits::ApiCategory;
 use super::sdk;
+use super::snapshot::{Lookup, Snapshot};
 use super::types::{
     DeploymentObservation, ServiceDeploymentObservation, ServiceEventObservation,
     ServiceObservation, TaskDefinitionRevision,
@@ -75,6 +76,8 @@ pub struct EcsApi {
     cache: Arc<Mutex<ServiceCache>>,
     /// Wakes passes waiting for an answer being read ahead.
     arrived: Arc<tokio::sync::Notify>,
+    /// The account's ACTIVE revisions, listed once per window for the drift checks.
+    active_revisions: Snapshot<()>,
 }
 
 impl EcsApi {
@@ -132,6 +135,7 @@ impl EcsApi {
             services,
             cache,
             arrived,
+            active_revisions: Snapshot::default(),
         }
     }
 
@@ -230,6 +234,55 @@ impl EcsApi {
         }
         cache.misses += 1;
         Waiting::Miss
+    }
+
+    /// Whether `arn` is an ACTIVE revision, as the window's listing of every ACTIVE revision in the
+    /// account shows it (one paged ListTaskDefinitions shared by the window's passes). `Absent`
+    /// and `Unknown` mean: confirm with [`EcsApi::describe_task_definition`].
+    pub async fn revision_listed(
+        &self,
+        arn: &str,
+        window: Duration,
+    ) -> Result<Lookup<()>, AwsError> {
+        self.active_revisions
+            .lookup(arn, window, || self.list_active_revisions())
+            .await
+    }
+
+    /// (listings taken, passes answered from one), for metrics and tests.
+    pub fn revision_listing_stats(&self) -> (u64, u64) {
+        self.active_revisions.stats()
+    }
+
+    async fn list_active_revisions(&self) -> Result<(HashMap<String, ()>, u64), AwsError> {
+        let mut pages = 0;
+        let arns = collect_pages(|next_token| {
+            pages += 1;
+            async move {
+                let output = self
+                    .caller
+                    .send(
+                        ApiCategory::TaskDefinitionRead,
+                        "ListTaskDefinitions",
+                        Repeat::Safe,
+                        || {
+                            self.client
+                                .list_task_definitions()
+                                .status(ecs::types::TaskDefinitionStatus::Active)
+                                .max_results(100)
+                                .set_next_token(next_token.clone())
+                                .send()
+                        },
+                    )
+                    .await?;
+                Ok((
+                    output.task_definition_arns().to_vec(),
+                    output.next_token().map(str::to_owned),
+                ))
+            }
+        })
+        .await?;
+        Ok((arns.into_iter().map(|arn| (arn, ())).collect(), pages))
     }
 
     /// Registers a revision of `request` with the operator's `extra_tags` added to the user's.
@@ -453,6 +506,7 @@ impl EcsApi {
         &self,
         arn: &str,
     ) -> Result<TaskDefinitionRevision, AwsError> {
+        self.active_revisions.written(arn);
         let output = self
             .caller
             .send(

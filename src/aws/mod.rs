@@ -14,6 +14,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod sdk;
+pub mod snapshot;
 pub mod types;
 
 use std::collections::BTreeMap;

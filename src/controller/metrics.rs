@@ -286,6 +286,16 @@ impl Metrics {
         }
     }
 
+    /// Forgets the objects of `kind` whose uid is not in `present` (after a re-list).
+    pub fn retain(&self, kind: &'static str, present: &std::collections::HashSet<String>) {
+        if let Ok(mut live) = self.live.lock() {
+            live.conditions
+                .retain(|uid, labels| labels.kind != kind || present.contains(uid));
+            live.due
+                .retain(|uid, (due_kind, _)| *due_kind != kind || present.contains(uid));
+        }
+    }
+
     /// Passes of `kind` that ended with `result`, for tests.
     pub fn passes(&self, kind: &'static str, result: &'static str) -> u64 {
         self.passes
@@ -381,6 +391,12 @@ mod tests {
         );
         drop(guard);
         metrics.forget("c");
+        metrics.retain("service", &["a".to_owned()].into_iter().collect());
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"ecs_operator_objects{kind="service",condition="ready"} 1"#),
+            "{text}"
+        );
         let text = metrics.encode();
         assert!(
             text.contains(r#"ecs_operator_reconciles_in_flight{kind="service"} 0"#),

@@ -135,6 +135,13 @@ impl Context {
         }
     }
 
+    /// How long an account-wide listing answers drift checks: a tenth of the resync period
+    /// (between 1 s and 2 min), so one listing serves the passes of a resync that its jitter
+    /// spreads out, and out-of-band changes are seen at most that much later.
+    pub fn listing_window(&self) -> Duration {
+        (self.config.resync / 10).clamp(Duration::from_secs(1), Duration::from_secs(120))
+    }
+
     /// Counts a failed attempt for `key` and returns how long to wait before the next one.
     pub fn next_backoff(&self, key: &str) -> Duration {
         let attempt = self

@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType};
-use kube::runtime::reflector;
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
 use kube::runtime::watcher::{self, watcher};
 use kube::{Resource, ResourceExt};
@@ -198,37 +198,27 @@ pub async fn run<R: Reconciler>(
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
-    ctx.caches.started();
-    let synced = reader.clone();
-    let caches = ctx.caches.clone();
-    tokio::spawn(async move {
-        // The store's readiness is a oneshot shared behind a mutex: with the controller waiting
-        // on it too, only the last poller's waker is kept, so look again every half second
-        // instead of trusting a wake-up.
-        loop {
-            match tokio::time::timeout(Duration::from_millis(500), synced.wait_until_ready()).await
-            {
-                Ok(Ok(())) => {
-                    caches.synced();
-                    return;
-                }
-                Ok(Err(_)) => return,
-                Err(_) => {}
-            }
-        }
-    });
+    track_sync(&ctx, &reader);
     let gone = ctx.metrics.clone();
     let queued = ctx.metrics.clone();
+    let listed = reader.clone();
     // Reconcile on spec changes, our finalizer appearing and deletion only: the operator's own
     // status writes (and label edits) must not trigger reconciles, or every status write would
     // cost another round of AWS reads. Drift is caught by the periodic resync instead.
     let changes = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
-        .inspect(move |event| {
-            if let Ok(watcher::Event::Delete(object)) = event {
+        .inspect(move |event| match event {
+            Ok(watcher::Event::Delete(object)) => {
                 gone.forget(&object.uid().unwrap_or_default());
             }
+            // A re-list misses the deletions made while the watch was down: keep only what the
+            // fresh list holds.
+            Ok(watcher::Event::InitDone) => {
+                let present = listed.state().iter().filter_map(|o| o.uid()).collect();
+                gone.retain(R::KIND, &present);
+            }
+            _ => {}
         })
         .applied_objects()
         .predicate_filter(
@@ -263,6 +253,40 @@ pub async fn run<R: Reconciler>(
             }
         })
         .await;
+}
+
+/// Counts `store` among the caches the readiness probe waits for.
+pub fn track_sync<K>(ctx: &Context, store: &Store<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    ctx.caches.started();
+    let store = store.clone();
+    let caches = ctx.caches.clone();
+    tokio::spawn(async move {
+        if synced(&store).await {
+            caches.synced();
+        }
+    });
+}
+
+/// Waits until `store` holds its first full list (false: its watch is gone). A controller that
+/// decides from another kind's cache waits for it: an empty cache right after start would read
+/// as "nothing refers to this" (a service would take back the desired count its autoscaler owns).
+pub async fn synced<K>(store: &Store<K>) -> bool
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    // The store's readiness is a oneshot shared behind a mutex: with the controller waiting on
+    // it too, only the last poller's waker is kept, so look again every half second instead of
+    // trusting a wake-up.
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready()).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(_)) => return false,
+            Err(_) => {}
+        }
+    }
 }
 
 /// What identifies a change worth a reconcile: the generation (spec), whether our finalizer is

@@ -3,7 +3,7 @@
 //! when the scraper asks for it).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -50,6 +50,7 @@ pub struct Status {
     role: Arc<AtomicU8>,
     leader: Gauge,
     workload_ready: WorkloadReady,
+    lease_reachable: Arc<Mutex<Option<Arc<AtomicBool>>>>,
 }
 
 impl std::fmt::Debug for Status {
@@ -75,6 +76,15 @@ impl Status {
             role: Arc::new(AtomicU8::new(Role::Starting as u8)),
             leader,
             workload_ready,
+            lease_reachable: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Makes a standby ready only while it can read the Lease (it could not take over
+    /// otherwise).
+    pub fn set_lease_reachable(&self, reachable: Arc<AtomicBool>) {
+        if let Ok(mut slot) = self.lease_reachable.lock() {
+            *slot = Some(reachable);
         }
     }
 
@@ -89,11 +99,22 @@ impl Status {
         Role::from_u8(self.role.load(Ordering::SeqCst))
     }
 
+    fn lease_reachable(&self) -> bool {
+        self.lease_reachable
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|r| r.load(Ordering::SeqCst)))
+            .unwrap_or(true)
+    }
+
     /// Readiness and why.
     pub fn readiness(&self) -> (bool, &'static str) {
         match self.role() {
             Role::Starting => (false, "starting"),
-            Role::Standby => (true, "standby: waiting for the leader Lease"),
+            Role::Standby if self.lease_reachable() => {
+                (true, "standby: waiting for the leader Lease")
+            }
+            Role::Standby => (false, "standby: cannot read the leader Lease"),
             Role::Leading if (self.workload_ready)() => (true, "leader: controllers running"),
             Role::Leading => (false, "leader: watch caches not synced yet"),
             Role::Stopping => (false, "shutting down"),
@@ -210,7 +231,6 @@ async fn metrics(State(state): State<AdminState>, headers: HeaderMap) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn get(address: std::net::SocketAddr, path: &str, accept: &str) -> String {

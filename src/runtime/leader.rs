@@ -1,9 +1,19 @@
 //! Leader election on a coordination.k8s.io Lease (kube-lease-manager), so two replicas never
 //! reconcile at once: only the holder runs the controllers, a standby takes the Lease once it
-//! expires, and a holder that can no longer confirm its Lease stops.
+//! expires, and a holder that can no longer confirm its Lease stops before it expires.
+//!
+//! The crate renews the Lease inside `changed()` and says nothing while renewals fail or hang, so
+//! a watchdog reads the Lease on its own and ends the leadership half a grace period before the
+//! expiry it last saw confirmed: a standby (which waits for that expiry by its own clock) can then
+//! never overlap with this leader, whatever the renewals do. The election talks to the API server
+//! through a client of its own with short timeouts.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
 use kube_lease_manager::{LeaseManager, LeaseManagerBuilder, LeaseManagerError};
 
 /// Where the Lease lives and how long it lasts.
@@ -50,20 +60,28 @@ pub enum LeaderError {
         /// The API error.
         source: LeaseManagerError,
     },
+    /// The Lease could not be confirmed in time: stepping down before it can expire.
+    #[error("cannot confirm the Lease {0} before it expires")]
+    Unconfirmed(String),
     /// Releasing failed (the Lease will expire by itself).
-    #[error("cannot release the Lease {name}: {source}")]
+    #[error("cannot release the Lease {name}: {reason}")]
     Release {
         /// The Lease.
         name: String,
-        /// The API error.
-        source: LeaseManagerError,
+        /// Why.
+        reason: String,
     },
 }
 
 /// Membership in one election.
 pub struct Election {
     manager: LeaseManager,
+    leases: Api<Lease>,
+    lease_name: String,
+    identity: String,
+    grace: Duration,
     name: String,
+    reachable: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Election {
@@ -75,11 +93,13 @@ impl std::fmt::Debug for Election {
 }
 
 impl Election {
-    /// Joins the election (creating the Lease if it does not exist yet).
-    pub async fn join(client: kube::Client, config: &ElectionConfig) -> Result<Self, LeaderError> {
-        if config.grace_seconds == 0 || config.grace_seconds >= config.duration_seconds {
+    /// Joins the election (creating the Lease if it does not exist yet). `config` is the
+    /// Kubernetes connection; the election uses its own client with timeouts under the grace
+    /// period, so a hung request cannot outlast the Lease.
+    pub async fn join(kube: kube::Config, config: &ElectionConfig) -> Result<Self, LeaderError> {
+        if config.grace_seconds < 2 || config.grace_seconds >= config.duration_seconds {
             return Err(LeaderError::Config(format!(
-                "the renewal grace ({} s) must be above 0 and below the Lease duration ({} s)",
+                "the renewal grace ({} s) must be at least 2 s and below the Lease duration ({} s)",
                 config.grace_seconds, config.duration_seconds
             )));
         }
@@ -89,7 +109,17 @@ impl Election {
                 "the Lease duration is too long".to_owned(),
             ));
         }
-        let manager = LeaseManagerBuilder::new(client, &config.lease_name)
+        let grace = Duration::from_secs(config.grace_seconds);
+        let mut kube = kube;
+        kube.connect_timeout = Some(grace / 2);
+        kube.read_timeout = Some(grace / 2);
+        kube.write_timeout = Some(grace / 2);
+        let client = kube::Client::try_from(kube).map_err(|e| LeaderError::Setup {
+            namespace: config.namespace.clone(),
+            name: config.lease_name.clone(),
+            source: LeaseManagerError::from(e),
+        })?;
+        let manager = LeaseManagerBuilder::new(client.clone(), &config.lease_name)
             .with_namespace(&config.namespace)
             .with_identity(&config.identity)
             .with_field_manager(format!("ecs-operator-{}", config.identity))
@@ -104,53 +134,119 @@ impl Election {
             })?;
         Ok(Self {
             manager,
+            leases: Api::namespaced(client, &config.namespace),
+            lease_name: config.lease_name.clone(),
+            identity: config.identity.clone(),
+            grace,
             name: format!("{}/{}", config.namespace, config.lease_name),
+            reachable: Arc::new(AtomicBool::new(true)),
         })
     }
 
+    /// Whether the last look at the Lease succeeded (a standby that cannot reach it is not
+    /// ready: it could not take over).
+    pub fn reachable(&self) -> Arc<AtomicBool> {
+        self.reachable.clone()
+    }
+
     /// Waits until this process holds the Lease. API errors while waiting are retried: a
-    /// standby that cannot reach the API server is harmless.
+    /// standby that cannot reach the API server is harmless (but reported not reachable).
     pub async fn acquire(&self) {
-        let mut wait = Duration::from_secs(1);
-        loop {
-            match self.manager.changed().await {
-                Ok(true) => return,
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(lease = %self.name, %error, ?wait, "cannot take part in the election; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(30));
+        let campaign = async {
+            let mut wait = Duration::from_secs(1);
+            loop {
+                match self.manager.changed().await {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(lease = %self.name, %error, ?wait, "cannot take part in the election; retrying");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(30));
+                    }
                 }
             }
+        };
+        let probe = async {
+            loop {
+                let reachable = self.leases.get(&self.lease_name).await.is_ok();
+                self.reachable.store(reachable, Ordering::SeqCst);
+                tokio::time::sleep(self.grace).await;
+            }
+        };
+        tokio::select! {
+            () = campaign => {}
+            () = probe => {}
         }
+        self.reachable.store(true, Ordering::SeqCst);
     }
 
     /// Keeps renewing the Lease; completes (with why) when this process no longer holds it or
-    /// cannot confirm that it does.
+    /// has not confirmed it in time (half a grace period before the expiry last confirmed).
     pub async fn lost(&self) -> LeaderError {
-        loop {
-            match self.manager.changed().await {
-                Ok(false) => return LeaderError::Lost(self.name.clone()),
-                Ok(true) => {}
-                Err(source) => {
-                    return LeaderError::Renew {
-                        name: self.name.clone(),
-                        source,
-                    };
+        let renew = async {
+            loop {
+                match self.manager.changed().await {
+                    Ok(false) => return LeaderError::Lost(self.name.clone()),
+                    Ok(true) => {}
+                    // The watchdog decides whether there is still time; keep trying.
+                    Err(error) => {
+                        tracing::warn!(lease = %self.name, %error, "renewing the Lease failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
+            }
+        };
+        tokio::select! {
+            error = renew => error,
+            error = self.watchdog() => error,
+        }
+    }
+
+    /// Reads the Lease every quarter grace period; returns when it shows another holder, or when
+    /// the expiry last confirmed is less than half a grace period away.
+    async fn watchdog(&self) -> LeaderError {
+        let margin = self.grace / 2;
+        let mut expiry = SystemTime::now() + self.grace;
+        loop {
+            tokio::time::sleep(self.grace / 4).await;
+            match self.leases.get(&self.lease_name).await {
+                Ok(lease) => {
+                    let spec = lease.spec.unwrap_or_default();
+                    if spec.holder_identity.as_deref() != Some(self.identity.as_str()) {
+                        return LeaderError::Lost(self.name.clone());
+                    }
+                    if let (Some(renewed), Some(duration)) =
+                        (spec.renew_time, spec.lease_duration_seconds)
+                    {
+                        let renewed = SystemTime::from(renewed.0);
+                        let duration = Duration::from_secs(u64::try_from(duration).unwrap_or(0));
+                        expiry = expiry.max(renewed + duration);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(lease = %self.name, %error, "cannot read the Lease");
+                }
+            }
+            if SystemTime::now() + margin >= expiry {
+                return LeaderError::Unconfirmed(self.name.clone());
             }
         }
     }
 
-    /// Gives the Lease up, so a standby takes over at once instead of after expiry.
+    /// Gives the Lease up (the next holder need not wait for it to expire). Bounded by the grace
+    /// period; a failure only means the Lease expires by itself.
     pub async fn release(&self) -> Result<(), LeaderError> {
-        self.manager
-            .release()
-            .await
-            .map_err(|source| LeaderError::Release {
+        match tokio::time::timeout(self.grace, self.manager.release()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(LeaderError::Release {
                 name: self.name.clone(),
-                source,
-            })
+                reason: source.to_string(),
+            }),
+            Err(_) => Err(LeaderError::Release {
+                name: self.name.clone(),
+                reason: "timed out".to_owned(),
+            }),
+        }
     }
 }
 

@@ -19,11 +19,12 @@ use kube::runtime::watcher::{self, watcher};
 use self::plan::{Desired, Observed};
 use super::Context;
 use super::error::ReconcileError;
-use super::runner::{Cleanup, Managed, Pass, Progress, Reconciler};
+use super::runner::{self, Cleanup, Managed, Pass, Progress, Reconciler};
 use crate::api::scaling_policy::EcsScalingPolicyStatus;
 use crate::api::service::SchedulingStrategy;
 use crate::api::{DeletionPolicy, EcsScalingPolicy, EcsService, ReconcileStatus};
 use crate::aws::AwsErrorKind;
+use crate::aws::snapshot::Lookup;
 use crate::translate::{scaling, service, tags};
 
 /// Finalizer that keeps an object until its scalable target is dealt with.
@@ -71,6 +72,7 @@ impl ScalingPolicies {
                 PredicateConfig::default(),
             )
             .boxed();
+        runner::track_sync(ctx, &services);
         Self {
             services,
             stream: Mutex::new(Some(stream)),
@@ -222,10 +224,20 @@ impl Reconciler for ScalingPolicies {
         ctx: &Context,
         pass: &mut Pass<EcsScalingPolicyStatus>,
     ) -> Result<Progress, ReconcileError> {
+        runner::synced(&self.services).await;
         let desired = self.desired(object, ctx).await?;
         let autoscaling = &ctx.aws.autoscaling;
         let resource_id = desired.requests.target.resource_id.clone();
-        let target = autoscaling.describe_scalable_target(&resource_id).await?;
+        // A settled target is read from the window's shared listing of every ECS scalable target.
+        let target = match autoscaling
+            .scalable_target_listed(&resource_id, ctx.listing_window())
+            .await?
+        {
+            Lookup::Found(target) => Some(target),
+            Lookup::Absent | Lookup::Unknown => {
+                autoscaling.describe_scalable_target(&resource_id).await?
+            }
+        };
         let mut observed = Observed {
             target_tags: match &target {
                 Some(t) if t.arn.is_some() && t.arn != pass.status.scalable_target_arn => Some(

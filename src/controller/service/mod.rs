@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use self::plan::{Desired, Health, Observed, Step, TaskDefinitionTarget};
 use super::Context;
 use super::error::ReconcileError;
-use super::runner::{Cleanup, Managed, Pass, Progress, Reconciler};
+use super::runner::{self, Cleanup, Managed, Pass, Progress, Reconciler};
 use crate::api::service::{DeploymentStrategy, EcsServiceStatus};
 use crate::api::{
     DeletionPolicy, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
@@ -76,6 +76,8 @@ impl Services {
             .reflect(policy_writer)
             .touched_objects()
             .boxed();
+        runner::track_sync(ctx, &task_definitions);
+        runner::track_sync(ctx, &policies);
         Self {
             task_definitions,
             policies,
@@ -176,6 +178,9 @@ impl Reconciler for Services {
         ctx: &Context,
         pass: &mut Pass<EcsServiceStatus>,
     ) -> Result<Progress, ReconcileError> {
+        // Decisions read both caches (is the desired count the autoscaler's? which revision?).
+        runner::synced(&self.task_definitions).await;
+        runner::synced(&self.policies).await;
         let desired = self.desired(object, ctx, &pass.status).await?;
         let observed = observe(object, ctx, &desired, &pass.status).await?;
         let plan = plan::plan(&desired, &observed, &pass.status);

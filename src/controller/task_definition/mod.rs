@@ -16,6 +16,7 @@ use super::runner::{Cleanup, Managed, Pass, Progress, Reconciler};
 use crate::api::task_definition::{EcsTaskDefinitionStatus, RegisteredRevision};
 use crate::api::{DeletionPolicy, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::AwsErrorKind;
+use crate::aws::snapshot::Lookup;
 use crate::translate::{tags, task_definition};
 
 /// Finalizer that keeps an object until its revisions are dealt with.
@@ -129,11 +130,29 @@ async fn observe(
     if plan::recorded_matches(desired, status)
         && let Some(arn) = &status.task_definition_arn
     {
-        observed.current = Some(match ctx.aws.ecs.describe_task_definition(arn).await? {
-            Some((revision, found)) if revision.status == "ACTIVE" => CurrentState::Active {
-                tags: plan::tags_stale(desired, status).then_some(found),
-            },
-            _ => CurrentState::Gone,
+        let tags_stale = plan::tags_stale(desired, status);
+        // A settled revision is checked against the account's shared listing of ACTIVE
+        // revisions; only a revision missing from it (or tags to compare) costs a describe.
+        let listed = if tags_stale {
+            Lookup::Unknown
+        } else {
+            ctx.aws
+                .ecs
+                .revision_listed(arn, ctx.listing_window())
+                .await?
+        };
+        observed.current = Some(match listed {
+            Lookup::Found(()) => CurrentState::Active { tags: None },
+            Lookup::Absent | Lookup::Unknown => {
+                match ctx.aws.ecs.describe_task_definition(arn).await? {
+                    Some((revision, found)) if revision.status == "ACTIVE" => {
+                        CurrentState::Active {
+                            tags: tags_stale.then_some(found),
+                        }
+                    }
+                    _ => CurrentState::Gone,
+                }
+            }
         });
     }
     if !matches!(observed.current, Some(CurrentState::Active { .. })) {

@@ -1,0 +1,243 @@
+//! Account-wide listings shared by every pass of a resync window, so settled objects are checked
+//! for drift at a few calls per window instead of one per object: one paged ListTaskDefinitions of
+//! ACTIVE revisions answers "is this revision still registered?" for every task definition, one
+//! paged DescribeScalableTargets answers for every scalable target.
+//!
+//! A listing is only worth taking when enough passes use it: when the last listing took more
+//! pages than the passes of the last window would have read one by one (an account with many
+//! revisions the operator does not manage), the next window reads directly, and the choice is made
+//! again at the end of each window. An entry the operator wrote after the listing was taken is not
+//! answered from it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::error::AwsError;
+
+/// What a listing says about one key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup<V> {
+    /// Listed, with its value.
+    Found(V),
+    /// Not in a complete listing (confirm directly before acting on it: it may be newer than the
+    /// listing).
+    Absent,
+    /// No usable listing (not worth one this window, or written since): read directly.
+    Unknown,
+}
+
+enum Mode<V> {
+    /// A listing taken at `taken`, and the passes that used it.
+    Listing {
+        taken: Instant,
+        entries: Arc<HashMap<String, V>>,
+        uses: u64,
+    },
+    /// Passes read directly since `since` (never: the first pass starts a window), counted.
+    Direct { since: Option<Instant>, uses: u64 },
+}
+
+struct State<V> {
+    mode: Mode<V>,
+    /// Pages the last listing took.
+    last_pages: u64,
+}
+
+/// One shared listing; cloning shares it.
+pub struct Snapshot<V> {
+    state: Arc<tokio::sync::Mutex<State<V>>>,
+    written: Arc<Mutex<HashMap<String, Instant>>>,
+    /// (listings taken, passes answered from a listing), for metrics and tests.
+    stats: Arc<Mutex<(u64, u64)>>,
+}
+
+impl<V> Clone for Snapshot<V> {
+    fn clone(&self) -> Self {
+        Self {
+            state: self.state.clone(),
+            written: self.written.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+}
+
+impl<V> Default for Snapshot<V> {
+    fn default() -> Self {
+        Self {
+            state: Arc::new(tokio::sync::Mutex::new(State {
+                mode: Mode::Direct {
+                    since: None,
+                    uses: 0,
+                },
+                last_pages: 0,
+            })),
+            written: Arc::new(Mutex::new(HashMap::new())),
+            stats: Arc::new(Mutex::new((0, 0))),
+        }
+    }
+}
+
+impl<V: Clone> Snapshot<V> {
+    /// What the listing of the current window (taken now through `list` if there is none and one
+    /// is worth it) says about `key`. `list` returns every entry and the number of pages read.
+    /// Passes waiting for a listing being taken share it.
+    pub async fn lookup<F, Fut>(
+        &self,
+        key: &str,
+        window: Duration,
+        list: F,
+    ) -> Result<Lookup<V>, AwsError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(HashMap<String, V>, u64), AwsError>>,
+    {
+        let mut guard = self.state.lock().await;
+        let state = &mut *guard;
+        let now = Instant::now();
+        let (expired, uses) = match &mut state.mode {
+            Mode::Listing { taken, uses, .. } => (now.duration_since(*taken) > window, uses),
+            Mode::Direct { since, uses } => (
+                since.is_none_or(|since| now.duration_since(since) > window),
+                uses,
+            ),
+        };
+        if !expired {
+            *uses += 1;
+        } else if *uses + 1 >= state.last_pages {
+            // The last window's passes would have cost at least as many direct reads as a
+            // listing costs pages: take one.
+            let (entries, pages) = list().await?;
+            state.last_pages = pages;
+            state.mode = Mode::Listing {
+                taken: Instant::now(),
+                entries: Arc::new(entries),
+                uses: 1,
+            };
+            if let Ok(mut stats) = self.stats.lock() {
+                stats.0 += 1;
+            }
+        } else {
+            state.mode = Mode::Direct {
+                since: Some(now),
+                uses: 1,
+            };
+        }
+        let Mode::Listing { taken, entries, .. } = &state.mode else {
+            return Ok(Lookup::Unknown);
+        };
+        let written_since = self
+            .written
+            .lock()
+            .map(|w| w.get(key).is_some_and(|at| at >= taken))
+            .unwrap_or(true);
+        if written_since {
+            return Ok(Lookup::Unknown);
+        }
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.1 += 1;
+        }
+        Ok(match entries.get(key) {
+            Some(value) => Lookup::Found(value.clone()),
+            None => Lookup::Absent,
+        })
+    }
+
+    /// The operator is about to change `key`: listings taken before now no longer answer for it.
+    pub fn written(&self, key: &str) {
+        if let Ok(mut written) = self.written.lock() {
+            let now = Instant::now();
+            if written.len() > 10_000 {
+                written.retain(|_, at| now.duration_since(*at) < Duration::from_secs(3600));
+            }
+            written.insert(key.to_owned(), now);
+        }
+    }
+
+    /// (listings taken, passes answered from a listing) since start.
+    pub fn stats(&self) -> (u64, u64) {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    fn listing(
+        calls: &AtomicU64,
+        keys: &[&str],
+        pages: u64,
+    ) -> Result<(HashMap<String, u32>, u64), AwsError> {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Ok((keys.iter().map(|k| ((*k).to_owned(), 1)).collect(), pages))
+    }
+
+    #[tokio::test]
+    async fn one_listing_answers_a_window_and_writes_are_not_answered_from_it() {
+        let snapshot = Snapshot::<u32>::default();
+        let calls = AtomicU64::new(0);
+        let window = Duration::from_secs(60);
+        for _ in 0..50 {
+            let found = snapshot
+                .lookup("a", window, || async { listing(&calls, &["a", "b"], 1) })
+                .await
+                .expect("lookup");
+            assert_eq!(found, Lookup::Found(1));
+        }
+        let absent = snapshot
+            .lookup("c", window, || async { listing(&calls, &["a"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(absent, Lookup::Absent);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one listing for the window"
+        );
+        snapshot.written("a");
+        let after_write = snapshot
+            .lookup("a", window, || async { listing(&calls, &["a"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(after_write, Lookup::Unknown);
+        assert_eq!(snapshot.stats(), (1, 51));
+    }
+
+    #[tokio::test]
+    async fn a_listing_dearer_than_its_passes_is_skipped_for_a_window() {
+        let snapshot = Snapshot::<u32>::default();
+        let calls = AtomicU64::new(0);
+        let window = Duration::from_millis(500);
+        // The first window lists (nothing known yet): 100 pages for 2 passes.
+        for _ in 0..2 {
+            snapshot
+                .lookup("a", window, || async { listing(&calls, &["a"], 100) })
+                .await
+                .expect("lookup");
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let next = snapshot
+            .lookup("a", window, || async { listing(&calls, &["a"], 100) })
+            .await
+            .expect("lookup");
+        assert_eq!(next, Lookup::Unknown, "two passes do not pay for 100 pages");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // A busy window (more passes than pages) makes the next one list again.
+        for _ in 0..150 {
+            snapshot
+                .lookup("a", window, || async { listing(&calls, &["a"], 100) })
+                .await
+                .expect("lookup");
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let listed = snapshot
+            .lookup("a", window, || async { listing(&calls, &["a"], 100) })
+            .await
+            .expect("lookup");
+        assert_eq!(listed, Lookup::Found(1));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
