@@ -667,3 +667,72 @@ async fn an_answer_read_ahead_before_a_create_is_not_served_after_it() {
     assert!(found.is_some(), "the service just created is seen");
     assert_eq!(bed.proxy.count("DescribeServices"), describes + 1);
 }
+
+/// A read-ahead call that starts while a CreateService is on its way and is answered before ECS
+/// applies it saw the service missing; that answer is dropped when the create returns.
+#[tokio::test]
+async fn an_answer_read_ahead_while_a_create_is_in_flight_is_not_served_after_it() {
+    let bed = bed().await;
+    create_cluster(&bed, "prod").await;
+    let td = register(&bed, "api", "api:1").await;
+    let ecs = bed.aws.ecs.clone();
+    ecs.follow_service("prod", "asked");
+    ecs.follow_service("prod", "being-created");
+    // The create reaches ECS only after a second...
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "CreateService".into(),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: Fault::Latency { millis: 1500 },
+    }]);
+    let before = bed.proxy.received();
+    let create = create_service(&bed, "prod", "being-created", &td);
+    // ...meanwhile a describe of a neighbour reads it ahead, still missing.
+    let read_ahead = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while bed.proxy.received() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the create never started"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        ecs.describe_service_cached("prod", "asked", Duration::from_secs(60))
+            .await
+            .expect("describe")
+    };
+    let (_, asked) = tokio::join!(create, read_ahead);
+    assert!(asked.is_none());
+    assert!(
+        bed.proxy
+            .requests()
+            .iter()
+            .any(|r| r.operation == "DescribeServices"
+                && r.status == 200
+                && r.body["services"].as_array().is_some_and(|s| s.len() == 2)),
+        "the call read the service being created ahead"
+    );
+    let created_at = bed
+        .proxy
+        .requests()
+        .iter()
+        .find(|r| r.operation == "CreateService")
+        .map(|r| r.seq);
+    let read_at = bed
+        .proxy
+        .requests()
+        .iter()
+        .find(|r| r.operation == "DescribeServices")
+        .map(|r| r.seq);
+    // It started after the create arrived (the loop above) and was answered before the create
+    // landed (records are kept in the order calls end).
+    assert!(read_at < created_at, "the read ended before the create did");
+    let describes = bed.proxy.count("DescribeServices");
+    let found = ecs
+        .describe_service_cached("prod", "being-created", Duration::from_secs(60))
+        .await
+        .expect("describe");
+    assert!(found.is_some(), "the service just created is seen");
+    assert_eq!(bed.proxy.count("DescribeServices"), describes + 1);
+}

@@ -445,6 +445,55 @@ async fn server_side_apply_owns_and_removes_fields() {
     assert!(managers.contains(&"bob".to_owned()));
 }
 
+/// A strategic-merge patch that removes applied fields (kube-lease-manager releasing a Lease)
+/// frees them: the next applier does not conflict with the previous holder, as on an API server.
+#[tokio::test]
+async fn an_update_that_removes_applied_fields_releases_them() {
+    let (_api, client) = emulator().await;
+    let maps: Api<ConfigMap> = Api::namespaced(client, "default");
+    let apply = |data: serde_json::Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held"}, "data": data});
+    maps.patch(
+        "held",
+        &PatchParams::apply("alice"),
+        &Patch::Apply(apply(json!({"holder": "alice", "kept": "1"}))),
+    )
+    .await
+    .expect("created by apply");
+    maps.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Strategic(json!({"data": {"holder": null}})),
+    )
+    .await
+    .expect("removed by a patch");
+    let taken = maps
+        .patch(
+            "held",
+            &PatchParams::apply("bob"),
+            &Patch::Apply(apply(json!({"holder": "bob"}))),
+        )
+        .await
+        .expect("bob applies the released field without a conflict");
+    assert_eq!(
+        taken
+            .data
+            .as_ref()
+            .and_then(|d| d.get("holder"))
+            .map(String::as_str),
+        Some("bob")
+    );
+    // alice still owns what nobody touched: bob taking it conflicts.
+    let conflict = maps
+        .patch(
+            "held",
+            &PatchParams::apply("bob"),
+            &Patch::Apply(apply(json!({"holder": "bob", "kept": "2"}))),
+        )
+        .await
+        .expect_err("kept is alice's");
+    assert_eq!(api_error(conflict).code, 409);
+}
+
 #[tokio::test]
 async fn selectors_and_pagination() {
     let (_api, client) = emulator().await;

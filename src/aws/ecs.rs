@@ -170,8 +170,10 @@ impl EcsApi {
             .unwrap_or_default()
     }
 
-    /// Forgets the cached answer of a service, and any answer being read ahead, before a write
-    /// to it.
+    /// Forgets the cached answer of a service, and any answer being read ahead, around a write to
+    /// it: called before the write is sent and again when it has returned, since a read-ahead
+    /// call that started while the write was in flight may have been answered before AWS
+    /// applied it (a service just created, seen missing, would be created again).
     pub fn forget_service(&self, cluster: &str, service: &str) {
         if let Ok(mut cache) = self.cache.lock() {
             let key = (cluster.to_owned(), service.to_owned());
@@ -545,8 +547,9 @@ impl EcsApi {
             .send(ApiCategory::ServiceWrite, "CreateService", repeat, || {
                 input.clone().send_with(&self.client)
             })
-            .await?;
-        output
+            .await;
+        self.forget_service(&request.cluster, &request.service_name);
+        output?
             .service()
             .map(service_of)
             .ok_or_else(|| missing("CreateService", "service"))
@@ -580,8 +583,9 @@ impl EcsApi {
             .send(ApiCategory::ServiceWrite, "UpdateService", repeat, || {
                 input.clone().send_with(&self.client)
             })
-            .await?;
-        output
+            .await;
+        self.forget_service(&request.cluster, &request.service);
+        output?
             .service()
             .map(service_of)
             .ok_or_else(|| missing("UpdateService", "service"))
@@ -610,8 +614,9 @@ impl EcsApi {
                         .send()
                 },
             )
-            .await?;
-        output
+            .await;
+        self.forget_service(cluster, service);
+        output?
             .service()
             .map(service_of)
             .ok_or_else(|| missing("DeleteService", "service"))

@@ -272,10 +272,18 @@ impl Stack {
     pub async fn active_revisions_per_family(
         &self,
     ) -> Result<BTreeMap<String, usize>, TestbedError> {
+        self.revisions_per_family("ACTIVE").await
+    }
+
+    /// Revisions in `status` (ACTIVE or INACTIVE) per family in this stack's account.
+    pub async fn revisions_per_family(
+        &self,
+        status: &str,
+    ) -> Result<BTreeMap<String, usize>, TestbedError> {
         let mut families = BTreeMap::new();
         let mut token: Option<String> = None;
         loop {
-            let mut body = json!({"status": "ACTIVE", "maxResults": 100});
+            let mut body = json!({"status": status, "maxResults": 100});
             if let Some(token) = &token {
                 body["nextToken"] = json!(token);
             }
@@ -294,6 +302,44 @@ impl Stack {
                 _ => return Ok(families),
             }
         }
+    }
+
+    /// A JSON merge patch of an emulator object.
+    pub async fn merge_patch(&self, path: &str, body: &Value) -> Result<Value, TestbedError> {
+        let (status, answer) = http::send(
+            &self.http,
+            "PATCH",
+            &format!("{}{path}", self.kube.url()),
+            &[("content-type", "application/merge-patch+json")],
+            Bytes::from(body.to_string()),
+        )
+        .await?;
+        if status != 200 {
+            return Err(TestbedError::Http(format!(
+                "PATCH {path}: {status} {}",
+                String::from_utf8_lossy(&answer)
+            )));
+        }
+        serde_json::from_slice(&answer).map_err(|e| TestbedError::Http(e.to_string()))
+    }
+
+    /// Deletes an emulator object (absent is fine).
+    pub async fn delete(&self, path: &str) -> Result<(), TestbedError> {
+        let (status, answer) = http::send(
+            &self.http,
+            "DELETE",
+            &format!("{}{path}", self.kube.url()),
+            &[],
+            Bytes::new(),
+        )
+        .await?;
+        if status >= 300 && status != 404 {
+            return Err(TestbedError::Http(format!(
+                "DELETE {path}: {status} {}",
+                String::from_utf8_lossy(&answer)
+            )));
+        }
+        Ok(())
     }
 }
 

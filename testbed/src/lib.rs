@@ -11,6 +11,8 @@ pub mod kube_api;
 pub mod moto;
 pub mod proxy;
 pub mod sandbox;
+pub mod scenarios;
+pub mod throttle;
 pub mod tools;
 
 pub use ecs_model::Knobs;

@@ -147,6 +147,8 @@ struct State {
     records: Mutex<Vec<RecordedRequest>>,
     /// Requests that arrived (recorded or still being answered).
     received: std::sync::atomic::AtomicU64,
+    /// AWS's per-category token buckets, when modelled.
+    throttle: crate::throttle::Throttle,
     rules: Mutex<Rules>,
     overlays: Mutex<Vec<Overlay>>,
     model: Option<Arc<EcsModel>>,
@@ -181,6 +183,7 @@ impl AwsProxy {
             client: http::client(),
             records: Mutex::new(Vec::new()),
             received: std::sync::atomic::AtomicU64::new(0),
+            throttle: crate::throttle::Throttle::default(),
             rules: Mutex::new(Rules::default()),
             overlays: Mutex::new(Vec::new()),
             model: (!config.passthrough).then(|| Arc::new(EcsModel::new(config.knobs))),
@@ -250,6 +253,20 @@ impl AwsProxy {
         set_rules(&self.state, faults);
     }
 
+    /// Throttles calls as AWS does, one token bucket per API category (`throttle::documented()`
+    /// for ECS's figures); an empty map stops throttling.
+    pub fn set_buckets(
+        &self,
+        buckets: &std::collections::BTreeMap<String, crate::throttle::BucketSpec>,
+    ) {
+        self.state.throttle.set(buckets);
+    }
+
+    /// Milliseconds since the proxy started: the clock of [`RecordedRequest::at_ms`].
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.state.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// The ECS model (absent in passthrough mode).
     pub fn model(&self) -> Option<Arc<EcsModel>> {
         self.state.model.clone()
@@ -292,7 +309,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
     };
     let (service, operation) = identify(&parts.headers, &body);
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let fault = pick_fault(&state, &service, &operation);
+    let fault = if state.throttle.admit(&service, &operation) {
+        pick_fault(&state, &service, &operation)
+    } else {
+        Some(Fault::Throttle)
+    };
     let mut record = RecordedRequest {
         seq: 0,
         at_ms: u64::try_from(state.started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -568,7 +568,11 @@ async fn apply(
         Health::Progressing { reason, message } => Progress::Progressing {
             reason: reason.into(),
             message,
-            requeue: poll,
+            // A create or update has just started a deployment (or a scale change).
+            requeue: match &plan.step {
+                Step::Create(_) | Step::Update(_) => plan::progress_poll(poll, Some(0)),
+                _ => plan::progress_poll(poll, plan.deployment_age),
+            },
         },
         Health::Stalled { reason, message } => Progress::Stalled {
             reason: reason.into(),

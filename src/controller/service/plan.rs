@@ -164,6 +164,21 @@ pub struct Plan {
     pub notes: Vec<Note>,
     /// The status to write (all fields the plan decides).
     pub status: EcsServiceStatus,
+    /// Seconds since the PRIMARY deployment started, when one was observed: a young rollout is
+    /// looked at sooner (see [`progress_poll`]).
+    pub deployment_age: Option<i64>,
+}
+
+/// When to look again at a service in progress: a quarter of the time its deployment has run so
+/// far, between one second and `poll`. A rollout that finishes in seconds (a scale change, a
+/// small service) is seen finished within about a second, one of minutes costs a few extra
+/// (batched) reads at its start and then one per `poll`. `None` (no deployment seen) is `poll`.
+pub fn progress_poll(poll: Duration, deployment_age: Option<i64>) -> Duration {
+    let Some(age) = deployment_age else {
+        return poll;
+    };
+    let quarter = Duration::from_secs(u64::try_from(age.max(0)).unwrap_or(0)) / 4;
+    quarter.clamp(Duration::from_secs(1).min(poll), poll)
 }
 
 /// Annotation that lets the operator take over an ECS service it did not create.
@@ -213,6 +228,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             health,
             notes,
             status,
+            deployment_age: None,
         };
     };
 
@@ -234,6 +250,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             },
             notes,
             status,
+            deployment_age: None,
         };
     }
 
@@ -255,6 +272,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
                 },
                 notes,
                 status,
+                deployment_age: None,
             };
         }
         return blocked(
@@ -302,6 +320,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
                 },
                 notes,
                 status,
+                deployment_age: None,
             };
         }
         return blocked(
@@ -563,12 +582,19 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     } else {
         rollout(desired, observed, service)
     };
+    let deployment_age = service
+        .deployments
+        .iter()
+        .find(|d| d.status == "PRIMARY")
+        .and_then(|d| d.created_at)
+        .map(|started| observed.now.saturating_sub(started));
     Plan {
         step,
         retag,
         health,
         notes,
         status,
+        deployment_age,
     }
 }
 
@@ -611,6 +637,7 @@ fn blocked(status: EcsServiceStatus, reason: &'static str, message: String) -> P
         health: Health::Stalled { reason, message },
         notes: Vec::new(),
         status,
+        deployment_age: None,
     }
 }
 
@@ -850,8 +877,11 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
 /// Whether a status value is considered settled (no need for a fresh read).
 pub fn settled(status: &EcsServiceStatus) -> bool {
     // ECS reports no rollout state behind a Classic Load Balancer or for CODE_DEPLOY / EXTERNAL.
+    // Figures are only there once a pass has seen the service: one just created is not settled
+    // (a read-ahead answer may predate it).
     matches!(status.rollout_state.as_deref(), Some("COMPLETED") | None)
         && status.service_arn.is_some()
+        && status.desired_count.is_some()
         && status.running_count == status.desired_count
 }
 
@@ -866,6 +896,52 @@ mod tests {
     const TD2: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:2";
     const ARN: &str = "arn:aws:ecs:us-east-1:1:service/prod/web";
     const UID: &str = "uid-1";
+
+    #[test]
+    fn a_young_rollout_is_looked_at_sooner_than_an_old_one() {
+        let poll = Duration::from_secs(5);
+        assert_eq!(progress_poll(poll, None), poll, "no deployment seen");
+        assert_eq!(progress_poll(poll, Some(0)), Duration::from_secs(1));
+        assert_eq!(progress_poll(poll, Some(2)), Duration::from_secs(1));
+        assert_eq!(progress_poll(poll, Some(12)), Duration::from_secs(3));
+        assert_eq!(progress_poll(poll, Some(600)), poll);
+        // A clock that disagrees with ECS (a deployment "from the future") is a young one.
+        assert_eq!(progress_poll(poll, Some(-30)), Duration::from_secs(1));
+        // A poll period under a second is kept.
+        let fast = Duration::from_millis(300);
+        assert_eq!(progress_poll(fast, Some(100)), fast);
+        assert_eq!(progress_poll(fast, Some(0)), fast);
+    }
+
+    #[test]
+    fn a_service_just_created_is_not_settled_until_a_pass_has_seen_it() {
+        let d = desired(json!({}));
+        let mut status = EcsServiceStatus {
+            service_arn: Some(ARN.into()),
+            ..Default::default()
+        };
+        assert!(!settled(&status), "created, never observed");
+        status = settled_status(&d, &settled_service(&d));
+        assert!(settled(&status));
+        let mut rolling = settled_service(&d);
+        rolling.deployments[0].rollout_state = Some("IN_PROGRESS".into());
+        assert!(!settled(&settled_status(&d, &rolling)));
+    }
+
+    #[test]
+    fn the_plan_carries_the_age_of_the_primary_deployment() {
+        let d = desired(json!({}));
+        let mut service = settled_service(&d);
+        service.deployments[0].rollout_state = Some("IN_PROGRESS".into());
+        let status = settled_status(&d, &service);
+        let mut seen = observed(service);
+        seen.now = 1_030;
+        let planned = plan(&d, &seen, &status);
+        assert_eq!(planned.deployment_age, Some(30));
+        assert!(matches!(planned.health, Health::Progressing { .. }));
+        let missing = plan(&d, &Observed::default(), &EcsServiceStatus::default());
+        assert_eq!(missing.deployment_age, None);
+    }
 
     fn spec(extra: serde_json::Value) -> EcsServiceSpec {
         let mut base = json!({"cluster": "prod", "taskDefinition": "web:1", "launchType": "EC2", "desiredCount": 2});

@@ -2,6 +2,11 @@
 //! `ecs-operator` process + AWS proxy + moto). Numbers, with the floor they are compared to
 //! measured in the same run.
 //!
+//! `ecs-bench all --runs 3`: the five scenarios of the whole stack (cold start of 1,000 task
+//! definitions, 1,000 services over 10 clusters and 200 scaling policies; a steady-state resync;
+//! one change; throttled AWS; faults), medians to `bench-results/latest.json` and
+//! `bench-results/README.md`.
+//!
 //! `ecs-bench task-definitions --count 500 --runs 3`: N new EcsTaskDefinitions until all are Ready,
 //! against moto's own time for N registrations; then the same with half of the
 //! RegisterTaskDefinition calls throttled.
@@ -15,6 +20,9 @@ use clap::{Parser, Subcommand};
 use ecs_testbed::bench::{self, Stack, median};
 use ecs_testbed::{Fault, FaultRule};
 use serde_json::{Value, json};
+
+#[path = "ecs_bench/all.rs"]
+mod all;
 
 #[derive(Parser)]
 #[command(name = "ecs-bench", about)]
@@ -31,6 +39,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
+    /// The five scenarios of the whole stack, `runs` times; medians to `latest.json` and
+    /// `README.md` in the output directory.
+    All {
+        /// Runs (each figure is the median; pass/fail counts are the worst run's).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// `full` (1,000 task definitions and services over 10 clusters, 200 policies) or
+        /// `small` (a tenth). Scenario 4 always runs at a tenth of the scale: its floor is
+        /// set by ECS's documented 1 task-definition write per second.
+        #[arg(long, default_value = "full")]
+        scale: String,
+        /// The operator's resync period in scenarios 1-3 (scenario 2 waits one period).
+        #[arg(long, default_value_t = 60)]
+        resync_seconds: u64,
+    },
     /// N new EcsTaskDefinitions until all are Ready; plain, then with half the writes throttled.
     TaskDefinitions {
         /// Objects per run.
@@ -60,6 +83,11 @@ async fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Scenario::All {
+            runs,
+            scale,
+            resync_seconds,
+        } => all::run(&operator, &cli.out, runs, &scale, resync_seconds).await,
         Scenario::TaskDefinitions {
             count,
             runs,
@@ -305,7 +333,7 @@ How to read it:
 ";
 
 /// Cores and memory of this machine, for the record.
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let memory_gib = std::fs::read_to_string("/proc/meminfo")
         .ok()

@@ -76,6 +76,11 @@ impl KubeApi {
         &self.server
     }
 
+    /// The server state, shared (for a task that works its knobs).
+    pub fn server_arc(&self) -> Arc<Server> {
+        self.server.clone()
+    }
+
     /// A kubeconfig for this emulator, as kubectl and kube read it.
     pub fn kubeconfig(&self) -> String {
         format!(

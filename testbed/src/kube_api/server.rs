@@ -45,6 +45,7 @@ pub struct Server {
     pub bookmark_interval: Duration,
     /// Print every request on stderr (`ECS_TESTBED_LOG=1`), for debugging clients.
     pub log_requests: bool,
+    requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
 }
 
 impl Server {
@@ -59,7 +60,13 @@ impl Server {
             drop_watches,
             bookmark_interval: Duration::from_secs(1),
             log_requests: std::env::var_os("ECS_TESTBED_LOG").is_some(),
+            requests: Mutex::new(std::collections::BTreeMap::new()),
         }
+    }
+
+    /// Resource requests served so far, by (verb, resource), e.g. ("patch", "ecsservices/status").
+    pub fn request_counts(&self) -> std::collections::BTreeMap<(String, String), u64> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Ends every open watch (clients reconnect).
@@ -256,6 +263,14 @@ pub async fn handle(
         ("DELETE", _) => "delete",
         _ => "unknown",
     };
+    if let Ok(mut requests) = server.requests.lock() {
+        let resource = if target.status {
+            format!("{}/status", target.plural)
+        } else {
+            target.plural.clone()
+        };
+        *requests.entry((verb.to_owned(), resource)).or_insert(0) += 1;
+    }
     if let Some(status) = injected_failure(&server, verb, &target.plural) {
         let reason = match status {
             409 => "Conflict",

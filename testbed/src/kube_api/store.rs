@@ -580,6 +580,8 @@ impl Store {
         {
             return Err(ApiError::conflict(&rt, name));
         }
+        let mut object = object;
+        release_changed_fields(&current, &mut object, &rt);
         self.write(
             &mut inner, &rt, namespace, name, current, object, status, options,
         )
@@ -624,6 +626,7 @@ impl Store {
                 }
                 let mut target = current.clone();
                 json_patch::merge(&mut target, p);
+                release_changed_fields(&current, &mut target, &rt);
                 (current, target)
             }
             (Patch::Json(p), Ok(current)) => {
@@ -666,6 +669,7 @@ impl Store {
                         format!("the JSON patch could not be applied: {e}"),
                     )
                 })?;
+                release_changed_fields(&current, &mut target, &rt);
                 (current, target)
             }
             (
@@ -1128,6 +1132,15 @@ fn leaf_paths(config: &Value) -> BTreeSet<Vec<String>> {
                 metadata.remove(field);
             }
         }
+        // Identity alone is not a field anyone owns (two appliers of one object would otherwise
+        // conflict over `.metadata`).
+        if map
+            .get("metadata")
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.is_empty())
+        {
+            map.remove("metadata");
+        }
     }
     walk(&trimmed, &mut Vec::new(), &mut out);
     out.retain(|p| !p.is_empty());
@@ -1187,6 +1200,33 @@ fn managed_by_apply(object: &Value) -> Vec<(String, BTreeSet<Vec<String>>)> {
             )
         })
         .collect()
+}
+
+/// A write that is not an apply (update, merge, strategic or JSON patch) takes the fields it
+/// changes or removes away from the apply managers, as the API server's field manager does (they
+/// move to the writer's own Update entry, which this emulator does not list): a later apply by
+/// another manager must not conflict over values the first applier no longer set.
+fn release_changed_fields(current: &Value, target: &mut Value, rt: &ResourceType) {
+    let managers = managed_by_apply(current);
+    let mut released = false;
+    let kept: Vec<(String, BTreeSet<Vec<String>>)> = managers
+        .into_iter()
+        .map(|(manager, paths)| {
+            let before = paths.len();
+            let paths: BTreeSet<Vec<String>> = paths
+                .into_iter()
+                .filter(|path| get_path(current, path) == get_path(target, path))
+                .collect();
+            released |= paths.len() != before;
+            (manager, paths)
+        })
+        .collect();
+    if released {
+        set_managed_fields(target, &kept, rt);
+    } else if let Some(fields) = current["metadata"].get("managedFields") {
+        // A PUT of an object read earlier keeps the server's record, not the client's copy.
+        metadata_mut(target).insert("managedFields".into(), fields.clone());
+    }
 }
 
 fn set_managed_fields(
