@@ -621,6 +621,19 @@ async fn documented_rejections() {
         err_code(&retagged.into_service_error()),
         ("ValidationException".into(), "The scalable target that you tried to tag already exists. To update tags on an existing scalable target, use the TagResource API.".into())
     );
+    // "If you specify a scalable dimension, you must also specify a resource ID."
+    let dimension_alone = bed
+        .aas
+        .describe_scalable_targets()
+        .service_namespace(aas::types::ServiceNamespace::Dynamodb)
+        .scalable_dimension(aas::types::ScalableDimension::DynamoDbTableReadCapacityUnits)
+        .send()
+        .await
+        .expect_err("a dimension without resource ids");
+    assert_eq!(
+        err_code(&dimension_alone.into_service_error()).0,
+        "ValidationException"
+    );
 }
 
 #[tokio::test]
@@ -688,6 +701,69 @@ async fn deleting_a_service_removes_its_scalable_target() {
         .await
         .expect("described");
     assert!(policies.scaling_policies().is_empty(), "{policies:?}");
+}
+
+/// DescribeScalableTargets pages as AWS documents (at most 50 per page, tokens that move on);
+/// moto 5.2.5 repeats its second page forever from the third on.
+#[tokio::test]
+async fn scalable_targets_page_as_aws_documents() {
+    let bed = bed().await;
+    for i in 0..120 {
+        bed.aas
+            .register_scalable_target()
+            .service_namespace(aas::types::ServiceNamespace::Dynamodb)
+            .scalable_dimension(aas::types::ScalableDimension::DynamoDbTableReadCapacityUnits)
+            .resource_id(format!("table/t{i:03}"))
+            .min_capacity(1)
+            .max_capacity(3)
+            .send()
+            .await
+            .expect("target");
+    }
+    let mut pages = 0;
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = bed
+            .aas
+            .describe_scalable_targets()
+            .service_namespace(aas::types::ServiceNamespace::Dynamodb)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("page");
+        pages += 1;
+        assert!(
+            page.scalable_targets().len() <= 50,
+            "the default page is 50"
+        );
+        ids.extend(
+            page.scalable_targets()
+                .iter()
+                .map(|t| t.resource_id().to_owned()),
+        );
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => break,
+        }
+        assert!(pages < 10, "paging never ends");
+    }
+    assert_eq!(pages, 3);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 120, "every target once");
+    let too_many = bed
+        .aas
+        .describe_scalable_targets()
+        .service_namespace(aas::types::ServiceNamespace::Dynamodb)
+        .max_results(51)
+        .send()
+        .await
+        .expect_err("MaxResults above 50");
+    assert_eq!(
+        err_code(&too_many.into_service_error()).0,
+        "ValidationException"
+    );
 }
 
 #[tokio::test]

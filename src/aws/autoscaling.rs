@@ -76,15 +76,16 @@ impl AutoScalingApi {
         &self,
     ) -> Result<(HashMap<String, ScalableTargetObservation>, u64), AwsError> {
         let mut pages = 0;
-        let targets = collect_pages(|next_token| {
+        let targets = collect_pages("DescribeScalableTargets", |next_token| {
             pages += 1;
             async move {
                 let output = self
                     .send("DescribeScalableTargets", || {
                         self.client
                             .describe_scalable_targets()
+                            // "If you specify a scalable dimension, you must also specify a
+                            // resource ID": the namespace alone, filtered below.
                             .service_namespace(ServiceNamespace::Ecs)
-                            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
                             .max_results(50)
                             .set_next_token(next_token.clone())
                             .send()
@@ -93,6 +94,9 @@ impl AutoScalingApi {
                 let page: Vec<(String, ScalableTargetObservation)> = output
                     .scalable_targets()
                     .iter()
+                    .filter(|t| {
+                        t.scalable_dimension() == &ScalableDimension::EcsServiceDesiredCount
+                    })
                     .map(|t| (t.resource_id().to_owned(), target_of(t)))
                     .collect();
                 Ok((page, output.next_token().map(str::to_owned)))
@@ -191,7 +195,7 @@ impl AutoScalingApi {
         &self,
         resource_id: &str,
     ) -> Result<Vec<ScalingPolicyObservation>, AwsError> {
-        collect_pages(|next_token| async move {
+        collect_pages("DescribeScalingPolicies", |next_token| async move {
             let output = self
                 .send("DescribeScalingPolicies", || {
                     self.client
@@ -259,7 +263,7 @@ impl AutoScalingApi {
         &self,
         resource_id: &str,
     ) -> Result<Vec<ScheduledActionObservation>, AwsError> {
-        collect_pages(|next_token| async move {
+        collect_pages("DescribeScheduledActions", |next_token| async move {
             let output = self
                 .send("DescribeScheduledActions", || {
                     self.client

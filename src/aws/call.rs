@@ -2,6 +2,7 @@
 //! retried here (not inside the SDK) so each throttle teaches the budget and a non-idempotent write
 //! is never sent twice by accident.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
@@ -94,21 +95,52 @@ pub fn retry_delay(attempt: u32) -> Duration {
 }
 
 /// Every item of a paginated read: `fetch` gets the previous page's token (`None` first) and
-/// returns one page's items and the next token; an absent or empty token ends the listing.
-pub(crate) async fn collect_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, AwsError>
+/// returns one page's items and the next token; an absent or empty token ends the listing. A
+/// token handed out twice would page forever (and hold every repeated page in memory): that is
+/// a Transient error naming `operation`, never a listing taken as complete.
+pub(crate) async fn collect_pages<T, F, Fut>(
+    operation: &str,
+    mut fetch: F,
+) -> Result<Vec<T>, AwsError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, Option<String>), AwsError>>,
 {
     let mut items = Vec::new();
     let mut token = None;
+    let mut seen = HashSet::new();
     loop {
         let (page, next) = fetch(token).await?;
         items.extend(page);
-        match next {
-            Some(next) if !next.is_empty() => token = Some(next),
-            _ => return Ok(items),
+        match next_page_token(operation, &mut seen, next.as_deref())? {
+            Some(next) => token = Some(next),
+            None => return Ok(items),
         }
+    }
+}
+
+/// The token for the next page of a listing, `None` at its end (absent or empty token); a token
+/// seen before in this listing is a Transient error naming `operation` (paging on would never end).
+pub(crate) fn next_page_token(
+    operation: &str,
+    seen: &mut HashSet<String>,
+    next: Option<&str>,
+) -> Result<Option<String>, AwsError> {
+    match next {
+        Some(next) if !next.is_empty() => {
+            if !seen.insert(next.to_owned()) {
+                return Err(AwsError {
+                    kind: AwsErrorKind::Transient,
+                    operation: operation.to_owned(),
+                    code: None,
+                    message: format!(
+                        "the listing handed out the page token {next:?} a second time; stopped paging"
+                    ),
+                });
+            }
+            Ok(Some(next.to_owned()))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -124,7 +156,7 @@ mod tests {
             (vec![99], None),
         ];
         let mut calls = Vec::new();
-        let items = collect_pages(|token| {
+        let items = collect_pages("List", |token| {
             calls.push(token.clone());
             let index = calls.len() - 1;
             let (page, next) = pages[index].clone();
@@ -134,6 +166,23 @@ mod tests {
         .expect("pages");
         assert_eq!(items, [1, 2, 3], "an empty token ends the listing");
         assert_eq!(calls, [None, Some("a".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn a_page_token_handed_out_twice_stops_the_listing_with_an_error() {
+        // What moto 5.2.5's DescribeScalableTargets does past the second page.
+        let mut calls = 0;
+        let error = collect_pages("DescribeScalableTargets", |token| {
+            calls += 1;
+            let _ = token;
+            async move { Ok::<_, AwsError>((vec![calls], Some("49".to_owned()))) }
+        })
+        .await
+        .expect_err("a repeated token");
+        assert_eq!(error.kind, AwsErrorKind::Transient);
+        assert_eq!(error.operation, "DescribeScalableTargets");
+        assert!(error.message.contains("\"49\""), "{}", error.message);
+        assert_eq!(calls, 2);
     }
 
     #[test]

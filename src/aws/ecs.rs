@@ -2,7 +2,7 @@
 //! and batched where ECS allows it. Inputs are the operator's own request types (built by
 //! `translate`); answers come back as the observation types in [`super::types`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use aws_sdk_ecs as ecs;
 
 use super::answers;
 use super::batch::{BatchResult, Batcher};
-use super::call::{Caller, Repeat, collect_pages};
+use super::call::{Caller, Repeat, collect_pages, next_page_token};
 use super::error::AwsError;
 use super::limits::ApiCategory;
 use super::sdk;
@@ -258,7 +258,7 @@ impl EcsApi {
 
     async fn list_active_revisions(&self) -> Result<(HashMap<String, ()>, u64), AwsError> {
         let mut pages = 0;
-        let arns = collect_pages(|next_token| {
+        let arns = collect_pages("ListTaskDefinitions", |next_token| {
             pages += 1;
             async move {
                 let output = self
@@ -410,6 +410,7 @@ impl EcsApi {
     ) -> Result<Option<ServiceDeploymentObservation>, AwsError> {
         let mut newest: Option<ServiceDeploymentObservation> = None;
         let mut token: Option<String> = None;
+        let mut seen = HashSet::new();
         loop {
             let output = self
                 .caller
@@ -447,9 +448,9 @@ impl EcsApi {
                     newest = Some(seen);
                 }
             }
-            match output.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(newest),
+            match next_page_token("ListServiceDeployments", &mut seen, output.next_token())? {
+                Some(next) => token = Some(next),
+                None => return Ok(newest),
             }
         }
     }
@@ -468,6 +469,7 @@ impl EcsApi {
             RevisionStatus::Inactive => ecs::types::TaskDefinitionStatus::Inactive,
         };
         let mut token: Option<String> = None;
+        let mut seen = HashSet::new();
         loop {
             let output = self
                 .caller
@@ -496,9 +498,9 @@ impl EcsApi {
                     return Ok(());
                 }
             }
-            match output.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(()),
+            match next_page_token("ListTaskDefinitions", &mut seen, output.next_token())? {
+                Some(next) => token = Some(next),
+                None => return Ok(()),
             }
         }
     }

@@ -107,16 +107,29 @@ impl<V: Clone> Snapshot<V> {
             *uses += 1;
         } else if *uses + 1 >= state.last_pages {
             // The last window's passes would have cost at least as many direct reads as a
-            // listing costs pages: take one.
-            let (entries, pages) = list().await?;
-            state.last_pages = pages;
-            state.mode = Mode::Listing {
-                taken: Instant::now(),
-                entries: Arc::new(entries),
-                uses: 1,
-            };
-            if let Ok(mut stats) = self.stats.lock() {
-                stats.0 += 1;
+            // listing costs pages: take one. It is stamped with its start: a write made while
+            // its pages were read may be missing from them.
+            match list().await {
+                Ok((entries, pages)) => {
+                    state.last_pages = pages;
+                    state.mode = Mode::Listing {
+                        taken: now,
+                        entries: Arc::new(entries),
+                        uses: 1,
+                    };
+                    if let Ok(mut stats) = self.stats.lock() {
+                        stats.0 += 1;
+                    }
+                }
+                Err(error) => {
+                    // The listing is only a shortcut: this window's passes read directly (the
+                    // passes queued behind this one do not each retry the whole listing).
+                    tracing::warn!(%error, "account-wide listing failed; reading directly this window");
+                    state.mode = Mode::Direct {
+                        since: Some(now),
+                        uses: 1,
+                    };
+                }
             }
         } else {
             state.mode = Mode::Direct {
@@ -239,5 +252,32 @@ mod tests {
             .expect("lookup");
         assert_eq!(listed, Lookup::Found(1));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_listing_sends_the_window_to_direct_reads_instead_of_failing_passes() {
+        let snapshot = Snapshot::<u32>::default();
+        let calls = AtomicU64::new(0);
+        let window = Duration::from_secs(60);
+        for _ in 0..5 {
+            let seen = snapshot
+                .lookup("a", window, || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err::<(HashMap<String, u32>, u64), _>(AwsError {
+                        kind: crate::aws::AwsErrorKind::Throttled,
+                        operation: "ListTaskDefinitions".into(),
+                        code: Some("ThrottlingException".into()),
+                        message: "Rate exceeded".into(),
+                    })
+                })
+                .await
+                .expect("a pass does not fail because the shortcut did");
+            assert_eq!(seen, Lookup::Unknown, "confirm with a direct read");
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one failed listing per window"
+        );
     }
 }

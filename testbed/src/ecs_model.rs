@@ -342,7 +342,7 @@ pub fn handles(service: &str, operation: &str) -> bool {
         "application-autoscaling" => {
             matches!(
                 operation,
-                "RegisterScalableTarget" | "DeregisterScalableTarget"
+                "RegisterScalableTarget" | "DeregisterScalableTarget" | "DescribeScalableTargets"
             )
         }
         _ => false,
@@ -548,6 +548,9 @@ impl EcsModel {
             }
             ("application-autoscaling", "DeregisterScalableTarget") => {
                 deregister_scalable_target(upstream, body).await
+            }
+            ("application-autoscaling", "DescribeScalableTargets") => {
+                describe_scalable_targets(upstream, body).await
             }
             _ => error(400, "UnknownOperationException", operation),
         }
@@ -1360,6 +1363,79 @@ async fn register_scalable_target(upstream: &Upstream<'_>, body: &Value) -> Answ
     }
     match upstream.autoscaling("RegisterScalableTarget", body).await {
         Ok((200, answer)) => Answer::Ok(answer),
+        Ok((status, answer)) => upstream_error(status, &answer),
+        Err(e) => error(500, "ServerException", &e),
+    }
+}
+
+/// DescribeScalableTargets, paged as AWS documents it ("MaxResults: The maximum number of scalable
+/// targets. This value can be between 1 and 50. The default value is 50."). moto 5.2.5 hands out
+/// the page-relative index as NextToken, so from the third page on it repeats the second page
+/// forever; the model reads moto's whole list and pages it itself.
+async fn describe_scalable_targets(upstream: &Upstream<'_>, body: &Value) -> Answer {
+    // ScalableDimension: "If you specify a scalable dimension, you must also specify a resource
+    // ID." (moto lists the dimension's targets.)
+    let has_ids = body["ResourceIds"]
+        .as_array()
+        .is_some_and(|ids| !ids.is_empty());
+    if body.get("ScalableDimension").is_some_and(|d| !d.is_null()) && !has_ids {
+        return error(
+            400,
+            "ValidationException",
+            "If you specify a scalable dimension, you must also specify a resource ID.",
+        );
+    }
+    let page_size = match body.get("MaxResults") {
+        None | Some(Value::Null) => 50,
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=50) => n as usize,
+            _ => {
+                let bound = if v.as_u64().is_some_and(|n| n > 50) {
+                    "less than or equal to 50"
+                } else {
+                    "greater than or equal to 1"
+                };
+                return error(
+                    400,
+                    "ValidationException",
+                    &format!(
+                        "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value {bound}"
+                    ),
+                );
+            }
+        },
+    };
+    let start = match body["NextToken"].as_str() {
+        None | Some("") => 0,
+        Some(token) => match token
+            .strip_prefix("model-page:")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(start) => start,
+            None => return error(400, "InvalidNextTokenException", "Invalid token"),
+        },
+    };
+    let mut everything = body.clone();
+    if let Some(map) = everything.as_object_mut() {
+        map.remove("NextToken");
+        map.insert("MaxResults".into(), json!(1_000_000));
+    }
+    match upstream
+        .autoscaling("DescribeScalableTargets", &everything)
+        .await
+    {
+        Ok((200, answer)) => {
+            let all = answer["ScalableTargets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let page: Vec<Value> = all.iter().skip(start).take(page_size).cloned().collect();
+            let mut out = json!({"ScalableTargets": page});
+            if start + page_size < all.len() {
+                out["NextToken"] = json!(format!("model-page:{}", start + page_size));
+            }
+            Answer::Ok(out)
+        }
         Ok((status, answer)) => upstream_error(status, &answer),
         Err(e) => error(500, "ServerException", &e),
     }

@@ -874,13 +874,14 @@ async fn left_behind(
     let client = &bench.http;
     let url = bench.stack.moto.url();
     let account = &bench.stack.account;
+    // Straight at moto, every item in one answer (moto does not cap MaxResults).
     let targets = aws_json_call(
         client,
         url,
         account,
         aas,
         "DescribeScalableTargets",
-        &json!({"ServiceNamespace": "ecs"}),
+        &json!({"ServiceNamespace": "ecs", "MaxResults": 1_000_000}),
     )
     .await?;
     let policies = aws_json_call(
@@ -889,7 +890,7 @@ async fn left_behind(
         account,
         aas,
         "DescribeScalingPolicies",
-        &json!({"ServiceNamespace": "ecs"}),
+        &json!({"ServiceNamespace": "ecs", "MaxResults": 1_000_000}),
     )
     .await?;
     let count = |v: &Value, key: &str| v[key].as_array().map_or(0, Vec::len);
