@@ -703,6 +703,73 @@ async fn deleting_a_service_removes_its_scalable_target() {
     assert!(policies.scaling_policies().is_empty(), "{policies:?}");
 }
 
+/// Application Auto Scaling tags on scalable targets (moto 5.2.5 answers its tag calls with 500):
+/// set at registration, changed with TagResource / UntagResource, gone with the target.
+#[tokio::test]
+async fn scalable_target_tags_are_kept_and_go_with_the_target() {
+    let bed = bed().await;
+    let v1 = bed.register("tagged", "nginx:1").await;
+    bed.create("tagged", &v1).send().await.expect("created");
+    let registered = bed
+        .aas
+        .register_scalable_target()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id("service/prod/tagged")
+        .min_capacity(1)
+        .max_capacity(3)
+        .tags("owner", "uid-1")
+        .send()
+        .await
+        .expect("target");
+    let arn = registered.scalable_target_arn().expect("arn").to_owned();
+    let tags = |bed_aas: aas::Client, arn: String| async move {
+        bed_aas
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map(|o| o.tags().cloned().unwrap_or_default())
+    };
+    assert_eq!(
+        tags(bed.aas.clone(), arn.clone()).await.expect("tags"),
+        [("owner".to_owned(), "uid-1".to_owned())].into()
+    );
+    bed.aas
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags("team", "web")
+        .send()
+        .await
+        .expect("tagged");
+    bed.aas
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("owner")
+        .send()
+        .await
+        .expect("untagged");
+    assert_eq!(
+        tags(bed.aas.clone(), arn.clone()).await.expect("tags"),
+        [("team".to_owned(), "web".to_owned())].into()
+    );
+    bed.ecs
+        .delete_service()
+        .cluster("prod")
+        .service("tagged")
+        .force(true)
+        .send()
+        .await
+        .expect("deleted");
+    let gone = tags(bed.aas.clone(), arn)
+        .await
+        .expect_err("the target went with the service");
+    assert_eq!(
+        err_code(&gone.into_service_error()).0,
+        "ResourceNotFoundException"
+    );
+}
+
 /// DescribeScalableTargets pages as AWS documents (at most 50 per page, tokens that move on);
 /// moto 5.2.5 repeats its second page forever from the third on.
 #[tokio::test]

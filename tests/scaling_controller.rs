@@ -375,6 +375,89 @@ async fn policy_and_service_converge_in_either_order_and_desired_count_is_never_
     bed.stop_controllers().await;
 }
 
+/// A scalable target registered by someone else is not taken over: Stalled AlreadyExists until
+/// the adopt annotation, then owner-tagged (TagResource) and Ready.
+#[tokio::test]
+async fn an_existing_untagged_target_is_adopted_only_with_the_annotation() {
+    let mut bed = Bed::with(common::cluster().await, Duration::from_secs(2)).await;
+    bed.register("theirs", "nginx:1").await;
+    bed.create_service("theirs", ec2(json!({"taskDefinition": "theirs:1"})))
+        .await;
+    let client = autoscaling(&bed);
+    let id = "service/prod/theirs";
+    // The ECS service may take a moment to be seen by Application Auto Scaling.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let arn = loop {
+        match client
+            .register_scalable_target()
+            .service_namespace(aas::types::ServiceNamespace::Ecs)
+            .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+            .resource_id(id)
+            .min_capacity(1)
+            .max_capacity(2)
+            .send()
+            .await
+        {
+            Ok(out) => break out.scalable_target_arn().expect("arn").to_owned(),
+            Err(e) => {
+                assert!(Instant::now() < deadline, "registration: {e:?}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    };
+    create_policy(
+        &bed,
+        "theirs",
+        json!({"serviceRef": {"name": "theirs"}, "minCapacity": 1, "maxCapacity": 4}),
+    )
+    .await;
+    let stalled = wait_policy(&bed, "theirs", "Stalled", |o| {
+        policy_condition(o, "Stalled").0 == "True"
+    })
+    .await;
+    assert_eq!(policy_condition(&stalled, "Stalled").1, "AlreadyExists");
+    assert_eq!(
+        targets(&client, id).await[0].max_capacity(),
+        2,
+        "nothing changed on a target that is not ours"
+    );
+    bed.policies()
+        .patch(
+            "theirs",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"ecs.operator.dev/adopt": "true"}}})),
+        )
+        .await
+        .expect("annotated");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let object = bed.policies().get("theirs").await.expect("policy");
+        if policy_condition(&object, "Ready").0 == "True"
+            && targets(&client, id).await[0].max_capacity() == 4
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never adopted: {:#?}",
+            object.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let tags = client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect("tags");
+    assert!(
+        tags.tags()
+            .is_some_and(|t| t.keys().any(|k| k.starts_with("ecs.operator.dev/"))),
+        "the adopted target carries the owner tags: {tags:?}"
+    );
+    bed.stop_controllers().await;
+}
+
 #[tokio::test]
 async fn a_service_deleted_out_of_band_gets_its_target_and_policies_back() {
     let mut bed = Bed::with(common::cluster().await, Duration::from_secs(2)).await;

@@ -312,6 +312,9 @@ const DEPLOYMENT_MEMBERS: [&str; 7] = [
 struct Account {
     /// By (cluster name, service name).
     services: BTreeMap<(String, String), Service>,
+    /// Tags of Application Auto Scaling scalable targets, by target ARN (moto 5.2.5 has no
+    /// tagging for Application Auto Scaling: its tag calls answer HTTP 500).
+    target_tags: HashMap<String, serde_json::Map<String, Value>>,
 }
 
 /// The model: knobs and per-account state; share it behind an `Arc`.
@@ -342,7 +345,12 @@ pub fn handles(service: &str, operation: &str) -> bool {
         "application-autoscaling" => {
             matches!(
                 operation,
-                "RegisterScalableTarget" | "DeregisterScalableTarget" | "DescribeScalableTargets"
+                "RegisterScalableTarget"
+                    | "DeregisterScalableTarget"
+                    | "DescribeScalableTargets"
+                    | "TagResource"
+                    | "UntagResource"
+                    | "ListTagsForResource"
             )
         }
         _ => false,
@@ -544,14 +552,18 @@ impl EcsModel {
                 self.tags(upstream, &mut state, operation, body).await
             }
             ("application-autoscaling", "RegisterScalableTarget") => {
-                register_scalable_target(upstream, body).await
+                register_scalable_target(upstream, &mut state, body).await
             }
             ("application-autoscaling", "DeregisterScalableTarget") => {
-                deregister_scalable_target(upstream, body).await
+                deregister_scalable_target(upstream, &mut state, body).await
             }
             ("application-autoscaling", "DescribeScalableTargets") => {
                 describe_scalable_targets(upstream, body).await
             }
+            (
+                "application-autoscaling",
+                "TagResource" | "UntagResource" | "ListTagsForResource",
+            ) => target_tags(upstream, &mut state, operation, body).await,
             _ => error(400, "UnknownOperationException", operation),
         }
     }
@@ -1196,6 +1208,7 @@ impl EcsModel {
             .await;
         let _ = deregister_scalable_target(
             upstream,
+            state,
             &json!({"ServiceNamespace": "ecs", "ResourceId": format!("service/{cluster_key}/{name}"),
                     "ScalableDimension": "ecs:service:DesiredCount"}),
         )
@@ -1342,7 +1355,11 @@ impl EcsModel {
 /// RegisterScalableTarget: "Use this parameter to tag the scalable target when it is created. To
 /// tag an existing scalable target, use the TagResource operation." moto accepts tags on an
 /// existing target; AWS answers the ValidationException below.
-async fn register_scalable_target(upstream: &Upstream<'_>, body: &Value) -> Answer {
+async fn register_scalable_target(
+    upstream: &Upstream<'_>,
+    state: &mut Account,
+    body: &Value,
+) -> Answer {
     let has_tags = body["Tags"].as_object().is_some_and(|t| !t.is_empty());
     if has_tags {
         let query = json!({"ServiceNamespace": body["ServiceNamespace"], "ScalableDimension": body["ScalableDimension"],
@@ -1362,9 +1379,80 @@ async fn register_scalable_target(upstream: &Upstream<'_>, body: &Value) -> Answ
         }
     }
     match upstream.autoscaling("RegisterScalableTarget", body).await {
-        Ok((200, answer)) => Answer::Ok(answer),
+        Ok((200, answer)) => {
+            if let (Some(arn), Some(tags)) = (
+                answer["ScalableTargetARN"].as_str(),
+                body["Tags"].as_object().filter(|t| !t.is_empty()),
+            ) {
+                state.target_tags.insert(arn.to_owned(), tags.clone());
+            }
+            Answer::Ok(answer)
+        }
         Ok((status, answer)) => upstream_error(status, &answer),
         Err(e) => error(500, "ServerException", &e),
+    }
+}
+
+/// The ARN of every ECS scalable target moto holds.
+async fn target_arns(upstream: &Upstream<'_>) -> Result<Vec<String>, Answer> {
+    match upstream
+        .autoscaling(
+            "DescribeScalableTargets",
+            &json!({"ServiceNamespace": "ecs", "MaxResults": 1_000_000}),
+        )
+        .await
+    {
+        Ok((200, answer)) => Ok(answer["ScalableTargets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["ScalableTargetARN"].as_str().map(str::to_owned))
+            .collect()),
+        Ok((status, answer)) => Err(upstream_error(status, &answer)),
+        Err(e) => Err(error(500, "ServerException", &e)),
+    }
+}
+
+/// Application Auto Scaling TagResource, UntagResource and ListTagsForResource on a scalable
+/// target ARN ("Tags: ... A tag key-value pair", "TagKeys", an unknown ARN is
+/// ResourceNotFoundException). Tags of targets that are gone (deregistered, or removed with their
+/// ECS service) are forgotten.
+async fn target_tags(
+    upstream: &Upstream<'_>,
+    state: &mut Account,
+    operation: &str,
+    body: &Value,
+) -> Answer {
+    let arn = body["ResourceARN"].as_str().unwrap_or_default().to_owned();
+    let live = match target_arns(upstream).await {
+        Ok(arns) => arns,
+        Err(answer) => return answer,
+    };
+    state.target_tags.retain(|known, _| live.contains(known));
+    if !live.contains(&arn) {
+        return error(
+            400,
+            "ResourceNotFoundException",
+            &format!("No scalable target found for ARN {arn}"),
+        );
+    }
+    let tags = state.target_tags.entry(arn).or_default();
+    match operation {
+        "TagResource" => {
+            for (key, value) in body["Tags"].as_object().into_iter().flatten() {
+                tags.insert(key.clone(), value.clone());
+            }
+            Answer::Ok(json!({}))
+        }
+        "UntagResource" => {
+            for key in body["TagKeys"].as_array().into_iter().flatten() {
+                if let Some(key) = key.as_str() {
+                    tags.remove(key);
+                }
+            }
+            Answer::Ok(json!({}))
+        }
+        _ => Answer::Ok(json!({"Tags": tags})),
     }
 }
 
@@ -1443,7 +1531,11 @@ async fn describe_scalable_targets(upstream: &Upstream<'_>, body: &Value) -> Ans
 
 /// DeregisterScalableTarget: "Deregistering a scalable target deletes the scaling policies and the
 /// scheduled actions that are associated with it." moto keeps them; the model deletes them first.
-async fn deregister_scalable_target(upstream: &Upstream<'_>, body: &Value) -> Answer {
+async fn deregister_scalable_target(
+    upstream: &Upstream<'_>,
+    state: &mut Account,
+    body: &Value,
+) -> Answer {
     let scope = json!({"ServiceNamespace": body["ServiceNamespace"], "ResourceId": body["ResourceId"],
                        "ScalableDimension": body["ScalableDimension"]});
     if let Ok((200, policies)) = upstream
@@ -1467,7 +1559,12 @@ async fn deregister_scalable_target(upstream: &Upstream<'_>, body: &Value) -> An
         }
     }
     match upstream.autoscaling("DeregisterScalableTarget", body).await {
-        Ok((200, answer)) => Answer::Ok(answer),
+        Ok((200, answer)) => {
+            if let Ok(live) = target_arns(upstream).await {
+                state.target_tags.retain(|known, _| live.contains(known));
+            }
+            Answer::Ok(answer)
+        }
         Ok((status, answer)) => upstream_error(status, &answer),
         Err(e) => error(500, "ServerException", &e),
     }
