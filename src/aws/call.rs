@@ -172,9 +172,8 @@ mod tests {
     async fn a_page_token_handed_out_twice_stops_the_listing_with_an_error() {
         // What moto 5.2.5's DescribeScalableTargets does past the second page.
         let mut calls = 0;
-        let error = collect_pages("DescribeScalableTargets", |token| {
+        let error = collect_pages("DescribeScalableTargets", |_token| {
             calls += 1;
-            let _ = token;
             async move { Ok::<_, AwsError>((vec![calls], Some("49".to_owned()))) }
         })
         .await
