@@ -1,5 +1,6 @@
-//! EcsTaskDefinition controller end to end: Kubernetes API emulator + the controller + AWS proxy +
-//! moto, driven by the kube client and kubectl.
+//! EcsTaskDefinition controller end to end: a real Kubernetes API server (`common::cluster()`; the
+//! emulator where a test needs its fault knobs) + the controller + AWS proxy + moto, driven by the
+//! kube client and kubectl.
 
 mod common;
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::TestbedError;
 use crate::http;
 
-/// The moto version the tests are written against (its behaviour is recorded in DESIGN.md).
+/// The moto version the tests are written against (where it differs from AWS: testbed/README.md).
 pub const MOTO_VERSION: &str = "5.2.5";
 
 /// A running moto server.
