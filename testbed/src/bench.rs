@@ -362,6 +362,18 @@ pub struct Health {
     pub stalled: usize,
 }
 
+/// One Application Auto Scaling JSON-protocol call to `url` in `account`.
+pub async fn autoscaling_call(
+    client: &HttpClient,
+    url: &str,
+    account: &str,
+    operation: &str,
+    body: &Value,
+) -> Result<Value, TestbedError> {
+    let service = ("application-autoscaling", "AnyScaleFrontendService");
+    aws_json_call(client, url, account, service, operation, body).await
+}
+
 /// One ECS JSON-protocol call to `url` in `account` (moto checks no signature).
 pub async fn ecs_call(
     client: &HttpClient,

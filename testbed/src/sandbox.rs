@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::TestbedError;
-use crate::bench::{Health, Stack, aws_json_call, ecs_call};
+use crate::bench::{Health, Stack, autoscaling_call, ecs_call};
 use crate::http::{self, HttpClient};
 
 /// The clusters the examples name.
@@ -306,17 +306,6 @@ async fn print_ecs(client: &HttpClient, stack: &Stack) -> Result<(), TestbedErro
         );
     }
     Ok(())
-}
-
-async fn autoscaling_call(
-    client: &HttpClient,
-    url: &str,
-    account: &str,
-    operation: &str,
-    body: &Value,
-) -> Result<Value, TestbedError> {
-    let service = ("application-autoscaling", "AnyScaleFrontendService");
-    aws_json_call(client, url, account, service, operation, body).await
 }
 
 /// Ctrl-C or SIGTERM.

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::bench::{Stack, aws_json_call, collection, ecs_call, task_definition_object};
+use crate::bench::{Stack, autoscaling_call, collection, ecs_call, task_definition_object};
 use crate::http::{self, HttpClient};
 use crate::throttle::{self, BucketSpec};
 use crate::{Fault, FaultRule, TestbedError};
@@ -359,15 +359,14 @@ pub async fn measure_floor(bench: &BenchStack, scale: &Scale) -> Result<f64, Tes
         async move { ecs_call(client, proxy, &account, "CreateService", &body).await }
     })
     .await?;
-    let aas = ("application-autoscaling", "AnyScaleFrontendService");
     run_all(scale.policies, |i| {
         let id = format!("service/floor/floor-{i}");
         let account = account.clone();
         async move {
-            aws_json_call(client, proxy, &account, aas, "RegisterScalableTarget", &json!({
+            autoscaling_call(client, proxy, &account, "RegisterScalableTarget", &json!({
                 "ServiceNamespace": "ecs", "ResourceId": id, "ScalableDimension": "ecs:service:DesiredCount",
                 "MinCapacity": 1, "MaxCapacity": 4})).await?;
-            aws_json_call(client, proxy, &account, aas, "PutScalingPolicy", &json!({
+            autoscaling_call(client, proxy, &account, "PutScalingPolicy", &json!({
                 "PolicyName": "cpu50", "ServiceNamespace": "ecs", "ResourceId": id,
                 "ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling",
                 "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 50.0,
@@ -870,25 +869,22 @@ async fn left_behind(
         .filter(|(family, _)| family.starts_with("td-"))
         .map(|(_, n)| n)
         .sum();
-    let aas = ("application-autoscaling", "AnyScaleFrontendService");
     let client = &bench.http;
     let url = bench.stack.moto.url();
     let account = &bench.stack.account;
     // Straight at moto, every item in one answer (moto does not cap MaxResults).
-    let targets = aws_json_call(
+    let targets = autoscaling_call(
         client,
         url,
         account,
-        aas,
         "DescribeScalableTargets",
         &json!({"ServiceNamespace": "ecs", "MaxResults": 1_000_000}),
     )
     .await?;
-    let policies = aws_json_call(
+    let policies = autoscaling_call(
         client,
         url,
         account,
-        aas,
         "DescribeScalingPolicies",
         &json!({"ServiceNamespace": "ecs", "MaxResults": 1_000_000}),
     )
