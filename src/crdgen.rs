@@ -3,17 +3,13 @@
 //! `ecs-operator crds` prints them and `crds/` holds the committed copies; a test keeps both equal.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
-
-use crate::api::{EcsScalingPolicy, EcsService, EcsTaskDefinition};
 
 /// Every CRD the operator serves, with the file name it is committed under in `crds/`.
-pub fn all() -> Vec<(&'static str, CustomResourceDefinition)> {
-    vec![
-        ("ecstaskdefinitions.yaml", EcsTaskDefinition::crd()),
-        ("ecsservices.yaml", EcsService::crd()),
-        ("ecsscalingpolicies.yaml", EcsScalingPolicy::crd()),
-    ]
+pub fn all() -> Vec<(String, CustomResourceDefinition)> {
+    crate::controller::registry::kinds()
+        .iter()
+        .map(|kind| (format!("{}.yaml", kind.plural()), (kind.crd)()))
+        .collect()
 }
 
 /// One CRD as the YAML document committed in `crds/`.

@@ -11,10 +11,7 @@ use clap::{Parser, Subcommand};
 use futures::FutureExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use ecs_operator::controller::scaling_policy::ScalingPolicies;
-use ecs_operator::controller::service::Services;
-use ecs_operator::controller::task_definition::TaskDefinitions;
-use ecs_operator::controller::{Context, ControllerConfig, runner};
+use ecs_operator::controller::{Context, ControllerConfig, registry};
 use ecs_operator::runtime;
 use ecs_operator::runtime::admin::{self, Role};
 use ecs_operator::runtime::leader::{self, Election, ElectionConfig};
@@ -432,7 +429,7 @@ async fn release(election: Option<Arc<Election>>) {
     }
 }
 
-/// The three controllers, once for all namespaces or once per listed namespace, until `stop`.
+/// Every registered controller, once for all namespaces or once per listed namespace, until `stop`.
 async fn run_controllers(
     ctx: Arc<Context>,
     namespaces: Vec<String>,
@@ -448,11 +445,7 @@ async fn run_controllers(
     };
     let mut runs = Vec::new();
     for ctx in contexts {
-        let services = Services::new(&ctx);
-        let policies = ScalingPolicies::new(&ctx);
-        runs.push(runner::run(TaskDefinitions, ctx.clone(), stop.clone()).boxed());
-        runs.push(runner::run(services, ctx.clone(), stop.clone()).boxed());
-        runs.push(runner::run(policies, ctx, stop.clone()).boxed());
+        runs.extend(registry::run_all(&ctx, &stop));
     }
     futures::future::join_all(runs).await;
 }

@@ -64,7 +64,7 @@ fn chart_lints_strictly_with_every_variant() {
 fn the_chart_ships_the_generated_crds() {
     for (file, crd) in ecs_operator::crdgen::all() {
         let generated = ecs_operator::crdgen::to_yaml(&crd).expect("yaml");
-        let shipped = std::fs::read_to_string(chart().join("crds").join(file)).unwrap_or_default();
+        let shipped = std::fs::read_to_string(chart().join("crds").join(&file)).unwrap_or_default();
         assert!(
             shipped == generated,
             "charts/ecs-operator/crds/{file} is stale: run `cargo run -- crds --output-dir charts/ecs-operator/crds`"
@@ -233,6 +233,66 @@ async fn the_api_server_accepts_every_rendered_manifest() {
             out.matches("(server dry run)").count(),
             documents.len(),
             "{out}"
+        );
+    }
+}
+
+/// Every kind in the operator's registry is in the chart: its objects and their status are
+/// writable by the operator's role (with no more verbs than it uses), and the Argo CD health check
+/// covers it. A kind registered without its chart lines fails here, by name.
+#[test]
+fn every_registered_kind_has_its_rbac_and_argo_cd_health() {
+    let documents = render("ops", &["argocd.healthCheck.enabled=true"]);
+    let role = documents
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole")
+        .expect("ClusterRole");
+    let verbs_on = |resource: &str| -> Vec<String> {
+        role["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .filter(|rule| {
+                rule["apiGroups"]
+                    .as_array()
+                    .is_some_and(|g| g.iter().any(|g| g == "ecs.operator.dev"))
+                    && rule["resources"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|r| r == resource))
+            })
+            .flat_map(|rule| rule["verbs"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let health = documents
+        .iter()
+        .find(|d| {
+            d["kind"] == "ConfigMap"
+                && d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("argocd-health"))
+        })
+        .expect("the Argo CD health ConfigMap");
+    for kind in ecs_operator::controller::registry::kinds() {
+        let plural = kind.plural();
+        let mut verbs = verbs_on(&plural);
+        verbs.sort();
+        assert_eq!(verbs, ["list", "patch", "watch"], "{plural}");
+        assert_eq!(
+            verbs_on(&format!("{plural}/status")),
+            ["patch"],
+            "{plural}/status"
+        );
+        let key = format!(
+            "resource.customizations.health.ecs.operator.dev_{}",
+            kind.kind()
+        );
+        assert!(
+            health["data"][&key]
+                .as_str()
+                .is_some_and(|lua| lua.contains("conditions")),
+            "no Argo CD health check for {}",
+            kind.kind()
         );
     }
 }

@@ -673,3 +673,103 @@ async fn an_operator_stopped_right_after_create_service_makes_no_second_service(
     assert_eq!(creates.len(), 1, "{creates:?}");
     bed.stop_controllers().await;
 }
+
+/// A failed UpdateService (a 5xx past the retries, a throttle past the retries, a terminal
+/// refusal lifted later) is never recorded as applied: the next pass sends it again, and the
+/// object is Ready only once ECS holds the new values.
+#[tokio::test]
+async fn a_failed_update_is_sent_again_until_ecs_holds_it() {
+    use ecs_testbed::proxy::{Fault, FaultRule};
+    let mut bed = Bed::with_resync(Duration::from_millis(1500)).await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service("retried", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    bed.wait_ready("retried").await;
+    // The operator tries each call twice (AwsSettings::max_attempts in the test stack).
+    let rounds = [
+        (Fault::InternalError, 2),
+        (Fault::Throttle, 2),
+        (
+            Fault::AwsError {
+                status: 400,
+                code: "AccessDeniedException".into(),
+                message: "User is not authorized to perform: iam:PassRole".into(),
+            },
+            1,
+        ),
+    ];
+    for (round, (fault, times)) in rounds.into_iter().enumerate() {
+        let token = format!("token-{round}");
+        // Each round changes the value ECS holds (the model reports ENABLED for a new service).
+        let rebalancing = if round % 2 == 0 {
+            "DISABLED"
+        } else {
+            "ENABLED"
+        };
+        bed.proxy.clear();
+        bed.proxy.set_faults(vec![FaultRule {
+            operation: "ecs:UpdateService".into(),
+            probability: None,
+            every_nth: None,
+            max_times: Some(times),
+            fault: fault.clone(),
+        }]);
+        let generation = bed
+            .services()
+            .patch(
+                "retried",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {
+                    "forceNewDeployment": token,
+                    "availabilityZoneRebalancing": rebalancing,
+                }})),
+            )
+            .await
+            .expect("patch")
+            .metadata
+            .generation;
+        let ready = bed
+            .wait_for("retried", "the update applied after its failure", |o| {
+                let status = o.status.as_ref();
+                status.and_then(|s| s.reconcile.observed_generation) == generation
+                    && condition(o, "Ready").0 == "True"
+            })
+            .await;
+        let updates: Vec<_> = bed
+            .proxy
+            .requests()
+            .into_iter()
+            .filter(|r| r.operation == "UpdateService")
+            .collect();
+        let failed = updates.iter().filter(|r| r.status != 200).count();
+        let accepted: Vec<_> = updates.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(
+            u64::try_from(failed).expect("count"),
+            times,
+            "{fault:?}: {updates:?}"
+        );
+        assert_eq!(
+            accepted.len(),
+            1,
+            "{fault:?}: sent again once after the failure: {updates:?}"
+        );
+        assert_eq!(accepted[0].body["forceNewDeployment"], json!(true));
+        assert_eq!(accepted[0].body["availabilityZoneRebalancing"], rebalancing);
+        assert_eq!(
+            ready
+                .status
+                .as_ref()
+                .and_then(|s| s.applied_force_new_deployment.as_deref()),
+            Some(token.as_str())
+        );
+        let service = bed.describe("prod", "retried").await;
+        assert_eq!(
+            service
+                .availability_zone_rebalancing()
+                .map(|r| r.as_str().to_owned()),
+            Some(rebalancing.to_owned()),
+            "{fault:?}: ECS holds the new value"
+        );
+    }
+    bed.stop_controllers().await;
+}

@@ -624,6 +624,22 @@ impl EcsApi {
             .ok_or_else(|| missing("DeleteService", "service"))
     }
 
+    /// Makes a resource's tags `change`: UntagResource first, then TagResource, so that near
+    /// the 50-tag limit a renamed key frees its slot before the new one takes it.
+    pub async fn retag(
+        &self,
+        arn: &str,
+        change: &crate::translate::tags::TagChange,
+    ) -> Result<(), AwsError> {
+        if !change.remove.is_empty() {
+            self.untag_resource(arn, &change.remove).await?;
+        }
+        if !change.set.is_empty() {
+            self.tag_resource(arn, &change.set).await?;
+        }
+        Ok(())
+    }
+
     /// Adds or overwrites tags on a resource.
     pub async fn tag_resource(&self, arn: &str, tags: &[Tag]) -> Result<(), AwsError> {
         let tags: Vec<ecs::types::Tag> = tags

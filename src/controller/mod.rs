@@ -5,6 +5,8 @@
 pub mod conditions;
 pub mod error;
 pub mod metrics;
+pub mod pipeline;
+pub mod registry;
 pub mod runner;
 pub mod scaling_policy;
 pub mod service;
@@ -132,6 +134,20 @@ impl Context {
             metrics: self.metrics.clone(),
             caches: self.caches.clone(),
             retries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The API of kind `K` over what this context watches: its namespace, or all of them.
+    pub fn watched_api<K>(&self) -> kube::Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        match &self.config.namespace {
+            Some(namespace) => kube::Api::namespaced(self.client.clone(), namespace),
+            None => kube::Api::all(self.client.clone()),
         }
     }
 

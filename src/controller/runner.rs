@@ -1,6 +1,6 @@
-//! The machinery every controller shares, so a controller is only its own observe, plan and apply:
-//! the watch with its trigger filter, the finalizer, the error classes' reactions, the single
-//! status write per pass, Events, backoff and metrics.
+//! The machinery every controller shares, so a kind is only its pipeline stages
+//! ([`pipeline::Kind`]): the watch with its trigger filter, the finalizer, the stages in order,
+//! the error classes' reactions, the single status write per pass, Events, backoff and metrics.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -23,7 +23,8 @@ use serde_json::json;
 
 use super::Context;
 use super::conditions::{self, Health};
-use super::error::{ReconcileError, Timing, react};
+use super::error::{ReconcileError, react};
+use super::pipeline::{self, Cleanup, Kind, Note, Progress, Ran, StatusOf};
 use crate::api::ReconcileStatus;
 
 /// A kind the operator manages: a namespaced custom resource with a status that embeds the shared
@@ -46,157 +47,18 @@ pub trait Managed:
     fn reconcile_status(status: &mut Self::Status) -> &mut ReconcileStatus;
 }
 
-/// An Event a pass wants published.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    /// Normal or Warning.
-    pub type_: EventType,
-    /// CamelCase reason.
-    pub reason: String,
-    /// The message.
-    pub note: String,
-}
-
-/// What one pass builds up: the status to write (kind-specific fields; the runner fills in
-/// observedGeneration and conditions) and the Events of what it did. A pass that fails part way
-/// still writes what it did, so work done is never forgotten (and never repeated).
-#[derive(Clone, Debug, Default)]
-pub struct Pass<S> {
-    /// The status to write.
-    pub status: S,
-    notes: Vec<Note>,
-}
-
-impl<S> Pass<S> {
-    /// A pass starting from the status as last written.
-    pub fn new(status: S) -> Self {
-        Self {
-            status,
-            notes: Vec::new(),
-        }
-    }
-
-    /// Records a Normal Event.
-    pub fn normal(&mut self, reason: &str, note: impl Into<String>) {
-        self.note(EventType::Normal, reason, note);
-    }
-
-    /// Records a Warning Event.
-    pub fn warning(&mut self, reason: &str, note: impl Into<String>) {
-        self.note(EventType::Warning, reason, note);
-    }
-
-    fn note(&mut self, type_: EventType, reason: &str, note: impl Into<String>) {
-        self.notes.push(Note {
-            type_,
-            reason: reason.to_owned(),
-            note: note.into(),
-        });
-    }
-
-    /// The Events recorded so far.
-    pub fn notes(&self) -> &[Note] {
-        &self.notes
-    }
-}
-
-/// Where a pass that did not fail leaves the object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// AWS matches the spec: Ready, and a look again at the resync interval.
-    Ready {
-        /// CamelCase reason.
-        reason: String,
-        /// For people.
-        message: String,
-    },
-    /// AWS is working on it by itself (a rollout): Reconciling, and a look again after `requeue`.
-    Progressing {
-        /// CamelCase reason.
-        reason: String,
-        /// For people (the progress so far).
-        message: String,
-        /// When to look again.
-        requeue: Duration,
-    },
-    /// The pass did its work but the outcome needs a human (a rollout failed or was rolled back):
-    /// Stalled, a Warning Event when that is news, and a look again after `requeue`.
-    Stalled {
-        /// CamelCase reason.
-        reason: String,
-        /// What happened and what to do.
-        message: String,
-        /// When to look again.
-        requeue: Duration,
-    },
-}
-
-/// Where a deletion pass leaves the object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// Everything in AWS is dealt with: the finalizer goes.
-    Done,
-    /// AWS is still deleting (a service draining): keep the finalizer, look again after `requeue`.
-    Waiting {
-        /// CamelCase reason.
-        reason: String,
-        /// For people.
-        message: String,
-        /// When to look again.
-        requeue: Duration,
-    },
-}
-
-/// One controller: what it does for its kind. Everything else is the runner's.
-pub trait Reconciler: Send + Sync + Sized + 'static {
-    /// The kind.
-    type Object: Managed;
-    /// Label of the kind in metrics and logs (`task_definition`).
-    const KIND: &'static str;
-    /// The finalizer that keeps an object until its AWS resources are dealt with.
-    const FINALIZER: &'static str;
-
-    /// Makes AWS match the object: observe, plan, apply. Records what it did in `pass`.
-    fn reconcile(
-        &self,
-        object: &Self::Object,
-        ctx: &Context,
-        pass: &mut Pass<<Self::Object as Managed>::Status>,
-    ) -> impl Future<Output = Result<Progress, ReconcileError>> + Send;
-
-    /// Deals with the AWS resources of an object being deleted (its deletion policy).
-    fn cleanup(
-        &self,
-        object: &Self::Object,
-        ctx: &Context,
-        pass: &mut Pass<<Self::Object as Managed>::Status>,
-    ) -> impl Future<Output = Result<Cleanup, ReconcileError>> + Send;
-
-    /// More triggers than the kind's own changes (another kind the objects depend on).
-    fn watches(
-        &self,
-        controller: Controller<Self::Object>,
-        _ctx: &Arc<Context>,
-    ) -> Controller<Self::Object> {
-        controller
-    }
-}
-
 struct Shared<R> {
     reconciler: R,
     ctx: Arc<Context>,
 }
 
 /// Runs `reconciler` until `shutdown` completes; in-flight reconciles finish first.
-pub async fn run<R: Reconciler>(
+pub async fn run<R: Kind>(
     reconciler: R,
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
-    let api: Api<R::Object> = match &ctx.config.namespace {
-        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-        None => Api::all(ctx.client.clone()),
-    };
+    let api: Api<R::Object> = ctx.watched_api();
     let (reader, writer) = reflector::store();
     track_sync(&ctx, &reader);
     let gone = ctx.metrics.clone();
@@ -316,7 +178,7 @@ fn has_finalizer<K: Resource>(object: &K, finalizer: &str) -> bool {
 }
 
 /// Errors that escape a pass (status or finalizer writes failing): back off and try again.
-fn error_policy<R: Reconciler>(
+fn error_policy<R: Kind>(
     object: Arc<R::Object>,
     error: &ReconcileError,
     shared: Arc<Shared<R>>,
@@ -333,7 +195,7 @@ fn requeue_after(ctx: &Context, kind: &'static str, key: &str, wait: Duration) -
     Action::requeue(wait)
 }
 
-async fn reconcile<R: Reconciler>(
+async fn reconcile<R: Kind>(
     object: Arc<R::Object>,
     shared: Arc<Shared<R>>,
 ) -> Result<Action, ReconcileError> {
@@ -343,16 +205,16 @@ async fn reconcile<R: Reconciler>(
         Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
     let key = object.uid().unwrap_or_default();
     let _in_flight = ctx.metrics.start(R::KIND, &key);
-    let mut pass = Pass::new(object.status().cloned().unwrap_or_default());
+    let status = object.status().cloned().unwrap_or_default();
 
     if object.meta().deletion_timestamp.is_some() {
         if !has_finalizer(object.as_ref(), R::FINALIZER) {
             return Ok(Action::await_change());
         }
-        let outcome = shared.reconciler.cleanup(&object, ctx, &mut pass).await;
-        let (health, action, failure) = match outcome {
+        let ran = cleanup(&shared.reconciler, ctx, &object, status).await;
+        let (health, action, failure) = match ran.outcome {
             Ok(Cleanup::Done) => {
-                publish(ctx, object.as_ref(), pass.notes()).await;
+                publish(ctx, object.as_ref(), &ran.notes).await;
                 remove_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
                 ctx.reset_backoff(&key);
                 ctx.metrics.forget(&key);
@@ -370,7 +232,7 @@ async fn reconcile<R: Reconciler>(
                 None,
             ),
             Err(error) => {
-                let reaction = react(&error, timing(ctx), || ctx.next_backoff(&key));
+                let reaction = react(&error, error_timing(ctx), || ctx.next_backoff(&key));
                 let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
                     requeue_after(ctx, R::KIND, &key, wait)
                 });
@@ -378,7 +240,14 @@ async fn reconcile<R: Reconciler>(
             }
         };
         finish::<R>(
-            ctx, &api, &object, pass, &health, failure, "deleting", started,
+            ctx,
+            &api,
+            &object,
+            (ran.status, ran.notes),
+            &health,
+            failure,
+            "deleting",
+            started,
         )
         .await?;
         return Ok(action);
@@ -390,8 +259,8 @@ async fn reconcile<R: Reconciler>(
         return Ok(Action::await_change());
     }
 
-    let outcome = shared.reconciler.reconcile(&object, ctx, &mut pass).await;
-    let (health, action, failure, result) = match outcome {
+    let ran = pass(&shared.reconciler, ctx, &object, status).await;
+    let (health, action, failure, result) = match ran.outcome {
         Ok(Progress::Ready { reason, message }) => {
             ctx.reset_backoff(&key);
             (
@@ -429,7 +298,7 @@ async fn reconcile<R: Reconciler>(
             )
         }
         Err(error) => {
-            let reaction = react(&error, timing(ctx), || ctx.next_backoff(&key));
+            let reaction = react(&error, error_timing(ctx), || ctx.next_backoff(&key));
             tracing::info!(kind = R::KIND, name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
             let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
                 requeue_after(ctx, R::KIND, &key, wait)
@@ -442,24 +311,89 @@ async fn reconcile<R: Reconciler>(
             )
         }
     };
-    finish::<R>(ctx, &api, &object, pass, &health, failure, result, started).await?;
+    finish::<R>(
+        ctx,
+        &api,
+        &object,
+        (ran.status, ran.notes),
+        &health,
+        failure,
+        result,
+        started,
+    )
+    .await?;
     Ok(action)
+}
+
+/// The stages of one pass in order. A stage that fails before the plan keeps the status as last
+/// written; after the plan, the status holds what observation showed and every write AWS
+/// accepted.
+async fn pass<R: Kind>(
+    kind: &R,
+    ctx: &Context,
+    object: &R::Object,
+    status: StatusOf<R>,
+) -> Ran<StatusOf<R>, Progress> {
+    let before = |status: StatusOf<R>, error: ReconcileError| Ran {
+        status,
+        notes: Vec::new(),
+        outcome: Err(error),
+    };
+    if let Err(error) = R::validate(object) {
+        return before(status, error);
+    }
+    let lookups = match kind.lookups(object, ctx, &status).await {
+        Ok(lookups) => lookups,
+        Err(error) => return before(status, error),
+    };
+    let desired = match R::desired(object, lookups) {
+        Ok(desired) => desired,
+        Err(error) => return before(status, error),
+    };
+    let observed = match kind.observe(object, ctx, &desired, &status).await {
+        Ok(observed) => observed,
+        Err(error) => return before(status, error),
+    };
+    let plan = R::plan(&desired, &observed, &status, plan_timing(ctx));
+    let mut ran = pipeline::run_steps(kind, ctx, plan).await;
+    ran.outcome = ran.outcome.map(|outcome| R::finish(outcome, &ran.status));
+    ran
+}
+
+/// The stages of a deletion pass: observe, plan, the steps.
+async fn cleanup<R: Kind>(
+    kind: &R,
+    ctx: &Context,
+    object: &R::Object,
+    status: StatusOf<R>,
+) -> Ran<StatusOf<R>, Cleanup> {
+    let observed = match kind.observe_cleanup(object, ctx, &status).await {
+        Ok(observed) => observed,
+        Err(error) => {
+            return Ran {
+                status,
+                notes: Vec::new(),
+                outcome: Err(error),
+            };
+        }
+    };
+    let plan = R::plan_cleanup(object, &observed, &status, plan_timing(ctx));
+    pipeline::run_steps(kind, ctx, plan).await
 }
 
 /// The end of every pass: one status write, the pass's Events, the failure's Event when the
 /// conditions changed (so a retry loop does not repeat it), metrics.
 #[allow(clippy::too_many_arguments)]
-async fn finish<R: Reconciler>(
+async fn finish<R: Kind>(
     ctx: &Context,
     api: &Api<R::Object>,
     object: &R::Object,
-    pass: Pass<<R::Object as Managed>::Status>,
+    (status, notes): (StatusOf<R>, Vec<Note>),
     health: &Health,
     failure: Option<(ReconcileError, EventType)>,
     result: &'static str,
     started: Instant,
 ) -> Result<(), ReconcileError> {
-    let Pass { status, notes } = pass;
     let changed = write_status(api, object, status, health).await?;
     let condition = match health {
         _ if result == "deleting" => "deleting",
@@ -486,8 +420,15 @@ async fn finish<R: Reconciler>(
     Ok(())
 }
 
-fn timing(ctx: &Context) -> Timing {
-    Timing {
+fn plan_timing(ctx: &Context) -> pipeline::Timing {
+    pipeline::Timing {
+        poll: ctx.config.poll,
+        resync: ctx.config.resync,
+    }
+}
+
+fn error_timing(ctx: &Context) -> super::error::Timing {
+    super::error::Timing {
         resync: jittered(ctx.config.resync),
         poll: ctx.config.poll,
     }

@@ -830,9 +830,60 @@ fn is_alb_resource_label(label: &str) -> bool {
         && parts.iter().all(|p| !p.is_empty())
 }
 
+/// Whether `policy` scales `service`: same namespace, and a `serviceRef` naming it or a
+/// `resourceId` naming its ECS service. (The service controller hands the desired count to such a
+/// policy; the policy controller waits for such a service.)
+pub fn scales(policy: &crate::api::EcsScalingPolicy, service: &crate::api::EcsService) -> bool {
+    if policy.metadata.namespace != service.metadata.namespace {
+        return false;
+    }
+    let service_object = service.metadata.name.as_deref().unwrap_or_default();
+    match (&policy.spec.service_ref, &policy.spec.resource_id) {
+        (Some(reference), _) => reference.name == service_object,
+        (None, Some(id)) => {
+            *id == resource_id(
+                &service.spec.cluster,
+                super::service::service_name(service_object, &service.spec),
+            )
+        }
+        (None, None) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_scales_the_service_it_names_in_its_namespace_only() {
+        let service: crate::api::EcsService = serde_json::from_value(serde_json::json!({
+            "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsService",
+            "metadata": {"name": "web", "namespace": "a"},
+            "spec": {"cluster": "prod", "serviceName": "web-svc", "taskDefinition": "app:1"}
+        }))
+        .expect("service");
+        let policy = |namespace: &str, target: serde_json::Value| -> crate::api::EcsScalingPolicy {
+            let mut spec = serde_json::json!({"minCapacity": 1, "maxCapacity": 2});
+            for (k, v) in target.as_object().expect("object") {
+                spec[k] = v.clone();
+            }
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsScalingPolicy",
+                "metadata": {"name": "p", "namespace": namespace}, "spec": spec
+            }))
+            .expect("policy")
+        };
+        let by_ref = serde_json::json!({"serviceRef": {"name": "web"}});
+        let by_id = serde_json::json!({"resourceId": "service/prod/web-svc"});
+        assert!(scales(&policy("a", by_ref.clone()), &service));
+        assert!(scales(&policy("a", by_id.clone()), &service));
+        assert!(!scales(&policy("b", by_ref), &service), "another namespace");
+        assert!(!scales(&policy("b", by_id), &service), "another namespace");
+        assert!(!scales(
+            &policy("a", serde_json::json!({"resourceId": "service/prod/web"})),
+            &service
+        ));
+    }
 
     #[test]
     fn schedules() {

@@ -16,9 +16,14 @@ pub fn register_request(
     spec: &EcsTaskDefinitionSpec,
 ) -> Result<TaskDefinitionBody, TranslateError> {
     validate(object_name, spec).into_result()?;
+    Ok(assemble_request(object_name, spec))
+}
+
+/// The request of a spec [`validate`] already accepted (the pipeline validates once, first).
+pub fn assemble_request(object_name: &str, spec: &EcsTaskDefinitionSpec) -> TaskDefinitionBody {
     let mut request = spec.definition.clone();
     request.family = Some(family(object_name, spec).to_owned());
-    Ok(request)
+    request
 }
 
 /// The family the object registers: `spec.family`, or the object's name.

@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_ecs as ecs;
 use ecs_operator::api::{EcsScalingPolicy, EcsService, EcsTaskDefinition};
 use ecs_operator::aws::{AwsClients, AwsSettings};
-use ecs_operator::controller::{
-    Context, ControllerConfig, runner, scaling_policy, service, task_definition,
-};
+use ecs_operator::controller::{Context, ControllerConfig, registry};
 use ecs_testbed::{AwsProxy, Knobs, MotoServer, ProxyConfig};
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -110,18 +108,12 @@ impl Bed {
         let shutdown = async move {
             let _ = stopped.await;
         }
+        .boxed()
         .shared();
-        let services = service::Services::new(&ctx);
-        let policies = scaling_policy::ScalingPolicies::new(&ctx);
-        self.controllers = vec![
-            tokio::spawn(runner::run(
-                task_definition::TaskDefinitions,
-                ctx.clone(),
-                shutdown.clone(),
-            )),
-            tokio::spawn(runner::run(services, ctx.clone(), shutdown.clone())),
-            tokio::spawn(runner::run(policies, ctx.clone(), shutdown)),
-        ];
+        self.controllers = registry::run_all(&ctx, &shutdown)
+            .into_iter()
+            .map(tokio::spawn)
+            .collect();
         self.ctx = Some(ctx);
         self.stop = Some(stop);
     }

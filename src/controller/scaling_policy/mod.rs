@@ -16,10 +16,11 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
 use kube::runtime::watcher::{self, watcher};
 
-use self::plan::{Desired, Observed};
+use self::plan::{Answer, CleanupObserved, Desired, Observed, Write};
 use super::Context;
 use super::error::ReconcileError;
-use super::runner::{self, Cleanup, Managed, Pass, Progress, Reconciler};
+use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
+use super::runner::{self, Managed};
 use crate::api::scaling_policy::EcsScalingPolicyStatus;
 use crate::api::service::SchedulingStrategy;
 use crate::api::{DeletionPolicy, EcsScalingPolicy, EcsService, ReconcileStatus};
@@ -50,10 +51,7 @@ impl ScalingPolicies {
     /// The controller, watching EcsServices (a policy waits until its service exists in ECS).
     pub fn new(ctx: &Context) -> Self {
         let (services, writer) = reflector::store();
-        let api: Api<EcsService> = match &ctx.config.namespace {
-            Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-            None => Api::all(ctx.client.clone()),
-        };
+        let api: Api<EcsService> = ctx.watched_api();
         let stream = watcher(api, watcher::Config::default())
             .default_backoff()
             .reflect(writer)
@@ -79,16 +77,15 @@ impl ScalingPolicies {
         }
     }
 
-    /// What the spec asks for, with the resource id resolved; waits for a referenced service.
-    async fn desired(
+    /// The resource id of the service the policy scales; waits for a referenced service.
+    async fn resource_id(
         &self,
         object: &EcsScalingPolicy,
         ctx: &Context,
-    ) -> Result<Desired, ReconcileError> {
+    ) -> Result<String, ReconcileError> {
         let spec = &object.spec;
-        scaling::validate(spec).into_result()?;
         let namespace = object.namespace().unwrap_or_default();
-        let resource_id = match (&spec.service_ref, &spec.resource_id) {
+        match (&spec.service_ref, &spec.resource_id) {
             (Some(reference), _) => {
                 let key = ObjectRef::new(&reference.name).within(&namespace);
                 let Some(target) = self.services.get(&key) else {
@@ -123,10 +120,10 @@ impl ScalingPolicies {
                         ),
                     ));
                 }
-                scaling::resource_id(
+                Ok(scaling::resource_id(
                     &target.spec.cluster,
                     service::service_name(&target.name_any(), &target.spec),
-                )
+                ))
             }
             (None, Some(id)) => {
                 let (cluster, name) = id
@@ -148,54 +145,47 @@ impl ScalingPolicies {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                id.clone()
+                Ok(id.clone())
             }
-            (None, None) => {
-                return Err(ReconcileError::Invalid(
-                    crate::translate::TranslateError::Unresolved {
-                        path: "spec.serviceRef".into(),
-                        message: "set serviceRef or resourceId".into(),
-                    },
-                ));
-            }
-        };
-        let uid = object.uid().unwrap_or_default();
-        let owner_tags: BTreeMap<String, String> =
-            tags::ownership(&uid, &namespace, &object.name_any(), None)
-                .into_iter()
-                .map(|t| (t.key, t.value.unwrap_or_default()))
-                .collect();
-        Ok(Desired {
-            requests: scaling::requests(spec, Some(&resource_id), &owner_tags)?,
-            owner_tags,
-            uid,
-            adopt: object
-                .annotations()
-                .get(plan::ADOPT_ANNOTATION)
-                .is_some_and(|v| v == "true"),
-        })
-    }
-}
-
-/// Whether the policy `policy` names `service` (by reference or by its resource id).
-fn names_service(policy: &EcsScalingPolicy, service: &EcsService) -> bool {
-    if policy.namespace() != service.namespace() {
-        return false;
-    }
-    match (&policy.spec.service_ref, &policy.spec.resource_id) {
-        (Some(reference), _) => reference.name == service.name_any(),
-        (None, Some(id)) => {
-            *id == scaling::resource_id(
-                &service.spec.cluster,
-                service::service_name(&service.name_any(), &service.spec),
-            )
+            (None, None) => Err(ReconcileError::Invalid(
+                crate::translate::TranslateError::Unresolved {
+                    path: "spec.serviceRef".into(),
+                    message: "set serviceRef or resourceId".into(),
+                },
+            )),
         }
-        (None, None) => false,
     }
 }
 
-impl Reconciler for ScalingPolicies {
+/// What the spec asks for, its resource id resolved (pure).
+fn desired(object: &EcsScalingPolicy, resource_id: String) -> Result<Desired, ReconcileError> {
+    let spec = &object.spec;
+    let namespace = object.namespace().unwrap_or_default();
+    let uid = object.uid().unwrap_or_default();
+    let owner_tags: BTreeMap<String, String> =
+        tags::ownership(&uid, &namespace, &object.name_any(), None)
+            .into_iter()
+            .map(|t| (t.key, t.value.unwrap_or_default()))
+            .collect();
+    Ok(Desired {
+        requests: scaling::requests(spec, Some(&resource_id), &owner_tags)?,
+        owner_tags,
+        uid,
+        adopt: object
+            .annotations()
+            .get(plan::ADOPT_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+    })
+}
+
+impl Kind for ScalingPolicies {
     type Object = EcsScalingPolicy;
+    type Lookups = String;
+    type Desired = Desired;
+    type Observed = Observed;
+    type CleanupObserved = CleanupObserved;
+    type Step = Write;
+    type Answer = Answer;
     const KIND: &'static str = "scaling_policy";
     const FINALIZER: &'static str = FINALIZER;
 
@@ -212,35 +202,53 @@ impl Reconciler for ScalingPolicies {
             policies
                 .state()
                 .into_iter()
-                .filter(|p| names_service(p, &service))
+                .filter(|p| scaling::scales(p, &service))
                 .map(|p| ObjectRef::from_obj(p.as_ref()))
                 .collect::<Vec<_>>()
         })
     }
 
-    async fn reconcile(
+    fn validate(object: &EcsScalingPolicy) -> Result<(), ReconcileError> {
+        scaling::validate(&object.spec).into_result()?;
+        Ok(())
+    }
+
+    async fn lookups(
         &self,
         object: &EcsScalingPolicy,
         ctx: &Context,
-        pass: &mut Pass<EcsScalingPolicyStatus>,
-    ) -> Result<Progress, ReconcileError> {
+        _status: &EcsScalingPolicyStatus,
+    ) -> Result<String, ReconcileError> {
         runner::synced(&self.services).await;
-        let desired = self.desired(object, ctx).await?;
+        self.resource_id(object, ctx).await
+    }
+
+    fn desired(object: &EcsScalingPolicy, resource_id: String) -> Result<Desired, ReconcileError> {
+        desired(object, resource_id)
+    }
+
+    async fn observe(
+        &self,
+        _object: &EcsScalingPolicy,
+        ctx: &Context,
+        desired: &Desired,
+        status: &EcsScalingPolicyStatus,
+    ) -> Result<Observed, ReconcileError> {
         let autoscaling = &ctx.aws.autoscaling;
-        let resource_id = desired.requests.target.resource_id.clone();
+        let resource_id = &desired.requests.target.resource_id;
         // A settled target is read from the window's shared listing of every ECS scalable target.
         let target = match autoscaling
-            .scalable_target_listed(&resource_id, ctx.listing_window())
+            .scalable_target_listed(resource_id, ctx.listing_window())
             .await?
         {
             Lookup::Found(target) => Some(target),
             Lookup::Absent | Lookup::Unknown => {
-                autoscaling.describe_scalable_target(&resource_id).await?
+                autoscaling.describe_scalable_target(resource_id).await?
             }
         };
         let mut observed = Observed {
             target_tags: match &target {
-                Some(t) if t.arn.is_some() && t.arn != pass.status.scalable_target_arn => Some(
+                Some(t) if t.arn.is_some() && t.arn != status.scalable_target_arn => Some(
                     autoscaling
                         .list_tags(t.arn.as_deref().unwrap_or_default())
                         .await?,
@@ -251,30 +259,86 @@ impl Reconciler for ScalingPolicies {
             ..Default::default()
         };
         if observed.target.is_some()
-            && plan::needs_policy_read(&desired, &pass.status, observed.target.as_ref())
+            && plan::needs_policy_read(desired, status, observed.target.as_ref())
         {
-            observed.policies = Some(autoscaling.describe_scaling_policies(&resource_id).await?);
-            observed.actions = Some(autoscaling.describe_scheduled_actions(&resource_id).await?);
+            observed.policies = Some(autoscaling.describe_scaling_policies(resource_id).await?);
+            observed.actions = Some(autoscaling.describe_scheduled_actions(resource_id).await?);
         }
-        let plan = plan::plan(&desired, &observed, &pass.status);
-        pass.status = plan.status.clone();
-        if let Some((reason, message)) = &plan.blocked {
-            return Err(ReconcileError::blocked(reason, message.clone()));
-        }
-        apply(ctx, &desired, &plan, pass).await?;
-        let step_arns: Vec<String> = pass
-            .status
+        Ok(observed)
+    }
+
+    fn plan(
+        desired: &Desired,
+        observed: &Observed,
+        status: &EcsScalingPolicyStatus,
+        _timing: Timing,
+    ) -> KindPlan<Self> {
+        plan::pipeline_plan(desired, observed, status)
+    }
+
+    async fn apply(&self, ctx: &Context, write: &Write) -> Result<Answer, ReconcileError> {
+        let autoscaling = &ctx.aws.autoscaling;
+        Ok(match write {
+            Write::Register { request, .. } => {
+                Answer::Registered(autoscaling.register_scalable_target(request).await?)
+            }
+            Write::Tag { arn, tags } => {
+                autoscaling.tag_resource(arn, tags).await?;
+                Answer::Done
+            }
+            Write::DeletePolicy { resource_id, name } => {
+                done_if_missing(autoscaling.delete_scaling_policy(resource_id, name).await)?;
+                Answer::Done
+            }
+            Write::PutPolicy(request) => {
+                Answer::Policy(autoscaling.put_scaling_policy(request).await?)
+            }
+            Write::DeleteAction { resource_id, name } => {
+                done_if_missing(autoscaling.delete_scheduled_action(resource_id, name).await)?;
+                Answer::Done
+            }
+            Write::PutActions {
+                resource_id,
+                requests,
+            } => {
+                for request in requests {
+                    autoscaling.put_scheduled_action(request).await?;
+                }
+                Answer::Actions(autoscaling.describe_scheduled_actions(resource_id).await?)
+            }
+            Write::Deregister { resource_id } => {
+                done_if_missing(autoscaling.deregister_scalable_target(resource_id).await)?;
+                Answer::Done
+            }
+        })
+    }
+
+    fn commit(
+        write: Write,
+        answer: Answer,
+        status: &mut EcsScalingPolicyStatus,
+        notes: &mut Vec<Note>,
+    ) {
+        plan::commit(write, answer, status, notes);
+    }
+
+    fn finish(outcome: Progress, status: &EcsScalingPolicyStatus) -> Progress {
+        let Progress::Ready { reason, .. } = outcome else {
+            return outcome;
+        };
+        let step_arns: Vec<String> = status
             .policies
             .iter()
             .filter(|p| p.policy_type == "StepScaling")
             .map(|p| p.policy_arn.clone())
             .collect();
         let mut message = format!(
-            "scalable target {resource_id} with {}..{} tasks, {} polic(ies), {} scheduled action(s)",
-            desired.requests.target.min_capacity,
-            desired.requests.target.max_capacity,
-            pass.status.policies.len(),
-            pass.status.scheduled_actions.len()
+            "scalable target {} with {}..{} tasks, {} polic(ies), {} scheduled action(s)",
+            status.resource_id.as_deref().unwrap_or_default(),
+            status.min_capacity.unwrap_or_default(),
+            status.max_capacity.unwrap_or_default(),
+            status.policies.len(),
+            status.scheduled_actions.len()
         );
         if !step_arns.is_empty() {
             message.push_str(&format!(
@@ -282,34 +346,31 @@ impl Reconciler for ScalingPolicies {
                 step_arns.join(", ")
             ));
         }
-        Ok(Progress::Ready {
-            reason: "Applied".into(),
-            message,
-        })
+        Progress::Ready { reason, message }
     }
 
-    async fn cleanup(
+    async fn observe_cleanup(
         &self,
         object: &EcsScalingPolicy,
         ctx: &Context,
-        pass: &mut Pass<EcsScalingPolicyStatus>,
-    ) -> Result<Cleanup, ReconcileError> {
-        if object.spec.deletion_policy == DeletionPolicy::Retain {
-            pass.normal(
-                "Retained",
-                "deletionPolicy is Retain: the scalable target and its policies stay",
-            );
-            return Ok(Cleanup::Done);
-        }
-        let Some(resource_id) = pass.status.resource_id.clone() else {
-            return Ok(Cleanup::Done);
+        status: &EcsScalingPolicyStatus,
+    ) -> Result<CleanupObserved, ReconcileError> {
+        let mut observed = CleanupObserved {
+            retain: object.spec.deletion_policy == DeletionPolicy::Retain,
+            resource_id: status.resource_id.clone(),
+            exists: false,
+            ours: false,
+        };
+        let Some(resource_id) = status.resource_id.as_deref().filter(|_| !observed.retain) else {
+            return Ok(observed);
         };
         let autoscaling = &ctx.aws.autoscaling;
-        let Some(target) = autoscaling.describe_scalable_target(&resource_id).await? else {
-            return Ok(Cleanup::Done);
+        let Some(target) = autoscaling.describe_scalable_target(resource_id).await? else {
+            return Ok(observed);
         };
+        observed.exists = true;
         let uid = object.uid().unwrap_or_default();
-        let ours = target.arn.is_some() && target.arn == pass.status.scalable_target_arn
+        observed.ours = target.arn.is_some() && target.arn == status.scalable_target_arn
             || match target.arn.as_deref() {
                 Some(arn) => autoscaling
                     .list_tags(arn)
@@ -318,33 +379,16 @@ impl Reconciler for ScalingPolicies {
                     .is_some_and(|owner| *owner == uid),
                 None => false,
             };
-        if !ours {
-            pass.normal(
-                "NotOwned",
-                format!("the scalable target of {resource_id} was not registered by this object; left alone"),
-            );
-            return Ok(Cleanup::Done);
-        }
-        for policy in pass.status.policies.clone() {
-            done_if_missing(
-                autoscaling
-                    .delete_scaling_policy(&resource_id, &policy.policy_name)
-                    .await,
-            )?;
-        }
-        for action in pass.status.scheduled_actions.clone() {
-            done_if_missing(
-                autoscaling
-                    .delete_scheduled_action(&resource_id, &action.name)
-                    .await,
-            )?;
-        }
-        done_if_missing(autoscaling.deregister_scalable_target(&resource_id).await)?;
-        pass.normal(
-            "Deregistered",
-            format!("deregistered the scalable target of {resource_id} with its policies and scheduled actions"),
-        );
-        Ok(Cleanup::Done)
+        Ok(observed)
+    }
+
+    fn plan_cleanup(
+        _object: &EcsScalingPolicy,
+        observed: &CleanupObserved,
+        status: &EcsScalingPolicyStatus,
+        _timing: Timing,
+    ) -> CleanupPlan<Self> {
+        plan::cleanup_plan(observed, status)
     }
 }
 
@@ -354,72 +398,4 @@ fn done_if_missing(result: Result<(), crate::aws::AwsError>) -> Result<(), Recon
         Err(e) if e.kind == AwsErrorKind::NotFound => Ok(()),
         other => other.map_err(ReconcileError::from),
     }
-}
-
-/// Carries out the plan in order (target, tags, policy deletions, puts, actions), recording each
-/// result in the pass's status as it succeeds.
-async fn apply(
-    ctx: &Context,
-    desired: &Desired,
-    plan: &plan::Plan,
-    pass: &mut Pass<EcsScalingPolicyStatus>,
-) -> Result<(), ReconcileError> {
-    let autoscaling = &ctx.aws.autoscaling;
-    let resource_id = &desired.requests.target.resource_id;
-    if let Some(register) = &plan.register {
-        let arn = autoscaling.register_scalable_target(register).await?;
-        if let Some(arn) = arn {
-            pass.status.scalable_target_arn = Some(arn);
-        }
-        pass.status.applied.insert(
-            plan::TARGET_KEY.into(),
-            plan::target_hash(&desired.requests.target),
-        );
-        pass.normal(
-            "Registered",
-            format!(
-                "scalable target {resource_id}: {}..{} tasks",
-                register.min_capacity, register.max_capacity
-            ),
-        );
-    }
-    if let (Some(tags), Some(arn)) = (&plan.tag, pass.status.scalable_target_arn.clone()) {
-        autoscaling.tag_resource(&arn, tags).await?;
-        pass.normal("Adopted", format!("took over the scalable target {arn}"));
-    }
-    for name in &plan.delete_policies {
-        done_if_missing(autoscaling.delete_scaling_policy(resource_id, name).await)?;
-        pass.status.policies.retain(|p| p.policy_name != *name);
-    }
-    for request in &plan.put_policies {
-        let put = autoscaling.put_scaling_policy(request).await?;
-        plan::record_policy(&mut pass.status, request, &put);
-        if request.policy_type == "StepScaling" {
-            pass.warning(
-                "AlarmNeeded",
-                format!(
-                    "step scaling policy {} acts only when a CloudWatch alarm calls it: point an alarm action at {}",
-                    request.policy_name, put.arn
-                ),
-            );
-        } else {
-            pass.normal(
-                "PolicyApplied",
-                format!("scaling policy {}", request.policy_name),
-            );
-        }
-    }
-    for name in &plan.delete_actions {
-        done_if_missing(autoscaling.delete_scheduled_action(resource_id, name).await)?;
-    }
-    if !plan.put_actions.is_empty() {
-        for request in &plan.put_actions {
-            autoscaling.put_scheduled_action(request).await?;
-        }
-        let described = autoscaling.describe_scheduled_actions(resource_id).await?;
-        for request in &plan.put_actions {
-            plan::record_action(&mut pass.status, request, &described);
-        }
-    }
-    Ok(())
 }

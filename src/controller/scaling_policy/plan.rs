@@ -8,6 +8,7 @@ use crate::api::scaling_policy::{EcsScalingPolicyStatus, PolicyStatus};
 use crate::aws::types::{
     ScalableTargetObservation, ScalingPolicyObservation, ScheduledActionObservation,
 };
+use crate::controller::pipeline::{Cleanup, Note, Progress};
 use crate::translate::scaling::{
     PutScalingPolicyRequest, PutScheduledActionRequest, RegisterScalableTargetRequest,
     ScalingRequests, SuspendedStateRequest,
@@ -207,9 +208,11 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                 return plan;
             }
             if !recorded && !tagged {
+                // Adopting: the target is recorded as ours once the owner tags are on it.
                 plan.tag = Some(desired.owner_tags.clone());
+            } else {
+                status.scalable_target_arn = target.arn.clone();
             }
-            status.scalable_target_arn = target.arn.clone();
             // Application Auto Scaling may report its service-linked role whatever role was
             // given, so a role is only sent again when the spec's target changed.
             let role_differs = target_request
@@ -227,8 +230,11 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
             false
         }
     };
-    status.min_capacity = Some(target_request.min_capacity);
-    status.max_capacity = Some(target_request.max_capacity);
+    if plan.register.is_none() {
+        // Registered as the spec says; otherwise the registration's commit records them.
+        status.min_capacity = Some(target_request.min_capacity);
+        status.max_capacity = Some(target_request.max_capacity);
+    }
 
     // Policies: what exists is what AWS reports when read, otherwise what the status recorded.
     let known: Vec<(String, String)> = if lost {
@@ -272,12 +278,11 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
             .any(|p| p.policy_name == recorded.policy_name)
         {
             if still_there {
+                // Forgotten by the deletion's commit, once AWS deleted it.
                 plan.delete_policies.push(recorded.policy_name.clone());
+            } else {
+                forget_policy(&mut status, &recorded.policy_name);
             }
-            status
-                .policies
-                .retain(|p| p.policy_name != recorded.policy_name);
-            status.applied.remove(&policy_key(&recorded.policy_name));
         }
     }
 
@@ -309,13 +314,304 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
         {
             if !lost && known_actions.contains(&recorded.name) {
                 plan.delete_actions.push(recorded.name.clone());
+            } else {
+                forget_action(&mut status, &recorded.name);
             }
-            status.scheduled_actions.retain(|a| a.name != recorded.name);
-            status.applied.remove(&action_key(&recorded.name));
         }
     }
     plan.status = status;
     plan
+}
+
+/// Forgets a policy AWS no longer has.
+pub fn forget_policy(status: &mut EcsScalingPolicyStatus, name: &str) {
+    status.policies.retain(|p| p.policy_name != name);
+    status.applied.remove(&policy_key(name));
+}
+
+/// Forgets a scheduled action AWS no longer has.
+pub fn forget_action(status: &mut EcsScalingPolicyStatus, name: &str) {
+    status.scheduled_actions.retain(|a| a.name != name);
+    status.applied.remove(&action_key(name));
+}
+
+/// One AWS write of the EcsScalingPolicy pipeline, with what its commit records.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// RegisterScalableTarget (create, or update of capacity, suspension or role).
+    Register {
+        /// The request.
+        request: RegisterScalableTargetRequest,
+        /// The hash of the spec's target, recorded once accepted.
+        target_hash: String,
+        /// The spec's capacity, recorded once accepted.
+        min_capacity: i32,
+        /// The spec's capacity, recorded once accepted.
+        max_capacity: i32,
+    },
+    /// TagResource with the owner tags of an adopted target.
+    Tag {
+        /// The target's ARN.
+        arn: String,
+        /// The tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// DeleteScalingPolicy.
+    DeletePolicy {
+        /// The target's resource id.
+        resource_id: String,
+        /// The policy.
+        name: String,
+    },
+    /// PutScalingPolicy.
+    PutPolicy(PutScalingPolicyRequest),
+    /// DeleteScheduledAction.
+    DeleteAction {
+        /// The target's resource id.
+        resource_id: String,
+        /// The action.
+        name: String,
+    },
+    /// PutScheduledAction for each, then one DescribeScheduledActions for their ARNs.
+    PutActions {
+        /// The target's resource id.
+        resource_id: String,
+        /// The requests.
+        requests: Vec<PutScheduledActionRequest>,
+    },
+    /// DeregisterScalableTarget (the object's deletion).
+    Deregister {
+        /// The target's resource id.
+        resource_id: String,
+    },
+}
+
+/// What AWS answered to a [`Write`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// RegisterScalableTarget's ARN, when it gave one.
+    Registered(Option<String>),
+    /// The policy put.
+    Policy(ScalingPolicyObservation),
+    /// The scheduled actions as described after the puts.
+    Actions(Vec<ScheduledActionObservation>),
+    /// Accepted (or already done: a delete of something gone).
+    Done,
+}
+
+/// The pipeline's plan type of this kind.
+pub type PipelinePlan = crate::controller::pipeline::Plan<EcsScalingPolicyStatus, Write, Progress>;
+
+/// The pass as the pipeline runs it, in order: an adopted target's tags, the target, policy
+/// deletions, puts, action deletions, action puts.
+pub fn pipeline_plan(
+    desired: &Desired,
+    observed: &Observed,
+    current: &EcsScalingPolicyStatus,
+) -> PipelinePlan {
+    let decided = plan(desired, observed, current);
+    if let Some((reason, message)) = decided.blocked {
+        return PipelinePlan::only(
+            decided.status,
+            Err(crate::controller::error::ReconcileError::blocked(
+                reason, message,
+            )),
+        );
+    }
+    let target = &desired.requests.target;
+    let resource_id = target.resource_id.clone();
+    let mut writes = Vec::new();
+    // An adopted target is tagged first: once its owner tags are on it, it is ours, and a
+    // registration's commit may record its ARN.
+    if let (Some(tags), Some(arn)) = (
+        decided.tag,
+        observed.target.as_ref().and_then(|t| t.arn.clone()),
+    ) {
+        writes.push(Write::Tag { arn, tags });
+    }
+    if let Some(request) = decided.register {
+        writes.push(Write::Register {
+            request,
+            target_hash: target_hash(target),
+            min_capacity: target.min_capacity,
+            max_capacity: target.max_capacity,
+        });
+    }
+    writes.extend(
+        decided
+            .delete_policies
+            .into_iter()
+            .map(|name| Write::DeletePolicy {
+                resource_id: resource_id.clone(),
+                name,
+            }),
+    );
+    writes.extend(decided.put_policies.into_iter().map(Write::PutPolicy));
+    writes.extend(
+        decided
+            .delete_actions
+            .into_iter()
+            .map(|name| Write::DeleteAction {
+                resource_id: resource_id.clone(),
+                name,
+            }),
+    );
+    if !decided.put_actions.is_empty() {
+        writes.push(Write::PutActions {
+            resource_id,
+            requests: decided.put_actions,
+        });
+    }
+    PipelinePlan::new(
+        decided.status,
+        writes,
+        Ok(Progress::Ready {
+            reason: "Applied".into(),
+            message: String::new(),
+        }),
+    )
+}
+
+/// Records a write AWS accepted.
+pub fn commit(
+    write: Write,
+    answer: Answer,
+    status: &mut EcsScalingPolicyStatus,
+    notes: &mut Vec<Note>,
+) {
+    match (write, answer) {
+        (
+            Write::Register {
+                request,
+                target_hash,
+                min_capacity,
+                max_capacity,
+            },
+            answer,
+        ) => {
+            if let Answer::Registered(Some(arn)) = answer {
+                status.scalable_target_arn = Some(arn);
+            }
+            status.applied.insert(TARGET_KEY.into(), target_hash);
+            status.min_capacity = Some(min_capacity);
+            status.max_capacity = Some(max_capacity);
+            notes.push(Note::normal(
+                "Registered",
+                format!(
+                    "scalable target {}: {}..{} tasks",
+                    request.resource_id, request.min_capacity, request.max_capacity
+                ),
+            ));
+        }
+        (Write::Tag { arn, .. }, _) => {
+            notes.push(Note::normal(
+                "Adopted",
+                format!("took over the scalable target {arn}"),
+            ));
+            status.scalable_target_arn = Some(arn);
+        }
+        (Write::DeletePolicy { name, .. }, _) => forget_policy(status, &name),
+        (Write::PutPolicy(request), Answer::Policy(put)) => {
+            notes.push(if request.policy_type == "StepScaling" {
+                Note::warning(
+                    "AlarmNeeded",
+                    format!(
+                        "step scaling policy {} acts only when a CloudWatch alarm calls it: point an alarm action at {}",
+                        request.policy_name, put.arn
+                    ),
+                )
+            } else {
+                Note::normal(
+                    "PolicyApplied",
+                    format!("scaling policy {}", request.policy_name),
+                )
+            });
+            record_policy(status, &request, &put);
+        }
+        (Write::PutPolicy(_), _) => {}
+        (Write::DeleteAction { name, .. }, _) => forget_action(status, &name),
+        (Write::PutActions { requests, .. }, answer) => {
+            let described = match answer {
+                Answer::Actions(described) => described,
+                _ => Vec::new(),
+            };
+            for request in &requests {
+                record_action(status, request, &described);
+            }
+        }
+        (Write::Deregister { .. }, _) => {
+            status.scalable_target_arn = None;
+        }
+    }
+}
+
+/// What a deletion found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CleanupObserved {
+    /// `deletionPolicy: Retain`.
+    pub retain: bool,
+    /// The target's resource id, when one was ever recorded.
+    pub resource_id: Option<String>,
+    /// Whether the target exists.
+    pub exists: bool,
+    /// Whether it is this object's (recorded ARN, or its owner tag).
+    pub ours: bool,
+}
+
+/// The deletion: leave everything (Retain, gone already, not ours) or delete the recorded
+/// policies and scheduled actions, then deregister the target.
+pub fn cleanup_plan(
+    observed: &CleanupObserved,
+    status: &EcsScalingPolicyStatus,
+) -> crate::controller::pipeline::Plan<EcsScalingPolicyStatus, Write, Cleanup> {
+    use crate::controller::pipeline::Plan as P;
+    let done = || P::only(status.clone(), Ok(Cleanup::Done));
+    if observed.retain {
+        return done().when_done(Note::normal(
+            "Retained",
+            "deletionPolicy is Retain: the scalable target and its policies stay",
+        ));
+    }
+    let Some(resource_id) = observed.resource_id.clone() else {
+        return done();
+    };
+    if !observed.exists {
+        return done();
+    }
+    if !observed.ours {
+        return done().note(Note::normal(
+            "NotOwned",
+            format!(
+                "the scalable target of {resource_id} was not registered by this object; left alone"
+            ),
+        ));
+    }
+    let mut writes: Vec<Write> = status
+        .policies
+        .iter()
+        .map(|p| Write::DeletePolicy {
+            resource_id: resource_id.clone(),
+            name: p.policy_name.clone(),
+        })
+        .collect();
+    writes.extend(
+        status
+            .scheduled_actions
+            .iter()
+            .map(|a| Write::DeleteAction {
+                resource_id: resource_id.clone(),
+                name: a.name.clone(),
+            }),
+    );
+    writes.push(Write::Deregister {
+        resource_id: resource_id.clone(),
+    });
+    P::new(status.clone(), writes, Ok(Cleanup::Done)).when_done(Note::normal(
+        "Deregistered",
+        format!(
+            "deregistered the scalable target of {resource_id} with its policies and scheduled actions"
+        ),
+    ))
 }
 
 /// Records a policy put (its ARN and alarms) in the status.
@@ -534,7 +830,38 @@ mod tests {
         assert_eq!(p.delete_policies, ["cpu"]);
         assert_eq!(p.put_policies[0].policy_type, "StepScaling");
         assert_eq!(p.delete_actions, ["night"]);
-        assert!(p.status.scheduled_actions.is_empty());
+        assert_eq!(
+            p.status.scheduled_actions.len(),
+            1,
+            "kept in status until AWS deleted it"
+        );
+        // A failed delete: the next pass plans it again.
+        let again = pipeline_plan(&after, &recorded(), &p.status);
+        assert!(
+            again
+                .steps
+                .iter()
+                .any(|w| matches!(w, Write::DeleteAction { name, .. } if name == "night"))
+        );
+        assert!(
+            again
+                .steps
+                .iter()
+                .any(|w| matches!(w, Write::DeletePolicy { name, .. } if name == "cpu"))
+        );
+        // Once DeleteScheduledAction succeeded, it is forgotten.
+        let mut done = p.status.clone();
+        commit(
+            Write::DeleteAction {
+                resource_id: ID.into(),
+                name: "night".into(),
+            },
+            Answer::Done,
+            &mut done,
+            &mut Vec::new(),
+        );
+        assert!(done.scheduled_actions.is_empty());
+        assert!(!done.applied.contains_key(&action_key("night")));
     }
 
     #[test]

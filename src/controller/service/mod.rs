@@ -4,25 +4,29 @@
 //! Observe (Kubernetes stores, DescribeServices) -> [`plan`] (pure) -> apply; the runner does the
 //! rest.
 
+mod observation;
 pub mod plan;
+mod writes;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
 use kube::runtime::watcher::{self, watcher};
-use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
-use self::plan::{Desired, Health, Observed, Step, TaskDefinitionTarget};
+use self::plan::{Desired, Observed, TaskDefinitionTarget};
+use self::writes::{Answer, CleanupObserved, Write};
 use super::Context;
 use super::error::ReconcileError;
-use super::runner::{self, Cleanup, Managed, Pass, Progress, Reconciler};
+use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Timing};
+use super::runner::{self, Managed};
 use crate::api::service::{DeploymentStrategy, EcsServiceStatus};
 use crate::api::{
     DeletionPolicy, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
@@ -61,8 +65,8 @@ impl Services {
     pub fn new(ctx: &Context) -> Self {
         let (task_definitions, td_writer) = reflector::store();
         let (policies, policy_writer) = reflector::store();
-        let td_api: Api<EcsTaskDefinition> = scoped(ctx);
-        let policy_api: Api<EcsScalingPolicy> = scoped(ctx);
+        let td_api: Api<EcsTaskDefinition> = ctx.watched_api();
+        let policy_api: Api<EcsScalingPolicy> = ctx.watched_api();
         // A task definition matters when its current revision or readiness changes.
         let td_stream = watcher(td_api, watcher::Config::default())
             .default_backoff()
@@ -83,19 +87,6 @@ impl Services {
             policies,
             streams: Mutex::new(Some((td_stream, policy_stream))),
         }
-    }
-}
-
-fn scoped<K>(ctx: &Context) -> Api<K>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    match &ctx.config.namespace {
-        Some(namespace) => Api::namespaced(ctx.client.clone(), namespace),
-        None => Api::all(ctx.client.clone()),
     }
 }
 
@@ -129,8 +120,22 @@ fn task_definition_ready(td: &EcsTaskDefinition) -> Option<&str> {
         .flatten()
 }
 
-impl Reconciler for Services {
+/// What an EcsService's desired state depends on besides its spec: the task definition resolved
+/// and the autoscaler that owns the desired count, if any.
+pub struct Lookups {
+    target: TaskDefinitionTarget,
+    /// `minCapacity` of the EcsScalingPolicy that scales the service.
+    policy_min_capacity: Option<i32>,
+}
+
+impl Kind for Services {
     type Object = EcsService;
+    type Lookups = Lookups;
+    type Desired = Desired;
+    type Observed = Observed;
+    type CleanupObserved = CleanupObserved;
+    type Step = Write;
+    type Answer = Answer;
     const KIND: &'static str = "service";
     const FINALIZER: &'static str = FINALIZER;
 
@@ -166,131 +171,150 @@ impl Reconciler for Services {
                 services
                     .state()
                     .into_iter()
-                    .filter(|s| scales(&policy, s))
+                    .filter(|s| scaling::scales(&policy, s))
                     .map(|s| ObjectRef::from_obj(s.as_ref()))
                     .collect::<Vec<_>>()
             })
     }
 
-    async fn reconcile(
-        &self,
-        object: &EcsService,
-        ctx: &Context,
-        pass: &mut Pass<EcsServiceStatus>,
-    ) -> Result<Progress, ReconcileError> {
-        // Decisions read both caches (is the desired count the autoscaler's? which revision?).
-        runner::synced(&self.task_definitions).await;
-        runner::synced(&self.policies).await;
-        let desired = self.desired(object, ctx, &pass.status).await?;
-        let observed = observe(object, ctx, &desired, &pass.status).await?;
-        let plan = plan::plan(&desired, &observed, &pass.status);
-        pass.status = plan.status.clone();
-        apply(ctx, &desired, plan, pass).await
+    fn validate(object: &EcsService) -> Result<(), ReconcileError> {
+        service::validate(&object.name_any(), &object.spec).into_result()?;
+        Ok(())
     }
 
-    async fn cleanup(
-        &self,
-        object: &EcsService,
-        ctx: &Context,
-        pass: &mut Pass<EcsServiceStatus>,
-    ) -> Result<Cleanup, ReconcileError> {
-        let cluster = object.spec.cluster.clone();
-        let name = service::service_name(&object.name_any(), &object.spec).to_owned();
-        if object.spec.deletion_policy == DeletionPolicy::Retain {
-            ctx.aws.ecs.unfollow_service(&cluster, &name);
-            pass.normal(
-                "Retained",
-                format!("deletionPolicy is Retain: the ECS service {name} keeps running"),
-            );
-            return Ok(Cleanup::Done);
-        }
-        let found = match ctx.aws.ecs.describe_service(&cluster, &name).await {
-            Ok(found) => found,
-            // The cluster is gone: so is the service.
-            Err(e) if e.kind == AwsErrorKind::MissingDependency => None,
-            Err(e) => return Err(e.into()),
-        };
-        let waiting = |message: String| Cleanup::Waiting {
-            reason: "Deleting".into(),
-            message,
-            requeue: ctx.config.poll,
-        };
-        match found {
-            None => {}
-            Some(service) if service.status == "INACTIVE" => {}
-            Some(service) if service.status == "DRAINING" => {
-                return Ok(waiting(format!(
-                    "ECS service {name} is DRAINING; waiting until it is INACTIVE"
-                )));
-            }
-            Some(service) => {
-                let uid = object.uid().unwrap_or_default();
-                let ours = pass.status.service_arn.as_deref() == Some(service.arn.as_str())
-                    || tags::is_owned_by(&service.tags, &uid);
-                if !ours {
-                    pass.normal(
-                        "NotOwned",
-                        format!(
-                            "the ECS service {} was not created by this object; left alone",
-                            service.arn
-                        ),
-                    );
-                } else {
-                    // "If true, allows you to delete a service even if it wasn't scaled down to
-                    // zero tasks."
-                    match ctx.aws.ecs.delete_service(&cluster, &name, true).await {
-                        Ok(_) => {
-                            pass.normal(
-                                "Deleting",
-                                format!("deleted ECS service {name}; it drains"),
-                            );
-                            return Ok(waiting(format!(
-                                "ECS service {name} is deleting; waiting until it is INACTIVE"
-                            )));
-                        }
-                        Err(e) if e.kind == AwsErrorKind::NotFound => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-        }
-        ctx.aws.ecs.unfollow_service(&cluster, &name);
-        pass.normal("Deleted", format!("ECS service {name} is gone"));
-        Ok(Cleanup::Done)
-    }
-}
-
-/// Whether `policy` scales `service` (by reference, or by the resource id it names).
-fn scales(policy: &EcsScalingPolicy, service: &EcsService) -> bool {
-    if policy.namespace() != service.namespace() {
-        return false;
-    }
-    match (&policy.spec.service_ref, &policy.spec.resource_id) {
-        (Some(reference), _) => reference.name == service.name_any(),
-        (None, Some(id)) => {
-            *id == scaling::resource_id(
-                &service.spec.cluster,
-                service::service_name(&service.name_any(), &service.spec),
-            )
-        }
-        (None, None) => false,
-    }
-}
-
-impl Services {
-    /// What the spec asks for, its task definition resolved; waits for a referenced
-    /// EcsTaskDefinition that is not Ready.
-    async fn desired(
+    async fn lookups(
         &self,
         object: &EcsService,
         ctx: &Context,
         status: &EcsServiceStatus,
-    ) -> Result<Desired, ReconcileError> {
-        let name = object.name_any();
+    ) -> Result<Lookups, ReconcileError> {
+        // Decisions read both caches (is the desired count the autoscaler's? which revision?).
+        runner::synced(&self.task_definitions).await;
+        runner::synced(&self.policies).await;
+        let target = self.target(object, ctx, status).await?;
+        let policy_min_capacity = self
+            .policies
+            .state()
+            .into_iter()
+            .find(|p| p.metadata.deletion_timestamp.is_none() && scaling::scales(p, object))
+            .map(|p| p.spec.min_capacity);
+        Ok(Lookups {
+            target,
+            policy_min_capacity,
+        })
+    }
+
+    fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileError> {
+        desired(object, lookups)
+    }
+
+    async fn observe(
+        &self,
+        object: &EcsService,
+        ctx: &Context,
+        desired: &Desired,
+        status: &EcsServiceStatus,
+    ) -> Result<Observed, ReconcileError> {
+        observe(object, ctx, desired, status).await
+    }
+
+    fn plan(
+        desired: &Desired,
+        observed: &Observed,
+        status: &EcsServiceStatus,
+        timing: Timing,
+    ) -> KindPlan<Self> {
+        writes::pipeline_plan(desired, observed, status, timing)
+    }
+
+    async fn apply(&self, ctx: &Context, write: &Write) -> Result<Answer, ReconcileError> {
+        let ecs = &ctx.aws.ecs;
+        match write {
+            Write::Create { request, .. } => {
+                let created = ecs.create_service(request).await?;
+                Ok(Answer::Created {
+                    arn: created.arn,
+                    cluster_arn: created.cluster_arn,
+                })
+            }
+            Write::Update { request, .. } => {
+                ecs.update_service(request).await?;
+                Ok(Answer::Done)
+            }
+            // "If true, allows you to delete a service even if it wasn't scaled down to zero
+            // tasks."
+            Write::Delete { cluster, name, .. } => {
+                match ecs.delete_service(cluster, name, true).await {
+                    Ok(_) => Ok(Answer::Done),
+                    Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Answer::Done),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Write::Retag { arn, change, .. } => {
+                ecs.retag(arn, change).await?;
+                Ok(Answer::Done)
+            }
+            Write::Unfollow { cluster, name } => {
+                ecs.unfollow_service(cluster, name);
+                Ok(Answer::Done)
+            }
+        }
+    }
+
+    fn commit(write: Write, answer: Answer, status: &mut EcsServiceStatus, notes: &mut Vec<Note>) {
+        writes::commit(write, answer, status, notes);
+    }
+
+    async fn observe_cleanup(
+        &self,
+        object: &EcsService,
+        ctx: &Context,
+        _status: &EcsServiceStatus,
+    ) -> Result<CleanupObserved, ReconcileError> {
+        let cluster = object.spec.cluster.clone();
+        let name = service::service_name(&object.name_any(), &object.spec).to_owned();
+        let retain = object.spec.deletion_policy == DeletionPolicy::Retain;
+        let service = if retain {
+            None
+        } else {
+            match ctx.aws.ecs.describe_service(&cluster, &name).await {
+                Ok(found) => found,
+                // The cluster is gone: so is the service.
+                Err(e) if e.kind == AwsErrorKind::MissingDependency => None,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok(CleanupObserved {
+            retain,
+            cluster,
+            name,
+            uid: object.uid().unwrap_or_default(),
+            service,
+        })
+    }
+
+    fn plan_cleanup(
+        _object: &EcsService,
+        observed: &CleanupObserved,
+        status: &EcsServiceStatus,
+        timing: Timing,
+    ) -> CleanupPlan<Self> {
+        writes::cleanup_plan(observed, status, timing)
+    }
+}
+
+impl Services {
+    /// The task definition the spec names, resolved; waits for a referenced EcsTaskDefinition
+    /// that is not Ready.
+    async fn target(
+        &self,
+        object: &EcsService,
+        ctx: &Context,
+        status: &EcsServiceStatus,
+    ) -> Result<TaskDefinitionTarget, ReconcileError> {
         let namespace = object.namespace().unwrap_or_default();
         let spec = &object.spec;
-        service::validate(&name, spec).into_result()?;
-        let target = match (&spec.task_definition_ref, &spec.task_definition) {
+        match (&spec.task_definition_ref, &spec.task_definition) {
             (Some(reference), _) => {
                 let key = ObjectRef::new(&reference.name).within(&namespace);
                 let Some(td) = self.task_definitions.get(&key) else {
@@ -303,7 +327,7 @@ impl Services {
                     ));
                 };
                 match task_definition_ready(&td) {
-                    Some(arn) => TaskDefinitionTarget::Arn(arn.to_owned()),
+                    Some(arn) => Ok(TaskDefinitionTarget::Arn(arn.to_owned())),
                     None => {
                         let why = td
                             .status
@@ -314,67 +338,67 @@ impl Services {
                             .map(|c| c.message.clone())
                             .filter(|m| !m.is_empty())
                             .unwrap_or_else(|| "no revision registered yet".into());
-                        return Err(ReconcileError::waiting(
+                        Err(ReconcileError::waiting(
                             "TaskDefinitionNotReady",
                             format!(
                                 "waiting for EcsTaskDefinition {} (spec.taskDefinitionRef) to be Ready: {why}",
                                 reference.name
                             ),
-                        ));
+                        ))
                     }
                 }
             }
-            (None, Some(literal)) => literal_target(ctx, object, literal, status).await?,
-            (None, None) => {
-                return Err(ReconcileError::Invalid(
-                    crate::translate::TranslateError::Unresolved {
-                        path: "spec.taskDefinitionRef".into(),
-                        message: "set taskDefinitionRef or taskDefinition".into(),
-                    },
-                ));
-            }
-        };
-        let policy = self
-            .policies
-            .state()
-            .into_iter()
-            .find(|p| p.metadata.deletion_timestamp.is_none() && scales(p, object));
-        let autoscaled = policy.is_some();
-        let uid = object.uid().unwrap_or_default();
-        let owner_tags = tags::ownership(&uid, &namespace, &name, None);
-        let create_count = policy
-            .as_ref()
-            .map_or(service::DEFAULT_DESIRED_COUNT_AT_CREATE, |p| {
-                p.spec.min_capacity
-            });
-        let create = service::create_request(
-            &name,
-            spec,
-            Some(&target.reference()),
-            create_count,
-            &owner_tags,
-        )?;
-        let generation = object.metadata.generation.unwrap_or_default();
-        Ok(Desired {
-            create,
-            target,
-            user_tags: spec.settings.tags.clone().unwrap_or_default(),
-            owner_tags,
-            spec_desired_count: spec.desired_count,
-            autoscaled,
-            force_token: spec.force_new_deployment.clone(),
-            recreate: spec.recreate_on_immutable_change.unwrap_or(false),
-            progress_deadline: Duration::from_secs(
-                u64::try_from(spec.progress_deadline_seconds.unwrap_or(600).max(1)).unwrap_or(600),
-            ),
-            client_token: client_token(&uid, generation),
-            uid,
-            adopt: object
-                .annotations()
-                .get(plan::ADOPT_ANNOTATION)
-                .is_some_and(|v| v == "true"),
-        })
+            (None, Some(literal)) => literal_target(ctx, object, literal, status).await,
+            (None, None) => Err(ReconcileError::Invalid(
+                crate::translate::TranslateError::Unresolved {
+                    path: "spec.taskDefinitionRef".into(),
+                    message: "set taskDefinitionRef or taskDefinition".into(),
+                },
+            )),
+        }
     }
+}
+
+/// What the spec asks for, given what it depends on (pure).
+fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileError> {
+    let name = object.name_any();
+    let namespace = object.namespace().unwrap_or_default();
+    let spec = &object.spec;
+    let Lookups {
+        target,
+        policy_min_capacity,
+    } = lookups;
+    let autoscaled = policy_min_capacity.is_some();
+    let uid = object.uid().unwrap_or_default();
+    let owner_tags = tags::ownership(&uid, &namespace, &name, None);
+    let create_count = policy_min_capacity.unwrap_or(service::DEFAULT_DESIRED_COUNT_AT_CREATE);
+    let create = service::create_request(
+        &name,
+        spec,
+        Some(&target.reference()),
+        create_count,
+        &owner_tags,
+    )?;
+    let generation = object.metadata.generation.unwrap_or_default();
+    Ok(Desired {
+        create,
+        target,
+        user_tags: spec.settings.tags.clone().unwrap_or_default(),
+        owner_tags,
+        spec_desired_count: spec.desired_count,
+        autoscaled,
+        force_token: spec.force_new_deployment.clone(),
+        recreate: spec.recreate_on_immutable_change.unwrap_or(false),
+        progress_deadline: Duration::from_secs(
+            u64::try_from(spec.progress_deadline_seconds.unwrap_or(600).max(1)).unwrap_or(600),
+        ),
+        client_token: client_token(&uid, generation),
+        uid,
+        adopt: object
+            .annotations()
+            .get(plan::ADOPT_ANNOTATION)
+            .is_some_and(|v| v == "true"),
+    })
 }
 
 /// A literal task definition: an ARN as it is, `family:revision` as it is, a bare family resolved
@@ -479,111 +503,5 @@ async fn observe(
         now: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-    })
-}
-
-/// Carries out the plan's step and tag changes, publishes its Events, and says where the
-/// service stands.
-async fn apply(
-    ctx: &Context,
-    desired: &Desired,
-    plan: plan::Plan,
-    pass: &mut Pass<EcsServiceStatus>,
-) -> Result<Progress, ReconcileError> {
-    for note in &plan.notes {
-        if note.warning {
-            pass.warning(note.reason, note.message.clone());
-        } else {
-            pass.normal(note.reason, note.message.clone());
-        }
-    }
-    let poll = ctx.config.poll;
-    let cluster = &desired.create.cluster;
-    let name = &desired.create.service_name;
-    match &plan.step {
-        Step::RecordToken(_) => {
-            // The token is in the status this pass writes; the create follows at once.
-            return Ok(Progress::Progressing {
-                reason: "Creating".into(),
-                message: format!("creating ECS service {name} in cluster {cluster}"),
-                requeue: Duration::from_millis(100),
-            });
-        }
-        Step::Create(request) => {
-            let created = ctx.aws.ecs.create_service(request).await?;
-            pass.normal(
-                "Created",
-                format!(
-                    "created ECS service {} with {}",
-                    created.arn,
-                    plan::short(&request.task_definition)
-                ),
-            );
-            pass.status.service_arn = Some(created.arn);
-            pass.status.cluster_arn = Some(created.cluster_arn);
-        }
-        Step::WaitDraining | Step::Nothing => {}
-        Step::Delete => {
-            match ctx.aws.ecs.delete_service(cluster, name, true).await {
-                Ok(_)
-                | Err(crate::aws::AwsError {
-                    kind: AwsErrorKind::NotFound,
-                    ..
-                }) => {}
-                Err(e) => return Err(e.into()),
-            }
-            pass.status.service_arn = None;
-        }
-        Step::Update(request) => {
-            let updated = ctx.aws.ecs.update_service(request).await?;
-            if let Some(task_definition) = &request.task_definition {
-                pass.normal(
-                    "Deploying",
-                    format!(
-                        "rolling {} to {}",
-                        updated.name,
-                        plan::short(task_definition)
-                    ),
-                );
-            }
-        }
-        Step::Blocked { reason, message } => {
-            return Err(ReconcileError::blocked(reason, message.clone()));
-        }
-    }
-    if let (Some(change), Some(arn)) = (&plan.retag, pass.status.service_arn.clone()) {
-        // Removals first: near the 50-tag limit, a rename must free its slot before it is used.
-        if !change.remove.is_empty() {
-            ctx.aws.ecs.untag_resource(&arn, &change.remove).await?;
-        }
-        if !change.set.is_empty() {
-            ctx.aws.ecs.tag_resource(&arn, &change.set).await?;
-        }
-    }
-    Ok(match plan.health {
-        Health::Ready(message) => Progress::Ready {
-            reason: "RolloutComplete".into(),
-            message,
-        },
-        Health::Progressing { reason, message } => Progress::Progressing {
-            reason: reason.into(),
-            message,
-            // A create or update has just started a deployment (or a scale change).
-            requeue: match &plan.step {
-                Step::Create(_) | Step::Update(_) => plan::progress_poll(poll, Some(0)),
-                _ => plan::progress_poll(poll, plan.deployment_age),
-            },
-        },
-        Health::Stalled { reason, message } => Progress::Stalled {
-            reason: reason.into(),
-            message,
-            // A stuck rollout may still finish, another object's service may be draining: look
-            // again soon. A rollback needs a new spec or task definition, which triggers a pass.
-            requeue: if matches!(reason, "ProgressDeadlineExceeded" | "AlreadyExists") {
-                poll.saturating_mul(6)
-            } else {
-                ctx.config.resync
-            },
-        },
     })
 }

@@ -1,6 +1,7 @@
 //! EcsTaskDefinition controller: one new revision per change of content, tags changed in place,
 //! adoption of revisions a crash left unrecorded, drift repair, history, deletion policy.
-//! Observe (AWS reads) -> [`plan`] (pure) -> apply (AWS writes); the runner does the rest.
+//! Observe (AWS reads) -> [`plan`] (pure) -> apply (AWS writes), as the stages of
+//! [`Kind`]; the runner does the rest.
 
 pub mod plan;
 
@@ -9,11 +10,12 @@ use std::collections::BTreeMap;
 use kube::ResourceExt;
 use sha2::{Digest, Sha256};
 
-use self::plan::{Current, CurrentState, Desired, Observed, OwnedRevision, Plan};
+use self::plan::{Answer, CurrentState, Desired, Observed, OwnedRevision, Step};
 use super::Context;
 use super::error::ReconcileError;
-use super::runner::{Cleanup, Managed, Pass, Progress, Reconciler};
-use crate::api::task_definition::{EcsTaskDefinitionStatus, RegisteredRevision};
+use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
+use super::runner::Managed;
+use crate::api::task_definition::EcsTaskDefinitionStatus;
 use crate::api::{DeletionPolicy, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::AwsErrorKind;
 use crate::aws::snapshot::Lookup;
@@ -40,64 +42,155 @@ impl Managed for EcsTaskDefinition {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TaskDefinitions;
 
-impl Reconciler for TaskDefinitions {
+impl Kind for TaskDefinitions {
     type Object = EcsTaskDefinition;
+    type Lookups = ();
+    type Desired = (Desired, Vec<crate::api::common::Tag>);
+    type Observed = Observed;
+    type CleanupObserved = Option<Vec<OwnedRevision>>;
+    type Step = Step;
+    type Answer = Answer;
     const KIND: &'static str = "task_definition";
     const FINALIZER: &'static str = FINALIZER;
 
-    async fn reconcile(
-        &self,
-        object: &EcsTaskDefinition,
-        ctx: &Context,
-        pass: &mut Pass<EcsTaskDefinitionStatus>,
-    ) -> Result<Progress, ReconcileError> {
-        let desired = desired(object)?;
-        let observed = observe(object, ctx, &desired, &pass.status).await?;
-        let plan = plan::plan(&desired, &observed, &pass.status);
-        apply(object, ctx, &desired, plan, pass).await?;
-        Ok(Progress::Ready {
-            reason: "Registered".into(),
-            message: format!(
-                "revision {} of family {} is registered",
-                pass.status.revision.unwrap_or_default(),
-                desired.family
-            ),
-        })
+    fn validate(object: &EcsTaskDefinition) -> Result<(), ReconcileError> {
+        task_definition::validate(&object.name_any(), &object.spec).into_result()?;
+        Ok(())
     }
 
-    async fn cleanup(
+    async fn lookups(
+        &self,
+        _object: &EcsTaskDefinition,
+        _ctx: &Context,
+        _status: &EcsTaskDefinitionStatus,
+    ) -> Result<(), ReconcileError> {
+        Ok(())
+    }
+
+    fn desired(object: &EcsTaskDefinition, _lookups: ()) -> Result<Self::Desired, ReconcileError> {
+        let desired = desired(object)?;
+        let owner = tags::ownership(
+            &object.uid().unwrap_or_default(),
+            &object.namespace().unwrap_or_default(),
+            &object.name_any(),
+            Some(&desired.hash),
+        );
+        Ok((desired, owner))
+    }
+
+    async fn observe(
         &self,
         object: &EcsTaskDefinition,
         ctx: &Context,
-        pass: &mut Pass<EcsTaskDefinitionStatus>,
-    ) -> Result<Cleanup, ReconcileError> {
-        if object.spec.deletion_policy == DeletionPolicy::Retain {
-            pass.normal(
-                "Retained",
-                "deletionPolicy is Retain: the revisions stay registered",
-            );
-            return Ok(Cleanup::Done);
-        }
-        let family = pass.status.family.clone().unwrap_or_else(|| {
-            task_definition::family(&object.name_any(), &object.spec).to_owned()
-        });
-        let unrecorded = scan_unrecorded(object, ctx, &family, &pass.status).await?;
-        let arns = plan::revisions_to_delete(&pass.status, &unrecorded);
-        for arn in &arns {
-            deregister(ctx, arn).await?;
-            pass.status.registered_revisions.retain(|r| &r.arn != arn);
-        }
-        pass.normal(
-            "Deregistered",
-            format!("deregistered {} revision(s) of family {family}", arns.len()),
-        );
-        Ok(Cleanup::Done)
+        (desired, _): &Self::Desired,
+        status: &EcsTaskDefinitionStatus,
+    ) -> Result<Observed, ReconcileError> {
+        observe(object, ctx, desired, status).await
     }
+
+    fn plan(
+        (desired, owner): &Self::Desired,
+        observed: &Observed,
+        status: &EcsTaskDefinitionStatus,
+        _timing: Timing,
+    ) -> KindPlan<Self> {
+        plan::pipeline_plan(
+            desired,
+            owner,
+            plan::plan(desired, observed, status),
+            status,
+        )
+    }
+
+    async fn apply(&self, ctx: &Context, step: &Step) -> Result<Answer, ReconcileError> {
+        let ecs = &ctx.aws.ecs;
+        match step {
+            Step::Register {
+                request,
+                owner_tags,
+                ..
+            } => {
+                let registered = ecs.register_task_definition(request, owner_tags).await?;
+                Ok(Answer::Registered {
+                    arn: registered.arn,
+                    revision: registered.revision,
+                })
+            }
+            Step::Retag { arn, change, .. } => {
+                ecs.retag(arn, change).await?;
+                Ok(Answer::Done)
+            }
+            Step::Deregister { arn, .. } => match ecs.deregister_task_definition(arn).await {
+                // One already deregistered (or unknown) is done, not a failure.
+                Ok(_) => Ok(Answer::Done),
+                Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Answer::Done),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+
+    fn commit(
+        step: Step,
+        answer: Answer,
+        status: &mut EcsTaskDefinitionStatus,
+        notes: &mut Vec<Note>,
+    ) {
+        plan::commit(step, answer, status, notes);
+    }
+
+    fn finish(outcome: Progress, status: &EcsTaskDefinitionStatus) -> Progress {
+        match outcome {
+            Progress::Ready { reason, .. } => Progress::Ready {
+                reason,
+                message: format!(
+                    "revision {} of family {} is registered",
+                    status.revision.unwrap_or_default(),
+                    status.family.as_deref().unwrap_or_default()
+                ),
+            },
+            other => other,
+        }
+    }
+
+    async fn observe_cleanup(
+        &self,
+        object: &EcsTaskDefinition,
+        ctx: &Context,
+        status: &EcsTaskDefinitionStatus,
+    ) -> Result<Self::CleanupObserved, ReconcileError> {
+        if object.spec.deletion_policy == DeletionPolicy::Retain {
+            return Ok(None);
+        }
+        let family = cleanup_family(object, status);
+        Ok(Some(scan_unrecorded(object, ctx, &family, status).await?))
+    }
+
+    fn plan_cleanup(
+        object: &EcsTaskDefinition,
+        observed: &Self::CleanupObserved,
+        status: &EcsTaskDefinitionStatus,
+        _timing: Timing,
+    ) -> CleanupPlan<Self> {
+        plan::cleanup_plan(
+            observed.is_none(),
+            &cleanup_family(object, status),
+            observed.as_deref().unwrap_or_default(),
+            status,
+        )
+    }
+}
+
+/// The family a deletion deregisters revisions of: the recorded one, else the spec's.
+fn cleanup_family(object: &EcsTaskDefinition, status: &EcsTaskDefinitionStatus) -> String {
+    status
+        .family
+        .clone()
+        .unwrap_or_else(|| task_definition::family(&object.name_any(), &object.spec).to_owned())
 }
 
 /// What the spec asks for; an invalid spec fails here, before any AWS call.
 fn desired(object: &EcsTaskDefinition) -> Result<Desired, ReconcileError> {
-    let request = task_definition::register_request(&object.name_any(), &object.spec)?;
+    let request = task_definition::assemble_request(&object.name_any(), &object.spec);
     let tags = request.tags.clone().unwrap_or_default();
     let sorted: BTreeMap<&str, Option<&str>> = tags
         .iter()
@@ -197,125 +290,4 @@ async fn scan_unrecorded(
         }
     }
     Ok(found)
-}
-
-/// Carries out the plan, recording each step in the pass's status as it succeeds.
-async fn apply(
-    object: &EcsTaskDefinition,
-    ctx: &Context,
-    desired: &Desired,
-    plan: Plan,
-    pass: &mut Pass<EcsTaskDefinitionStatus>,
-) -> Result<(), ReconcileError> {
-    let status = &mut pass.status;
-    status
-        .registered_revisions
-        .retain(|r| !plan.forget.contains(&r.arn));
-    status
-        .registered_revisions
-        .extend(plan.track.iter().cloned());
-
-    let (arn, revision, tags_applied) = match plan.current {
-        Current::Keep { arn, revision } => (arn, revision, plan.retag.is_none()),
-        Current::Adopt(adopted) => {
-            pass.normal(
-                "Adopted",
-                format!(
-                    "adopted revision {} registered earlier for this content",
-                    adopted.revision
-                ),
-            );
-            (adopted.arn, adopted.revision, plan.retag.is_none())
-        }
-        Current::Register { drifted } => {
-            let owner = tags::ownership(
-                &object.uid().unwrap_or_default(),
-                &object.namespace().unwrap_or_default(),
-                &object.name_any(),
-                Some(&desired.hash),
-            );
-            let registered = ctx
-                .aws
-                .ecs
-                .register_task_definition(&desired.request, &owner)
-                .await?;
-            match drifted {
-                Some(old) => pass.warning(
-                    "Drift",
-                    format!(
-                        "{old} was deregistered outside the operator; registered the same content again as revision {}",
-                        registered.revision
-                    ),
-                ),
-                None => pass.normal(
-                    "Registered",
-                    format!(
-                        "registered revision {} ({})",
-                        registered.revision, registered.arn
-                    ),
-                ),
-            }
-            (registered.arn, registered.revision, true)
-        }
-    };
-    let status = &mut pass.status;
-    status.task_definition_arn = Some(arn.clone());
-    status.family = Some(desired.family.clone());
-    status.revision = Some(revision);
-    status.content_hash = Some(desired.hash.clone());
-    status.registered_revisions.retain(|r| r.arn != arn);
-    status.registered_revisions.push(RegisteredRevision {
-        arn: arn.clone(),
-        revision,
-        content_hash: desired.hash.clone(),
-    });
-    status
-        .registered_revisions
-        .sort_by_key(|r| std::cmp::Reverse(r.revision));
-    if tags_applied {
-        status.tags_hash = Some(desired.tags_hash.clone());
-    }
-
-    if let Some(change) = &plan.retag {
-        // Removals first: near the 50-tag limit, a rename must free its slot before it is used.
-        if !change.remove.is_empty() {
-            ctx.aws.ecs.untag_resource(&arn, &change.remove).await?;
-        }
-        if !change.set.is_empty() {
-            ctx.aws.ecs.tag_resource(&arn, &change.set).await?;
-        }
-        pass.status.tags_hash = Some(desired.tags_hash.clone());
-        pass.normal(
-            "Tagged",
-            format!(
-                "tags of revision {revision}: {} set, {} removed",
-                change.set.len(),
-                change.remove.len()
-            ),
-        );
-    }
-
-    for expired in &plan.expire {
-        deregister(ctx, &expired.arn).await?;
-        pass.status
-            .registered_revisions
-            .retain(|r| r.arn != expired.arn);
-        pass.normal(
-            "Deregistered",
-            format!(
-                "deregistered revision {} (history limit {})",
-                expired.revision, desired.history_limit
-            ),
-        );
-    }
-    Ok(())
-}
-
-/// Deregisters a revision; one already deregistered (or unknown) is done, not a failure.
-async fn deregister(ctx: &Context, arn: &str) -> Result<(), ReconcileError> {
-    match ctx.aws.ecs.deregister_task_definition(arn).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind == AwsErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e.into()),
-    }
 }

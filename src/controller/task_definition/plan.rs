@@ -7,6 +7,7 @@ use crate::api::common::Tag;
 use crate::api::task_definition::{
     EcsTaskDefinitionStatus, RegisteredRevision, TaskDefinitionBody,
 };
+use crate::controller::pipeline::{Cleanup, Note, Progress};
 use crate::translate::tags::{self, TagChange};
 use crate::translate::task_definition::hash_matches;
 
@@ -246,6 +247,278 @@ pub fn revisions_to_delete(
     let mut seen = std::collections::HashSet::new();
     arns.retain(|arn| seen.insert(arn.clone()));
     arns
+}
+
+/// One AWS write of the EcsTaskDefinition pipeline, with what its commit records.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// RegisterTaskDefinition of the desired content; the new revision becomes current.
+    Register {
+        /// The request.
+        request: Box<TaskDefinitionBody>,
+        /// The operator's tags (owner and content hash) added to the user's.
+        owner_tags: Vec<Tag>,
+        /// Family, content hash and tags hash recorded with the revision.
+        family: String,
+        /// Content hash of the request.
+        hash: String,
+        /// Hash of the user's tags (registered with the revision).
+        tags_hash: String,
+        /// The recorded revision found deregistered outside the operator, when that is why.
+        drifted: Option<String>,
+    },
+    /// Tag changes in place on the current revision (removals first).
+    Retag {
+        /// The revision's ARN.
+        arn: String,
+        /// Its number.
+        revision: i32,
+        /// The change.
+        change: TagChange,
+        /// Hash of the user's tags, recorded once applied.
+        tags_hash: String,
+    },
+    /// DeregisterTaskDefinition of one of the object's revisions.
+    Deregister {
+        /// The revision.
+        arn: String,
+        /// Why, for the Event: the history limit (`Some(limit)`) or the object's deletion.
+        history_limit: Option<usize>,
+        /// Its number, when recorded.
+        revision: Option<i32>,
+    },
+}
+
+/// What AWS answered to a [`Step`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The revision RegisterTaskDefinition created.
+    Registered {
+        /// Its ARN.
+        arn: String,
+        /// Its number.
+        revision: i32,
+    },
+    /// The write was accepted (or was already done).
+    Done,
+}
+
+/// The pipeline's plan for one pass: tracking, forgetting and keeping or adopting a revision are
+/// recorded at once (they need no write); registering, retagging and expiring are steps whose
+/// effects are recorded only once AWS accepted them.
+pub fn pipeline_plan(
+    desired: &Desired,
+    owner_tags: &[Tag],
+    decided: Plan,
+    current: &EcsTaskDefinitionStatus,
+) -> PipelinePlan {
+    let mut status = current.clone();
+    status
+        .registered_revisions
+        .retain(|r| !decided.forget.contains(&r.arn));
+    status
+        .registered_revisions
+        .extend(decided.track.iter().cloned());
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    let retag_pending = decided.retag.is_some();
+    match decided.current {
+        Current::Keep { arn, revision } => {
+            record_current(&mut status, desired, &arn, revision, !retag_pending);
+        }
+        Current::Adopt(adopted) => {
+            notes.push(Note::normal(
+                "Adopted",
+                format!(
+                    "adopted revision {} registered earlier for this content",
+                    adopted.revision
+                ),
+            ));
+            record_current(
+                &mut status,
+                desired,
+                &adopted.arn,
+                adopted.revision,
+                !retag_pending,
+            );
+        }
+        Current::Register { drifted } => steps.push(Step::Register {
+            request: Box::new(desired.request.clone()),
+            owner_tags: owner_tags.to_vec(),
+            family: desired.family.clone(),
+            hash: desired.hash.clone(),
+            tags_hash: desired.tags_hash.clone(),
+            drifted,
+        }),
+    }
+    if let (Some(change), Some(arn), Some(revision)) =
+        (decided.retag, &status.task_definition_arn, status.revision)
+    {
+        steps.push(Step::Retag {
+            arn: arn.clone(),
+            revision,
+            change,
+            tags_hash: desired.tags_hash.clone(),
+        });
+    }
+    steps.extend(decided.expire.iter().map(|expired| Step::Deregister {
+        arn: expired.arn.clone(),
+        history_limit: Some(desired.history_limit),
+        revision: Some(expired.revision),
+    }));
+    let mut plan = PipelinePlan::new(
+        status,
+        steps,
+        Ok(Progress::Ready {
+            reason: "Registered".into(),
+            message: String::new(),
+        }),
+    );
+    plan.notes = notes;
+    plan
+}
+
+/// The pipeline's plan type of this kind.
+pub type PipelinePlan = crate::controller::pipeline::Plan<EcsTaskDefinitionStatus, Step, Progress>;
+
+/// The cleanup plan: `Retain` leaves everything; otherwise every revision of the object (recorded,
+/// or carrying its UID) is deregistered.
+pub fn cleanup_plan(
+    retain: bool,
+    family: &str,
+    unrecorded: &[OwnedRevision],
+    status: &EcsTaskDefinitionStatus,
+) -> crate::controller::pipeline::Plan<EcsTaskDefinitionStatus, Step, Cleanup> {
+    use crate::controller::pipeline::Plan as P;
+    if retain {
+        return P::only(status.clone(), Ok(Cleanup::Done)).when_done(Note::normal(
+            "Retained",
+            "deletionPolicy is Retain: the revisions stay registered",
+        ));
+    }
+    let arns = revisions_to_delete(status, unrecorded);
+    let count = arns.len();
+    let steps = arns
+        .into_iter()
+        .map(|arn| Step::Deregister {
+            revision: status
+                .registered_revisions
+                .iter()
+                .find(|r| r.arn == arn)
+                .map(|r| r.revision),
+            arn,
+            history_limit: None,
+        })
+        .collect();
+    P::new(status.clone(), steps, Ok(Cleanup::Done)).when_done(Note::normal(
+        "Deregistered",
+        format!("deregistered {count} revision(s) of family {family}"),
+    ))
+}
+
+/// Records a write AWS accepted.
+pub fn commit(
+    step: Step,
+    answer: Answer,
+    status: &mut EcsTaskDefinitionStatus,
+    notes: &mut Vec<Note>,
+) {
+    match (step, answer) {
+        (
+            Step::Register {
+                family,
+                hash,
+                tags_hash,
+                drifted,
+                ..
+            },
+            Answer::Registered { arn, revision },
+        ) => {
+            notes.push(match drifted {
+                Some(old) => Note::warning(
+                    "Drift",
+                    format!(
+                        "{old} was deregistered outside the operator; registered the same content again as revision {revision}"
+                    ),
+                ),
+                None => Note::normal(
+                    "Registered",
+                    format!("registered revision {revision} ({arn})"),
+                ),
+            });
+            status.family = Some(family);
+            set_current(status, &arn, revision, &hash);
+            status.tags_hash = Some(tags_hash);
+        }
+        (Step::Register { .. }, Answer::Done) => {}
+        (
+            Step::Retag {
+                revision,
+                change,
+                tags_hash,
+                ..
+            },
+            _,
+        ) => {
+            status.tags_hash = Some(tags_hash);
+            notes.push(Note::normal(
+                "Tagged",
+                format!(
+                    "tags of revision {revision}: {} set, {} removed",
+                    change.set.len(),
+                    change.remove.len()
+                ),
+            ));
+        }
+        (
+            Step::Deregister {
+                arn,
+                history_limit,
+                revision,
+            },
+            _,
+        ) => {
+            status.registered_revisions.retain(|r| r.arn != arn);
+            if let Some(limit) = history_limit {
+                notes.push(Note::normal(
+                    "Deregistered",
+                    format!(
+                        "deregistered revision {} (history limit {limit})",
+                        revision.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn record_current(
+    status: &mut EcsTaskDefinitionStatus,
+    desired: &Desired,
+    arn: &str,
+    revision: i32,
+    tags_applied: bool,
+) {
+    status.family = Some(desired.family.clone());
+    set_current(status, arn, revision, &desired.hash);
+    if tags_applied {
+        status.tags_hash = Some(desired.tags_hash.clone());
+    }
+}
+
+fn set_current(status: &mut EcsTaskDefinitionStatus, arn: &str, revision: i32, hash: &str) {
+    status.task_definition_arn = Some(arn.to_owned());
+    status.revision = Some(revision);
+    status.content_hash = Some(hash.to_owned());
+    status.registered_revisions.retain(|r| r.arn != arn);
+    status.registered_revisions.push(RegisteredRevision {
+        arn: arn.to_owned(),
+        revision,
+        content_hash: hash.to_owned(),
+    });
+    status
+        .registered_revisions
+        .sort_by_key(|r| std::cmp::Reverse(r.revision));
 }
 
 #[cfg(test)]
