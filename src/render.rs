@@ -381,7 +381,6 @@ fn field_errors(error: TranslateError) -> Vec<FieldError> {
     match error {
         TranslateError::Invalid(errors) => errors.0,
         TranslateError::Unresolved { path, message } => vec![FieldError::new(path, message)],
-        TranslateError::Build(message) => vec![FieldError::new("spec", message)],
     }
 }
 

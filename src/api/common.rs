@@ -11,6 +11,9 @@ pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 pub const GROUP: &str = "ecs.operator.dev";
 /// API version of every kind this operator serves.
 pub const VERSION: &str = "v1alpha1";
+/// Annotation (`"true"`) that lets an object take over an AWS resource of its name that it did
+/// not create (an ECS service, a scalable target).
+pub const ADOPT_ANNOTATION: &str = "ecs.operator.dev/adopt";
 /// Category shared by all kinds, so `kubectl get ecs` lists them together.
 pub const ECS_CATEGORY: &str = "ecs";
 

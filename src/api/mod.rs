@@ -12,7 +12,9 @@ pub mod service;
 #[allow(clippy::duplicated_attributes)]
 pub mod task_definition;
 
-pub use common::{Condition, DeletionPolicy, ECS_CATEGORY, GROUP, ReconcileStatus, VERSION};
+pub use common::{
+    ADOPT_ANNOTATION, Condition, DeletionPolicy, ECS_CATEGORY, GROUP, ReconcileStatus, VERSION,
+};
 pub use scaling_policy::{EcsScalingPolicy, EcsScalingPolicySpec, EcsScalingPolicyStatus};
 pub use service::{EcsService, EcsServiceSpec, EcsServiceStatus};
 pub use task_definition::{EcsTaskDefinition, EcsTaskDefinitionSpec, EcsTaskDefinitionStatus};

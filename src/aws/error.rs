@@ -285,6 +285,15 @@ fn is_not_found_message(lower: &str) -> bool {
     .any(|phrase| lower.contains(phrase))
 }
 
+/// A delete's result where "not found" is success: what was to be deleted is gone already.
+pub fn gone_is_done<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind == AwsErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ use aws_config::{BehaviorVersion, Region};
 pub use autoscaling::AutoScalingApi;
 pub use call::Caller;
 pub use ecs::EcsApi;
-pub use error::{AwsError, AwsErrorKind};
+pub use error::{AwsError, AwsErrorKind, gone_is_done};
 pub use limits::{ApiCategory, Budget, RateLimits};
 pub use metrics::CallCounters;
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::runtime::controller::Controller;
-use kube::runtime::events::EventType;
+use kube::runtime::events::{Event, EventType};
 
 use super::Context;
 use super::error::ReconcileError;
@@ -58,6 +58,24 @@ impl Note {
     /// Whether this is a Warning.
     pub fn is_warning(&self) -> bool {
         self.type_ == EventType::Warning
+    }
+
+    /// The Kubernetes Event. The recorder aggregates Events by reason and action (not by
+    /// message), so the action carries a short hash of the message: a repeat of the same message
+    /// counts up one Event (`x2`), a different message under the same reason is an Event of its
+    /// own.
+    pub fn event(&self) -> Event {
+        Event {
+            type_: self.type_,
+            reason: self.reason.clone(),
+            note: Some(self.note.clone()),
+            action: format!(
+                "{}-{}",
+                self.reason.chars().take(110).collect::<String>(),
+                crate::translate::short_hash(self.note.as_bytes(), 4)
+            ),
+            secondary: None,
+        }
     }
 }
 

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
 use kube::runtime::watcher::{self, watcher};
@@ -115,6 +116,37 @@ pub async fn run<R: Kind>(
             }
         })
         .await;
+}
+
+/// The changes of another kind that a controller depends on, with its cache.
+pub type Dependency<K> = (Store<K>, BoxStream<'static, Result<K, watcher::Error>>);
+
+/// Watches kind `K` (what `ctx` watches) for a controller that depends on it: its cache, counted
+/// for the readiness probe, and the stream of changes that matter: those that change `key`, or
+/// with no key every change, deletions included.
+pub fn watch_dependency<K>(ctx: &Context, key: Option<fn(&K) -> Option<u64>>) -> Dependency<K>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + Debug
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let changes = watcher(ctx.watched_api::<K>(), watcher::Config::default())
+        .default_backoff()
+        .reflect(writer);
+    let stream = match key {
+        Some(key) => changes
+            .applied_objects()
+            .predicate_filter(key, PredicateConfig::default())
+            .boxed(),
+        None => changes.touched_objects().boxed(),
+    };
+    track_sync(ctx, &store);
+    (store, stream)
 }
 
 /// Counts `store` among the caches the readiness probe waits for.
@@ -534,14 +566,7 @@ async fn json_patch<K: Managed>(
 async fn publish<K: Managed>(ctx: &Context, object: &K, notes: &[Note]) {
     let reference = object.object_ref(&());
     for note in notes {
-        let event = Event {
-            type_: note.type_,
-            reason: note.reason.clone(),
-            note: Some(note.note.clone()),
-            action: note.reason.clone(),
-            secondary: None,
-        };
-        if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+        if let Err(error) = ctx.recorder.publish(&note.event(), &reference).await {
             tracing::warn!(%error, "could not publish an Event");
         }
     }
@@ -551,6 +576,16 @@ async fn publish<K: Managed>(ctx: &Context, object: &K, notes: &[Note]) {
 mod tests {
     use super::*;
     use crate::api::EcsTaskDefinition;
+
+    #[test]
+    fn distinct_messages_are_distinct_events_and_repeats_aggregate() {
+        let a = Note::normal("ServiceEvent", "has started 2 tasks").event();
+        let b = Note::normal("ServiceEvent", "has reached a steady state").event();
+        let again = Note::normal("ServiceEvent", "has started 2 tasks").event();
+        assert_ne!(a.action, b.action);
+        assert_eq!(a.action, again.action);
+        assert!(a.action.starts_with("ServiceEvent") && a.action.len() <= 128);
+    }
 
     fn object(generation: i64, finalizers: &[&str], deleting: bool) -> EcsTaskDefinition {
         let mut object: EcsTaskDefinition = serde_json::from_value(json!({

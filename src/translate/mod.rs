@@ -78,16 +78,17 @@ pub enum TranslateError {
         /// What is missing.
         message: String,
     },
-    /// The AWS SDK refused to build the request (a required member is missing).
-    #[error("cannot build the AWS request: {0}")]
-    Build(String),
 }
 
-impl TranslateError {
-    /// Translation errors depend only on the spec, so retrying without a spec change cannot help.
-    pub fn is_retryable(&self) -> bool {
-        false
-    }
+/// The first `bytes` bytes of the SHA-256 of `data`, in hex: the short stable hashes recorded in
+/// status and tags (content hashes, applied-member hashes, idempotency tokens).
+pub fn short_hash(data: &[u8], bytes: usize) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether `value` is an AWS ARN of the given service (`arn:<partition>:<service>:...`).

@@ -1,7 +1,5 @@
 //! EcsTaskDefinition -> ECS `RegisterTaskDefinition`: validation, request, normalisation, content hash.
 
-use sha2::{Digest, Sha256};
-
 use super::{FieldErrors, TranslateError, duplicates, is_arn_of, is_ecs_name};
 use crate::api::EcsTaskDefinitionSpec;
 use crate::api::task_definition::{
@@ -58,9 +56,7 @@ pub fn hash_matches(recorded: &str, request: &TaskDefinitionBody) -> bool {
 
 fn digest(normalised: &TaskDefinitionBody) -> String {
     // Serialising plain data (strings, numbers, sorted maps) cannot fail.
-    let bytes = serde_json::to_vec(normalised).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    super::short_hash(&serde_json::to_vec(normalised).unwrap_or_default(), 16)
 }
 
 /// The request with AWS defaults written out and order-insensitive lists sorted.

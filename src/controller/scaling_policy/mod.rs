@@ -7,14 +7,11 @@ pub mod plan;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
-use kube::runtime::watcher::{self, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 
 use self::plan::{Answer, CleanupObserved, Desired, Observed, Write};
 use super::Context;
@@ -24,8 +21,8 @@ use super::runner::{self, Managed};
 use crate::api::scaling_policy::EcsScalingPolicyStatus;
 use crate::api::service::SchedulingStrategy;
 use crate::api::{DeletionPolicy, EcsScalingPolicy, EcsService, ReconcileStatus};
-use crate::aws::AwsErrorKind;
 use crate::aws::snapshot::Lookup;
+use crate::aws::{AwsErrorKind, gone_is_done};
 use crate::translate::{scaling, service, tags};
 
 /// Finalizer that keeps an object until its scalable target is dealt with.
@@ -50,27 +47,19 @@ pub struct ScalingPolicies {
 impl ScalingPolicies {
     /// The controller, watching EcsServices (a policy waits until its service exists in ECS).
     pub fn new(ctx: &Context) -> Self {
-        let (services, writer) = reflector::store();
-        let api: Api<EcsService> = ctx.watched_api();
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .reflect(writer)
-            .applied_objects()
-            .predicate_filter(
-                |s: &EcsService| {
-                    // A service matters to its policy when its ECS service appears or goes.
-                    let created = s
-                        .status
-                        .as_ref()
-                        .and_then(|st| st.service_arn.as_ref())
-                        .is_some();
-                    let generation = s.metadata.generation.unwrap_or_default();
-                    Some(u64::try_from(generation).unwrap_or_default() * 2 + u64::from(created))
-                },
-                PredicateConfig::default(),
-            )
-            .boxed();
-        runner::track_sync(ctx, &services);
+        let (services, stream) = runner::watch_dependency::<EcsService>(
+            ctx,
+            Some(|s| {
+                // A service matters to its policy when its ECS service appears or goes.
+                let created = s
+                    .status
+                    .as_ref()
+                    .and_then(|st| st.service_arn.as_ref())
+                    .is_some();
+                let generation = s.metadata.generation.unwrap_or_default();
+                Some(u64::try_from(generation).unwrap_or_default() * 2 + u64::from(created))
+            }),
+        );
         Self {
             services,
             stream: Mutex::new(Some(stream)),
@@ -173,7 +162,7 @@ fn desired(object: &EcsScalingPolicy, resource_id: String) -> Result<Desired, Re
         uid,
         adopt: object
             .annotations()
-            .get(plan::ADOPT_ANNOTATION)
+            .get(crate::api::ADOPT_ANNOTATION)
             .is_some_and(|v| v == "true"),
     })
 }
@@ -287,14 +276,14 @@ impl Kind for ScalingPolicies {
                 Answer::Done
             }
             Write::DeletePolicy { resource_id, name } => {
-                done_if_missing(autoscaling.delete_scaling_policy(resource_id, name).await)?;
+                gone_is_done(autoscaling.delete_scaling_policy(resource_id, name).await)?;
                 Answer::Done
             }
             Write::PutPolicy(request) => {
                 Answer::Policy(autoscaling.put_scaling_policy(request).await?)
             }
             Write::DeleteAction { resource_id, name } => {
-                done_if_missing(autoscaling.delete_scheduled_action(resource_id, name).await)?;
+                gone_is_done(autoscaling.delete_scheduled_action(resource_id, name).await)?;
                 Answer::Done
             }
             Write::PutActions {
@@ -307,7 +296,7 @@ impl Kind for ScalingPolicies {
                 Answer::Actions(autoscaling.describe_scheduled_actions(resource_id).await?)
             }
             Write::Deregister { resource_id } => {
-                done_if_missing(autoscaling.deregister_scalable_target(resource_id).await)?;
+                gone_is_done(autoscaling.deregister_scalable_target(resource_id).await)?;
                 Answer::Done
             }
         })
@@ -389,13 +378,5 @@ impl Kind for ScalingPolicies {
         _timing: Timing,
     ) -> CleanupPlan<Self> {
         plan::cleanup_plan(observed, status)
-    }
-}
-
-/// ObjectNotFound while deleting is what we wanted.
-fn done_if_missing(result: Result<(), crate::aws::AwsError>) -> Result<(), ReconcileError> {
-    match result {
-        Err(e) if e.kind == AwsErrorKind::NotFound => Ok(()),
-        other => other.map_err(ReconcileError::from),
     }
 }

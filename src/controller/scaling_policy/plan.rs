@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::api::ADOPT_ANNOTATION;
 use crate::api::scaling_policy::{EcsScalingPolicyStatus, PolicyStatus};
 use crate::aws::types::{
     ScalableTargetObservation, ScalingPolicyObservation, ScheduledActionObservation,
@@ -13,7 +14,7 @@ use crate::translate::scaling::{
     PutScalingPolicyRequest, PutScheduledActionRequest, RegisterScalableTargetRequest,
     ScalingRequests, SuspendedStateRequest,
 };
-use crate::translate::tags;
+use crate::translate::{short_hash, tags};
 
 /// What the spec asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,17 +75,9 @@ impl Plan {
     }
 }
 
-/// Annotation that lets the operator take over a scalable target it did not register.
-pub const ADOPT_ANNOTATION: &str = "ecs.operator.dev/adopt";
-
 /// A short stable hash of a request, recorded per request when applied.
 pub fn hash<T: serde::Serialize>(request: &T) -> String {
-    use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(request).unwrap_or_default();
-    Sha256::digest(&bytes)[..6]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    short_hash(&serde_json::to_vec(request).unwrap_or_default(), 6)
 }
 
 /// Whether a pass must read the policies and scheduled actions: the spec changed since they were

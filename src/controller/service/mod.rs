@@ -4,6 +4,7 @@
 //! Observe (Kubernetes stores, DescribeServices) -> [`plan`] (pure) -> apply; the runner does the
 //! rest.
 
+mod diff;
 mod observation;
 pub mod plan;
 mod writes;
@@ -11,15 +12,11 @@ mod writes;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::utils::{PredicateConfig, WatchStreamExt};
-use kube::runtime::watcher::{self, watcher};
-use sha2::{Digest, Sha256};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
 
 use self::plan::{Desired, Observed, TaskDefinitionTarget};
 use self::writes::{Answer, CleanupObserved, Write};
@@ -31,7 +28,7 @@ use crate::api::service::{DeploymentStrategy, EcsServiceStatus};
 use crate::api::{
     DeletionPolicy, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
 };
-use crate::aws::AwsErrorKind;
+use crate::aws::{AwsErrorKind, gone_is_done};
 use crate::translate::{scaling, service, tags};
 
 /// Finalizer that keeps an object until its ECS service is dealt with.
@@ -63,25 +60,10 @@ impl Services {
     /// The controller, watching EcsTaskDefinitions (a new revision rolls the services that
     /// reference it at once) and EcsScalingPolicies (which own the desired count).
     pub fn new(ctx: &Context) -> Self {
-        let (task_definitions, td_writer) = reflector::store();
-        let (policies, policy_writer) = reflector::store();
-        let td_api: Api<EcsTaskDefinition> = ctx.watched_api();
-        let policy_api: Api<EcsScalingPolicy> = ctx.watched_api();
         // A task definition matters when its current revision or readiness changes.
-        let td_stream = watcher(td_api, watcher::Config::default())
-            .default_backoff()
-            .reflect(td_writer)
-            .applied_objects()
-            .predicate_filter(revision_key, PredicateConfig::default())
-            .boxed();
+        let (task_definitions, td_stream) = runner::watch_dependency(ctx, Some(revision_key));
         // Policies: every change, deletions included (they hand the desired count back).
-        let policy_stream = watcher(policy_api, watcher::Config::default())
-            .default_backoff()
-            .reflect(policy_writer)
-            .touched_objects()
-            .boxed();
-        runner::track_sync(ctx, &task_definitions);
-        runner::track_sync(ctx, &policies);
+        let (policies, policy_stream) = runner::watch_dependency::<EcsScalingPolicy>(ctx, None);
         Self {
             task_definitions,
             policies,
@@ -93,18 +75,14 @@ impl Services {
 /// What identifies a task definition change that matters to services: its current ARN and
 /// whether it is Ready at its generation.
 fn revision_key(td: &EcsTaskDefinition) -> Option<u64> {
-    let mut hasher = Sha256::new();
-    let status = td.status.as_ref();
-    hasher.update(
-        status
-            .and_then(|s| s.task_definition_arn.as_deref())
-            .unwrap_or_default(),
-    );
-    hasher.update([u8::from(task_definition_ready(td).is_some())]);
-    let digest = hasher.finalize();
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    Some(u64::from_le_bytes(bytes))
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    td.status
+        .as_ref()
+        .and_then(|s| s.task_definition_arn.as_deref())
+        .hash(&mut hasher);
+    task_definition_ready(td).is_some().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The ARN of a task definition that is Ready at its current generation.
@@ -244,11 +222,8 @@ impl Kind for Services {
             // "If true, allows you to delete a service even if it wasn't scaled down to zero
             // tasks."
             Write::Delete { cluster, name, .. } => {
-                match ecs.delete_service(cluster, name, true).await {
-                    Ok(_) => Ok(Answer::Done),
-                    Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Answer::Done),
-                    Err(e) => Err(e.into()),
-                }
+                gone_is_done(ecs.delete_service(cluster, name, true).await)?;
+                Ok(Answer::Done)
             }
             Write::Retag { arn, change, .. } => {
                 ecs.retag(arn, change).await?;
@@ -396,7 +371,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
         uid,
         adopt: object
             .annotations()
-            .get(plan::ADOPT_ANNOTATION)
+            .get(crate::api::ADOPT_ANNOTATION)
             .is_some_and(|v| v == "true"),
     })
 }
@@ -441,8 +416,7 @@ async fn literal_target(
 
 /// The CreateService idempotency token of an object's generation (36 characters at most).
 pub fn client_token(uid: &str, generation: i64) -> String {
-    let digest = Sha256::digest(format!("{uid}:{generation}").as_bytes());
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    crate::translate::short_hash(format!("{uid}:{generation}").as_bytes(), 16)
 }
 
 /// Reads the ECS service: fresh while anything is in motion, from the read-ahead cache when the

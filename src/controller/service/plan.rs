@@ -7,18 +7,19 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::diff::{
+    CODE_DEPLOY_UPDATABLE, EXTERNAL_UPDATABLE, changed_members, controller_change_allowed,
+    member_hash, member_values, normalise_settings, update_with,
+};
 use super::observation::{clear_observation, record_observation, rollout};
 pub use super::observation::{ecs_events, settled};
+use crate::api::ADOPT_ANNOTATION;
 use crate::api::common::Tag;
 use crate::api::service::DeploymentControllerType;
 use crate::api::service::{EcsServiceStatus, ServiceSettings};
 use crate::aws::types::{ServiceDeploymentObservation, ServiceObservation};
 use crate::controller::pipeline::Note as PipelineNote;
-use crate::translate::service::{
-    CODE_DEPLOY_UPDATABLE, CreateServiceRequest, EXTERNAL_UPDATABLE, UpdateServiceRequest,
-    changed_members, controller_change_allowed, member_hash, member_values, normalise_settings,
-    update_with,
-};
+use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::tags::{self, TagChange};
 
 /// The task definition the service must run, as the spec names it.
@@ -227,9 +228,6 @@ pub fn progress_poll(poll: Duration, deployment_age: Option<i64>) -> Duration {
     let quarter = Duration::from_secs(u64::try_from(age.max(0)).unwrap_or(0)) / 4;
     quarter.clamp(Duration::from_secs(1).min(poll), poll)
 }
-
-/// Annotation that lets the operator take over an ECS service it did not create.
-pub const ADOPT_ANNOTATION: &str = "ecs.operator.dev/adopt";
 
 /// The plan for one pass.
 pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) -> Plan {
@@ -668,11 +666,7 @@ const DEPLOYING: [&str; 7] = [
 
 /// The token of a creation that follows the service `previous` (32 hex characters).
 fn recreation_token(base: &str, previous: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(format!("{base}:{previous}").as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::translate::short_hash(format!("{base}:{previous}").as_bytes(), 16)
 }
 
 /// The hash of every member as applied now.

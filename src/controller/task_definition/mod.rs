@@ -8,7 +8,6 @@ pub mod plan;
 use std::collections::BTreeMap;
 
 use kube::ResourceExt;
-use sha2::{Digest, Sha256};
 
 use self::plan::{Answer, CurrentState, Desired, Observed, OwnedRevision, Step};
 use super::Context;
@@ -17,9 +16,9 @@ use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
 use crate::api::task_definition::EcsTaskDefinitionStatus;
 use crate::api::{DeletionPolicy, EcsTaskDefinition, ReconcileStatus};
-use crate::aws::AwsErrorKind;
+use crate::aws::gone_is_done;
 use crate::aws::snapshot::Lookup;
-use crate::translate::{tags, task_definition};
+use crate::translate::{short_hash, tags, task_definition};
 
 /// Finalizer that keeps an object until its revisions are dealt with.
 pub const FINALIZER: &str = "ecs.operator.dev/task-definition";
@@ -120,12 +119,11 @@ impl Kind for TaskDefinitions {
                 ecs.retag(arn, change).await?;
                 Ok(Answer::Done)
             }
-            Step::Deregister { arn, .. } => match ecs.deregister_task_definition(arn).await {
+            Step::Deregister { arn, .. } => {
                 // One already deregistered (or unknown) is done, not a failure.
-                Ok(_) => Ok(Answer::Done),
-                Err(e) if e.kind == AwsErrorKind::NotFound => Ok(Answer::Done),
-                Err(e) => Err(e.into()),
-            },
+                gone_is_done(ecs.deregister_task_definition(arn).await)?;
+                Ok(Answer::Done)
+            }
         }
     }
 
@@ -196,10 +194,7 @@ fn desired(object: &EcsTaskDefinition) -> Result<Desired, ReconcileError> {
         .iter()
         .map(|t| (t.key.as_str(), t.value.as_deref()))
         .collect();
-    let tags_hash = Sha256::digest(serde_json::to_vec(&sorted).unwrap_or_default())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let tags_hash = short_hash(&serde_json::to_vec(&sorted).unwrap_or_default(), 8);
     Ok(Desired {
         hash: task_definition::content_hash(&request),
         family: request.family.clone().unwrap_or_else(|| object.name_any()),
