@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ecs_testbed::kube_api::KubeApi;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
 struct Kubectl {
@@ -214,4 +214,66 @@ async fn wait_for_ready_and_delete_with_finalizer() {
     assert_eq!(remover.await.expect("remover"), "basic");
     let gone = tokio::task::block_in_place(|| kubectl.run(&["get", "ecstd/basic"]));
     assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+}
+
+/// What the operator's recorder writes (events.k8s.io/v1) is what `kubectl describe` reads (core
+/// v1 Events selected by involvedObject): one resource in two versions, as on a real API server.
+/// Two different messages under one reason are two Events, not "(x2)" of the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_shows_the_events_the_recorder_wrote() {
+    use ecs_operator::controller::pipeline::Note;
+    use kube::runtime::events::{Recorder, Reporter};
+    let (_api, kubectl, client) = setup("describe").await;
+    tokio::task::block_in_place(|| {
+        kubectl.ok(&["apply", "-f", "examples/services/web-service.yaml"]);
+    });
+    let services: Api<ecs_operator::api::EcsService> = Api::namespaced(client.clone(), "default");
+    let service = services.get("web-service").await.expect("object");
+    let recorder = Recorder::new(client.clone(), Reporter::from("ecs-operator"));
+    let reference = service.object_ref(&());
+    for (reason, note) in [
+        (
+            "ServiceEvent",
+            "(service web-service) has started 2 tasks: (task a1).",
+        ),
+        (
+            "ServiceEvent",
+            "(service web-service) has reached a steady state.",
+        ),
+        ("Deploying", "rolling web-service to web:2"),
+    ] {
+        // As the operator publishes them (runner::publish).
+        recorder
+            .publish(&Note::normal(reason, note).event(), &reference)
+            .await
+            .expect("published");
+    }
+    let described =
+        tokio::task::block_in_place(|| kubectl.ok(&["describe", "ecssvc", "web-service"]));
+    assert!(!described.contains("Events:  <none>"), "{described}");
+    for note in [
+        "has started 2 tasks",
+        "has reached a steady state",
+        "rolling web-service to web:2",
+    ] {
+        assert!(described.contains(note), "{note}:\n{described}");
+    }
+    assert!(
+        described.contains("ecs-operator"),
+        "From column: {described}"
+    );
+    // Both versions list the same Events.
+    let core = tokio::task::block_in_place(|| {
+        kubectl.ok(&["get", "events.v1.", "-o", "jsonpath={.items[*].message}"])
+    });
+    let new = tokio::task::block_in_place(|| {
+        kubectl.ok(&[
+            "get",
+            "events.v1.events.k8s.io",
+            "-o",
+            "jsonpath={.items[*].note}",
+        ])
+    });
+    assert_eq!(core, new);
+    assert!(core.contains("rolling web-service to web:2"), "{core}");
 }

@@ -15,6 +15,8 @@ async fn the_sandbox_brings_every_example_to_ready_and_cleans_up() {
         examples: common::root().join("examples"),
         dir: dir.clone(),
         timeout: Duration::from_secs(120),
+        // What `ecs-testbed sandbox` picks by default: the real control plane where Go is.
+        real_control_plane: ecs_testbed::control_plane::available(),
     };
     let sandbox = ecs_testbed::sandbox::up(&options)
         .await
@@ -39,6 +41,14 @@ async fn the_sandbox_brings_every_example_to_ready_and_cleans_up() {
         "{listed}"
     );
     assert!(dir.join("kubeconfig").exists());
+    // What a new user tries first shows what the operator reported.
+    let described = ecs_testbed::sandbox::kubectl(
+        &dir.join("kubeconfig"),
+        &["describe", "ecssvc", "web-service"],
+    )
+    .expect("kubectl describe");
+    assert!(!described.contains("Events:  <none>"), "{described}");
+    assert!(described.contains("Created"), "{described}");
     drop(sandbox);
     assert!(!dir.exists(), "the sandbox's files are removed");
 }

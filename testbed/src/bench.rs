@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::control_plane::ControlPlane;
 use crate::http::{self, HttpClient};
 use crate::kube_api::KubeApi;
 use crate::{AwsProxy, MotoServer, ProxyConfig, TestbedError};
@@ -19,14 +20,99 @@ pub fn collection(plural: &str) -> String {
     format!("/apis/ecs.operator.dev/v1alpha1/namespaces/default/{plural}")
 }
 
+/// The Kubernetes API a stack runs on.
+pub enum Kube {
+    /// The in-process emulator (the benchmark's: it counts requests and drops watches on cue).
+    Emulator(KubeApi),
+    /// A real kube-apiserver, kube-controller-manager and etcd, reached over plain HTTP through
+    /// `kubectl proxy` (which adds the admin credentials and the TLS).
+    ControlPlane {
+        /// The control plane.
+        plane: ControlPlane,
+        /// `kubectl proxy`, killed with the stack.
+        proxy: KubectlProxy,
+    },
+}
+
+impl Kube {
+    /// The plain-HTTP URL of the API.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Emulator(api) => api.url(),
+            Self::ControlPlane { proxy, .. } => &proxy.url,
+        }
+    }
+
+    /// The emulator, for what only it can do (request counts, dropping watches).
+    pub fn emulator(&self) -> Result<&KubeApi, TestbedError> {
+        match self {
+            Self::Emulator(api) => Ok(api),
+            Self::ControlPlane { .. } => Err(TestbedError::Http(
+                "this needs the Kubernetes API emulator, not the real control plane".into(),
+            )),
+        }
+    }
+
+    /// Whether this is the real control plane.
+    pub fn is_real(&self) -> bool {
+        matches!(self, Self::ControlPlane { .. })
+    }
+}
+
+/// A `kubectl proxy` process serving a cluster on loopback.
+pub struct KubectlProxy {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl KubectlProxy {
+    /// Starts `kubectl proxy` for `kubeconfig` on a free loopback port.
+    pub fn start(kubeconfig: &Path) -> Result<Self, TestbedError> {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new("kubectl")
+            .args(["proxy", "--port=0", "--address=127.0.0.1"])
+            .env("KUBECONFIG", kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| TestbedError::io("starting kubectl proxy", e))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| TestbedError::Tool("kubectl proxy: no stdout".into()))?;
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        // "Starting to serve on 127.0.0.1:PORT"
+        let Some(address) = line.trim().rsplit(' ').next().filter(|a| a.contains(':')) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(TestbedError::Tool(format!(
+                "kubectl proxy did not start: {line:?}"
+            )));
+        };
+        Ok(Self {
+            url: format!("http://{address}"),
+            child,
+        })
+    }
+}
+
+impl Drop for KubectlProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A running stack.
 pub struct Stack {
     /// The moto server (AWS state).
     pub moto: MotoServer,
     /// The proxy the operator talks to (records every call).
     pub proxy: AwsProxy,
-    /// The Kubernetes API emulator.
-    pub kube: KubeApi,
+    /// The Kubernetes API (the emulator, or a real control plane).
+    pub kube: Kube,
     /// The account the proxy isolates this stack's AWS state in.
     pub account: String,
     operator: Option<Child>,
@@ -37,6 +123,11 @@ pub struct Stack {
 impl Stack {
     /// Starts moto, the proxy and the emulator, and installs the CRDs `operator crds` prints.
     pub async fn start(operator: &Path, dir: &Path) -> Result<Self, TestbedError> {
+        Self::start_on(operator, dir, false).await
+    }
+
+    /// Like [`Stack::start`], on a real control plane when `real` (built with Go on first use).
+    pub async fn start_on(operator: &Path, dir: &Path, real: bool) -> Result<Self, TestbedError> {
         let moto = MotoServer::start(None)?;
         let account = crate::next_account_id();
         let proxy = AwsProxy::start(ProxyConfig {
@@ -45,9 +136,22 @@ impl Stack {
             ..Default::default()
         })
         .await?;
-        let kube = KubeApi::start(None).await?;
         std::fs::create_dir_all(dir).map_err(|e| TestbedError::io("bench dir", e))?;
-        let kubeconfig = kube.write_kubeconfig(&dir.join("kubeconfig"))?;
+        let (kube, kubeconfig) = if real {
+            let plane = tokio::task::spawn_blocking(|| ControlPlane::start(None))
+                .await
+                .map_err(|e| TestbedError::ControlPlane(e.to_string()))??;
+            // The admin kubeconfig, where the emulator's would be (`<dir>/kubeconfig`).
+            let kubeconfig = dir.join("kubeconfig");
+            std::fs::copy(&plane.endpoint().kubeconfig, &kubeconfig)
+                .map_err(|e| TestbedError::io("copying the kubeconfig", e))?;
+            let proxy = KubectlProxy::start(&kubeconfig)?;
+            (Kube::ControlPlane { plane, proxy }, kubeconfig)
+        } else {
+            let api = KubeApi::start(None).await?;
+            let kubeconfig = api.write_kubeconfig(&dir.join("kubeconfig"))?;
+            (Kube::Emulator(api), kubeconfig)
+        };
         let stack = Self {
             moto,
             proxy,
@@ -71,6 +175,26 @@ impl Stack {
                     &crd,
                 )
                 .await?;
+        }
+        if stack.kube.is_real() {
+            // A real API server serves a CRD's kind only once it is Established.
+            let output = Command::new("kubectl")
+                .args([
+                    "wait",
+                    "--for=condition=Established",
+                    "crd",
+                    "--all",
+                    "--timeout=60s",
+                ])
+                .env("KUBECONFIG", &stack.kubeconfig)
+                .output()
+                .map_err(|e| TestbedError::io("kubectl wait", e))?;
+            if !output.status.success() {
+                return Err(TestbedError::Tool(format!(
+                    "the CRDs were not established: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )));
+            }
         }
         Ok(stack)
     }

@@ -55,6 +55,10 @@ enum Command {
         /// Seconds to wait for everything to be Ready before reporting what is not.
         #[arg(long, default_value_t = 180)]
         timeout_seconds: u64,
+        /// The Kubernetes API: `auto` (a real control plane when Go is installed, else the
+        /// emulator), `control-plane` or `emulator`.
+        #[arg(long, default_value = "auto")]
+        kube: String,
     },
     /// Start the recording, fault-injecting proxy in front of an AWS endpoint; prints its URL.
     AwsProxy {
@@ -121,7 +125,19 @@ async fn main() -> ExitCode {
             operator,
             examples,
             timeout_seconds,
-        } => sandbox(operator, examples, timeout_seconds).await,
+            kube,
+        } => {
+            let real = match kube.as_str() {
+                "auto" => ecs_testbed::control_plane::available(),
+                "control-plane" => true,
+                "emulator" => false,
+                other => {
+                    eprintln!("error: --kube {other}: use auto, control-plane or emulator");
+                    return ExitCode::FAILURE;
+                }
+            };
+            sandbox(operator, examples, timeout_seconds, real).await
+        }
         Command::BuildControlPlane => match ecs_testbed::control_plane::binary() {
             Ok(path) => {
                 println!("{}", path.display());
@@ -245,6 +261,7 @@ async fn sandbox(
     operator: Option<PathBuf>,
     examples: Option<PathBuf>,
     timeout_seconds: u64,
+    real_control_plane: bool,
 ) -> ExitCode {
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let operator = match operator {
@@ -270,6 +287,7 @@ async fn sandbox(
         examples: examples.unwrap_or_else(|| workspace.join("examples")),
         dir: std::env::temp_dir().join(format!("ecs-operator-sandbox-{}", std::process::id())),
         timeout: std::time::Duration::from_secs(timeout_seconds),
+        real_control_plane,
     };
     match ecs_testbed::sandbox::run(&options).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -87,6 +87,9 @@ pub struct SandboxOptions {
     pub dir: PathBuf,
     /// How long to wait for everything to be Ready before reporting what is not.
     pub timeout: Duration,
+    /// Run on a real control plane (kube-apiserver, kube-controller-manager, etcd) rather than
+    /// the emulator: what a user sees with `kubectl` is then what a cluster shows.
+    pub real_control_plane: bool,
 }
 
 /// A running sandbox; dropping it stops everything.
@@ -108,8 +111,13 @@ impl Drop for Sandbox {
 /// Brings the stack up, applies the examples, follows them to Ready and prints what Kubernetes
 /// and ECS hold.
 pub async fn up(options: &SandboxOptions) -> Result<Sandbox, TestbedError> {
-    say("starting moto, the AWS proxy (ECS model) and the Kubernetes API emulator");
-    let mut stack = Stack::start(&options.operator, &options.dir).await?;
+    say(if options.real_control_plane {
+        "starting moto, the AWS proxy (ECS model) and a real Kubernetes control plane (kube-apiserver, etcd; built with Go on first use)"
+    } else {
+        "starting moto, the AWS proxy (ECS model) and the Kubernetes API emulator"
+    });
+    let mut stack =
+        Stack::start_on(&options.operator, &options.dir, options.real_control_plane).await?;
     let client = http::client();
     // Straight to moto: the proxy's record stays the operator's own calls.
     seed_aws(&client, stack.moto.url(), &stack.account).await?;
@@ -175,6 +183,9 @@ pub async fn run(options: &SandboxOptions) -> Result<(), TestbedError> {
         sandbox.stack.kubeconfig().display()
     );
     println!("  kubectl get ecs");
+    println!(
+        "  kubectl describe ecssvc web-service   # conditions and the Events the operator reported"
+    );
     println!("  kubectl apply -f your-object.yaml");
     println!(
         "AWS (moto behind the proxy) answers at {} in account {}.",

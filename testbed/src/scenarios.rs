@@ -244,7 +244,13 @@ impl BenchStack {
     /// Kubernetes API requests so far, by verb.
     fn kube_requests(&self) -> BTreeMap<String, u64> {
         let mut by_verb = BTreeMap::new();
-        for ((verb, _), n) in self.stack.kube.server().request_counts() {
+        let counts = self
+            .stack
+            .kube
+            .emulator()
+            .map(|api| api.server().request_counts())
+            .unwrap_or_default();
+        for ((verb, _), n) in counts {
             *by_verb.entry(verb).or_insert(0) += n;
         }
         by_verb
@@ -676,7 +682,7 @@ pub async fn faults(bench: &mut BenchStack, scale: &Scale) -> Result<Faults, Tes
     bench.stack.proxy.set_faults(rules.clone());
     bench.start_operator()?;
     let (stop_drops, mut dropping) = tokio::sync::watch::channel(false);
-    let server = bench.stack.kube.server_arc();
+    let server = bench.stack.kube.emulator()?.server_arc();
     let dropper = tokio::spawn(async move {
         let mut drops = 0;
         loop {

@@ -3,6 +3,7 @@
 //! testbed/README.md for what it implements and where it differs from a real API server.
 
 pub mod discovery;
+pub mod events;
 pub mod schema;
 pub mod selectors;
 pub mod server;

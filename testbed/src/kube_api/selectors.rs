@@ -95,14 +95,19 @@ fn split_set(part: &str, operator: &str) -> Option<(String, Vec<String>)> {
     ))
 }
 
-/// A parsed field selector; only `metadata.name` and `metadata.namespace` are supported, as for
-/// custom resources on a real API server.
+/// A parsed field selector: `metadata.name` and `metadata.namespace`, as for custom resources on a
+/// real API server, and the fields a built-in type adds (see [`FieldSelector::parse_with`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {
     /// Parses `metadata.name=x,metadata.namespace!=y`.
     pub fn parse(text: &str) -> Result<Self, String> {
+        Self::parse_with(text, &[])
+    }
+
+    /// Parses a selector that may also name the dotted paths in `extra` (`involvedObject.name`).
+    pub fn parse_with(text: &str, extra: &[&str]) -> Result<Self, String> {
         let mut terms = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (field, equal, value) = if let Some((f, v)) = part.split_once("!=") {
@@ -112,7 +117,7 @@ impl FieldSelector {
             } else {
                 return Err(format!("invalid field selector: {part:?}"));
             };
-            if !matches!(field, "metadata.name" | "metadata.namespace") {
+            if !matches!(field, "metadata.name" | "metadata.namespace") && !extra.contains(&field) {
                 return Err(format!("field label not supported: {field}"));
             }
             terms.push((field.to_owned(), equal, value.to_owned()));
@@ -123,11 +128,16 @@ impl FieldSelector {
     /// Whether the object satisfies every term.
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            let actual = match field.as_str() {
-                "metadata.name" => object["metadata"]["name"].as_str(),
-                _ => object["metadata"]["namespace"].as_str(),
-            }
-            .unwrap_or_default();
+            // `source` names the core Event's source.component, as on a real server.
+            let pointer = if field == "source" {
+                "/source/component".to_owned()
+            } else {
+                format!("/{}", field.replace('.', "/"))
+            };
+            let actual = object
+                .pointer(&pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             (actual == value) == *equal
         })
     }

@@ -357,8 +357,11 @@ fn list(
 ) -> Result<Value, ApiError> {
     let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))
         .map_err(|e| ApiError::new(400, "BadRequest", e))?;
-    let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))
-        .map_err(|e| ApiError::new(400, "BadRequest", e))?;
+    let fields = FieldSelector::parse_with(
+        query.get("fieldSelector").map_or("", String::as_str),
+        selectable_fields(rt),
+    )
+    .map_err(|e| ApiError::new(400, "BadRequest", e))?;
     let limit = query
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -518,7 +521,7 @@ fn watch_stream(
     if let Some(name) = name {
         field_text = format!("metadata.name={name}");
     }
-    let fields = match FieldSelector::parse(&field_text) {
+    let fields = match FieldSelector::parse_with(&field_text, selectable_fields(rt)) {
         Ok(f) => f,
         Err(e) => return error(&ApiError::new(400, "BadRequest", e)),
     };
@@ -575,7 +578,10 @@ fn watch_stream(
     };
     let subscription = server.store.watch(rt, namespace, start_rv);
     let bookmark_kind = (rt.kind.clone(), rt.api_version());
-    let (watched_group, watched_plural) = (rt.group.clone(), rt.plural.clone());
+    // Changes are recorded under the type's storage (one for both versions of events) and shown
+    // in the version watched.
+    let (watched_group, watched_plural) = rt.storage_key();
+    let watched_type = rt.clone();
     let watched_namespace = namespace.map(str::to_owned);
     let interval = server.bookmark_interval;
     let mut dropped = server.drop_watches.subscribe();
@@ -604,8 +610,8 @@ fn watch_stream(
         }
         for change in replay {
             last_rv = change.rv;
-            if matches(&change.object) && tx.send(line(change.kind, &change.object)).await.is_err()
-            {
+            let object = watched_type.present(&change.object);
+            if matches(&object) && tx.send(line(change.kind, &object)).await.is_err() {
                 return;
             }
         }
@@ -638,7 +644,8 @@ fn watch_stream(
                         if watched_namespace.as_deref().is_some_and(|ns| ns != change.namespace) {
                             continue;
                         }
-                        if matches(&change.object) && tx.send(line(change.kind, &change.object)).await.is_err() {
+                        let object = watched_type.present(&change.object);
+                        if matches(&object) && tx.send(line(change.kind, &object)).await.is_err() {
                             return;
                         }
                     }
@@ -659,4 +666,13 @@ fn watch_stream(
         .header("transfer-encoding", "chunked")
         .body(BodyExt::boxed(StreamBody::new(stream)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
+}
+
+/// The fields a field selector may name for `rt` besides the metadata ones.
+fn selectable_fields(rt: &ResourceType) -> &'static [&'static str] {
+    if super::events::is_event(&rt.group, &rt.plural) {
+        super::events::selectable_fields(&rt.group)
+    } else {
+        &[]
+    }
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use super::events;
 use super::schema::{self, Cause};
 use super::selectors::{FieldSelector, LabelSelector};
 
@@ -60,7 +61,48 @@ impl ResourceType {
     }
 
     fn key(&self) -> TypeKey {
-        (self.group.clone(), self.plural.clone())
+        self.storage_key()
+    }
+
+    /// Where objects of this type are stored, and under which (group, plural) their changes are
+    /// recorded: one storage for both versions of events.
+    pub fn storage_key(&self) -> (String, String) {
+        if events::is_events_k8s_io(&self.group, &self.plural) {
+            (String::new(), self.plural.clone())
+        } else {
+            (self.group.clone(), self.plural.clone())
+        }
+    }
+
+    /// A stored object as this type serves it (its apiVersion and kind; events converted).
+    pub fn present(&self, stored: &Value) -> Value {
+        let mut object = if events::is_events_k8s_io(&self.group, &self.plural) {
+            events::from_core(stored)
+        } else {
+            stored.clone()
+        };
+        object["apiVersion"] = json!(self.api_version());
+        object["kind"] = json!(self.kind);
+        object
+    }
+
+    /// A stored object converted to this type's version, but otherwise as stored (what a patch
+    /// in this version applies to).
+    fn present_as_sent(&self, stored: &Value) -> Value {
+        if events::is_events_k8s_io(&self.group, &self.plural) {
+            events::from_core(stored)
+        } else {
+            stored.clone()
+        }
+    }
+
+    /// An object sent in this type's version as it is stored.
+    fn absorb(&self, sent: Value) -> Value {
+        if events::is_events_k8s_io(&self.group, &self.plural) {
+            events::to_core(&sent)
+        } else {
+            sent
+        }
     }
 
     fn builtin(
@@ -342,7 +384,7 @@ impl Store {
         let replay = inner
             .history
             .iter()
-            .filter(|c| c.rv > from_rv && c.group == rt.group && c.plural == rt.plural)
+            .filter(|c| c.rv > from_rv && (c.group.clone(), c.plural.clone()) == rt.storage_key())
             .filter(|c| namespace.is_none_or(|ns| c.namespace == ns))
             .cloned()
             .collect();
@@ -451,6 +493,7 @@ impl Store {
                 "the body must be a JSON object",
             ));
         }
+        object = rt.absorb(object);
         let body_ns = object["metadata"]["namespace"]
             .as_str()
             .unwrap_or_default()
@@ -580,7 +623,7 @@ impl Store {
         {
             return Err(ApiError::conflict(&rt, name));
         }
-        let mut object = object;
+        let mut object = rt.absorb(object);
         release_changed_fields(&current, &mut object, &rt);
         self.write(
             &mut inner, &rt, namespace, name, current, object, status, options,
@@ -604,7 +647,8 @@ impl Store {
         } = *at;
         let mut inner = self.lock();
         let rt = find_type(&inner, group, version, plural)?;
-        let existing = current(&inner, &rt, namespace, name);
+        // A patch applies to the object as this version shows it.
+        let existing = current(&inner, &rt, namespace, name).map(|c| rt.present_as_sent(&c));
         let (current, target) = match (&patch, existing) {
             (
                 Patch::Apply {
@@ -684,6 +728,7 @@ impl Store {
                 (current, target)
             }
         };
+        let (current, target) = (rt.absorb(current), rt.absorb(target));
         self.write(
             &mut inner, &rt, namespace, name, current, target, status, options,
         )
@@ -884,13 +929,15 @@ impl Store {
         kind: &'static str,
         object: &Value,
     ) {
+        let (group, plural) = rt.storage_key();
+        // Recorded as stored; each watch shows it in the version it watches.
         let change = Change {
             rv: inner.rv,
-            group: rt.group.clone(),
-            plural: rt.plural.clone(),
+            group,
+            plural,
             namespace: namespace.to_owned(),
             kind,
-            object: with_type(object, rt),
+            object: object.clone(),
         };
         inner.history.push_back(change.clone());
         while inner.history.len() > HISTORY_LIMIT {
@@ -1025,10 +1072,7 @@ fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
 }
 
 fn with_type(object: &Value, rt: &ResourceType) -> Value {
-    let mut object = object.clone();
-    object["apiVersion"] = json!(rt.api_version());
-    object["kind"] = json!(rt.kind);
-    object
+    rt.present(object)
 }
 
 fn crd_established(crd: &mut Value) {
