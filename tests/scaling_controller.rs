@@ -563,3 +563,97 @@ async fn daemon_services_bad_steps_and_step_policies_are_reported() {
         .await;
     bed.stop_controllers().await;
 }
+
+/// A policy or scheduled action removed from the spec stays in status until AWS deleted it: when
+/// the delete fails (refused once, lifted before the next pass), the next pass deletes it, and
+/// nothing is left acting in AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_delete_of_a_removed_policy_is_retried_until_aws_has_none() {
+    use ecs_testbed::proxy::{Fault, FaultRule};
+    let mut bed = Bed::with_resync(Duration::from_millis(1500)).await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service("web", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    let cpu = json!({"policyName": "cpu", "targetValue": 70.0, "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}});
+    let memory = json!({"policyName": "memory", "targetValue": 80.0, "predefinedMetric": {"type": "ECSServiceAverageMemoryUtilization"}});
+    create_policy(
+        &bed,
+        "web",
+        json!({"serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 4,
+               "targetTrackingPolicies": [cpu, memory],
+               "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)", "minCapacity": 1, "maxCapacity": 2}]}),
+    )
+    .await;
+    wait_policy_ready(&bed, "web").await;
+    let client = autoscaling(&bed);
+    let id = "service/prod/web";
+    let refused = |operation: &str| FaultRule {
+        operation: format!("application-autoscaling:{operation}"),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: Fault::AwsError {
+            status: 400,
+            code: "AccessDeniedException".into(),
+            message: format!(
+                "User is not authorized to perform: application-autoscaling:{operation}"
+            ),
+        },
+    };
+    for (operation, patch) in [
+        (
+            "DeleteScalingPolicy",
+            json!({"spec": {"targetTrackingPolicies": [cpu]}}),
+        ),
+        (
+            "DeleteScheduledAction",
+            json!({"spec": {"scheduledActions": null}}),
+        ),
+    ] {
+        bed.proxy.clear();
+        bed.proxy.set_faults(vec![refused(operation)]);
+        let generation = bed
+            .policies()
+            .patch("web", &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .expect("patched")
+            .metadata
+            .generation
+            .expect("generation");
+        wait_generation(&bed, generation).await;
+        let calls: Vec<u16> = bed
+            .proxy
+            .requests()
+            .iter()
+            .filter(|r| r.operation == operation)
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(
+            calls.len(),
+            2,
+            "{operation}: refused once, then sent again: {calls:?}"
+        );
+        assert_ne!(calls[0], 200);
+        assert_eq!(calls[1], 200);
+    }
+    let names: Vec<String> = policies(&client, id)
+        .await
+        .iter()
+        .map(|p| p.policy_name().to_owned())
+        .collect();
+    assert_eq!(names, ["cpu"], "the removed policy is gone from AWS");
+    assert!(
+        actions(&client, id).await.is_empty(),
+        "and the removed action"
+    );
+    let status = bed
+        .policies()
+        .get("web")
+        .await
+        .expect("object")
+        .status
+        .expect("status");
+    assert_eq!(status.policies.len(), 1);
+    assert!(status.scheduled_actions.is_empty());
+    bed.stop_controllers().await;
+}
