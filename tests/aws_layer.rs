@@ -149,7 +149,7 @@ async fn task_definitions_register_describe_list_deregister() {
         .deregister_task_definition(&first)
         .await
         .expect("deregistered");
-    assert_eq!(gone.status, "INACTIVE");
+    assert_eq!(gone.status.as_str(), "INACTIVE");
     let active = bed
         .aws
         .ecs
@@ -258,7 +258,7 @@ async fn services_create_describe_update_delete() {
         (arn.as_str(), "api", 1)
     );
     assert_eq!(observed.task_definition, td1);
-    assert_eq!(observed.status, "ACTIVE");
+    assert_eq!(observed.status.as_str(), "ACTIVE");
     assert!(!observed.deployments.is_empty());
 
     let update = service::UpdateServiceRequest {
@@ -309,7 +309,7 @@ async fn services_create_describe_update_delete() {
         .await
         .expect("ok")
         .expect("still reported");
-    assert_eq!(after.status, "DRAINING");
+    assert_eq!(after.status.as_str(), "DRAINING");
 
     let never = service::UpdateServiceRequest {
         service: "never-created".into(),
@@ -423,7 +423,10 @@ async fn overlays_simulate_rollout_states() {
         .expect("ok")
         .expect("exists");
     assert_eq!(
-        observed.deployments[0].rollout_state.as_deref(),
+        observed.deployments[0]
+            .rollout_state
+            .as_ref()
+            .map(|r| r.as_str()),
         Some("FAILED")
     );
     assert!(

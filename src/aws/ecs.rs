@@ -436,7 +436,7 @@ impl EcsApi {
                         .to_owned(),
                     status: brief
                         .status()
-                        .map(|s| s.as_str().to_owned())
+                        .map(|s| s.as_str().into())
                         .unwrap_or_default(),
                     status_reason: brief.status_reason().map(str::to_owned),
                     created_at: brief.created_at().map(|t| t.secs()).unwrap_or_default(),
@@ -789,10 +789,7 @@ fn revision_of(td: &ecs::types::TaskDefinition) -> TaskDefinitionRevision {
         arn: td.task_definition_arn().unwrap_or_default().to_owned(),
         family: td.family().unwrap_or_default().to_owned(),
         revision: td.revision(),
-        status: td
-            .status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        status: td.status().map(|s| s.as_str().into()).unwrap_or_default(),
     }
 }
 
@@ -801,7 +798,7 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
         arn: service.service_arn().unwrap_or_default().to_owned(),
         name: service.service_name().unwrap_or_default().to_owned(),
         cluster_arn: service.cluster_arn().unwrap_or_default().to_owned(),
-        status: service.status().unwrap_or_default().to_owned(),
+        status: service.status().unwrap_or_default().into(),
         desired_count: service.desired_count(),
         running_count: service.running_count(),
         pending_count: service.pending_count(),
@@ -812,9 +809,9 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
             .iter()
             .map(|d| DeploymentObservation {
                 id: d.id().unwrap_or_default().to_owned(),
-                status: d.status().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().into(),
                 task_definition: d.task_definition().unwrap_or_default().to_owned(),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state: d.rollout_state().map(|r| r.as_str().into()),
                 rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
                 desired_count: d.desired_count(),
                 running_count: d.running_count(),

@@ -4,6 +4,142 @@
 use crate::api::common::Tag;
 use crate::api::service::ServiceSettings;
 
+/// Defines an ECS state as an enum of the values the API reference documents, with an `Unknown`
+/// arm for any value it adds later (kept as sent, never an error).
+macro_rules! ecs_state {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+            /// A value the reference did not list when this was written.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The value as ECS spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                match text {
+                    $($text => Self::$variant,)+
+                    other => Self::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self::from(text.as_str())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::Unknown(String::new())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+ecs_state! {
+    /// The status of a task definition revision.
+    RevisionStatus {
+        /// Registered and usable.
+        Active = "ACTIVE",
+        /// Deregistered.
+        Inactive = "INACTIVE",
+        /// Being deleted.
+        DeleteInProgress = "DELETE_IN_PROGRESS",
+    }
+}
+
+ecs_state! {
+    /// The status of a service.
+    ServiceStatus {
+        /// Running.
+        Active = "ACTIVE",
+        /// Being deleted: its tasks are stopping.
+        Draining = "DRAINING",
+        /// Deleted.
+        Inactive = "INACTIVE",
+    }
+}
+
+ecs_state! {
+    /// The status of one deployment of a service.
+    DeploymentStatus {
+        /// The newest deployment.
+        Primary = "PRIMARY",
+        /// An older deployment still running tasks.
+        Active = "ACTIVE",
+        /// A deployment whose tasks are all replaced.
+        Inactive = "INACTIVE",
+    }
+}
+
+ecs_state! {
+    /// The rollout state of a deployment (rolling updates with the circuit breaker).
+    RolloutState {
+        /// Finished: every task of it is running and healthy.
+        Completed = "COMPLETED",
+        /// Failed (the circuit breaker tripped).
+        Failed = "FAILED",
+        /// Still rolling out.
+        InProgress = "IN_PROGRESS",
+    }
+}
+
+ecs_state! {
+    /// The status of a service deployment (the lifecycle view of every deployment strategy).
+    ServiceDeploymentStatus {
+        /// Not started.
+        Pending = "PENDING",
+        /// Running.
+        InProgress = "IN_PROGRESS",
+        /// Finished.
+        Successful = "SUCCESSFUL",
+        /// Stopped.
+        Stopped = "STOPPED",
+        /// Asked to stop.
+        StopRequested = "STOP_REQUESTED",
+        /// A rollback was asked for.
+        RollbackRequested = "ROLLBACK_REQUESTED",
+        /// Rolling back.
+        RollbackInProgress = "ROLLBACK_IN_PROGRESS",
+        /// Rolled back.
+        RollbackSuccessful = "ROLLBACK_SUCCESSFUL",
+        /// The rollback failed.
+        RollbackFailed = "ROLLBACK_FAILED",
+    }
+}
+
+impl ServiceDeploymentStatus {
+    /// Whether ECS is rolling this deployment back, or did.
+    pub fn is_rollback(&self) -> bool {
+        matches!(
+            self,
+            Self::RollbackRequested
+                | Self::RollbackInProgress
+                | Self::RollbackSuccessful
+                | Self::RollbackFailed
+        )
+    }
+}
+
 /// A task definition revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskDefinitionRevision {
@@ -14,7 +150,7 @@ pub struct TaskDefinitionRevision {
     /// Its revision number.
     pub revision: i32,
     /// ACTIVE, INACTIVE or DELETE_IN_PROGRESS.
-    pub status: String,
+    pub status: RevisionStatus,
 }
 
 /// An ECS service as DescribeServices reports it.
@@ -27,7 +163,7 @@ pub struct ServiceObservation {
     /// Cluster ARN.
     pub cluster_arn: String,
     /// ACTIVE, DRAINING or INACTIVE.
-    pub status: String,
+    pub status: ServiceStatus,
     /// Desired tasks.
     pub desired_count: i32,
     /// Running tasks.
@@ -55,11 +191,11 @@ pub struct DeploymentObservation {
     /// Deployment id.
     pub id: String,
     /// PRIMARY, ACTIVE or INACTIVE.
-    pub status: String,
+    pub status: DeploymentStatus,
     /// Task definition ARN it deploys.
     pub task_definition: String,
     /// IN_PROGRESS, COMPLETED or FAILED.
-    pub rollout_state: Option<String>,
+    pub rollout_state: Option<RolloutState>,
     /// ECS's explanation of the rollout state.
     pub rollout_state_reason: Option<String>,
     /// Desired tasks.
@@ -81,7 +217,7 @@ pub struct ServiceDeploymentObservation {
     pub arn: String,
     /// PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_REQUESTED,
     /// ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL or ROLLBACK_FAILED.
-    pub status: String,
+    pub status: ServiceDeploymentStatus,
     /// Why, as ECS says it.
     pub status_reason: Option<String>,
     /// When it was created (seconds since the epoch).
@@ -142,4 +278,23 @@ pub struct ScheduledActionObservation {
     pub min_capacity: Option<i32>,
     /// New maximum capacity.
     pub max_capacity: Option<i32>,
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    #[test]
+    fn documented_values_parse_and_others_are_kept_as_sent() {
+        assert_eq!(ServiceStatus::from("DRAINING"), ServiceStatus::Draining);
+        assert_eq!(
+            RolloutState::from("PAUSED"),
+            RolloutState::Unknown("PAUSED".into())
+        );
+        assert_eq!(RolloutState::from("PAUSED").as_str(), "PAUSED");
+        assert_eq!(DeploymentStatus::Primary.to_string(), "PRIMARY");
+        assert!(ServiceDeploymentStatus::from("ROLLBACK_SUCCESSFUL").is_rollback());
+        assert!(!ServiceDeploymentStatus::from("SUCCESSFUL").is_rollback());
+        assert!(!ServiceDeploymentStatus::from("ROLLBACK_SOMETHING_NEW").is_rollback());
+    }
 }

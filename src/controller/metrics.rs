@@ -185,7 +185,7 @@ impl Default for Metrics {
         });
         registry.register(
             "reconciles",
-            "Reconcile passes by kind and result (ready, progressing, error, deleting, deleted)",
+            "Reconcile passes by kind and result (ready, progressing, stalled, error, deleting, deleted)",
             passes.clone(),
         );
         registry.register(

@@ -184,21 +184,26 @@ where
 }
 
 /// What identifies a change worth a reconcile: the generation (spec), whether our finalizer is
-/// there (the first pass adds it and continues on its echo), and whether deletion started.
+/// there (the first pass adds it and continues on its echo), whether deletion started, and the
+/// operator's own annotations (`ecs.operator.dev/...`, such as the adopt annotation: an edit of
+/// them acts at once, not at the next resync).
 pub fn trigger_key<K: Resource>(object: &K, finalizer: &str) -> Option<u64> {
-    let generation = object
-        .meta()
-        .generation
-        .and_then(|g| u64::try_from(g).ok())?;
-    let finalized = u64::from(has_finalizer(object, finalizer));
-    let deleting = u64::from(object.meta().deletion_timestamp.is_some());
-    Some(
-        generation
-            .wrapping_mul(4)
-            .wrapping_add(finalized * 2)
-            .wrapping_add(deleting),
-    )
+    use std::hash::{Hash, Hasher};
+    let generation = object.meta().generation?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    generation.hash(&mut hasher);
+    has_finalizer(object, finalizer).hash(&mut hasher);
+    object.meta().deletion_timestamp.is_some().hash(&mut hasher);
+    for (key, value) in object.meta().annotations.iter().flatten() {
+        if key.starts_with(OPERATOR_ANNOTATION_PREFIX) {
+            (key, value).hash(&mut hasher);
+        }
+    }
+    Some(hasher.finish())
 }
+
+/// The prefix of the annotations that tell the operator something.
+pub const OPERATOR_ANNOTATION_PREFIX: &str = "ecs.operator.dev/";
 
 fn has_finalizer<K: Resource>(object: &K, finalizer: &str) -> bool {
     object
@@ -616,6 +621,24 @@ mod tests {
             trigger_key(&object(3, &["other"], false), "f"),
             "someone else's finalizer is not our business"
         );
+        let mut adopt = object(3, &[], false);
+        adopt.metadata.annotations = Some(
+            [(crate::api::ADOPT_ANNOTATION.to_owned(), "true".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        assert_ne!(
+            base,
+            trigger_key(&adopt, "f"),
+            "the operator's annotations trigger"
+        );
+        let mut other = object(3, &[], false);
+        other.metadata.annotations = Some(
+            [("team.example.com/owner".to_owned(), "x".to_owned())]
+                .into_iter()
+                .collect(),
+        );
+        assert_eq!(base, trigger_key(&other, "f"), "other annotations do not");
         let mut with_status = object(3, &[], false);
         with_status.status = Some(Default::default());
         assert_eq!(

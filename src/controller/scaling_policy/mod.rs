@@ -22,6 +22,7 @@ use crate::api::scaling_policy::EcsScalingPolicyStatus;
 use crate::api::service::SchedulingStrategy;
 use crate::api::{DeletionPolicy, EcsScalingPolicy, EcsService, ReconcileStatus};
 use crate::aws::snapshot::Lookup;
+use crate::aws::types::ServiceStatus;
 use crate::aws::{AwsErrorKind, gone_is_done};
 use crate::translate::{scaling, service, tags};
 
@@ -121,7 +122,7 @@ impl ScalingPolicies {
                     .unwrap_or_default();
                 let found = ctx.aws.ecs.describe_service(cluster, name).await;
                 match found {
-                    Ok(Some(s)) if s.status == "ACTIVE" => {}
+                    Ok(Some(s)) if s.status == ServiceStatus::Active => {}
                     Ok(_)
                     | Err(crate::aws::AwsError {
                         kind: AwsErrorKind::MissingDependency,

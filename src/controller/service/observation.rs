@@ -4,7 +4,9 @@
 
 use super::plan::{Desired, Health, Note, Observed, short};
 use crate::api::service::{DeploymentStrategy, EcsServiceStatus};
-use crate::aws::types::ServiceObservation;
+use crate::aws::types::{
+    DeploymentStatus, RolloutState, ServiceDeploymentStatus, ServiceObservation,
+};
 
 /// The health of a service whose primary deployment runs the desired task definition.
 /// The rollout's health from the service as observed.
@@ -16,7 +18,7 @@ pub(super) fn rollout(
     let primary = service
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status == DeploymentStatus::Primary)
         .or(service.deployments.first());
     let td = short(primary.map_or(service.task_definition.as_str(), |d| {
         d.task_definition.as_str()
@@ -31,8 +33,8 @@ pub(super) fn rollout(
         .as_ref()
         .and_then(|c| c.deployment_circuit_breaker.as_ref())
         .is_some_and(|b| b.enable);
-    match primary.and_then(|d| d.rollout_state.as_deref()) {
-        Some("FAILED") => {
+    match primary.and_then(|d| d.rollout_state.as_ref()) {
+        Some(RolloutState::Failed) => {
             return Health::Stalled {
                 reason: "RolloutFailed",
                 message: format!(
@@ -43,7 +45,7 @@ pub(super) fn rollout(
                 ),
             };
         }
-        Some("IN_PROGRESS") => {
+        Some(RolloutState::InProgress) => {
             let started = primary.and_then(|d| d.created_at).unwrap_or(observed.now);
             let deadline = i64::try_from(desired.progress_deadline.as_secs()).unwrap_or(i64::MAX);
             if !breaker && observed.now.saturating_sub(started) > deadline {
@@ -84,8 +86,8 @@ pub(super) fn rollout(
         .unwrap_or(DeploymentStrategy::Rolling);
     if strategy != DeploymentStrategy::Rolling && !observed.lifecycle_done {
         match &observed.service_deployment {
-            Some(d) if d.status == "SUCCESSFUL" => {}
-            Some(d) if d.status.starts_with("ROLLBACK") || d.status == "STOPPED" => {
+            Some(d) if d.status == ServiceDeploymentStatus::Successful => {}
+            Some(d) if d.status.is_rollback() || d.status == ServiceDeploymentStatus::Stopped => {
                 return Health::Stalled {
                     reason: "RolloutFailed",
                     message: format!(
@@ -115,7 +117,7 @@ pub(super) fn record_observation(status: &mut EcsServiceStatus, service: &Servic
     let primary = service
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status == DeploymentStatus::Primary)
         .or(service.deployments.first());
     status.service_arn = Some(service.arn.clone());
     status.cluster_arn = Some(service.cluster_arn.clone());
@@ -128,7 +130,7 @@ pub(super) fn record_observation(status: &mut EcsServiceStatus, service: &Servic
     status.running_count = Some(service.running_count);
     status.pending_count = Some(service.pending_count);
     status.primary_deployment_id = primary.map(|d| d.id.clone());
-    status.rollout_state = primary.and_then(|d| d.rollout_state.clone());
+    status.rollout_state = primary.and_then(|d| d.rollout_state.as_ref().map(|r| r.to_string()));
     status.rollout_state_reason = primary.and_then(|d| d.rollout_state_reason.clone());
 }
 

@@ -17,7 +17,9 @@ use crate::api::ADOPT_ANNOTATION;
 use crate::api::common::Tag;
 use crate::api::service::DeploymentControllerType;
 use crate::api::service::{EcsServiceStatus, ServiceSettings};
-use crate::aws::types::{ServiceDeploymentObservation, ServiceObservation};
+use crate::aws::types::{
+    DeploymentStatus, RolloutState, ServiceDeploymentObservation, ServiceObservation, ServiceStatus,
+};
 use crate::controller::pipeline::Note as PipelineNote;
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::tags::{self, TagChange};
@@ -234,7 +236,10 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     let mut status = current.clone();
     status.autoscaled = Some(desired.autoscaled);
     let mut notes = Vec::new();
-    let service = observed.service.as_ref().filter(|s| s.status != "INACTIVE");
+    let service = observed
+        .service
+        .as_ref()
+        .filter(|s| s.status != ServiceStatus::Inactive);
     let Some(service) = service else {
         // No ECS service (or only an INACTIVE one): create, with a token recorded first.
         // A recorded token is used until a service is seen; a service created again (after one of
@@ -274,7 +279,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         };
     };
 
-    if service.status == "DRAINING" {
+    if service.status == ServiceStatus::Draining {
         let recreating = status.service_arn.as_deref() == Some(service.arn.as_str());
         return Plan {
             step: Step::WaitDraining,
@@ -416,7 +421,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     let primary = service
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status == DeploymentStatus::Primary)
         .or(service.deployments.first());
     let primary_td = primary.map_or(service.task_definition.as_str(), |d| {
         d.task_definition.as_str()
@@ -438,11 +443,11 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
                     .is_some_and(|r| r.to_ascii_lowercase().contains("roll"))
             }) || service.deployments.iter().any(|d| {
                 desired.target.matches(&d.task_definition)
-                    && d.rollout_state.as_deref() == Some("FAILED")
+                    && d.rollout_state == Some(RolloutState::Failed)
             }) || observed
                 .service_deployment
                 .as_ref()
-                .is_some_and(|d| d.status.starts_with("ROLLBACK")));
+                .is_some_and(|d| d.status.is_rollback()));
         if status.failed_task_definition_arn.as_deref() == Some(wanted.as_str()) || rolled_back {
             if status.failed_task_definition_arn.is_none() {
                 notes.push(Note {
@@ -470,7 +475,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
                 ),
             );
         }
-    } else if primary.is_some_and(|d| d.rollout_state.as_deref() == Some("FAILED")) {
+    } else if primary.is_some_and(|d| d.rollout_state == Some(RolloutState::Failed)) {
         status.failed_task_definition_arn = Some(wanted.clone());
     } else {
         // The desired revision runs: whatever failed before is over.
@@ -638,7 +643,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     let deployment_age = service
         .deployments
         .iter()
-        .find(|d| d.status == "PRIMARY")
+        .find(|d| d.status == DeploymentStatus::Primary)
         .and_then(|d| d.created_at)
         .map(|started| observed.now.saturating_sub(started));
     Plan {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::plan::{Applied, Desired, Health, Observed, Step, plan, progress_poll, short};
 use crate::api::service::EcsServiceStatus;
-use crate::aws::types::ServiceObservation;
+use crate::aws::types::{ServiceObservation, ServiceStatus};
 use crate::controller::error::ReconcileError;
 use crate::controller::pipeline::{Cleanup, Note as PipelineNote, Progress, Timing};
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
@@ -278,8 +278,8 @@ pub fn cleanup_plan(
     };
     match service {
         None => gone(),
-        Some(s) if s.status == "INACTIVE" => gone(),
-        Some(s) if s.status == "DRAINING" => P::only(
+        Some(s) if s.status == ServiceStatus::Inactive => gone(),
+        Some(s) if s.status == ServiceStatus::Draining => P::only(
             status.clone(),
             waiting(format!(
                 "ECS service {name} is DRAINING; waiting until it is INACTIVE"

@@ -18,6 +18,7 @@ use crate::api::task_definition::EcsTaskDefinitionStatus;
 use crate::api::{DeletionPolicy, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::gone_is_done;
 use crate::aws::snapshot::Lookup;
+use crate::aws::types::RevisionStatus;
 use crate::translate::{short_hash, tags, task_definition};
 
 /// Finalizer that keeps an object until its revisions are dealt with.
@@ -233,7 +234,7 @@ async fn observe(
             Lookup::Found(()) => CurrentState::Active { tags: None },
             Lookup::Absent | Lookup::Unknown => {
                 match ctx.aws.ecs.describe_task_definition(arn).await? {
-                    Some((revision, found)) if revision.status == "ACTIVE" => {
+                    Some((revision, found)) if revision.status == RevisionStatus::Active => {
                         CurrentState::Active {
                             tags: tags_stale.then_some(found),
                         }
@@ -274,7 +275,7 @@ async fn scan_unrecorded(
     for arn in arns {
         if let Some((revision, revision_tags)) = ctx.aws.ecs.describe_task_definition(&arn).await?
             && tags::is_owned_by(&revision_tags, &uid)
-            && revision.status == "ACTIVE"
+            && revision.status == RevisionStatus::Active
         {
             found.push(OwnedRevision {
                 arn: revision.arn,
