@@ -83,7 +83,7 @@ async fn create_cluster(bed: &Bed, name: &str) {
 }
 
 async fn create_service(bed: &Bed, cluster: &str, name: &str, task_definition: &str) -> String {
-    let (subnets, groups) = ecs_testbed::moto::default_network(&bed.moto_url, &bed.account)
+    let (subnets, groups) = ecs_testbed::aws::moto::default_network(&bed.moto_url, &bed.account)
         .await
         .expect("network");
     assert!(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use ecs_testbed::scenarios::{self, BenchStack, Scale};
+use ecs_testbed::bench::scenarios::{self, BenchStack, Scale};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenth_of_the_benchmark_converges_with_exact_writes_and_batched_reads() {

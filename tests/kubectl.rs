@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use ecs_testbed::kube_api::KubeApi;
+use ecs_testbed::kube::emulator::KubeApi;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource, ResourceExt};
 use serde_json::json;

@@ -48,7 +48,7 @@ async fn setup() -> Option<Setup> {
     .await
     .expect("proxy");
     // Straight to moto, so the proxy records only what the operator calls.
-    ecs_testbed::sandbox::seed_aws(&ecs_testbed::http::client(), moto.url(), &account)
+    ecs_testbed::bench::sandbox::seed_aws(&ecs_testbed::http::client(), moto.url(), &account)
         .await
         .expect("seeded");
     let ns = cluster.namespace.clone();

@@ -10,15 +10,15 @@ use serde_json::json;
 async fn the_sandbox_brings_every_example_to_ready_and_cleans_up() {
     let dir =
         std::env::temp_dir().join(format!("ecs-operator-sandbox-test-{}", std::process::id()));
-    let options = ecs_testbed::sandbox::SandboxOptions {
+    let options = ecs_testbed::bench::sandbox::SandboxOptions {
         operator: env!("CARGO_BIN_EXE_ecs-operator").into(),
         examples: common::root().join("examples"),
         dir: dir.clone(),
         timeout: Duration::from_secs(120),
         // What `ecs-testbed sandbox` picks by default: the real control plane where Go is.
-        real_control_plane: ecs_testbed::control_plane::available(),
+        real_control_plane: ecs_testbed::kube::control_plane::available(),
     };
-    let sandbox = ecs_testbed::sandbox::up(&options)
+    let sandbox = ecs_testbed::bench::sandbox::up(&options)
         .await
         .expect("sandbox up");
     assert!(sandbox.all_ready, "every example Ready");
@@ -42,7 +42,7 @@ async fn the_sandbox_brings_every_example_to_ready_and_cleans_up() {
     );
     assert!(dir.join("kubeconfig").exists());
     // What a new user tries first shows what the operator reported.
-    let described = ecs_testbed::sandbox::kubectl(
+    let described = ecs_testbed::bench::sandbox::kubectl(
         &dir.join("kubeconfig"),
         &["describe", "ecssvc", "web-service"],
     )

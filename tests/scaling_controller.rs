@@ -569,7 +569,7 @@ async fn daemon_services_bad_steps_and_step_policies_are_reported() {
 /// nothing is left acting in AWS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_delete_of_a_removed_policy_is_retried_until_aws_has_none() {
-    use ecs_testbed::proxy::{Fault, FaultRule};
+    use ecs_testbed::aws::proxy::{Fault, FaultRule};
     let mut bed = Bed::with_resync(Duration::from_millis(1500)).await;
     bed.register("app", "nginx:1").await;
     bed.create_service("web", ec2(json!({"taskDefinition": "app:1"})))

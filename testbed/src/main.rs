@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ecs_testbed::proxy::FaultsBody;
+use ecs_testbed::aws::proxy::FaultsBody;
 use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig};
 
 /// Test services for ecs-operator.
@@ -128,7 +128,7 @@ async fn main() -> ExitCode {
             kube,
         } => {
             let real = match kube.as_str() {
-                "auto" => ecs_testbed::control_plane::available(),
+                "auto" => ecs_testbed::kube::control_plane::available(),
                 "control-plane" => true,
                 "emulator" => false,
                 other => {
@@ -138,7 +138,7 @@ async fn main() -> ExitCode {
             };
             sandbox(operator, examples, timeout_seconds, real).await
         }
-        Command::BuildControlPlane => match ecs_testbed::control_plane::binary() {
+        Command::BuildControlPlane => match ecs_testbed::kube::control_plane::binary() {
             Ok(path) => {
                 println!("{}", path.display());
                 ExitCode::SUCCESS
@@ -152,8 +152,8 @@ async fn main() -> ExitCode {
             port,
             kubeconfig,
             emulator: false,
-        } if ecs_testbed::control_plane::available() => {
-            let plane = match ecs_testbed::control_plane::ControlPlane::start(port) {
+        } if ecs_testbed::kube::control_plane::available() => {
+            let plane = match ecs_testbed::kube::control_plane::ControlPlane::start(port) {
                 Ok(plane) => plane,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -168,7 +168,7 @@ async fn main() -> ExitCode {
             println!("{}", path.display());
             eprintln!(
                 "Kubernetes {} (kube-apiserver, kube-controller-manager, etcd) at {}; export KUBECONFIG={}",
-                ecs_testbed::control_plane::KUBERNETES_VERSION,
+                ecs_testbed::kube::control_plane::KUBERNETES_VERSION,
                 plane.endpoint().server,
                 path.display()
             );
@@ -179,7 +179,7 @@ async fn main() -> ExitCode {
         Command::KubeApi {
             port, kubeconfig, ..
         } => {
-            let api = match ecs_testbed::kube_api::KubeApi::start(port).await {
+            let api = match ecs_testbed::kube::emulator::KubeApi::start(port).await {
                 Ok(api) => api,
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -277,19 +277,19 @@ async fn sandbox(
                 eprintln!("error: cargo build --bin ecs-operator failed");
                 return ExitCode::FAILURE;
             }
-            ecs_testbed::moto::target_dir()
+            ecs_testbed::aws::moto::target_dir()
                 .join("debug")
                 .join("ecs-operator")
         }
     };
-    let options = ecs_testbed::sandbox::SandboxOptions {
+    let options = ecs_testbed::bench::sandbox::SandboxOptions {
         operator,
         examples: examples.unwrap_or_else(|| workspace.join("examples")),
         dir: std::env::temp_dir().join(format!("ecs-operator-sandbox-{}", std::process::id())),
         timeout: std::time::Duration::from_secs(timeout_seconds),
         real_control_plane,
     };
-    match ecs_testbed::sandbox::run(&options).await {
+    match ecs_testbed::bench::sandbox::run(&options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

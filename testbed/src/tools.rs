@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::TestbedError;
-use crate::moto::target_dir;
+use crate::aws::moto::target_dir;
 
 /// The helm release inside the wheel below.
 pub const HELM_VERSION: &str = "v3.19.0";

@@ -65,9 +65,9 @@ pub async fn moto_proxy() -> (ecs_testbed::AwsProxy, String) {
 }
 
 /// A Kubernetes API emulator with the operator's CRDs installed, and a client for it.
-pub async fn emulator_with_crds() -> (ecs_testbed::kube_api::KubeApi, kube::Client) {
+pub async fn emulator_with_crds() -> (ecs_testbed::kube::emulator::KubeApi, kube::Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    let api = ecs_testbed::kube_api::KubeApi::start(None)
+    let api = ecs_testbed::kube::emulator::KubeApi::start(None)
         .await
         .expect("emulator starts");
     let client =
@@ -95,7 +95,7 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
     /// What is behind it.
     pub kind: ClusterKind,
-    _emulator: Option<ecs_testbed::kube_api::KubeApi>,
+    _emulator: Option<ecs_testbed::kube::emulator::KubeApi>,
 }
 
 /// The three kinds of cluster the suite runs on.
@@ -113,8 +113,8 @@ pub enum ClusterKind {
 pub async fn cluster() -> Cluster {
     match std::env::var_os("E2E_KUBECONFIG") {
         Some(path) => on_cluster(PathBuf::from(path), ClusterKind::External, None).await,
-        None if ecs_testbed::control_plane::available() => {
-            let plane = ecs_testbed::control_plane::ControlPlane::shared()
+        None if ecs_testbed::kube::control_plane::available() => {
+            let plane = ecs_testbed::kube::control_plane::ControlPlane::shared()
                 .unwrap_or_else(|e| panic!("control plane: {e}"));
             on_cluster(
                 plane.endpoint().kubeconfig.clone(),
@@ -135,7 +135,7 @@ pub async fn emulator_cluster() -> Cluster {
             "note: this test runs on the Kubernetes API emulator, not E2E_KUBECONFIG: it needs the emulator's fault knobs"
         );
     }
-    let api = ecs_testbed::kube_api::KubeApi::start(None)
+    let api = ecs_testbed::kube::emulator::KubeApi::start(None)
         .await
         .expect("emulator starts");
     let path = std::env::temp_dir().join(format!(
@@ -155,7 +155,7 @@ fn next() -> u64 {
 async fn on_cluster(
     kubeconfig: PathBuf,
     kind: ClusterKind,
-    emulator: Option<ecs_testbed::kube_api::KubeApi>,
+    emulator: Option<ecs_testbed::kube::emulator::KubeApi>,
 ) -> Cluster {
     let namespace = format!("e2e-{}-{}", std::process::id(), next());
     let client = client_for(&kubeconfig).await;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ecs_testbed::bench::median;
-use ecs_testbed::scenarios::{
+use ecs_testbed::bench::scenarios::{
     self, BenchStack, ColdStart, Faults, OneChange, Scale, SteadyState, Throttled,
 };
 use serde::Serialize;

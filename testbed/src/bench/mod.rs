@@ -2,6 +2,9 @@
 //! emulator, and the real `ecs-operator` binary as a separate process (so its memory and CPU are
 //! its own and measurable). Objects are created and watched over plain HTTP, as any client would.
 
+pub mod sandbox;
+pub mod scenarios;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,9 +13,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::control_plane::ControlPlane;
 use crate::http::{self, HttpClient};
-use crate::kube_api::KubeApi;
+use crate::kube::control_plane::ControlPlane;
+use crate::kube::emulator::KubeApi;
 use crate::{AwsProxy, MotoServer, ProxyConfig, TestbedError};
 
 /// The API path of the operator's custom resources of `plural` in namespace `default`.

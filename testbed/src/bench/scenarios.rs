@@ -11,9 +11,9 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::aws::throttle::{self, BucketSpec};
 use crate::bench::{Stack, autoscaling_call, collection, ecs_call, task_definition_object};
 use crate::http::{self, HttpClient};
-use crate::throttle::{self, BucketSpec};
 use crate::{Fault, FaultRule, TestbedError};
 
 /// How many objects of each kind.
@@ -96,7 +96,7 @@ impl BenchStack {
     ) -> Result<Self, TestbedError> {
         let stack = Stack::start(operator, dir).await?;
         if let Some(model) = stack.proxy.model() {
-            model.set_knobs(crate::ecs_model::KnobsPatch {
+            model.set_knobs(crate::aws::ecs_model::KnobsPatch {
                 rollout_seconds: Some(ROLLOUT_SECONDS),
                 drain_seconds: Some(1.0),
                 failing_images: None,
@@ -111,7 +111,7 @@ impl BenchStack {
                 .await?;
         }
         let (subnets, groups) =
-            crate::moto::default_network(stack.moto.url(), &stack.account).await?;
+            crate::aws::moto::default_network(stack.moto.url(), &stack.account).await?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -344,7 +344,8 @@ pub async fn measure_floor(bench: &BenchStack, scale: &Scale) -> Result<f64, Tes
         &json!({"clusterName": "floor"}),
     )
     .await?;
-    let (subnets, groups) = crate::moto::default_network(bench.stack.moto.url(), &account).await?;
+    let (subnets, groups) =
+        crate::aws::moto::default_network(bench.stack.moto.url(), &account).await?;
     let started = Instant::now();
     let registered = run_all(scale.task_definitions, |i| {
         let body = crate::bench::task_definition_body(&format!("floor-{i}"), "nginx:1");

@@ -155,7 +155,7 @@ pub fn binary() -> Result<PathBuf, TestbedError> {
     }
     let sources = source_dir();
     let stamp = crate::tools::source_stamp(&sources, &["go.mod", "go.sum", "main.go"])?;
-    let folder = crate::moto::target_dir().join(format!("control-plane-{stamp}"));
+    let folder = crate::aws::moto::target_dir().join(format!("control-plane-{stamp}"));
     let binary = folder.join("control-plane");
     if binary.exists() {
         return Ok(binary);

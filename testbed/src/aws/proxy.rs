@@ -1,6 +1,6 @@
 //! An HTTP proxy between AWS SDK clients and moto: it records every request (the exact wire
 //! payload AWS would get), injects faults by rule, models the ECS service behaviour moto lacks
-//! ([`crate::ecs_model`]: deployments, rollouts, draining, idempotency, documented rejections),
+//! ([`crate::aws::ecs_model`]: deployments, rollouts, draining, idempotency, documented rejections),
 //! and overlays fields of DescribeServices answers.
 //!
 //! Control endpoints: `GET|DELETE /_proxy/requests`, `GET|PUT /_proxy/faults`,
@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::TestbedError;
-use crate::ecs_model::{self, Answer, EcsModel, Knobs, KnobsPatch, Upstream};
+use crate::aws::ecs_model::{self, Answer, EcsModel, Knobs, KnobsPatch, Upstream};
 use crate::http::{self, HttpClient};
 
 /// One request that passed through the proxy.
@@ -148,7 +148,7 @@ struct State {
     /// Requests that arrived (recorded or still being answered).
     received: std::sync::atomic::AtomicU64,
     /// AWS's per-category token buckets, when modelled.
-    throttle: crate::throttle::Throttle,
+    throttle: crate::aws::throttle::Throttle,
     rules: Mutex<Rules>,
     overlays: Mutex<Vec<Overlay>>,
     model: Option<Arc<EcsModel>>,
@@ -183,7 +183,7 @@ impl AwsProxy {
             client: http::client(),
             records: Mutex::new(Vec::new()),
             received: std::sync::atomic::AtomicU64::new(0),
-            throttle: crate::throttle::Throttle::default(),
+            throttle: crate::aws::throttle::Throttle::default(),
             rules: Mutex::new(Rules::default()),
             overlays: Mutex::new(Vec::new()),
             model: (!config.passthrough).then(|| Arc::new(EcsModel::new(config.knobs))),
@@ -257,7 +257,7 @@ impl AwsProxy {
     /// for ECS's figures); an empty map stops throttling.
     pub fn set_buckets(
         &self,
-        buckets: &std::collections::BTreeMap<String, crate::throttle::BucketSpec>,
+        buckets: &std::collections::BTreeMap<String, crate::aws::throttle::BucketSpec>,
     ) {
         self.state.throttle.set(buckets);
     }

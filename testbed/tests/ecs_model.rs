@@ -3,8 +3,6 @@
 //! documented rejection with its code and message. moto alone behaves differently on every one of
 //! these (see testbed/README.md).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use aws_sdk_applicationautoscaling as aas;

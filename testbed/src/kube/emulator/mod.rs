@@ -2,6 +2,7 @@
 //! that the real `kube` client, `kube-runtime` and `kubectl` can be tested against it. See
 //! testbed/README.md for what it implements and where it differs from a real API server.
 
+mod apply;
 pub mod discovery;
 pub mod events;
 pub mod schema;

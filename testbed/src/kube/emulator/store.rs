@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+use super::apply::{leaf_paths, release_changed_fields, server_side_apply, set_managed_fields};
 use super::events;
 use super::schema::{self, Cause};
 use super::selectors::{FieldSelector, LabelSelector};
@@ -1061,7 +1062,7 @@ fn finalizers(object: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
+pub(super) fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
     if !object["metadata"].is_object() {
         object["metadata"] = json!({});
     }
@@ -1141,310 +1142,18 @@ fn register_crd(inner: &mut Inner, crd: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Leaf paths of a configuration (lists are atomic leaves), skipping identity fields.
-fn leaf_paths(config: &Value) -> BTreeSet<Vec<String>> {
-    fn walk(value: &Value, path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
-        match value {
-            Value::Object(map) if !map.is_empty() => {
-                for (key, child) in map {
-                    path.push(key.clone());
-                    walk(child, path, out);
-                    path.pop();
-                }
-            }
-            _ => {
-                out.insert(path.clone());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    let mut trimmed = config.clone();
-    if let Some(map) = trimmed.as_object_mut() {
-        map.remove("apiVersion");
-        map.remove("kind");
-        map.remove("status");
-        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            for field in [
-                "name",
-                "namespace",
-                "resourceVersion",
-                "uid",
-                "managedFields",
-                "creationTimestamp",
-                "generation",
-            ] {
-                metadata.remove(field);
-            }
-        }
-        // Identity alone is not a field anyone owns (two appliers of one object would otherwise
-        // conflict over `.metadata`).
-        if map
-            .get("metadata")
-            .and_then(Value::as_object)
-            .is_some_and(|m| m.is_empty())
-        {
-            map.remove("metadata");
-        }
-    }
-    walk(&trimmed, &mut Vec::new(), &mut out);
-    out.retain(|p| !p.is_empty());
-    out
-}
-
-fn fields_v1(paths: &BTreeSet<Vec<String>>) -> Value {
-    let mut root = json!({});
-    for path in paths {
-        let mut node = &mut root;
-        for key in path {
-            let key = format!("f:{key}");
-            if !node[&key].is_object() {
-                node[&key] = json!({});
-            }
-            node = &mut node[&key];
-        }
-    }
-    root
-}
-
-fn paths_of_fields_v1(fields: &Value) -> BTreeSet<Vec<String>> {
-    fn walk(node: &Value, path: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
-        let children: Vec<(&String, &Value)> = node
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| k.starts_with("f:"))
-            .collect();
-        if children.is_empty() {
-            if !path.is_empty() {
-                out.insert(path.clone());
-            }
-            return;
-        }
-        for (key, child) in children {
-            path.push(key[2..].to_owned());
-            walk(child, path, out);
-            path.pop();
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(fields, &mut Vec::new(), &mut out);
-    out
-}
-
-fn managed_by_apply(object: &Value) -> Vec<(String, BTreeSet<Vec<String>>)> {
-    object["metadata"]["managedFields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["operation"] == json!("Apply"))
-        .map(|m| {
-            (
-                m["manager"].as_str().unwrap_or_default().to_owned(),
-                paths_of_fields_v1(&m["fieldsV1"]),
-            )
-        })
-        .collect()
-}
-
-/// A write that is not an apply (update, merge, strategic or JSON patch) takes the fields it
-/// changes or removes away from the apply managers, as the API server's field manager does (they
-/// move to the writer's own Update entry, which this emulator does not list): a later apply by
-/// another manager must not conflict over values the first applier no longer set.
-fn release_changed_fields(current: &Value, target: &mut Value, rt: &ResourceType) {
-    let managers = managed_by_apply(current);
-    let mut released = false;
-    let kept: Vec<(String, BTreeSet<Vec<String>>)> = managers
-        .into_iter()
-        .map(|(manager, paths)| {
-            let before = paths.len();
-            let paths: BTreeSet<Vec<String>> = paths
-                .into_iter()
-                .filter(|path| get_path(current, path) == get_path(target, path))
-                .collect();
-            released |= paths.len() != before;
-            (manager, paths)
-        })
-        .collect();
-    if released {
-        set_managed_fields(target, &kept, rt);
-    } else if let Some(fields) = current["metadata"].get("managedFields") {
-        // A PUT of an object read earlier keeps the server's record, not the client's copy.
-        metadata_mut(target).insert("managedFields".into(), fields.clone());
-    }
-}
-
-fn set_managed_fields(
-    object: &mut Value,
-    managers: &[(String, BTreeSet<Vec<String>>)],
-    rt: &ResourceType,
-) {
-    let now = now_rfc3339();
-    let entries: Vec<Value> = managers
-        .iter()
-        .filter(|(_, paths)| !paths.is_empty())
-        .map(|(manager, paths)| json!({
-            "manager": manager, "operation": "Apply", "apiVersion": rt.api_version(), "time": now,
-            "fieldsType": "FieldsV1", "fieldsV1": fields_v1(paths),
-        }))
-        .collect();
-    metadata_mut(object).insert("managedFields".into(), json!(entries));
-}
-
-fn get_path<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |v, key| v.get(key))
-}
-
-fn remove_path(value: &mut Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut node = value;
-    for key in parents {
-        match node.get_mut(key) {
-            Some(next) => node = next,
-            None => return,
-        }
-    }
-    if let Some(map) = node.as_object_mut() {
-        map.remove(last);
-    }
-}
-
-fn deep_merge(target: &mut Value, config: &Value) {
-    match (target, config) {
-        (Value::Object(t), Value::Object(c)) => {
-            for (key, value) in c {
-                match t.get_mut(key) {
-                    Some(existing) if existing.is_object() && value.is_object() => {
-                        deep_merge(existing, value)
-                    }
-                    _ => {
-                        t.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (target, config) => *target = config.clone(),
-    }
-}
-
-/// Server-side apply with field ownership among apply managers (see testbed/README.md).
-fn server_side_apply(
-    rt: &ResourceType,
-    name: &str,
-    current: &Value,
-    config: &Value,
-    manager: &str,
-    force: bool,
-) -> Result<Value, ApiError> {
-    let applied = leaf_paths(config);
-    let mut managers = managed_by_apply(current);
-    let previous: BTreeSet<Vec<String>> = managers
-        .iter()
-        .find(|(m, _)| m == manager)
-        .map(|(_, p)| p.clone())
-        .unwrap_or_default();
-    let mut conflicts = Vec::new();
-    for (other, owned) in managers.iter().filter(|(m, _)| m != manager) {
-        for path in applied.intersection(owned) {
-            if get_path(current, path) != get_path(config, path) {
-                conflicts.push((other.clone(), path.clone()));
-            }
-        }
-    }
-    if !conflicts.is_empty() && !force {
-        let list: Vec<String> = conflicts
-            .iter()
-            .map(|(m, p)| format!("conflict with \"{m}\": .{}", p.join(".")))
-            .collect();
-        let mut e = ApiError::new(
-            409,
-            "Conflict",
-            format!(
-                "Apply failed with {} conflict{}: {}",
-                list.len(),
-                if list.len() == 1 { "" } else { "s" },
-                list.join("\n")
-            ),
-        );
-        e.details = Some(json!({"name": name, "group": rt.group, "kind": rt.plural,
-            "causes": conflicts.iter().map(|(m, p)| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{m}\""), "field": format!(".{}", p.join("."))})).collect::<Vec<_>>()}));
-        return Err(e);
-    }
-    let mut target = current.clone();
-    deep_merge(&mut target, config);
-    let others: BTreeSet<Vec<String>> = managers
-        .iter()
-        .filter(|(m, _)| m != manager)
-        .flat_map(|(_, p)| p.iter().cloned())
-        .collect();
-    for path in previous.difference(&applied) {
-        if !others.contains(path) {
-            remove_path(&mut target, path);
-        }
-    }
-    for (other, owned) in managers.iter_mut().filter(|(m, _)| m != manager) {
-        for (m, path) in &conflicts {
-            if m == other {
-                owned.remove(path);
-            }
-        }
-    }
-    managers.retain(|(m, _)| m != manager);
-    managers.push((manager.to_owned(), applied));
-    set_managed_fields(&mut target, &managers, rt);
-    Ok(target)
-}
-
-/// Now, as Kubernetes writes timestamps.
+/// Now, as Kubernetes writes timestamps (RFC 3339, whole seconds, UTC).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    k8s_openapi::jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
-/// Seconds since the epoch of a `YYYY-MM-DDTHH:MM:SSZ` timestamp (fractions ignored).
+/// Seconds since the epoch of an RFC 3339 timestamp (`2026-12-04T10:00:00Z`, fractions ignored).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 20 || bytes[4] != b'-' || bytes[10] != b'T' {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    // Days from civil, the inverse of `civil_from_days`.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-/// Days since 1970-01-01 -> (year, month, day), per Howard Hinnant's civil calendar algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    text.parse::<k8s_openapi::jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_second())
 }
 
 fn random_uid() -> String {
@@ -1465,14 +1174,19 @@ fn random_suffix() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::apply::{fields_v1, leaf_paths, paths_of_fields_v1};
     use super::*;
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_784), (2026, 11, 27));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    fn timestamps() {
         assert_eq!(parse_timestamp("1970-01-02T00:00:01Z"), Some(86_401));
+        assert_eq!(
+            parse_timestamp("2000-02-29T00:00:00.123456Z"),
+            Some(11_016 * 86_400)
+        );
+        let now = now_rfc3339();
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(parse_timestamp(&now).is_some(), "{now}");
         assert_eq!(
             parse_timestamp("2026-11-27T00:00:00Z"),
             Some(20_784 * 86_400)

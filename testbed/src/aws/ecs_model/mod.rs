@@ -1,0 +1,546 @@
+//! The ECS service behaviour moto lacks, modelled in the AWS proxy from the ECS API reference:
+//! deployments and rollouts, the circuit breaker and its rollback, draining and INACTIVE services,
+//! CreateService idempotency, documented rejections, service events, and the cascade of a deleted
+//! service's scalable target. moto stays the store for what it does well (clusters, task
+//! definitions, Application Auto Scaling); it also keeps a plain copy of every service, so its
+//! own checks (Application Auto Scaling's "ECS service doesn't exist") agree with the model.
+//!
+//! Time is modelled lazily: every call first advances the account's services to now (rollouts
+//! complete `rolloutSeconds` after they start, draining services go INACTIVE `drainSeconds` after
+//! DeleteService), so nothing runs in the background and tests control time through the knobs.
+
+mod autoscaling;
+mod rollout;
+mod services;
+mod upstream;
+
+use autoscaling::*;
+use services::describe;
+pub use upstream::Upstream;
+use upstream::upstream_error;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::http::{self, HttpClient};
+
+/// The model's knobs (`PUT /_proxy/ecs`, or `aws-proxy` flags).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Knobs {
+    /// Seconds from a deployment's start to COMPLETED (or, for failing images, to FAILED).
+    pub rollout_seconds: f64,
+    /// Seconds from DeleteService (DRAINING) to INACTIVE.
+    pub drain_seconds: f64,
+    /// Glob patterns (`*` matches anything) on container images whose tasks never start.
+    pub failing_images: Vec<String>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Self {
+            rollout_seconds: 2.0,
+            drain_seconds: 2.0,
+            failing_images: vec!["*:broken*".into()],
+        }
+    }
+}
+
+/// A partial update of the knobs: any subset.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KnobsPatch {
+    /// New rollout time.
+    pub rollout_seconds: Option<f64>,
+    /// New drain time.
+    pub drain_seconds: Option<f64>,
+    /// New failing image patterns.
+    pub failing_images: Option<Vec<String>>,
+}
+
+/// What the model answers instead of moto.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// HTTP 200 with this JSON.
+    Ok(Value),
+    /// An AWS error.
+    Error {
+        /// HTTP status.
+        status: u16,
+        /// AWS error code (`__type`).
+        code: String,
+        /// Message.
+        message: String,
+    },
+}
+
+fn invalid(message: &str) -> Answer {
+    error(400, "InvalidParameterException", message)
+}
+
+fn error(status: u16, code: &str, message: &str) -> Answer {
+    Answer::Error {
+        status,
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+enum Status {
+    #[serde(rename = "ACTIVE")]
+    Active,
+    #[serde(rename = "DRAINING")]
+    Draining,
+    #[serde(rename = "INACTIVE")]
+    Inactive,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Deployment {
+    id: String,
+    status: String,
+    task_definition: String,
+    desired_count: i64,
+    running_count: i64,
+    pending_count: i64,
+    failed_tasks: i64,
+    rollout_state: String,
+    rollout_state_reason: String,
+    #[serde(skip)]
+    started: Instant,
+    created_at: f64,
+    updated_at: f64,
+    /// The task definition's images never start (a failing image knob matched).
+    #[serde(skip)]
+    failing: bool,
+    /// Members of the service definition this deployment runs with.
+    #[serde(flatten)]
+    members: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Event {
+    id: String,
+    created_at: f64,
+    message: String,
+}
+
+#[derive(Clone, Debug)]
+struct Service {
+    arn: String,
+    name: String,
+    cluster_arn: String,
+    status: Status,
+    draining_since: Option<Instant>,
+    created_at: f64,
+    client_token: Option<String>,
+    /// The CreateService request as sent (without clientToken), for idempotency.
+    create_request: Value,
+    /// The service definition members as they stand (launchType, networkConfiguration, ...).
+    members: BTreeMap<String, Value>,
+    desired_count: i64,
+    task_definition: String,
+    deployments: Vec<Deployment>,
+    events: Vec<Event>,
+    tags: Vec<Value>,
+    /// The task definition of the last deployment that completed (what a rollback returns to).
+    last_completed: Option<String>,
+    deployment_controller: String,
+}
+
+/// Members of the service definition (stored and echoed by DescribeServices).
+const DEFINITION_MEMBERS: [&str; 19] = [
+    "launchType",
+    "capacityProviderStrategy",
+    "platformVersion",
+    "schedulingStrategy",
+    "deploymentConfiguration",
+    "deploymentController",
+    "networkConfiguration",
+    "loadBalancers",
+    "serviceRegistries",
+    "healthCheckGracePeriodSeconds",
+    "placementConstraints",
+    "placementStrategy",
+    "enableExecuteCommand",
+    "enableECSManagedTags",
+    "propagateTags",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+    "availabilityZoneRebalancing",
+];
+
+/// UpdateService members whose change starts a new deployment ("This parameter triggers a new
+/// service deployment." in the reference of each).
+const DEPLOYING_MEMBERS: [&str; 7] = [
+    "networkConfiguration",
+    "platformVersion",
+    "loadBalancers",
+    "serviceRegistries",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+];
+
+/// Deployment members copied from the service definition.
+const DEPLOYMENT_MEMBERS: [&str; 7] = [
+    "launchType",
+    "capacityProviderStrategy",
+    "platformVersion",
+    "networkConfiguration",
+    "serviceConnectConfiguration",
+    "volumeConfigurations",
+    "vpcLatticeConfigurations",
+];
+
+#[derive(Default)]
+struct Account {
+    /// By (cluster name, service name).
+    services: BTreeMap<(String, String), Service>,
+    /// Tags of Application Auto Scaling scalable targets, by target ARN (moto 5.2.5 has no
+    /// tagging for Application Auto Scaling: its tag calls answer HTTP 500).
+    target_tags: HashMap<String, serde_json::Map<String, Value>>,
+}
+
+/// The model: knobs and per-account state; share it behind an `Arc`.
+#[derive(Default)]
+pub struct EcsModel {
+    knobs: Mutex<Knobs>,
+    accounts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Account>>>>,
+    /// Images of task definitions already described (revisions are immutable).
+    images: Mutex<HashMap<String, Vec<String>>>,
+    counter: std::sync::atomic::AtomicU64,
+}
+
+/// Operations the model answers (ECS service operations, service tagging, and
+/// RegisterScalableTarget's tag rule); everything else goes to moto unchanged.
+pub fn handles(service: &str, operation: &str) -> bool {
+    match service {
+        "ecs" => matches!(
+            operation,
+            "CreateService"
+                | "UpdateService"
+                | "DeleteService"
+                | "DescribeServices"
+                | "ListServices"
+                | "TagResource"
+                | "UntagResource"
+                | "ListTagsForResource"
+        ),
+        "application-autoscaling" => {
+            matches!(
+                operation,
+                "RegisterScalableTarget"
+                    | "DeregisterScalableTarget"
+                    | "DescribeScalableTargets"
+                    | "TagResource"
+                    | "UntagResource"
+                    | "ListTagsForResource"
+            )
+        }
+        _ => false,
+    }
+}
+
+fn epoch() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+fn cluster_name(cluster: &str) -> String {
+    cluster.rsplit('/').next().unwrap_or(cluster).to_owned()
+}
+
+/// (cluster name, service name) of a service named by name or ARN
+/// (`arn:aws:ecs:<region>:<account>:service/<cluster>/<name>`).
+fn service_key(cluster: &str, service: &str) -> (String, String) {
+    if let Some((_, rest)) = service.split_once(":service/") {
+        if let Some((c, n)) = rest.split_once('/') {
+            return (c.to_owned(), n.to_owned());
+        }
+        return (cluster_name(cluster), rest.to_owned());
+    }
+    (cluster_name(cluster), service.to_owned())
+}
+
+fn uses_fargate(members: &BTreeMap<String, Value>) -> bool {
+    members.get("launchType").and_then(Value::as_str) == Some("FARGATE")
+        || members
+            .get("capacityProviderStrategy")
+            .and_then(Value::as_array)
+            .is_some_and(|s| {
+                s.iter().any(|i| {
+                    i["capacityProvider"]
+                        .as_str()
+                        .is_some_and(|p| p.starts_with("FARGATE"))
+                })
+            })
+}
+
+fn non_empty(value: Option<&Value>) -> bool {
+    value
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
+/// The rejections of placement on Fargate (CreateService and UpdateService).
+fn fargate_placement(members: &BTreeMap<String, Value>) -> Option<Answer> {
+    if !uses_fargate(members) {
+        return None;
+    }
+    if non_empty(members.get("placementConstraints")) {
+        return Some(invalid(
+            "Placement constraints are not supported with FARGATE launch type.",
+        ));
+    }
+    if non_empty(members.get("placementStrategy")) {
+        return Some(invalid(
+            "Placement strategies are not supported with FARGATE launch type",
+        ));
+    }
+    None
+}
+
+impl EcsModel {
+    /// A model with these knobs.
+    pub fn new(knobs: Knobs) -> Self {
+        Self {
+            knobs: Mutex::new(knobs),
+            ..Default::default()
+        }
+    }
+
+    /// The knobs now.
+    pub fn knobs(&self) -> Knobs {
+        self.knobs.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    /// Changes some knobs.
+    pub fn set_knobs(&self, patch: KnobsPatch) {
+        if let Ok(mut knobs) = self.knobs.lock() {
+            if let Some(v) = patch.rollout_seconds {
+                knobs.rollout_seconds = v.max(0.0);
+            }
+            if let Some(v) = patch.drain_seconds {
+                knobs.drain_seconds = v.max(0.0);
+            }
+            if let Some(v) = patch.failing_images {
+                knobs.failing_images = v;
+            }
+        }
+    }
+
+    fn account(&self, id: &str) -> Arc<tokio::sync::Mutex<Account>> {
+        let mut accounts = match self.accounts.lock() {
+            Ok(accounts) => accounts,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        accounts.entry(id.to_owned()).or_default().clone()
+    }
+
+    fn next_number(&self) -> u64 {
+        self.counter
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn deployment_id(&self) -> String {
+        format!(
+            "ecs-svc/{:019}",
+            1_000_000_000_000_000_000u64 + self.next_number() * 7_919 + fastrand::u64(..1_000_000)
+        )
+    }
+
+    fn event(&self, message: String) -> Event {
+        let n = self.next_number();
+        Event {
+            id: format!(
+                "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                fastrand::u32(..),
+                n & 0xffff,
+                fastrand::u16(..0xfff),
+                fastrand::u16(..0xfff),
+                fastrand::u64(..0xffff_ffff_ffff)
+            ),
+            created_at: epoch(),
+            message,
+        }
+    }
+
+    fn task_id(&self) -> String {
+        format!("{:016x}{:016x}", fastrand::u64(..), self.next_number())
+    }
+
+    /// The model's state, for `GET /_proxy/ecs`.
+    pub async fn state(&self) -> Value {
+        let accounts: Vec<(String, Arc<tokio::sync::Mutex<Account>>)> = match self.accounts.lock() {
+            Ok(accounts) => accounts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut out = serde_json::Map::new();
+        for (id, account) in accounts {
+            let mut account = account.lock().await;
+            self.advance(&mut account);
+            let services: Vec<Value> = account.services.values().map(describe).collect();
+            out.insert(id, json!({"services": services}));
+        }
+        json!({"knobs": self.knobs(), "accounts": out})
+    }
+
+    /// Answers `operation` of `service` for `account` (only those [`handles`] says yes to).
+    pub async fn handle(
+        &self,
+        upstream: &Upstream<'_>,
+        account: &str,
+        service: &str,
+        operation: &str,
+        body: &Value,
+    ) -> Answer {
+        let state = self.account(account);
+        let mut state = state.lock().await;
+        self.advance(&mut state);
+        match (service, operation) {
+            ("ecs", "CreateService") => self.create(upstream, &mut state, body).await,
+            ("ecs", "UpdateService") => self.update(upstream, &mut state, body).await,
+            ("ecs", "DeleteService") => self.delete(upstream, &mut state, body).await,
+            ("ecs", "DescribeServices") => self.describe_services(upstream, &state, body).await,
+            ("ecs", "ListServices") => self.list_services(upstream, &state, body).await,
+            ("ecs", "TagResource" | "UntagResource" | "ListTagsForResource") => {
+                self.tags(upstream, &mut state, operation, body).await
+            }
+            ("application-autoscaling", "RegisterScalableTarget") => {
+                register_scalable_target(upstream, &mut state, body).await
+            }
+            ("application-autoscaling", "DeregisterScalableTarget") => {
+                deregister_scalable_target(upstream, &mut state, body).await
+            }
+            ("application-autoscaling", "DescribeScalableTargets") => {
+                describe_scalable_targets(upstream, body).await
+            }
+            (
+                "application-autoscaling",
+                "TagResource" | "UntagResource" | "ListTagsForResource",
+            ) => target_tags(upstream, &mut state, operation, body).await,
+            _ => error(400, "UnknownOperationException", operation),
+        }
+    }
+
+    /// The images of a task definition, described at moto once; `Err` carries moto's error answer.
+    async fn task_definition(
+        &self,
+        upstream: &Upstream<'_>,
+        reference: &str,
+    ) -> Result<(String, String, Vec<String>), Answer> {
+        let (status, answer) = upstream
+            .ecs(
+                "DescribeTaskDefinition",
+                &json!({"taskDefinition": reference}),
+            )
+            .await
+            .map_err(|e| error(500, "ServerException", &e))?;
+        if status != 200 {
+            // ECS: "TaskDefinition not found." for a create naming an unknown revision.
+            return Err(error(400, "ClientException", "TaskDefinition not found."));
+        }
+        let definition = &answer["taskDefinition"];
+        let arn = definition["taskDefinitionArn"]
+            .as_str()
+            .unwrap_or(reference)
+            .to_owned();
+        let state = definition["status"].as_str().unwrap_or("ACTIVE").to_owned();
+        let images: Vec<String> = definition["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["image"].as_str().map(str::to_owned))
+            .collect();
+        if let Ok(mut cache) = self.images.lock() {
+            cache.insert(arn.clone(), images.clone());
+        }
+        Ok((arn, state, images))
+    }
+
+    fn failing(&self, images: &[String]) -> bool {
+        let patterns = self.knobs().failing_images;
+        images
+            .iter()
+            .any(|image| patterns.iter().any(|p| glob_matches(p, image)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upstream::rescope;
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_matches("*:broken*", "nginx:broken"));
+        assert!(glob_matches("*:broken*", "registry/app:broken-2"));
+        assert!(!glob_matches("*:broken*", "nginx:1"));
+        assert!(glob_matches("nginx:1", "nginx:1"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("a*c", "abbbc") && !glob_matches("a*c", "abbb"));
+    }
+
+    #[test]
+    fn authorization_rescoped_to_another_service() {
+        assert_eq!(
+            rescope(
+                "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0",
+                "application-autoscaling"
+            ),
+            "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/application-autoscaling/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        assert_eq!(rescope("Bearer x", "ecs"), "Bearer x");
+    }
+
+    #[test]
+    fn service_keys_from_names_and_arns() {
+        assert_eq!(service_key("prod", "web"), ("prod".into(), "web".into()));
+        assert_eq!(
+            service_key(
+                "arn:aws:ecs:us-east-1:1:cluster/prod",
+                "arn:aws:ecs:us-east-1:1:service/prod/web"
+            ),
+            ("prod".into(), "web".into())
+        );
+    }
+}

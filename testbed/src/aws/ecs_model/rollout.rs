@@ -1,0 +1,234 @@
+//! Deployments and how they advance with time: rollouts, the circuit breaker and its rollback,
+//! draining.
+
+use super::*;
+
+impl EcsModel {
+    pub(super) fn new_deployment(
+        &self,
+        task_definition: &str,
+        desired: i64,
+        failing: bool,
+        members: &BTreeMap<String, Value>,
+        reason: Option<String>,
+    ) -> Deployment {
+        let id = self.deployment_id();
+        let now = epoch();
+        Deployment {
+            rollout_state_reason: reason
+                .unwrap_or_else(|| format!("ECS deployment {id} in progress.")),
+            id,
+            status: "PRIMARY".into(),
+            task_definition: task_definition.to_owned(),
+            desired_count: desired,
+            running_count: 0,
+            pending_count: desired,
+            failed_tasks: 0,
+            rollout_state: "IN_PROGRESS".into(),
+            started: Instant::now(),
+            created_at: now,
+            updated_at: now,
+            failing,
+            members: DEPLOYMENT_MEMBERS
+                .iter()
+                .filter_map(|k| members.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                .collect(),
+        }
+    }
+
+    /// Moves every service of the account to now: rollouts progress, complete or fail (and roll
+    /// back), draining services become INACTIVE.
+    pub(super) fn advance(&self, account: &mut Account) {
+        let knobs = self.knobs();
+        let rollout = Duration::from_secs_f64(knobs.rollout_seconds);
+        let drain = Duration::from_secs_f64(knobs.drain_seconds);
+        for service in account.services.values_mut() {
+            self.advance_service(service, rollout, drain);
+        }
+    }
+
+    pub(super) fn advance_service(
+        &self,
+        service: &mut Service,
+        rollout: Duration,
+        drain: Duration,
+    ) {
+        let name = service.name.clone();
+        if service.status == Status::Draining {
+            if service
+                .draining_since
+                .is_some_and(|since| since.elapsed() >= drain)
+            {
+                service.status = Status::Inactive;
+                service.deployments.clear();
+                let stopped = service.running();
+                if stopped > 0 {
+                    let event = self.event(format!(
+                        "(service {name}) has stopped {stopped} running tasks: (task {}).",
+                        self.task_id()
+                    ));
+                    service.push_event(event);
+                }
+            }
+            return;
+        }
+        if service.status != Status::Active || service.deployment_controller != "ECS" {
+            return;
+        }
+        let breaker = &service
+            .members
+            .get("deploymentConfiguration")
+            .cloned()
+            .unwrap_or(Value::Null)["deploymentCircuitBreaker"];
+        let (breaker_on, rollback) = (
+            breaker["enable"].as_bool().unwrap_or(false),
+            breaker["rollback"].as_bool().unwrap_or(false),
+        );
+        let Some(primary) = service.deployments.first().cloned() else {
+            return;
+        };
+        if primary.rollout_state != "IN_PROGRESS" {
+            // Scale changes of a settled deployment land after one rollout period.
+            if let Some(p) = service.deployments.first_mut()
+                && p.rollout_state == "COMPLETED"
+                && p.running_count != p.desired_count
+                && p.started.elapsed() >= rollout
+            {
+                let started = (p.desired_count - p.running_count).max(0);
+                p.running_count = p.desired_count;
+                p.pending_count = 0;
+                p.updated_at = epoch();
+                if started > 0 {
+                    let event = self.event(format!(
+                        "(service {name}) has started {started} tasks: (task {}).",
+                        self.task_id()
+                    ));
+                    service.push_event(event);
+                }
+            }
+            return;
+        }
+        let elapsed = primary.started.elapsed();
+        if primary.failing {
+            // Tasks keep failing to start.
+            let failed = (elapsed.as_secs_f64() / (rollout.as_secs_f64() / 3.0).max(0.05)) as i64;
+            if let Some(p) = service.deployments.first_mut()
+                && failed > p.failed_tasks
+            {
+                p.failed_tasks = failed;
+                p.updated_at = epoch();
+            }
+            if !service
+                .events
+                .first()
+                .is_some_and(|e| e.message.contains("is unable to consistently start tasks"))
+            {
+                let event = self.event(format!(
+                    "(service {name}) is unable to consistently start tasks successfully."
+                ));
+                service.push_event(event);
+            }
+            if breaker_on && elapsed >= rollout {
+                let failed_id = primary.id.clone();
+                if let Some(p) = service.deployments.first_mut() {
+                    p.rollout_state = "FAILED".into();
+                    p.rollout_state_reason =
+                        "ECS deployment circuit breaker: tasks failed to start.".into();
+                    p.updated_at = epoch();
+                }
+                let event = self.event(format!(
+                    "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
+                ));
+                service.push_event(event);
+                if rollback && let Some(previous) = service.last_completed.clone() {
+                    let previous_id = service
+                        .deployments
+                        .iter()
+                        .skip(1)
+                        .find(|d| d.task_definition == previous)
+                        .map(|d| d.id.clone())
+                        .unwrap_or_else(|| "ecs-svc/0000000000000000000".into());
+                    let mut back = self.new_deployment(
+                        &previous,
+                        service.desired_count,
+                        false,
+                        &service.members,
+                        Some(format!(
+                            "ECS deployment circuit breaker: rolling back to deploymentId {previous_id}."
+                        )),
+                    );
+                    let event = self.event(format!(
+                        "(service {name}) rolling back to deployment {}.",
+                        back.id
+                    ));
+                    service.push_event(event);
+                    // The failed deployment is replaced; the old tasks keep running meanwhile.
+                    back.running_count = 0;
+                    service.deployments.remove(0);
+                    for d in service.deployments.iter_mut() {
+                        d.status = "ACTIVE".into();
+                    }
+                    service.deployments.insert(0, back);
+                    service.task_definition = previous;
+                }
+            }
+            return;
+        }
+        if elapsed >= rollout {
+            let desired = service.desired_count;
+            let previous_running: i64 = service
+                .deployments
+                .iter()
+                .skip(1)
+                .map(|d| d.running_count)
+                .sum();
+            let id = primary.id.clone();
+            let rolled_back = primary
+                .rollout_state_reason
+                .starts_with("ECS deployment circuit breaker: rolling back");
+            if let Some(p) = service.deployments.first_mut() {
+                p.rollout_state = "COMPLETED".into();
+                p.rollout_state_reason = if rolled_back {
+                    "ECS deployment circuit breaker: rollback completed.".into()
+                } else {
+                    format!("ECS deployment {id} completed.")
+                };
+                p.running_count = desired;
+                p.pending_count = 0;
+                p.desired_count = desired;
+                p.updated_at = epoch();
+            }
+            service.deployments.truncate(1);
+            service.task_definition = primary.task_definition.clone();
+            service.last_completed = Some(primary.task_definition.clone());
+            if desired > 0 {
+                let event = self.event(format!(
+                    "(service {name}) has started {desired} tasks: (task {}).",
+                    self.task_id()
+                ));
+                service.push_event(event);
+            }
+            if previous_running > 0 {
+                let event = self.event(format!(
+                    "(service {name}) has stopped {previous_running} running tasks: (task {}).",
+                    self.task_id()
+                ));
+                service.push_event(event);
+            }
+            let event = self.event(format!(
+                "(service {name}) (deployment {id}) deployment completed."
+            ));
+            service.push_event(event);
+            let event = self.event(format!("(service {name}) has reached a steady state."));
+            service.push_event(event);
+        } else {
+            let fraction = elapsed.as_secs_f64() / rollout.as_secs_f64().max(1e-9);
+            let desired = service.desired_count;
+            if let Some(p) = service.deployments.first_mut() {
+                let running = ((desired as f64) * fraction * 0.5).floor() as i64;
+                p.running_count = running.min(desired);
+                p.pending_count = desired - p.running_count;
+            }
+        }
+    }
+}

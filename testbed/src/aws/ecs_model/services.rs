@@ -1,0 +1,610 @@
+//! The ECS service operations the model answers: CreateService, UpdateService, DeleteService,
+//! DescribeServices, ListServices and the tag operations on services.
+
+use super::*;
+
+impl EcsModel {
+    pub(super) async fn create(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        body: &Value,
+    ) -> Answer {
+        let Some(name) = body["serviceName"].as_str().map(str::to_owned) else {
+            return invalid("serviceName must be specified.");
+        };
+        let cluster = body["cluster"].as_str().unwrap_or("default").to_owned();
+        let key = (cluster_name(&cluster), name.clone());
+        let mut request = body.clone();
+        let client_token = request
+            .as_object_mut()
+            .and_then(|o| o.remove("clientToken"))
+            .and_then(|v| v.as_str().map(str::to_owned));
+        if let Some(existing) = state.services.get(&key) {
+            match existing.status {
+                // "If you attempt to create a new service with the same name as an existing
+                // service in either ACTIVE or DRAINING status, you receive an error."
+                Status::Draining => {
+                    return invalid("Unable to Start a service that is still Draining.");
+                }
+                Status::Active => {
+                    let same_token =
+                        client_token.is_some() && existing.client_token == client_token;
+                    return if existing.create_request == request
+                        && (client_token.is_none() || same_token)
+                    {
+                        Answer::Ok(json!({"service": describe(existing)}))
+                    } else {
+                        invalid("Creation of service was not idempotent.")
+                    };
+                }
+                Status::Inactive => {}
+            }
+        }
+        let mut members: BTreeMap<String, Value> = DEFINITION_MEMBERS
+            .iter()
+            .filter_map(|k| body.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+            .collect();
+        if members.contains_key("launchType") && members.contains_key("capacityProviderStrategy") {
+            return invalid(
+                "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.",
+            );
+        }
+        if let Some(rejection) = fargate_placement(&members) {
+            return rejection;
+        }
+        let controller = members
+            .get("deploymentController")
+            .and_then(|c| c["type"].as_str())
+            .unwrap_or("ECS")
+            .to_owned();
+        let daemon = members.get("schedulingStrategy").and_then(Value::as_str) == Some("DAEMON");
+        let Some(reference) = body["taskDefinition"].as_str() else {
+            if controller == "EXTERNAL" {
+                return error(
+                    400,
+                    "ClientException",
+                    "the model does not support EXTERNAL services without a task definition",
+                );
+            }
+            return invalid("A task definition must be specified.");
+        };
+        let (task_definition, td_status, images) =
+            match self.task_definition(upstream, reference).await {
+                Ok(found) => found,
+                Err(answer) => return answer,
+            };
+        if td_status != "ACTIVE" {
+            return error(400, "ClientException", "TaskDefinition is inactive.");
+        }
+        // moto keeps a plain copy (cluster check, Application Auto Scaling's existence check).
+        let copy = json!({"cluster": cluster, "serviceName": name, "taskDefinition": task_definition,
+                          "desiredCount": body["desiredCount"].as_i64().unwrap_or(0), "launchType": "EC2"});
+        let (status, answer) = match upstream.ecs("CreateService", &copy).await {
+            Ok(answer) => answer,
+            Err(e) => return error(500, "ServerException", &e),
+        };
+        if status != 200 {
+            return upstream_error(status, &answer);
+        }
+        // Defaults ECS fills in and DescribeServices reports.
+        if !members.contains_key("launchType") && !members.contains_key("capacityProviderStrategy")
+        {
+            members.insert("launchType".into(), json!("EC2"));
+        }
+        members
+            .entry("schedulingStrategy".into())
+            .or_insert(json!("REPLICA"));
+        members
+            .entry("deploymentConfiguration".into())
+            .or_insert_with(|| {
+                if daemon {
+                    json!({"maximumPercent": 100, "minimumHealthyPercent": 0})
+                } else {
+                    json!({"maximumPercent": 200, "minimumHealthyPercent": 100})
+                }
+            });
+        if let Some(config) = members.get_mut("deploymentConfiguration")
+            && controller == "ECS"
+        {
+            // As DescribeServices reports a rolling service nobody configured further.
+            if config.get("deploymentCircuitBreaker").is_none() {
+                config["deploymentCircuitBreaker"] = json!({"enable": false, "rollback": false});
+            }
+            if config.get("strategy").is_none() {
+                config["strategy"] = json!("ROLLING");
+            }
+            if config.get("bakeTimeInMinutes").is_none() {
+                config["bakeTimeInMinutes"] = json!(0);
+            }
+            if config.get("alarms").is_none() {
+                config["alarms"] = json!({"alarmNames": [], "enable": false, "rollback": false});
+            }
+        }
+        if let Some(config) = members.get_mut("deploymentConfiguration") {
+            if config.get("maximumPercent").is_none() {
+                config["maximumPercent"] = json!(if daemon { 100 } else { 200 });
+            }
+            if config.get("minimumHealthyPercent").is_none() {
+                config["minimumHealthyPercent"] = json!(if daemon { 0 } else { 100 });
+            }
+        }
+        members
+            .entry("deploymentController".into())
+            .or_insert(json!({"type": "ECS"}));
+        if uses_fargate(&members) {
+            members
+                .entry("platformVersion".into())
+                .or_insert(json!("LATEST"));
+        }
+        if let Some(vpc) = members
+            .get_mut("networkConfiguration")
+            .and_then(|n| n.get_mut("awsvpcConfiguration"))
+            && vpc.get("assignPublicIp").is_none()
+        {
+            vpc["assignPublicIp"] = json!("DISABLED");
+        }
+        members
+            .entry("enableECSManagedTags".into())
+            .or_insert(json!(false));
+        members
+            .entry("enableExecuteCommand".into())
+            .or_insert(json!(false));
+        members
+            .entry("propagateTags".into())
+            .or_insert(json!("NONE"));
+        members
+            .entry("availabilityZoneRebalancing".into())
+            .or_insert(json!(if daemon { "DISABLED" } else { "ENABLED" }));
+        members
+            .entry("healthCheckGracePeriodSeconds".into())
+            .or_insert(json!(0));
+        members
+            .entry("placementConstraints".into())
+            .or_insert(json!([]));
+        members
+            .entry("placementStrategy".into())
+            .or_insert(json!([]));
+        members.entry("loadBalancers".into()).or_insert(json!([]));
+        members
+            .entry("serviceRegistries".into())
+            .or_insert(json!([]));
+        let desired = if daemon {
+            1
+        } else {
+            body["desiredCount"].as_i64().unwrap_or(0)
+        };
+        let failing = self.failing(&images);
+        let mut service = Service {
+            arn: answer["service"]["serviceArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            name: name.clone(),
+            cluster_arn: answer["service"]["clusterArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            status: Status::Active,
+            draining_since: None,
+            created_at: epoch(),
+            client_token,
+            create_request: request,
+            desired_count: desired,
+            task_definition: task_definition.clone(),
+            deployments: Vec::new(),
+            events: Vec::new(),
+            tags: body["tags"].as_array().cloned().unwrap_or_default(),
+            last_completed: None,
+            deployment_controller: controller,
+            members,
+        };
+        let deployment =
+            self.new_deployment(&task_definition, desired, failing, &service.members, None);
+        service.deployments.push(deployment);
+        let answer = json!({"service": describe(&service)});
+        state.services.insert(key, service);
+        Answer::Ok(answer)
+    }
+
+    pub(super) async fn update(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        body: &Value,
+    ) -> Answer {
+        let cluster = body["cluster"].as_str().unwrap_or("default").to_owned();
+        let key = service_key(&cluster, body["service"].as_str().unwrap_or_default());
+        let Some(service) = state.services.get(&key) else {
+            return error(400, "ServiceNotFoundException", "Service not found.");
+        };
+        if service.status != Status::Active {
+            return error(400, "ServiceNotActiveException", "Service was not ACTIVE.");
+        }
+        let controller = service.deployment_controller.clone();
+        if controller == "CODE_DEPLOY" && body.get("taskDefinition").is_some() {
+            return invalid(
+                "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.",
+            );
+        }
+        let force = body["forceNewDeployment"].as_bool().unwrap_or(false);
+        let mut members = service.members.clone();
+        for k in DEFINITION_MEMBERS {
+            if let Some(v) = body.get(k) {
+                members.insert(k.to_owned(), v.clone());
+            }
+        }
+        // Going back to a launch type: an empty strategy.
+        let strategy_change = body.get("capacityProviderStrategy").map(|new| {
+            let old = service.members.get("capacityProviderStrategy");
+            let from_launch_type = old.is_none();
+            let emptied = new.as_array().is_some_and(Vec::is_empty);
+            (from_launch_type && !emptied) || (!from_launch_type && Some(new) != old)
+        });
+        if strategy_change == Some(true) && !force {
+            return invalid(
+                "When switching from launch type to capacity provider strategy on an existing service, or making a change to a capacity provider strategy on a service that is already using one, you must force a new deployment.",
+            );
+        }
+        if body
+            .get("capacityProviderStrategy")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            members.remove("capacityProviderStrategy");
+            if !members.contains_key("launchType") {
+                match service.create_request.get("launchType") {
+                    Some(launch_type) => {
+                        members.insert("launchType".into(), launch_type.clone());
+                    }
+                    None => {
+                        return invalid(
+                            "No launch type to fall back to for empty capacity provider strategy. Your service was not created with a launch type.",
+                        );
+                    }
+                }
+            }
+        } else if members.contains_key("capacityProviderStrategy") {
+            members.remove("launchType");
+        }
+        if let Some(rejection) = fargate_placement(&members) {
+            return rejection;
+        }
+        let new_task_definition = match body["taskDefinition"].as_str() {
+            Some(reference) => match self.task_definition(upstream, reference).await {
+                // "you can't update an existing service to reference an INACTIVE task
+                // definition"
+                Ok((_, status, _)) if status != "ACTIVE" => {
+                    return error(400, "ClientException", "TaskDefinition is inactive.");
+                }
+                Ok((arn, _, images)) => Some((arn, images)),
+                Err(answer) => return answer,
+            },
+            None => None,
+        };
+        let Some(service) = state.services.get_mut(&key) else {
+            return error(400, "ServiceNotFoundException", "Service not found.");
+        };
+        let primary_td = service
+            .deployments
+            .first()
+            .map(|d| d.task_definition.clone())
+            .unwrap_or_else(|| service.task_definition.clone());
+        let td_changed = new_task_definition
+            .as_ref()
+            .is_some_and(|(arn, _)| *arn != primary_td);
+        let deploying_change = DEPLOYING_MEMBERS.iter().any(|k| {
+            body.get(*k)
+                .is_some_and(|v| service.members.get(*k) != Some(v))
+        });
+        if let Some(desired) = body["desiredCount"].as_i64() {
+            service.desired_count = desired;
+            for d in service.deployments.iter_mut().take(1) {
+                d.desired_count = desired;
+                if d.rollout_state == "COMPLETED" {
+                    // The scale lands one rollout period from now.
+                    d.started = Instant::now();
+                }
+            }
+        }
+        service.members = members;
+        if td_changed || deploying_change || force || strategy_change == Some(true) {
+            let (task_definition, images) = match new_task_definition {
+                Some((arn, images)) => (arn, images),
+                None => {
+                    let images = self
+                        .images
+                        .lock()
+                        .ok()
+                        .and_then(|cache| cache.get(&primary_td).cloned())
+                        .unwrap_or_default();
+                    (primary_td, images)
+                }
+            };
+            let failing = self.failing(&images);
+            for d in service.deployments.iter_mut() {
+                d.status = "ACTIVE".into();
+            }
+            // A deployment that never started a task is simply replaced.
+            service
+                .deployments
+                .retain(|d| d.running_count > 0 || d.rollout_state == "COMPLETED");
+            let deployment = self.new_deployment(
+                &task_definition,
+                service.desired_count,
+                failing,
+                &service.members,
+                None,
+            );
+            service.deployments.insert(0, deployment);
+        }
+        let copy = json!({"cluster": cluster, "service": service.name, "desiredCount": service.desired_count});
+        let answer = json!({"service": describe(service)});
+        if let Err(e) = upstream.ecs("UpdateService", &copy).await {
+            return error(500, "ServerException", &e);
+        }
+        Answer::Ok(answer)
+    }
+
+    pub(super) async fn delete(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        body: &Value,
+    ) -> Answer {
+        let cluster = body["cluster"].as_str().unwrap_or("default").to_owned();
+        let key = service_key(&cluster, body["service"].as_str().unwrap_or_default());
+        let force = body["force"].as_bool().unwrap_or(false);
+        let Some(service) = state.services.get_mut(&key) else {
+            return error(400, "ServiceNotFoundException", "Service not found.");
+        };
+        match service.status {
+            Status::Inactive => {
+                return error(400, "ServiceNotFoundException", "Service not found.");
+            }
+            Status::Draining => return Answer::Ok(json!({"service": describe(service)})),
+            Status::Active => {}
+        }
+        let replica = service
+            .members
+            .get("schedulingStrategy")
+            .and_then(Value::as_str)
+            != Some("DAEMON");
+        // "You can delete a service if you have no running tasks in it and the desired task
+        // count is zero." `force` deletes it anyway (REPLICA only needs it).
+        if replica && service.desired_count > 0 && !force {
+            return invalid("The service cannot be stopped while it is scaled above 0.");
+        }
+        service.status = Status::Draining;
+        service.draining_since = Some(Instant::now());
+        service.desired_count = 0;
+        for d in service.deployments.iter_mut() {
+            d.desired_count = 0;
+        }
+        let name = service.name.clone();
+        let answer = json!({"service": describe(service)});
+        // moto's copy goes now, and with it (as on AWS) the service's scalable target and its
+        // policies and scheduled actions.
+        let cluster_key = key.0.clone();
+        let _ = upstream
+            .ecs(
+                "DeleteService",
+                &json!({"cluster": cluster, "service": name, "force": true}),
+            )
+            .await;
+        let _ = deregister_scalable_target(
+            upstream,
+            state,
+            &json!({"ServiceNamespace": "ecs", "ResourceId": format!("service/{cluster_key}/{name}"),
+                    "ScalableDimension": "ecs:service:DesiredCount"}),
+        )
+        .await;
+        Answer::Ok(answer)
+    }
+
+    pub(super) async fn describe_services(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &Account,
+        body: &Value,
+    ) -> Answer {
+        let cluster = body["cluster"].as_str().unwrap_or("default").to_owned();
+        // moto checks the cluster (ClusterNotFoundException) the way ECS does.
+        match upstream
+            .ecs("DescribeClusters", &json!({"clusters": [cluster]}))
+            .await
+        {
+            Ok((200, answer))
+                if answer["clusters"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["status"] == "ACTIVE")) => {}
+            Ok(_) => return error(400, "ClusterNotFoundException", "Cluster not found."),
+            Err(e) => return error(500, "ServerException", &e),
+        }
+        let with_tags = body["include"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|v| v == "TAGS"));
+        let mut services = Vec::new();
+        let mut failures = Vec::new();
+        for name in body["services"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            match state.services.get(&service_key(&cluster, name)) {
+                Some(service) => {
+                    let mut described = describe(service);
+                    if !with_tags && let Some(o) = described.as_object_mut() {
+                        o.remove("tags");
+                    }
+                    services.push(described);
+                }
+                None => failures.push(json!({
+                    "arn": if name.starts_with("arn:") { name.to_owned() } else {
+                        format!("arn:aws:ecs:us-east-1:000000000000:service/{}/{name}", cluster_name(&cluster))
+                    },
+                    "reason": "MISSING"
+                })),
+            }
+        }
+        Answer::Ok(json!({"services": services, "failures": failures}))
+    }
+
+    pub(super) async fn list_services(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &Account,
+        body: &Value,
+    ) -> Answer {
+        let cluster = body["cluster"].as_str().unwrap_or("default").to_owned();
+        if let Ok((status, answer)) = upstream
+            .ecs("ListServices", &json!({"cluster": cluster}))
+            .await
+            && status != 200
+        {
+            return upstream_error(status, &answer);
+        }
+        let wanted = cluster_name(&cluster);
+        // DRAINING and INACTIVE services are "no longer visible ... in the ListServices API".
+        let arns: Vec<String> = state
+            .services
+            .iter()
+            .filter(|((c, _), s)| *c == wanted && s.status == Status::Active)
+            .map(|(_, s)| s.arn.clone())
+            .collect();
+        let max = body["maxResults"].as_u64().unwrap_or(10).clamp(1, 100) as usize;
+        let start: usize = body["nextToken"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let page: Vec<&String> = arns.iter().skip(start).take(max).collect();
+        let mut answer = json!({"serviceArns": page});
+        if start + max < arns.len() {
+            answer["nextToken"] = json!((start + max).to_string());
+        }
+        Answer::Ok(answer)
+    }
+
+    pub(super) async fn tags(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        operation: &str,
+        body: &Value,
+    ) -> Answer {
+        let arn = body["resourceArn"].as_str().unwrap_or_default();
+        let service = state
+            .services
+            .values_mut()
+            .find(|s| s.arn == arn && s.status != Status::Inactive);
+        let Some(service) = service else {
+            // Not a service: moto's tags (task definitions, clusters).
+            return match upstream.ecs(operation, body).await {
+                Ok((200, answer)) => Answer::Ok(answer),
+                Ok((status, answer)) => upstream_error(status, &answer),
+                Err(e) => error(500, "ServerException", &e),
+            };
+        };
+        match operation {
+            "ListTagsForResource" => Answer::Ok(json!({"tags": service.tags})),
+            "TagResource" => {
+                let mut tags = service.tags.clone();
+                for tag in body["tags"].as_array().into_iter().flatten() {
+                    tags.retain(|t| t["key"] != tag["key"]);
+                    tags.push(tag.clone());
+                }
+                // "Maximum number of tags per resource - 50" (aws: keys do not count).
+                let counted = tags
+                    .iter()
+                    .filter(|t| {
+                        !t["key"]
+                            .as_str()
+                            .is_some_and(|k| k.to_ascii_lowercase().starts_with("aws:"))
+                    })
+                    .count();
+                if counted > 50 {
+                    return error(
+                        400,
+                        "LimitExceededException",
+                        "The limit for the resource was exceeded.",
+                    );
+                }
+                service.tags = tags;
+                Answer::Ok(json!({}))
+            }
+            _ => {
+                let keys: Vec<&Value> = body["tagKeys"].as_array().into_iter().flatten().collect();
+                service.tags.retain(|t| !keys.contains(&&t["key"]));
+                Answer::Ok(json!({}))
+            }
+        }
+    }
+}
+
+impl Service {
+    pub(super) fn running(&self) -> i64 {
+        self.deployments.iter().map(|d| d.running_count).sum()
+    }
+
+    pub(super) fn push_event(&mut self, event: Event) {
+        self.events.insert(0, event);
+        // "A maximum of 100 of the latest events are displayed."
+        self.events.truncate(100);
+    }
+}
+
+/// A service as DescribeServices reports it.
+pub(super) fn describe(service: &Service) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("serviceArn".into(), json!(service.arn));
+    out.insert("serviceName".into(), json!(service.name));
+    out.insert("clusterArn".into(), json!(service.cluster_arn));
+    out.insert(
+        "status".into(),
+        serde_json::to_value(service.status).unwrap_or(Value::Null),
+    );
+    out.insert("desiredCount".into(), json!(service.desired_count));
+    out.insert("runningCount".into(), json!(service.running()));
+    out.insert(
+        "pendingCount".into(),
+        json!(
+            service
+                .deployments
+                .iter()
+                .map(|d| d.pending_count)
+                .sum::<i64>()
+        ),
+    );
+    // The service's task definition is its PRIMARY deployment's (it moves at UpdateService, and
+    // back on a rollback).
+    let task_definition = service
+        .deployments
+        .first()
+        .map_or(&service.task_definition, |d| &d.task_definition);
+    out.insert("taskDefinition".into(), json!(task_definition));
+    for (k, v) in &service.members {
+        out.insert(k.clone(), v.clone());
+    }
+    // ECS reports Service Connect, volume and VPC Lattice settings per deployment only.
+    for k in [
+        "serviceConnectConfiguration",
+        "volumeConfigurations",
+        "vpcLatticeConfigurations",
+    ] {
+        out.remove(k);
+    }
+    out.insert(
+        "deployments".into(),
+        serde_json::to_value(&service.deployments).unwrap_or(json!([])),
+    );
+    out.insert(
+        "events".into(),
+        serde_json::to_value(&service.events).unwrap_or(json!([])),
+    );
+    out.insert("createdAt".into(), json!(service.created_at));
+    out.insert(
+        "createdBy".into(),
+        json!("arn:aws:iam::000000000000:role/ecs-operator"),
+    );
+    if !service.tags.is_empty() {
+        out.insert("tags".into(), json!(service.tags));
+    }
+    Value::Object(out)
+}
