@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ecs_operator::api::{EcsScalingPolicySpec, EcsServiceSpec, EcsTaskDefinitionSpec};
-use ecs_operator::aws::ecs::RevisionStatus;
+use ecs_operator::aws::ecs::ListedStatus;
 use ecs_operator::aws::{AwsClients, AwsErrorKind, AwsSettings};
 use ecs_operator::translate::{scaling, service, tags, task_definition};
 use ecs_testbed::{AwsProxy, Fault, FaultRule, MotoServer, Overlay};
@@ -137,7 +137,7 @@ async fn task_definitions_register_describe_list_deregister() {
     let active = bed
         .aws
         .ecs
-        .list_task_definitions("web", RevisionStatus::Active)
+        .list_task_definitions("web", ListedStatus::Active)
         .await
         .expect("list");
     assert_eq!(active, vec![first.clone(), second.clone()]);
@@ -153,14 +153,14 @@ async fn task_definitions_register_describe_list_deregister() {
     let active = bed
         .aws
         .ecs
-        .list_task_definitions("web", RevisionStatus::Active)
+        .list_task_definitions("web", ListedStatus::Active)
         .await
         .expect("list");
     assert_eq!(active, vec![second.clone()]);
     let inactive = bed
         .aws
         .ecs
-        .list_task_definitions("web", RevisionStatus::Inactive)
+        .list_task_definitions("web", ListedStatus::Inactive)
         .await
         .expect("list");
     assert_eq!(inactive, vec![first]);

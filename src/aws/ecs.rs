@@ -2,7 +2,7 @@
 //! and batched where ECS allows it. Inputs are the operator's own request types (built by
 //! `translate`); answers come back as the observation types in [`super::types`].
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,9 @@ use super::types::{
 use crate::api::common::Tag;
 use crate::api::task_definition::TaskDefinitionBody;
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
+use crate::translate::task_definition::{family_of_arn, revision_of_arn};
+
+use super::read_ahead::{ServiceCache, Waiting, fill_up};
 
 /// Most services one DescribeServices call may name ("You may specify up to 10 services to describe
 /// in a single operation.").
@@ -29,42 +32,11 @@ pub const DESCRIBE_SERVICES_MAX: usize = 10;
 
 /// Which revisions to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RevisionStatus {
+pub enum ListedStatus {
     /// Registered revisions.
     Active,
     /// Deregistered revisions.
     Inactive,
-}
-
-/// Answers read ahead, and the services the controllers follow per cluster: a DescribeServices
-/// call for fewer than 10 names is filled up with followed services of the same cluster that are
-/// due soonest (whose last answer was used longest ago), and their answers wait here for the pass
-/// that needs them. Each answer serves one pass. So settled services are read ten to a call even
-/// when their resyncs do not coincide.
-#[derive(Default)]
-struct ServiceCache {
-    /// Answers read ahead and not used yet, with when they were read.
-    answers: HashMap<(String, String), (Instant, Option<ServiceObservation>)>,
-    /// When a pass last used an answer of the service.
-    used: HashMap<(String, String), Instant>,
-    followed: HashMap<String, BTreeSet<String>>,
-    /// How old an answer may be when a pass uses it (the last age asked for).
-    max_age: Duration,
-    /// Services whose answer a DescribeServices call in flight is reading ahead.
-    pending: std::collections::HashSet<(String, String)>,
-    /// When the operator last wrote each service: an answer read ahead by a call that started
-    /// before the write is stale (it would show a service just created as missing) and is dropped.
-    written: HashMap<(String, String), Instant>,
-    /// Passes served from read-ahead answers, and passes that had to read.
-    hits: u64,
-    misses: u64,
-}
-
-/// What the read-ahead cache has for a pass.
-enum Waiting {
-    Hit(Box<Option<ServiceObservation>>),
-    InFlight,
-    Miss,
 }
 
 /// ECS, for the controllers; cloning shares the client, budgets, counters, batch queue and cache.
@@ -142,23 +114,14 @@ impl EcsApi {
     /// Follows a service: its answers are read ahead with its cluster's other services.
     pub fn follow_service(&self, cluster: &str, service: &str) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache
-                .followed
-                .entry(cluster.to_owned())
-                .or_default()
-                .insert(service.to_owned());
+            cache.follow(cluster, service);
         }
     }
 
     /// Stops following a service and forgets its answer.
     pub fn unfollow_service(&self, cluster: &str, service: &str) {
         if let Ok(mut cache) = self.cache.lock() {
-            if let Some(names) = cache.followed.get_mut(cluster) {
-                names.remove(service);
-            }
-            let key = (cluster.to_owned(), service.to_owned());
-            cache.answers.remove(&key);
-            cache.used.remove(&key);
+            cache.unfollow(cluster, service);
         }
     }
 
@@ -176,16 +139,7 @@ impl EcsApi {
     /// applied it (a service just created, seen missing, would be created again).
     pub fn forget_service(&self, cluster: &str, service: &str) {
         if let Ok(mut cache) = self.cache.lock() {
-            let key = (cluster.to_owned(), service.to_owned());
-            cache.answers.remove(&key);
-            let now = Instant::now();
-            if cache.written.len() > 10_000 {
-                // Only writes newer than the calls in flight matter.
-                cache
-                    .written
-                    .retain(|_, at| now.duration_since(*at) < Duration::from_secs(300));
-            }
-            cache.written.insert(key, now);
+            cache.forget(cluster, service);
         }
     }
 
@@ -216,26 +170,10 @@ impl EcsApi {
     }
 
     fn take_answer(&self, key: &(String, String), max_age: Duration, used: bool) -> Waiting {
-        let Ok(mut cache) = self.cache.lock() else {
-            return Waiting::Miss;
-        };
-        cache.max_age = max_age;
-        if used {
-            cache.used.insert(key.clone(), Instant::now());
+        match self.cache.lock() {
+            Ok(mut cache) => cache.take(key, max_age, used),
+            Err(_) => Waiting::Miss,
         }
-        if let Some((_, answer)) = cache
-            .answers
-            .remove(key)
-            .filter(|(at, _)| at.elapsed() <= max_age)
-        {
-            cache.hits += 1;
-            return Waiting::Hit(Box::new(answer));
-        }
-        if cache.pending.contains(key) {
-            return Waiting::InFlight;
-        }
-        cache.misses += 1;
-        Waiting::Miss
     }
 
     /// Whether `arn` is an ACTIVE revision, as the window's listing of every ACTIVE revision in the
@@ -347,7 +285,7 @@ impl EcsApi {
     pub async fn list_task_definitions(
         &self,
         family: &str,
-        status: RevisionStatus,
+        status: ListedStatus,
     ) -> Result<Vec<String>, AwsError> {
         let mut arns = Vec::new();
         self.page_revisions(family, status, ecs::types::SortOrder::Asc, |arn| {
@@ -370,7 +308,7 @@ impl EcsApi {
         let mut arns = Vec::new();
         self.page_revisions(
             family,
-            RevisionStatus::Active,
+            ListedStatus::Active,
             ecs::types::SortOrder::Desc,
             |arn| {
                 if revision_of_arn(arn) <= above || arns.len() >= limit {
@@ -390,7 +328,7 @@ impl EcsApi {
         let mut latest = None;
         self.page_revisions(
             family,
-            RevisionStatus::Active,
+            ListedStatus::Active,
             ecs::types::SortOrder::Desc,
             |arn| {
                 latest = Some(arn.to_owned());
@@ -460,13 +398,13 @@ impl EcsApi {
     async fn page_revisions(
         &self,
         family: &str,
-        status: RevisionStatus,
+        status: ListedStatus,
         sort: ecs::types::SortOrder,
         mut visit: impl FnMut(&str) -> bool,
     ) -> Result<(), AwsError> {
         let status = match status {
-            RevisionStatus::Active => ecs::types::TaskDefinitionStatus::Active,
-            RevisionStatus::Inactive => ecs::types::TaskDefinitionStatus::Inactive,
+            ListedStatus::Active => ecs::types::TaskDefinitionStatus::Active,
+            ListedStatus::Inactive => ecs::types::TaskDefinitionStatus::Inactive,
         };
         let mut token: Option<String> = None;
         let mut seen = HashSet::new();
@@ -697,37 +635,6 @@ impl EcsApi {
     }
 }
 
-/// `names` plus followed services of `cluster` with no answer waiting, due soonest first (their
-/// last answer used longest ago), up to 10.
-fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
-    let mut all = names.to_vec();
-    let Ok(cache) = cache.lock() else {
-        return all;
-    };
-    let Some(followed) = cache.followed.get(cluster) else {
-        return all;
-    };
-    let mut due: Vec<(Option<Instant>, &String)> = followed
-        .iter()
-        .filter(|name| !names.contains(name))
-        // A waiting answer too old to be used is no answer.
-        .filter(|name| {
-            cache
-                .answers
-                .get(&(cluster.to_owned(), (*name).clone()))
-                .is_none_or(|(at, _)| at.elapsed() > cache.max_age)
-        })
-        .map(|name| {
-            let used = cache.used.get(&(cluster.to_owned(), name.clone())).copied();
-            (used, name)
-        })
-        .collect();
-    due.sort();
-    let room = DESCRIBE_SERVICES_MAX.saturating_sub(all.len());
-    all.extend(due.into_iter().take(room).map(|(_, name)| name.clone()));
-    all
-}
-
 async fn describe_services(
     client: &ecs::Client,
     caller: &Caller,
@@ -768,20 +675,6 @@ fn missing(operation: &str, member: &str) -> AwsError {
         &format!("ecs:{operation}"),
         format!("the answer had no {member}"),
     )
-}
-
-/// The revision number of a task definition ARN (0 when it has none).
-pub fn revision_of_arn(arn: &str) -> i32 {
-    arn.rsplit(':')
-        .next()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0)
-}
-
-/// The family of a task definition ARN (`...:task-definition/<family>:<revision>`).
-pub fn family_of_arn(arn: &str) -> Option<&str> {
-    let (_, rest) = arn.rsplit_once("task-definition/")?;
-    rest.rsplit_once(':').map(|(family, _)| family)
 }
 
 fn revision_of(td: &ecs::types::TaskDefinition) -> TaskDefinitionRevision {
@@ -831,60 +724,5 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
             .collect(),
         settings: answers::service_settings(service),
         tags: service.tags().iter().map(answers::tag).collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn families_of_arns() {
-        assert_eq!(
-            family_of_arn("arn:aws:ecs:us-east-1:1:task-definition/web-admin:3"),
-            Some("web-admin")
-        );
-        assert_eq!(family_of_arn("nonsense"), None);
-        assert_eq!(
-            revision_of_arn("arn:aws:ecs:us-east-1:1:task-definition/web:12"),
-            12
-        );
-        assert_eq!(revision_of_arn("garbage"), 0);
-    }
-
-    #[test]
-    fn batches_are_filled_with_the_services_due_soonest() {
-        let cache = Mutex::new(ServiceCache::default());
-        let key = |n: &str| ("prod".to_owned(), n.to_owned());
-        {
-            let mut c = cache.lock().expect("lock");
-            let names: BTreeSet<String> = (0..15).map(|i| format!("s{i:02}")).collect();
-            c.followed.insert("prod".into(), names);
-            let start = Instant::now();
-            // s00..s09 were used in this order; s10..s14 never; s03 has an answer waiting.
-            for i in 0..10 {
-                c.used
-                    .insert(key(&format!("s{i:02}")), start + Duration::from_millis(i));
-            }
-            c.answers.insert(key("s03"), (start, None));
-            c.max_age = Duration::from_secs(60);
-        }
-        let all = fill_up(&cache, "prod", &["s05".to_owned()]);
-        assert_eq!(all.len(), 10);
-        assert_eq!(all[0], "s05", "the asked-for name first");
-        assert!(
-            all[1..6].iter().all(|n| n.as_str() >= "s10"),
-            "never used: due first: {all:?}"
-        );
-        assert_eq!(
-            &all[6..],
-            ["s00", "s01", "s02", "s04"],
-            "then the oldest use, skipping waiting answers"
-        );
-        assert_eq!(
-            fill_up(&cache, "dev", &["x".to_owned()]),
-            ["x"],
-            "other clusters untouched"
-        );
     }
 }

@@ -13,6 +13,7 @@ pub mod ecs;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+mod read_ahead;
 pub mod sdk;
 pub mod snapshot;
 pub mod types;

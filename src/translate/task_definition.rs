@@ -569,9 +569,37 @@ fn check_value_from(value: &str, path: &str, errors: &mut FieldErrors) {
     }
 }
 
+/// The revision number of a task definition ARN (0 when it has none).
+pub fn revision_of_arn(arn: &str) -> i32 {
+    arn.rsplit(':')
+        .next()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The family of a task definition ARN (`...:task-definition/<family>:<revision>`).
+pub fn family_of_arn(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.rsplit_once("task-definition/")?;
+    rest.rsplit_once(':').map(|(family, _)| family)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn families_of_arns() {
+        assert_eq!(
+            family_of_arn("arn:aws:ecs:us-east-1:1:task-definition/web-admin:3"),
+            Some("web-admin")
+        );
+        assert_eq!(family_of_arn("nonsense"), None);
+        assert_eq!(
+            revision_of_arn("arn:aws:ecs:us-east-1:1:task-definition/web:12"),
+            12
+        );
+        assert_eq!(revision_of_arn("garbage"), 0);
+    }
     use serde_json::json;
 
     fn spec(value: serde_json::Value) -> EcsTaskDefinitionSpec {

@@ -399,7 +399,7 @@ async fn literal_target(
     let unchanged = status.reconcile.observed_generation == object.metadata.generation;
     if unchanged
         && let Some(arn) = &status.desired_task_definition_arn
-        && crate::aws::ecs::family_of_arn(arn) == Some(literal)
+        && crate::translate::task_definition::family_of_arn(arn) == Some(literal)
     {
         return Ok(TaskDefinitionTarget::Arn(arn.clone()));
     }

@@ -44,8 +44,8 @@ impl TaskDefinitionTarget {
         match self {
             Self::Arn(wanted) => wanted == arn,
             Self::FamilyRevision { family, revision } => {
-                crate::aws::ecs::family_of_arn(arn) == Some(family.as_str())
-                    && crate::aws::ecs::revision_of_arn(arn) == *revision
+                crate::translate::task_definition::family_of_arn(arn) == Some(family.as_str())
+                    && crate::translate::task_definition::revision_of_arn(arn) == *revision
             }
         }
     }

@@ -1,0 +1,276 @@
+//! Every case from literal inputs, no network.
+
+use super::*;
+use crate::api::EcsScalingPolicySpec;
+use serde_json::json;
+
+const ID: &str = "service/prod/web";
+const ARN: &str = "arn:aws:application-autoscaling:us-east-1:1:scalable-target/abc";
+
+fn desired(spec: serde_json::Value) -> Desired {
+    let spec: EcsScalingPolicySpec = serde_json::from_value(spec).expect("spec");
+    let owner_tags = BTreeMap::from([(tags::OWNER_UID.to_owned(), "uid-1".to_owned())]);
+    Desired {
+        requests: crate::translate::scaling::requests(&spec, Some(ID), &owner_tags)
+            .expect("requests"),
+        owner_tags,
+        uid: "uid-1".into(),
+        adopt: false,
+    }
+}
+
+fn base() -> serde_json::Value {
+    json!({"serviceRef": {"name": "web"}, "minCapacity": 2, "maxCapacity": 10,
+           "targetTrackingPolicies": [{"policyName": "cpu", "targetValue": 70.0,
+             "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
+           "scheduledActions": [{"name": "night", "schedule": "cron(0 22 * * ? *)", "minCapacity": 1}]})
+}
+
+fn target(min: i32, max: i32) -> ScalableTargetObservation {
+    ScalableTargetObservation {
+        resource_id: ID.into(),
+        arn: Some(ARN.into()),
+        min_capacity: min,
+        max_capacity: max,
+        role_arn: "arn:aws:iam::1:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService".into(),
+        suspended: (false, false, false),
+    }
+}
+
+/// The status after everything in `d` was applied to a target registered as `ARN`.
+fn applied(d: &Desired) -> EcsScalingPolicyStatus {
+    let mut status = EcsScalingPolicyStatus {
+        scalable_target_arn: Some(ARN.into()),
+        ..Default::default()
+    };
+    for p in &d.requests.policies {
+        record_policy(
+            &mut status,
+            p,
+            &ScalingPolicyObservation {
+                name: p.policy_name.clone(),
+                arn: format!("arn:policy/{}", p.policy_name),
+                policy_type: p.policy_type.clone(),
+                alarm_names: vec![],
+            },
+        );
+    }
+    for a in &d.requests.scheduled_actions {
+        record_action(&mut status, a, &[]);
+    }
+    status
+}
+
+fn recorded() -> Observed {
+    Observed {
+        target: Some(target(2, 10)),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_new_target_is_registered_with_tags_and_everything_put() {
+    let d = desired(base());
+    let p = plan(&d, &Observed::default(), &EcsScalingPolicyStatus::default());
+    let register = p.register.expect("register");
+    assert_eq!(
+        register.tags.as_ref().map(|t| t.len()),
+        Some(1),
+        "tags only at creation"
+    );
+    assert_eq!(p.put_policies.len(), 1);
+    assert_eq!(p.put_actions.len(), 1);
+    assert_eq!(p.status.resource_id.as_deref(), Some(ID));
+}
+
+#[test]
+fn a_settled_object_costs_nothing_and_reads_no_policies() {
+    let d = desired(base());
+    let status = applied(&d);
+    assert!(!needs_policy_read(&d, &status, Some(&target(2, 10))));
+    assert!(plan(&d, &recorded(), &status).is_noop());
+}
+
+#[test]
+fn a_capacity_change_re_registers_without_tags_and_explicit_suspension() {
+    let d = desired(base());
+    let status = applied(&d);
+    let o = Observed {
+        target: Some(target(1, 10)),
+        ..Default::default()
+    };
+    let register = plan(&d, &o, &status).register.expect("register");
+    assert_eq!(
+        register.tags, None,
+        "tagging an existing target is TagResource's job"
+    );
+    assert_eq!((register.min_capacity, register.max_capacity), (2, 10));
+    // A suspension removed from the spec is sent as explicit false values.
+    let mut suspended = target(2, 10);
+    suspended.suspended = (true, false, true);
+    let o = Observed {
+        target: Some(suspended),
+        ..Default::default()
+    };
+    let register = plan(&d, &o, &status).register.expect("register");
+    let state = register.suspended_state.expect("explicit");
+    assert_eq!(
+        (
+            state.dynamic_scaling_in_suspended,
+            state.dynamic_scaling_out_suspended,
+            state.scheduled_scaling_suspended
+        ),
+        (Some(false), Some(false), Some(false))
+    );
+}
+
+#[test]
+fn a_changed_target_value_is_one_put() {
+    let before = desired(base());
+    let status = applied(&before);
+    let mut spec = base();
+    spec["targetTrackingPolicies"][0]["targetValue"] = json!(60.0);
+    let after = desired(spec);
+    assert!(needs_policy_read(&after, &status, Some(&target(2, 10))));
+    let o = Observed {
+        target: Some(target(2, 10)),
+        policies: Some(vec![ScalingPolicyObservation {
+            name: "cpu".into(),
+            arn: "arn:policy/cpu".into(),
+            policy_type: "TargetTrackingScaling".into(),
+            alarm_names: vec![],
+        }]),
+        actions: Some(vec![ScheduledActionObservation {
+            name: "night".into(),
+            ..Default::default()
+        }]),
+        target_tags: None,
+    };
+    let p = plan(&after, &o, &status);
+    assert_eq!(p.put_policies.len(), 1);
+    assert!(p.delete_policies.is_empty() && p.put_actions.is_empty() && p.register.is_none());
+}
+
+#[test]
+fn a_policy_changing_type_is_deleted_then_put_and_removed_ones_deleted() {
+    let before = desired(base());
+    let status = applied(&before);
+    let mut spec = base();
+    spec["targetTrackingPolicies"] = json!([]);
+    spec["stepScalingPolicies"] = json!([{"policyName": "cpu", "adjustmentType": "ChangeInCapacity",
+        "stepAdjustments": [{"metricIntervalLowerBound": 0, "scalingAdjustment": 1}]}]);
+    spec["scheduledActions"] = json!([]);
+    let after = desired(spec);
+    let p = plan(&after, &recorded(), &status);
+    assert_eq!(p.delete_policies, ["cpu"]);
+    assert_eq!(p.put_policies[0].policy_type, "StepScaling");
+    assert_eq!(p.delete_actions, ["night"]);
+    assert_eq!(
+        p.status.scheduled_actions.len(),
+        1,
+        "kept in status until AWS deleted it"
+    );
+    // A failed delete: the next pass plans it again.
+    let again = pipeline_plan(&after, &recorded(), &p.status);
+    assert!(
+        again
+            .steps
+            .iter()
+            .any(|w| matches!(w, Write::DeleteAction { name, .. } if name == "night"))
+    );
+    assert!(
+        again
+            .steps
+            .iter()
+            .any(|w| matches!(w, Write::DeletePolicy { name, .. } if name == "cpu"))
+    );
+    // Once DeleteScheduledAction succeeded, it is forgotten.
+    let mut done = p.status.clone();
+    commit(
+        Write::DeleteAction {
+            resource_id: ID.into(),
+            name: "night".into(),
+        },
+        Answer::Done,
+        &mut done,
+        &mut Vec::new(),
+    );
+    assert!(done.scheduled_actions.is_empty());
+    assert!(!done.applied.contains_key(&action_key("night")));
+}
+
+#[test]
+fn a_lost_target_is_registered_again_with_everything() {
+    let d = desired(base());
+    let status = applied(&d);
+    let p = plan(&d, &Observed::default(), &status);
+    assert!(p.register.is_some());
+    assert_eq!(p.put_policies.len(), 1, "AWS deleted them with the target");
+    assert_eq!(p.put_actions.len(), 1);
+    assert!(p.delete_policies.is_empty());
+}
+
+#[test]
+fn someone_elses_target_needs_the_annotation() {
+    let d = desired(base());
+    let foreign = Observed {
+        target: Some(target(2, 10)),
+        target_tags: Some(BTreeMap::new()),
+        ..Default::default()
+    };
+    let p = plan(&d, &foreign, &EcsScalingPolicyStatus::default());
+    assert!(matches!(p.blocked, Some(("AlreadyExists", _))));
+    let mut adopting = d.clone();
+    adopting.adopt = true;
+    let p = plan(&adopting, &foreign, &EcsScalingPolicyStatus::default());
+    assert_eq!(p.tag.as_ref(), Some(&adopting.owner_tags));
+    assert!(p.blocked.is_none());
+    // Our own (a crash before the status write): recognised by its owner tag, no tagging.
+    let ours = Observed {
+        target_tags: Some(d.owner_tags.clone()),
+        ..foreign
+    };
+    let p = plan(&d, &ours, &EcsScalingPolicyStatus::default());
+    assert!(p.blocked.is_none() && p.tag.is_none());
+}
+
+#[test]
+fn only_recorded_policies_are_deleted_for_leaving_the_spec() {
+    let d = desired(base());
+    let status = applied(&d);
+    let o = Observed {
+        target: Some(target(2, 10)),
+        policies: Some(vec![
+            ScalingPolicyObservation {
+                name: "cpu".into(),
+                policy_type: "TargetTrackingScaling".into(),
+                ..Default::default()
+            },
+            ScalingPolicyObservation {
+                name: "someone-elses".into(),
+                policy_type: "StepScaling".into(),
+                ..Default::default()
+            },
+        ]),
+        actions: Some(vec![]),
+        target_tags: None,
+    };
+    let p = plan(&d, &o, &status);
+    assert!(p.delete_policies.is_empty(), "{:?}", p.delete_policies);
+}
+
+#[test]
+fn a_role_reported_as_the_service_linked_role_is_not_sent_again_and_again() {
+    let mut spec = base();
+    spec["roleArn"] = json!("arn:aws:iam::1:role/custom-scaling");
+    let d = desired(spec);
+    let mut status = applied(&d);
+    // Registered once with the role (recorded), reported back as the service-linked role.
+    status
+        .applied
+        .insert(TARGET_KEY.into(), target_hash(&d.requests.target));
+    assert!(plan(&d, &recorded(), &status).register.is_none());
+    // A spec whose target changed (say, another role) is sent.
+    status.applied.insert(TARGET_KEY.into(), "old".into());
+    assert!(plan(&d, &recorded(), &status).register.is_some());
+}
