@@ -16,7 +16,14 @@ use kube::api::Api;
 use serde_json::{Value, json};
 
 const SERVICE_ACCOUNT: &str = "ecs-operator";
-const KINDS: &str = "ecstaskdefinitions,ecsservices,ecsscalingpolicies";
+/// Every registered kind, as kubectl takes a list of resources.
+fn kinds() -> String {
+    ecs_operator::controller::registry::kinds()
+        .iter()
+        .map(|k| k.plural())
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 struct Setup {
     cluster: common::Cluster,
@@ -224,10 +231,11 @@ async fn as_the_charts_service_account_every_example_becomes_ready_and_is_cleane
 
     tokio::task::block_in_place(|| {
         setup.admin(&["apply", "-R", "-f", "examples/"]);
+        let kinds = kinds();
         let out = setup.admin(&[
             "wait",
             "--for=condition=Ready",
-            KINDS,
+            &kinds,
             "--all",
             "--timeout=180s",
         ]);
@@ -245,7 +253,7 @@ async fn as_the_charts_service_account_every_example_becomes_ready_and_is_cleane
             "--wait",
             "--timeout=180s",
         ]);
-        let left = setup.admin(&["get", KINDS, "-o", "name"]);
+        let left = setup.admin(&["get", &kinds, "-o", "name"]);
         assert!(left.trim().is_empty(), "{left}");
     });
     let content = read(&log);
