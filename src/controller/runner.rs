@@ -492,15 +492,9 @@ async fn write_status<K: Managed>(
     let changed_generation = shared.observed_generation != generation;
     shared.observed_generation = generation;
     if object.status() != Some(&status) {
-        let operations = json!([{"op": "add", "path": "/status", "value": status}]);
-        let patch: json_patch::Patch = serde_json::from_value(operations)
-            .map_err(|e| ReconcileError::blocked("InternalError", e.to_string()))?;
-        api.patch_status(
-            &object.name_any(),
-            &PatchParams::default(),
-            &Patch::<()>::Json(patch),
-        )
-        .await?;
+        let patch = patch_of(json!([{"op": "add", "path": "/status", "value": status}]))?;
+        api.patch_status(&object.name_any(), &PatchParams::default(), &patch)
+            .await?;
     }
     Ok(changed_conditions || changed_generation)
 }
@@ -556,15 +550,20 @@ async fn json_patch<K: Managed>(
     object: &K,
     operations: serde_json::Value,
 ) -> Result<(), ReconcileError> {
-    let patch: json_patch::Patch = serde_json::from_value(operations)
-        .map_err(|e| ReconcileError::blocked("InternalError", e.to_string()))?;
     api.patch(
         &object.name_any(),
         &PatchParams::default(),
-        &Patch::<()>::Json(patch),
+        &patch_of(operations)?,
     )
     .await?;
     Ok(())
+}
+
+/// A JSON patch (RFC 6902) of `operations`.
+fn patch_of(operations: serde_json::Value) -> Result<Patch<()>, ReconcileError> {
+    serde_json::from_value(operations)
+        .map(Patch::Json)
+        .map_err(|e| ReconcileError::blocked("InternalError", e.to_string()))
 }
 
 /// Publishes Events through the shared recorder (which aggregates repeats into series).
