@@ -276,4 +276,25 @@ async fn describe_shows_the_events_the_recorder_wrote() {
     });
     assert_eq!(core, new);
     assert!(core.contains("rolling web-service to web:2"), "{core}");
+    // Each version's field selectors, on the list of either version.
+    for (resource, selector) in [
+        (
+            "events.v1.events.k8s.io",
+            "regarding.name=web-service,reason=Deploying",
+        ),
+        (
+            "events.v1.",
+            "involvedObject.name=web-service,reason=Deploying",
+        ),
+        ("events.v1.", "source=ecs-operator,reason=Deploying"),
+        (
+            "events.v1.events.k8s.io",
+            "source=ecs-operator,reason=Deploying",
+        ),
+    ] {
+        let names = tokio::task::block_in_place(|| {
+            kubectl.ok(&["get", resource, "--field-selector", selector, "-o", "name"])
+        });
+        assert_eq!(names.lines().count(), 1, "{resource} {selector}: {names}");
+    }
 }

@@ -130,13 +130,15 @@ ecs_state! {
 impl ServiceDeploymentStatus {
     /// Whether ECS is rolling this deployment back, or did.
     pub fn is_rollback(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::RollbackRequested
-                | Self::RollbackInProgress
-                | Self::RollbackSuccessful
-                | Self::RollbackFailed
-        )
+            | Self::RollbackInProgress
+            | Self::RollbackSuccessful
+            | Self::RollbackFailed => true,
+            // A rollback state added after this was written.
+            Self::Unknown(other) => other.starts_with("ROLLBACK_"),
+            _ => false,
+        }
     }
 }
 
@@ -295,6 +297,6 @@ mod state_tests {
         assert_eq!(DeploymentStatus::Primary.to_string(), "PRIMARY");
         assert!(ServiceDeploymentStatus::from("ROLLBACK_SUCCESSFUL").is_rollback());
         assert!(!ServiceDeploymentStatus::from("SUCCESSFUL").is_rollback());
-        assert!(!ServiceDeploymentStatus::from("ROLLBACK_SOMETHING_NEW").is_rollback());
+        assert!(ServiceDeploymentStatus::from("ROLLBACK_SOMETHING_NEW").is_rollback());
     }
 }

@@ -48,23 +48,21 @@ fn rename(object: &Value, from_new: bool) -> Value {
 }
 
 /// An `events.k8s.io/v1` Event as the core `v1` Event it is stored as.
+/// (A body that is not an object is returned as it is, for the store to refuse.)
 pub fn to_core(event: &Value) -> Value {
     let mut core = rename(event, true);
-    // The legacy "From" column (`kubectl describe`) reads source.component; a recorder that only
-    // sets reportingController still shows there, as the real conversion fills it.
-    if core["source"].is_null()
-        && let Some(controller) = core["reportingComponent"].as_str()
-    {
-        core["source"] = serde_json::json!({"component": controller});
+    if let Some(map) = core.as_object_mut() {
+        map.insert("apiVersion".into(), Value::from("v1"));
     }
-    core["apiVersion"] = Value::from("v1");
     core
 }
 
 /// A stored core `v1` Event as `events.k8s.io/v1`.
 pub fn from_core(event: &Value) -> Value {
     let mut new = rename(event, false);
-    new["apiVersion"] = Value::from("events.k8s.io/v1");
+    if let Some(map) = new.as_object_mut() {
+        map.insert("apiVersion".into(), Value::from("events.k8s.io/v1"));
+    }
     new
 }
 
@@ -96,6 +94,7 @@ pub fn selectable_fields(group: &str) -> &'static [&'static str] {
             "regarding.fieldPath",
             "reason",
             "reportingController",
+            "source",
             "type",
         ]
     }
@@ -122,7 +121,10 @@ mod tests {
         assert_eq!(core["involvedObject"]["name"], "web");
         assert_eq!(core["message"], "rolling web to web:2");
         assert_eq!(core["reportingComponent"], "ecs-operator");
-        assert_eq!(core["source"]["component"], "ecs-operator");
+        assert!(
+            core.get("source").is_none(),
+            "no source the recorder did not send"
+        );
         assert!(core.get("note").is_none() && core.get("regarding").is_none());
         let back = from_core(&core);
         assert_eq!(back["regarding"], new["regarding"]);
@@ -130,5 +132,9 @@ mod tests {
         assert_eq!(back["series"], new["series"]);
         assert_eq!(back["reportingController"], new["reportingController"]);
         assert_eq!(back["apiVersion"], "events.k8s.io/v1");
+        assert!(back.get("deprecatedSource").is_none());
+        // Not an object: left for the store to refuse with a 400.
+        assert_eq!(to_core(&json!([1])), json!([1]));
+        assert_eq!(from_core(&json!("x")), json!("x"));
     }
 }

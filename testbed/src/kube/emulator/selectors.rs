@@ -128,15 +128,26 @@ impl FieldSelector {
     /// Whether the object satisfies every term.
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, equal, value)| {
-            // `source` names the core Event's source.component, as on a real server.
-            let pointer = if field == "source" {
-                "/source/component".to_owned()
+            // `source` names an Event's source component, or its reporting controller when it
+            // has none, as on a real server (in the field names of either version).
+            let pointers = if field == "source" {
+                vec![
+                    "/source/component".to_owned(),
+                    "/reportingComponent".to_owned(),
+                    "/deprecatedSource/component".to_owned(),
+                    "/reportingController".to_owned(),
+                ]
             } else {
-                format!("/{}", field.replace('.', "/"))
+                vec![format!("/{}", field.replace('.', "/"))]
             };
-            let actual = object
-                .pointer(&pointer)
-                .and_then(Value::as_str)
+            let actual = pointers
+                .iter()
+                .find_map(|p| {
+                    object
+                        .pointer(p)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                })
                 .unwrap_or_default();
             (actual == value) == *equal
         })

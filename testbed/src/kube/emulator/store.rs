@@ -456,7 +456,14 @@ impl Store {
                 {
                     continue;
                 }
-                if !labels.matches(object) || !fields.matches(object) {
+                // Selectors name the fields of the version listed (one storage serves both
+                // versions of events).
+                let view = if events::is_events_k8s_io(&rt.group, &rt.plural) {
+                    std::borrow::Cow::Owned(rt.present(object))
+                } else {
+                    std::borrow::Cow::Borrowed(object)
+                };
+                if !labels.matches(&view) || !fields.matches(&view) {
                     continue;
                 }
                 if limit.is_some_and(|l| items.len() >= l) {
