@@ -281,6 +281,15 @@ pub fn requests(
     tags: &BTreeMap<String, String>,
 ) -> Result<ScalingRequests, TranslateError> {
     validate(spec).into_result()?;
+    assemble_requests(spec, resolved_resource_id, tags)
+}
+
+/// [`requests`] of a spec [`validate`] already accepted (the pipeline validates once, first).
+pub fn assemble_requests(
+    spec: &EcsScalingPolicySpec,
+    resolved_resource_id: Option<&str>,
+    tags: &BTreeMap<String, String>,
+) -> Result<ScalingRequests, TranslateError> {
     let resource_id = match (spec.resource_id.as_deref(), resolved_resource_id) {
         (Some(id), _) | (None, Some(id)) => id.to_owned(),
         (None, None) => {

@@ -121,6 +121,24 @@ pub fn create_request(
     extra_tags: &[Tag],
 ) -> Result<CreateServiceRequest, TranslateError> {
     validate(object_name, spec).into_result()?;
+    assemble_create_request(
+        object_name,
+        spec,
+        resolved_task_definition,
+        desired_count_if_unset,
+        extra_tags,
+    )
+}
+
+/// [`create_request`] of a spec [`validate`] already accepted (the pipeline validates once,
+/// first).
+pub fn assemble_create_request(
+    object_name: &str,
+    spec: &EcsServiceSpec,
+    resolved_task_definition: Option<&str>,
+    desired_count_if_unset: i32,
+    extra_tags: &[Tag],
+) -> Result<CreateServiceRequest, TranslateError> {
     let task_definition = match (resolved_task_definition, spec.task_definition.as_deref()) {
         (Some(resolved), _) => resolved.to_owned(),
         (None, Some(literal)) => literal.to_owned(),

@@ -158,7 +158,7 @@ fn desired(object: &EcsScalingPolicy, resource_id: String) -> Result<Desired, Re
             .map(|t| (t.key, t.value.unwrap_or_default()))
             .collect();
     Ok(Desired {
-        requests: scaling::requests(spec, Some(&resource_id), &owner_tags)?,
+        requests: scaling::assemble_requests(spec, Some(&resource_id), &owner_tags)?,
         owner_tags,
         uid,
         adopt: object

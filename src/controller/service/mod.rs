@@ -347,7 +347,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
     let uid = object.uid().unwrap_or_default();
     let owner_tags = tags::ownership(&uid, &namespace, &name, None);
     let create_count = policy_min_capacity.unwrap_or(service::DEFAULT_DESIRED_COUNT_AT_CREATE);
-    let create = service::create_request(
+    let create = service::assemble_create_request(
         &name,
         spec,
         Some(&target.reference()),
