@@ -268,13 +268,7 @@ async fn reconcile<R: Kind>(
                 requeue_after(ctx, R::KIND, &key, requeue),
                 None,
             ),
-            Err(error) => {
-                let reaction = react(&error, error_timing(ctx), || ctx.next_backoff(&key));
-                let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
-                    requeue_after(ctx, R::KIND, &key, wait)
-                });
-                (reaction.health, action, Some((error, reaction.event)))
-            }
+            Err(error) => failed(ctx, R::KIND, &key, error),
         };
         finish::<R>(
             ctx,
@@ -335,17 +329,9 @@ async fn reconcile<R: Kind>(
             )
         }
         Err(error) => {
-            let reaction = react(&error, error_timing(ctx), || ctx.next_backoff(&key));
             tracing::info!(kind = R::KIND, name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
-            let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
-                requeue_after(ctx, R::KIND, &key, wait)
-            });
-            (
-                reaction.health,
-                action,
-                Some((error, reaction.event)),
-                "error",
-            )
+            let (health, action, failure) = failed(ctx, R::KIND, &key, error);
+            (health, action, failure, "error")
         }
     };
     finish::<R>(
@@ -360,6 +346,21 @@ async fn reconcile<R: Kind>(
     )
     .await?;
     Ok(action)
+}
+
+/// What a failed pass leads to, by the error's class: the conditions, when to look again, and
+/// the failure with its Event type.
+fn failed(
+    ctx: &Context,
+    kind: &'static str,
+    key: &str,
+    error: ReconcileError,
+) -> (Health, Action, Option<(ReconcileError, EventType)>) {
+    let reaction = react(&error, error_timing(ctx), || ctx.next_backoff(key));
+    let action = reaction.requeue.map_or_else(Action::await_change, |wait| {
+        requeue_after(ctx, kind, key, wait)
+    });
+    (reaction.health, action, Some((error, reaction.event)))
 }
 
 /// The stages of one pass in order. A stage that fails before the plan keeps the status as last

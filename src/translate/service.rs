@@ -607,19 +607,30 @@ fn is_task_definition_reference(value: &str) -> bool {
     }
 }
 
+/// Specs the unit tests of services share (here and in the service controller's diff).
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixtures {
     use serde_json::json;
 
-    fn spec(value: serde_json::Value) -> EcsServiceSpec {
+    use crate::api::EcsServiceSpec;
+
+    /// A spec from JSON.
+    pub(crate) fn spec(value: serde_json::Value) -> EcsServiceSpec {
         serde_json::from_value(value).expect("spec")
     }
 
-    fn base() -> serde_json::Value {
+    /// A Fargate service with subnets out of order.
+    pub(crate) fn base() -> serde_json::Value {
         json!({"cluster": "prod", "taskDefinition": "web:3", "launchType": "FARGATE",
                "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["b", "a"], "securityGroups": ["sg"]}}})
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{base, spec};
+    use super::*;
+    use serde_json::json;
 
     #[test]
     fn ref_must_be_resolved_and_daemon_has_no_count() {

@@ -301,19 +301,10 @@ fn normalise_vpc(config: &mut AwsVpcConfiguration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::EcsServiceSpec;
     use crate::api::service::NetworkConfiguration;
     use crate::translate::service::create_request;
+    use crate::translate::service::fixtures::{base, spec};
     use serde_json::json;
-
-    fn spec(value: serde_json::Value) -> EcsServiceSpec {
-        serde_json::from_value(value).expect("spec")
-    }
-
-    fn base() -> serde_json::Value {
-        json!({"cluster": "prod", "taskDefinition": "web:3", "launchType": "FARGATE",
-               "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["b", "a"], "securityGroups": ["sg"]}}})
-    }
 
     #[test]
     fn aws_defaults_and_order_compare_equal() {
