@@ -285,3 +285,74 @@ fn history_keeps_the_newest_and_always_the_current() {
         [4, 3, 2]
     );
 }
+
+#[test]
+fn a_new_revision_is_recorded_only_once_registered_and_old_ones_expire_after() {
+    let d = desired("nginx:2", vec![], 2);
+    let s = status("nginx:1", &[2, 1], Some(d.tags_hash.clone()));
+    let p = pipeline_plan(&d, &[], plan(&d, &Observed::default(), &s), &s);
+    assert_eq!(
+        p.status.task_definition_arn.as_deref(),
+        Some(format!("{F}:2").as_str()),
+        "the current revision stays until RegisterTaskDefinition answered"
+    );
+    let kinds: Vec<&str> = p
+        .steps
+        .iter()
+        .map(|step| match step {
+            Step::Register { .. } => "register",
+            Step::Retag { .. } => "retag",
+            Step::Deregister { .. } => "deregister",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["register", "deregister"],
+        "limit 2: revision 1 goes"
+    );
+    let mut committed = p.status.clone();
+    let mut notes = Vec::new();
+    let mut steps = p.steps.into_iter();
+    commit(
+        steps.next().expect("register"),
+        Answer::Registered {
+            arn: format!("{F}:3"),
+            revision: 3,
+        },
+        &mut committed,
+        &mut notes,
+    );
+    assert_eq!(committed.revision, Some(3));
+    assert_eq!(committed.content_hash.as_deref(), Some(d.hash.as_str()));
+    assert_eq!(notes[0].reason, "Registered");
+    commit(
+        steps.next().expect("deregister"),
+        Answer::Done,
+        &mut committed,
+        &mut notes,
+    );
+    let kept: Vec<i32> = committed
+        .registered_revisions
+        .iter()
+        .map(|r| r.revision)
+        .collect();
+    assert_eq!(kept, [3, 2]);
+}
+
+#[test]
+fn deletion_deregisters_every_revision_of_the_object_unless_retained() {
+    let s = status("nginx:1", &[2, 1], None);
+    let retained = cleanup_plan(true, "web", &[], &s);
+    assert!(retained.steps.is_empty());
+    assert_eq!(retained.done_notes[0].reason, "Retained");
+    let deleted = cleanup_plan(false, "web", &[], &s);
+    let arns: Vec<&str> = deleted
+        .steps
+        .iter()
+        .map(|step| match step {
+            Step::Deregister { arn, .. } => arn.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(arns.len(), 2, "{arns:?}");
+}
