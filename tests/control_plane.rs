@@ -301,3 +301,81 @@ async fn wait(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// A status write made from a stale read (two replicas overlapping during a leader change) is
+/// refused with 409, on the real API server and on the emulator alike; a current one lands, under
+/// the operator's field manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_write_from_a_stale_read_is_refused_with_a_conflict() {
+    use ecs_operator::api::task_definition::EcsTaskDefinition;
+    use ecs_operator::controller::runner::{FIELD_MANAGER, status_patch};
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    let real = common::cluster().await;
+    let emulated = common::emulator_cluster().await;
+    for cluster in [real, emulated] {
+        let api: Api<EcsTaskDefinition> =
+            Api::namespaced(cluster.client.clone(), &cluster.namespace);
+        let object: EcsTaskDefinition = serde_json::from_value(json!({
+            "apiVersion": "ecs.operator.dev/v1alpha1",
+            "kind": "EcsTaskDefinition",
+            "metadata": {"name": "web"},
+            "spec": {"family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+                     "cpu": "256", "memory": "512",
+                     "containerDefinitions": [{"name": "app", "image": "nginx:1"}]},
+        }))
+        .expect("object");
+        let stale = api
+            .create(&PostParams::default(), &object)
+            .await
+            .expect("created");
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"moved": "on"}}})),
+        )
+        .await
+        .expect("a newer write");
+        let status = json!({"observedGeneration": 1, "conditions": []});
+        let refused = api
+            .patch_status(
+                "web",
+                &PatchParams::default(),
+                &status_patch(&stale, &status).expect("patch"),
+            )
+            .await
+            .expect_err("a stale write is refused");
+        assert!(
+            matches!(&refused, kube::Error::Api(s) if s.code == 409),
+            "{:?}: {refused:?}",
+            cluster.kind
+        );
+        let current = api.get("web").await.expect("read");
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PatchParams::default()
+        };
+        let written = api
+            .patch_status(
+                "web",
+                &params,
+                &status_patch(&current, &status).expect("patch"),
+            )
+            .await
+            .expect("a current write lands");
+        assert_eq!(
+            written.status.and_then(|s| s.reconcile.observed_generation),
+            Some(1)
+        );
+        if cluster.kind != ClusterKind::Emulator {
+            let managers: Vec<_> = written
+                .metadata
+                .managed_fields
+                .iter()
+                .flatten()
+                .filter(|m| m.subresource.as_deref() == Some("status"))
+                .filter_map(|m| m.manager.clone())
+                .collect();
+            assert_eq!(managers, [FIELD_MANAGER], "{:?}", cluster.kind);
+        }
+    }
+}

@@ -773,3 +773,57 @@ async fn a_failed_update_is_sent_again_until_ecs_holds_it() {
     }
     bed.stop_controllers().await;
 }
+
+/// ServiceNotFoundException on UpdateService means the service went away since it was observed:
+/// the operator observes again at once (here: finds it after all, the answer was a fault) instead
+/// of stalling until the resync (300 s in this bed, beyond the wait's 90 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_not_found_on_update_is_observed_again_at_once() {
+    use ecs_testbed::aws::proxy::{Fault, FaultRule};
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service("vanishing", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    bed.wait_ready("vanishing").await;
+    bed.proxy.clear();
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "ecs:UpdateService".into(),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: Fault::AwsError {
+            status: 400,
+            code: "ServiceNotFoundException".into(),
+            message: "Service not found.".into(),
+        },
+    }]);
+    let generation = bed
+        .services()
+        .patch(
+            "vanishing",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"desiredCount": 3}})),
+        )
+        .await
+        .expect("patch")
+        .metadata
+        .generation;
+    bed.wait_for("vanishing", "Ready after the second UpdateService", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            == generation
+            && condition(o, "Ready").0 == "True"
+            && o.status.as_ref().and_then(|s| s.desired_count) == Some(3)
+    })
+    .await;
+    let updates: Vec<u16> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "UpdateService")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(updates, [400, 200], "one refused, one sent again at once");
+    bed.stop_controllers().await;
+}

@@ -95,12 +95,15 @@ impl ReconcileError {
                 AwsErrorKind::Throttled | AwsErrorKind::Transient | AwsErrorKind::Conflict => {
                     ErrorClass::Retryable
                 }
-                AwsErrorKind::Pending => ErrorClass::Waiting,
+                // NotFound reaches here only from a write to something observed a moment ago
+                // (an UpdateService answered ServiceNotFoundException / ServiceNotActiveException:
+                // deleted outside the operator since): the next pass observes afresh and
+                // creates it again, so look again at once rather than stalling until the resync.
+                AwsErrorKind::Pending | AwsErrorKind::NotFound => ErrorClass::Waiting,
                 AwsErrorKind::Terminal
                 | AwsErrorKind::MissingDependency
                 | AwsErrorKind::InUse
-                | AwsErrorKind::AlreadyExists
-                | AwsErrorKind::NotFound => ErrorClass::Terminal,
+                | AwsErrorKind::AlreadyExists => ErrorClass::Terminal,
             },
             Self::Kube(error) => match kube_status(error) {
                 // RBAC (fix the Role) or a write the API server will never accept as it is.
@@ -263,6 +266,7 @@ mod tests {
         }
         for error in [
             aws(AwsErrorKind::Pending),
+            aws(AwsErrorKind::NotFound),
             ReconcileError::waiting("TaskDefinitionNotReady", "web is not Ready"),
         ] {
             let reaction = react(&error, TIMING, || unreachable!("no backoff"));

@@ -493,11 +493,49 @@ async fn write_status<K: Managed>(
     let changed_generation = shared.observed_generation != generation;
     shared.observed_generation = generation;
     if object.status() != Some(&status) {
-        let patch = patch_of(json!([{"op": "add", "path": "/status", "value": status}]))?;
-        api.patch_status(&object.name_any(), &PatchParams::default(), &patch)
+        let patch = status_patch(object, &status)?;
+        api.patch_status(&object.name_any(), &write_params(), &patch)
             .await?;
     }
     Ok(changed_conditions || changed_generation)
+}
+
+/// The field manager of every write the operator makes to its objects, so `managedFields` shows
+/// which fields are the operator's.
+pub const FIELD_MANAGER: &str = "ecs-operator";
+
+fn write_params() -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    }
+}
+
+/// The patch that replaces the whole status of `object` (so fields that became empty are removed),
+/// only if the object is still at the resourceVersion it was read at: the API server uses a
+/// resourceVersion in the patched object as a precondition and answers 409 Conflict when the
+/// object moved on, so a replica working from a stale cache (two leaders overlapping) cannot
+/// overwrite newer status. A conflict is retried with backoff, from a fresh read.
+pub fn status_patch<K: Resource, S: Serialize>(
+    object: &K,
+    status: &S,
+) -> Result<Patch<()>, ReconcileError> {
+    let mut operations = precondition(object);
+    operations.push(json!({"op": "add", "path": "/status", "value": status}));
+    patch_of(serde_json::Value::Array(operations))
+}
+
+/// The resourceVersion precondition of a JSON patch, when the object was read with one.
+fn precondition<K: Resource>(object: &K) -> Vec<serde_json::Value> {
+    object
+        .meta()
+        .resource_version
+        .as_ref()
+        .map(|version| {
+            json!({"op": "replace", "path": "/metadata/resourceVersion", "value": version})
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Adds `finalizer`, failing (409/422) if the list changed since `object` was read.
@@ -551,10 +589,12 @@ async fn json_patch<K: Managed>(
     object: &K,
     operations: serde_json::Value,
 ) -> Result<(), ReconcileError> {
+    let mut all = precondition(object);
+    all.extend(operations.as_array().into_iter().flatten().cloned());
     api.patch(
         &object.name_any(),
-        &PatchParams::default(),
-        &patch_of(operations)?,
+        &write_params(),
+        &patch_of(serde_json::Value::Array(all))?,
     )
     .await?;
     Ok(())

@@ -721,6 +721,12 @@ impl Store {
                         format!("the JSON patch could not be applied: {e}"),
                     )
                 })?;
+                // The API server's store: "if newResourceVersion != existingResourceVersion"
+                // the update is refused with a Conflict (a patch that sets the resourceVersion
+                // makes it a precondition, as an update carrying one does).
+                if target["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"] {
+                    return Err(ApiError::conflict(&rt, name));
+                }
                 release_changed_fields(&current, &mut target, &rt);
                 (current, target)
             }
