@@ -232,3 +232,43 @@ fn every_status_has_observed_generation_and_conditions_at_its_top_level() {
         }
     }
 }
+
+#[test]
+fn cel_wants_a_revision_on_a_task_definition_arn_and_one_service_registry() {
+    let arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web";
+    let mut spec = service_spec();
+    spec["taskDefinition"] = json!(arn);
+    let failures = cel_failures("EcsService", spec.clone(), None);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("must end with :<revision>")),
+        "{failures:?}"
+    );
+    for fine in [format!("{arn}:3"), "web".into(), "web:3".into()] {
+        spec["taskDefinition"] = json!(fine);
+        assert!(
+            cel_failures("EcsService", spec.clone(), None).is_empty(),
+            "{fine}"
+        );
+    }
+    // The API server enforces maxItems (the CEL evaluator here does not read it).
+    let schema = schema_of("EcsService");
+    assert_eq!(
+        schema["properties"]["spec"]["properties"]["serviceRegistries"]["maxItems"],
+        json!(1)
+    );
+}
+
+#[test]
+fn cel_refuses_the_managed_instances_launch_type_on_services() {
+    let mut spec = service_spec();
+    spec["launchType"] = json!("MANAGED_INSTANCES");
+    let failures = cel_failures("EcsService", spec, None);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("capacityProviderStrategy")),
+        "{failures:?}"
+    );
+}

@@ -183,6 +183,62 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
         (
             "EcsService",
             service(
+                json!({"taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web"}),
+            ),
+            "spec.taskDefinition",
+            "must end with :<revision>",
+        ),
+        (
+            "EcsService",
+            service(json!({"serviceRegistries": [
+                {"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-1"},
+                {"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-2"}]})),
+            "spec.serviceRegistries",
+            "one service registry",
+        ),
+        (
+            "EcsService",
+            service(json!({
+                "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5},
+                "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1",
+                                   "containerName": "app", "containerPort": 80}]})),
+            "spec.deploymentConfiguration.strategy",
+            "advancedConfiguration",
+        ),
+        (
+            "EcsService",
+            service(json!({"launchType": "MANAGED_INSTANCES"})),
+            "spec.launchType",
+            "capacityProviderStrategy",
+        ),
+        (
+            "EcsService",
+            service(
+                json!({"launchType": "EC2", "deploymentController": {"type": "CODE_DEPLOY"},
+                           "deploymentConfiguration": {"maximumPercent": 150}}),
+            ),
+            "spec.deploymentConfiguration.maximumPercent",
+            "cannot set a custom maximumPercent",
+        ),
+        (
+            "EcsService",
+            service(json!({"deploymentController": {"type": "EXTERNAL"},
+                           "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}})),
+            "spec.deploymentConfiguration.deploymentCircuitBreaker",
+            "ECS deployment controller",
+        ),
+        (
+            "EcsScalingPolicy",
+            policy(
+                json!({"stepScalingPolicies": [{"policyName": "all", "adjustmentType": "ChangeInCapacity", "stepAdjustments": [
+                {"scalingAdjustment": 1}]}]}),
+            ),
+            "spec.stepScalingPolicies[0].stepAdjustments[0]",
+            "both null",
+        ),
+        (
+            "EcsService",
+            service(
                 json!({"deploymentConfiguration": {"minimumHealthyPercent": 100, "maximumPercent": 50}}),
             ),
             "spec.deploymentConfiguration.minimumHealthyPercent",

@@ -827,3 +827,52 @@ async fn a_service_not_found_on_update_is_observed_again_at_once() {
     assert_eq!(updates, [400, 200], "one refused, one sent again at once");
     bed.stop_controllers().await;
 }
+
+/// Two CreateService refusals that pass without any change to the spec (the service-linked role
+/// of a new account not yet usable, a target group whose listener rule is still being created)
+/// are waited out with the AWS text in the condition, not stalled until the resync (300 s here,
+/// beyond the wait's 90 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_that_pass_by_themselves_are_waited_out() {
+    use ecs_testbed::aws::proxy::{Fault, FaultRule};
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    let refusals = [
+        "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+        "The target group with targetGroupArn arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/97c0 does not have an associated load balancer.",
+    ];
+    for (i, message) in refusals.into_iter().enumerate() {
+        let name = format!("waits-{i}");
+        bed.proxy.clear();
+        bed.proxy.set_faults(vec![FaultRule {
+            operation: "ecs:CreateService".into(),
+            probability: None,
+            every_nth: None,
+            max_times: Some(1),
+            fault: Fault::AwsError {
+                status: 400,
+                code: "InvalidParameterException".into(),
+                message: message.into(),
+            },
+        }]);
+        bed.create_service(&name, ec2(json!({"taskDefinition": "app:1"})))
+            .await;
+        let waiting = bed
+            .wait_for(&name, "Reconciling with the AWS text", |o| {
+                let (status, reason, text) = condition(o, "Reconciling");
+                status == "True" && reason == "AwsPending" && text.contains(message)
+            })
+            .await;
+        assert_ne!(condition(&waiting, "Stalled").0, "True");
+        bed.wait_ready(&name).await;
+        let creates: Vec<u16> = bed
+            .proxy
+            .requests()
+            .into_iter()
+            .filter(|r| r.operation == "CreateService")
+            .map(|r| r.status)
+            .collect();
+        assert_eq!(creates, [400, 200], "{message}");
+    }
+    bed.stop_controllers().await;
+}

@@ -70,8 +70,10 @@ pub struct EcsServiceSpec {
     pub service_name: Option<String>,
     /// An `EcsTaskDefinition` in this namespace; the service rolls to each new revision it registers.
     pub task_definition_ref: Option<LocalObjectReference>,
-    /// A task definition managed elsewhere: `family`, `family:revision` or a task definition ARN.
+    /// A task definition managed elsewhere: `family` (its latest ACTIVE revision),
+    /// `family:revision` or a task definition ARN with its revision.
     #[schemars(length(min = 1))]
+    #[x_kube(validation = Rule::new("!self.startsWith('arn:') || self.matches(':task-definition/[A-Za-z0-9_-]+:[1-9][0-9]*$')").message("a task definition ARN must end with :<revision> (e.g. ...:task-definition/web:3); to follow the family's latest ACTIVE revision give the family name alone").reason(Reason::FieldValueInvalid))]
     pub task_definition: Option<String>,
     /// Number of tasks to run. When omitted, the operator sets it only at creation (to 1, or to
     /// the scaling policy's minimum) and never overrides what an autoscaler chose.
@@ -108,7 +110,9 @@ pub struct EcsServiceSpec {
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSettings {
-    /// EC2, FARGATE, EXTERNAL or MANAGED_INSTANCES; excludes `capacityProviderStrategy`.
+    /// EC2, FARGATE or EXTERNAL; excludes `capacityProviderStrategy`. Managed Instances run
+    /// through a capacity provider strategy, never `launchType: MANAGED_INSTANCES`.
+    #[x_kube(validation = Rule::new("self != 'MANAGED_INSTANCES'").message("services run on Managed Instances through capacityProviderStrategy (a Managed Instances capacity provider), not launchType").reason(Reason::FieldValueInvalid))]
     pub launch_type: Option<LaunchType>,
     /// Capacity providers and their weights (for example FARGATE and FARGATE_SPOT).
     #[schemars(length(max = 20))]
@@ -126,7 +130,9 @@ pub struct ServiceSettings {
     pub network_configuration: Option<NetworkConfiguration>,
     /// Load balancer target groups the service registers tasks with.
     pub load_balancers: Option<Vec<LoadBalancer>>,
-    /// Cloud Map registries for service discovery.
+    /// The Cloud Map registry for service discovery ("Each service may be associated with one
+    /// service registry").
+    #[schemars(length(max = 1))]
     pub service_registries: Option<Vec<ServiceRegistry>>,
     /// Seconds to ignore failing load balancer health checks after a task starts.
     #[schemars(range(min = 0, max = 2147483647))]

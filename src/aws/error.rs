@@ -175,6 +175,24 @@ pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16)
         "InvalidParameterException" | "ClientException" if lower.contains("still draining") => {
             AwsErrorKind::Pending
         }
+        // Right after the ECS service-linked role is created (by the first cluster or service
+        // of an account), CreateService answers "Unable to assume the service linked role.
+        // Please verify that the ECS service linked role exists." until IAM has propagated it
+        // (eventual consistency; the AWS reference documents no text for it, the message is the
+        // one users report).
+        "InvalidParameterException" | "ClientException"
+            if lower.contains("unable to assume the service linked role") =>
+        {
+            AwsErrorKind::Pending
+        }
+        // "The target group with targetGroupArn ... does not have an associated load balancer.":
+        // the listener rule that attaches it is usually being created alongside (one apply of a
+        // Helm chart or Terraform plan); it needs no change to the spec.
+        "InvalidParameterException" | "ClientException"
+            if lower.contains("does not have an associated load balancer") =>
+        {
+            AwsErrorKind::Pending
+        }
         "ServiceNotFoundException" | "ServiceNotActiveException" | "TargetNotFoundException" => {
             AwsErrorKind::NotFound
         }
@@ -413,6 +431,20 @@ mod tests {
             assert_eq!(
                 kind(operation, code, message),
                 MissingDependency,
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn transient_refusals_of_a_new_account_or_load_balancer_are_pending() {
+        for message in [
+            "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+            "The target group with targetGroupArn arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/tg/97c0 does not have an associated load balancer.",
+        ] {
+            assert_eq!(
+                kind("ecs:CreateService", "InvalidParameterException", message),
+                Pending,
                 "{message}"
             );
         }

@@ -574,13 +574,13 @@ pub fn validate(spec: &EcsScalingPolicySpec) -> FieldErrors {
                 );
             }
             // "The upper and lower bound can't be null in the same step adjustment."
+            // Even a single step: Application Auto Scaling refuses it.
             if step.metric_interval_lower_bound.is_none()
                 && step.metric_interval_upper_bound.is_none()
-                && policy.step_adjustments.len() > 1
             {
                 errors.push(
                     format!("{at}.stepAdjustments[{j}]"),
-                    "a step with neither bound covers every value; give it a bound or make it the only step",
+                    "a step needs metricIntervalLowerBound or metricIntervalUpperBound (AWS refuses a step with both null): e.g. metricIntervalLowerBound: 0 for every breach above the alarm threshold",
                 );
             }
         }

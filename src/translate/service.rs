@@ -203,7 +203,13 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
         ),
         (None, Some(literal)) if !is_task_definition_reference(literal) => errors.push(
             "spec.taskDefinition",
-            format!("{literal:?} is not a family, family:revision or task definition ARN"),
+            if is_arn_of(literal, "ecs") {
+                format!(
+                    "{literal:?}: a task definition ARN must end with :<revision> (e.g. ...:task-definition/web:3); to follow the family's latest ACTIVE revision give the family name alone"
+                )
+            } else {
+                format!("{literal:?} is not a family, family:revision or task definition ARN")
+            },
         ),
         _ => {}
     }
@@ -368,6 +374,18 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
         }
     }
 
+    // "Each service may be associated with one service registry. Multiple service registries for
+    // each service isn't supported."
+    if settings
+        .service_registries
+        .as_ref()
+        .is_some_and(|r| r.len() > 1)
+    {
+        errors.push(
+            "spec.serviceRegistries",
+            "ECS associates a service with one service registry; keep one entry",
+        );
+    }
     for (i, registry) in settings.service_registries.iter().flatten().enumerate() {
         if registry.registry_arn.is_none() {
             errors.push(
@@ -500,7 +518,54 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
             "an EXTERNAL service runs task sets that name their own task definitions; use taskDefinition only to create it",
         );
     }
+    // CreateService: "If you want to use Amazon ECS Managed Instances, you must use the
+    // capacityProviderStrategy request parameter and omit the launchType request parameter."
+    if settings.launch_type == Some(LaunchType::ManagedInstances) {
+        errors.push(
+            "spec.launchType",
+            "a service runs on Managed Instances through capacityProviderStrategy (a Managed Instances capacity provider), not launchType: MANAGED_INSTANCES",
+        );
+    }
     if let Some(deployment) = &settings.deployment_configuration {
+        let controlled_elsewhere = controller != DeploymentControllerType::Ecs;
+        // DeploymentConfiguration: "You can't specify a custom maximumPercent value for a service
+        // that uses either the blue/green (CODE_DEPLOY) or EXTERNAL deployment types and has tasks
+        // that use the EC2 launch type." (the same sentence for minimumHealthyPercent).
+        if controlled_elsewhere && settings.launch_type == Some(LaunchType::Ec2) {
+            for (member, set) in [
+                ("maximumPercent", deployment.maximum_percent.is_some()),
+                (
+                    "minimumHealthyPercent",
+                    deployment.minimum_healthy_percent.is_some(),
+                ),
+            ] {
+                if set {
+                    errors.push(
+                        format!("spec.deploymentConfiguration.{member}"),
+                        format!(
+                            "a {controller} service on EC2 cannot set a custom {member}; remove it"
+                        ),
+                    );
+                }
+            }
+        }
+        // "The deployment circuit breaker can only be used for services using the rolling update
+        // (ECS) deployment type." DeploymentAlarms: "You can only use the DeploymentAlarms method
+        // to detect failures when the DeploymentController is set to ECS."
+        if controlled_elsewhere {
+            if deployment.deployment_circuit_breaker.is_some() {
+                errors.push(
+                    "spec.deploymentConfiguration.deploymentCircuitBreaker",
+                    format!("the circuit breaker is for the ECS deployment controller, not {controller}; remove it"),
+                );
+            }
+            if deployment.alarms.is_some() {
+                errors.push(
+                    "spec.deploymentConfiguration.alarms",
+                    format!("deployment alarms are for the ECS deployment controller, not {controller}; remove them"),
+                );
+            }
+        }
         let strategy = deployment.strategy.unwrap_or(DeploymentStrategy::Rolling);
         if controller != DeploymentControllerType::Ecs && deployment.strategy.is_some() {
             errors.push(
@@ -515,6 +580,22 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
             errors.push(
                 "spec.deploymentConfiguration.bakeTimeInMinutes",
                 "a BLUE_GREEN deployment needs a bake time (minutes both revisions run after traffic shifted)",
+            );
+        }
+        // BLUE_GREEN, LINEAR and CANARY shift traffic between two target groups: ECS needs each
+        // load balancer's advancedConfiguration (alternate target group, listener rules, role),
+        // which this CRD version cannot express yet: refused here rather than by CreateService.
+        if strategy != DeploymentStrategy::Rolling
+            && settings
+                .load_balancers
+                .as_ref()
+                .is_some_and(|l| !l.is_empty())
+        {
+            errors.push(
+                "spec.deploymentConfiguration.strategy",
+                format!(
+                    "{strategy} behind a load balancer needs loadBalancers[].advancedConfiguration (alternate target group and listener rules), which this version of the operator does not support yet; use ROLLING, or {strategy} without loadBalancers"
+                ),
             );
         }
         if deployment.linear_configuration.is_some() && strategy != DeploymentStrategy::Linear {
@@ -597,7 +678,14 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
 /// `family`, `family:revision` or a task definition ARN.
 fn is_task_definition_reference(value: &str) -> bool {
     if is_arn_of(value, "ecs") {
-        return value.contains(":task-definition/");
+        // ECS reports the service's task definition as a full ARN with its revision; an ARN
+        // without one would never equal it (an UpdateService every pass), so it must name one.
+        return value
+            .split_once(":task-definition/")
+            .and_then(|(_, rest)| rest.split_once(':'))
+            .is_some_and(|(family, revision)| {
+                is_ecs_name(family) && revision.parse::<u32>().is_ok_and(|r| r > 0)
+            });
     }
     match value.split_once(':') {
         None => is_ecs_name(value),
