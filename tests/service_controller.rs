@@ -876,3 +876,49 @@ async fn refusals_that_pass_by_themselves_are_waited_out() {
     }
     bed.stop_controllers().await;
 }
+
+/// A rolling service's deploymentConfiguration update carries the rolling members only: no bake
+/// time or lifecycle hooks, which belong to BLUE_GREEN / LINEAR / CANARY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_update_sends_no_traffic_shift_members() {
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service("rolling", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    bed.wait_ready("rolling").await;
+    bed.proxy.clear();
+    let generation = bed
+        .services()
+        .patch(
+            "rolling",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"deploymentConfiguration": {"maximumPercent": 150}}})),
+        )
+        .await
+        .expect("patch")
+        .metadata
+        .generation;
+    bed.wait_for("rolling", "Ready at the new generation", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            == generation
+            && condition(o, "Ready").0 == "True"
+    })
+    .await;
+    let updates = bed.requests("UpdateService");
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    let sent = &updates[0]["deploymentConfiguration"];
+    assert_eq!(sent["maximumPercent"], json!(150));
+    assert!(
+        sent.get("bakeTimeInMinutes").is_none() && sent.get("lifecycleHooks").is_none(),
+        "{sent}"
+    );
+    let held = bed.describe("prod", "rolling").await;
+    assert_eq!(
+        held.deployment_configuration()
+            .and_then(|c| c.maximum_percent()),
+        Some(150)
+    );
+    bed.stop_controllers().await;
+}

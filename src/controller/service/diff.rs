@@ -219,10 +219,26 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
         let strategy = *deployment
             .strategy
             .get_or_insert(DeploymentStrategy::Rolling);
-        deployment.bake_time_in_minutes.get_or_insert(0);
+        if strategy == DeploymentStrategy::Rolling {
+            // The bake time ("You must provide this parameter when you use the BLUE_GREEN
+            // deployment strategy"), lifecycle hooks and the LINEAR / CANARY settings belong to
+            // the strategies that shift traffic: never sent for a rolling service, and not
+            // compared (ECS reports "bakeTimeInMinutes": 0 for one, and may keep what a former
+            // BLUE_GREEN configuration set).
+            deployment.bake_time_in_minutes = None;
+            deployment.lifecycle_hooks = None;
+            deployment.linear_configuration = None;
+            deployment.canary_configuration = None;
+        } else {
+            deployment.bake_time_in_minutes.get_or_insert(0);
+        }
         // Documented defaults ECS may echo: hook type AWS_LAMBDA, timeout 1440 minutes then
         // ROLLBACK; LINEAR steps of 10 % every 6 minutes; CANARY 5 % for 10 minutes.
-        for hook in deployment.lifecycle_hooks.get_or_insert_with(Vec::new) {
+        let hooks = match strategy {
+            DeploymentStrategy::Rolling => None,
+            _ => Some(deployment.lifecycle_hooks.get_or_insert_with(Vec::new)),
+        };
+        for hook in hooks.into_iter().flatten() {
             hook.target_type
                 .get_or_insert(DeploymentLifecycleHookTargetType::AwsLambda);
             let timeout = hook

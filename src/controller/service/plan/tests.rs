@@ -806,6 +806,33 @@ fn removed_alarms_are_switched_off_explicitly() {
 }
 
 #[test]
+fn a_rolling_update_sends_only_the_rolling_members() {
+    let before = desired(json!({}));
+    let service = settled_service(&before);
+    let status = settled_status(&before, &service);
+    let after = desired(json!({"deploymentConfiguration": {"maximumPercent": 150}}));
+    let p = plan(&after, &observed(service.clone()), &status);
+    let sent = serde_json::to_value(update(&p).deployment_configuration.as_ref()).expect("json");
+    assert_eq!(sent["maximumPercent"], json!(150));
+    assert_eq!(sent["strategy"], json!("ROLLING"));
+    for member in [
+        "bakeTimeInMinutes",
+        "lifecycleHooks",
+        "linearConfiguration",
+        "canaryConfiguration",
+    ] {
+        assert!(sent.get(member).is_none(), "{member} sent: {sent}");
+    }
+    // A BLUE_GREEN one keeps its bake time.
+    let blue_green = desired(
+        json!({"deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}}),
+    );
+    let p = plan(&blue_green, &observed(service), &status);
+    let sent = serde_json::to_value(update(&p).deployment_configuration.as_ref()).expect("json");
+    assert_eq!(sent["bakeTimeInMinutes"], json!(5));
+}
+
+#[test]
 fn code_deploy_services_get_no_forced_deployments() {
     let d = desired(
         json!({"deploymentController": {"type": "CODE_DEPLOY"}, "forceNewDeployment": "2"}),
