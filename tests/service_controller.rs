@@ -922,3 +922,74 @@ async fn a_rolling_update_sends_no_traffic_shift_members() {
     );
     bed.stop_controllers().await;
 }
+
+/// A ServiceNotFoundException for a DescribeServices of several services (one of them purged)
+/// does not fail the others: the operator asks for each one alone, and the change goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_for_one_service_is_described_one_by_one() {
+    use ecs_testbed::aws::proxy::{Fault, FaultRule};
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    for name in ["one", "two", "three"] {
+        bed.create_service(name, ec2(json!({"taskDefinition": "app:1"})))
+            .await;
+    }
+    for name in ["one", "two", "three"] {
+        bed.wait_ready(name).await;
+    }
+    bed.proxy.clear();
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "ecs:DescribeServices".into(),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: Fault::AwsError {
+            status: 400,
+            code: "ServiceNotFoundException".into(),
+            message: "Service not found.".into(),
+        },
+    }]);
+    let generation = bed
+        .services()
+        .patch(
+            "two",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"desiredCount": 3}})),
+        )
+        .await
+        .expect("patch")
+        .metadata
+        .generation;
+    bed.wait_for("two", "Ready at 3 tasks", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            == generation
+            && condition(o, "Ready").0 == "True"
+            && o.status.as_ref().and_then(|s| s.desired_count) == Some(3)
+    })
+    .await;
+    let describes: Vec<_> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "DescribeServices")
+        .collect();
+    let refused = describes
+        .iter()
+        .position(|r| r.status == 400)
+        .expect("the refused call");
+    let names: Vec<String> =
+        serde_json::from_value(describes[refused].body["services"].clone()).expect("names");
+    assert!(names.len() > 1, "a batch was refused: {names:?}");
+    let singles: Vec<Vec<String>> = describes[refused + 1..refused + 1 + names.len()]
+        .iter()
+        .map(|r| serde_json::from_value(r.body["services"].clone()).expect("names"))
+        .collect();
+    assert_eq!(
+        singles,
+        names.iter().map(|n| vec![n.clone()]).collect::<Vec<_>>(),
+        "then each name alone"
+    );
+    bed.stop_controllers().await;
+}

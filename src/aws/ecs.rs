@@ -11,7 +11,7 @@ use aws_sdk_ecs as ecs;
 use super::answers;
 use super::batch::{BatchResult, Batcher};
 use super::call::{Caller, Repeat, collect_pages, next_page_token};
-use super::error::AwsError;
+use super::error::{AwsError, AwsErrorKind};
 use super::limits::ApiCategory;
 use super::sdk;
 use super::snapshot::{Lookup, Snapshot};
@@ -30,6 +30,9 @@ use super::read_ahead::{ServiceCache, Waiting, fill_up};
 /// in a single operation.").
 pub const DESCRIBE_SERVICES_MAX: usize = 10;
 
+/// One service's answer in a DescribeServices batch: the service, or why ECS could not describe it.
+type ServiceAnswer = Result<ServiceObservation, AwsError>;
+
 /// Which revisions to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListedStatus {
@@ -44,7 +47,7 @@ pub enum ListedStatus {
 pub struct EcsApi {
     client: ecs::Client,
     caller: Caller,
-    services: Batcher<ServiceObservation>,
+    services: Batcher<ServiceAnswer>,
     cache: Arc<Mutex<ServiceCache>>,
     /// Wakes passes waiting for an answer being read ahead.
     arrived: Arc<tokio::sync::Notify>,
@@ -90,9 +93,18 @@ impl EcsApi {
                                 cache.written.get(key).is_some_and(|at| *at >= started);
                             // The asked-for answers go to their callers; the rest wait here.
                             if let (Ok(found), false) = (&result, written_since) {
-                                cache
-                                    .answers
-                                    .insert(key.clone(), (now, found.get(&key.1).cloned()));
+                                match found.get(&key.1) {
+                                    Some(Ok(service)) => {
+                                        cache
+                                            .answers
+                                            .insert(key.clone(), (now, Some(service.clone())));
+                                    }
+                                    None => {
+                                        cache.answers.insert(key.clone(), (now, None));
+                                    }
+                                    // A failure is not an answer: the pass reads for itself.
+                                    Some(Err(_)) => {}
+                                }
                             }
                         }
                     }
@@ -502,7 +514,7 @@ impl EcsApi {
         cluster: &str,
         service: &str,
     ) -> Result<Option<ServiceObservation>, AwsError> {
-        self.services.get(cluster, service).await
+        self.services.get(cluster, service).await?.transpose()
     }
 
     /// Updates a service to the state `request` describes (repeating it changes nothing more).
@@ -640,7 +652,36 @@ async fn describe_services(
     caller: &Caller,
     cluster: String,
     names: Vec<String>,
-) -> BatchResult<ServiceObservation> {
+) -> BatchResult<ServiceAnswer> {
+    match describe_batch(client, caller, &cluster, &names).await {
+        // One name the call cannot resolve fails it for all: describe them one by one, so a
+        // service purged a moment ago cannot hold up (or block the deletion of) the nine others.
+        Err(error) if error.kind == AwsErrorKind::NotFound && names.len() > 1 => {
+            let mut found = HashMap::new();
+            for name in &names {
+                match describe_batch(client, caller, &cluster, std::slice::from_ref(name)).await {
+                    Ok(one) => found.extend(one),
+                    Err(error) if error.kind == AwsErrorKind::NotFound => {}
+                    Err(error) => {
+                        found.insert(name.clone(), Err(error));
+                    }
+                }
+            }
+            Ok(found)
+        }
+        // The one service asked for does not exist.
+        Err(error) if error.kind == AwsErrorKind::NotFound => Ok(HashMap::new()),
+        other => other,
+    }
+}
+
+/// One DescribeServices call of at most ten names.
+async fn describe_batch(
+    client: &ecs::Client,
+    caller: &Caller,
+    cluster: &str,
+    names: &[String],
+) -> BatchResult<ServiceAnswer> {
     let output = caller
         .send(
             ApiCategory::ServiceRead,
@@ -649,24 +690,76 @@ async fn describe_services(
             || {
                 client
                     .describe_services()
-                    .cluster(&cluster)
-                    .set_services(Some(names.clone()))
+                    .cluster(cluster)
+                    .set_services(Some(names.to_vec()))
                     .include(ecs::types::ServiceField::Tags)
                     .send()
             },
         )
         .await?;
+    let failures = output
+        .failures()
+        .iter()
+        .map(|f| DescribeFailure {
+            arn: f.arn().unwrap_or_default().to_owned(),
+            reason: f.reason().unwrap_or_default().to_owned(),
+            detail: f.detail().map(str::to_owned),
+        })
+        .collect::<Vec<_>>();
+    Ok(answers_of(
+        names,
+        output.services().iter().map(service_of).collect(),
+        &failures,
+    ))
+}
+
+/// A DescribeServices failure entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DescribeFailure {
+    arn: String,
+    reason: String,
+    detail: Option<String>,
+}
+
+/// Each asked-for name's answer: the service, an error when ECS gave a failure other than
+/// MISSING for it (it may well exist: never read that as "absent", which would create it again),
+/// and nothing when ECS does not know it.
+fn answers_of(
+    names: &[String],
+    services: Vec<ServiceObservation>,
+    failures: &[DescribeFailure],
+) -> HashMap<String, ServiceAnswer> {
     let mut found = HashMap::new();
-    for service in output.services() {
-        let observed = service_of(service);
+    for observed in services {
         // Callers may have asked by name or by ARN.
-        for key in &names {
+        for key in names {
             if *key == observed.name || *key == observed.arn {
-                found.insert(key.clone(), observed.clone());
+                found.insert(key.clone(), Ok(observed.clone()));
             }
         }
     }
-    Ok(found)
+    for failure in failures.iter().filter(|f| f.reason != "MISSING") {
+        // Failures name the service by ARN (`.../service/<cluster>/<name>`, or the older
+        // `.../service/<name>`), or as it was asked.
+        for key in names
+            .iter()
+            .filter(|key| failure.arn == **key || failure.arn.ends_with(&format!("/{key}")))
+        {
+            found.entry(key.clone()).or_insert_with(|| {
+                Err(AwsError {
+                    kind: AwsErrorKind::Transient,
+                    operation: "ecs:DescribeServices".into(),
+                    code: Some(failure.reason.clone()),
+                    message: format!(
+                        "ECS could not describe {}: {}",
+                        failure.arn,
+                        failure.detail.as_deref().unwrap_or(&failure.reason)
+                    ),
+                })
+            });
+        }
+    }
+    found
 }
 
 fn missing(operation: &str, member: &str) -> AwsError {
@@ -724,5 +817,55 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
             .collect(),
         settings: answers::service_settings(service),
         tags: service.tags().iter().map(answers::tag).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(name: &str) -> ServiceObservation {
+        ServiceObservation {
+            arn: format!("arn:aws:ecs:us-east-1:1:service/prod/{name}"),
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    fn failure(name: &str, reason: &str) -> DescribeFailure {
+        DescribeFailure {
+            arn: format!("arn:aws:ecs:us-east-1:1:service/prod/{name}"),
+            reason: reason.into(),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn only_missing_means_absent() {
+        let names: Vec<String> = ["web", "api", "gone", "odd"].map(String::from).to_vec();
+        let answers = answers_of(
+            &names,
+            vec![service("web"), service("api")],
+            &[failure("gone", "MISSING"), failure("odd", "INTERNAL_ERROR")],
+        );
+        assert_eq!(answers["web"].as_ref().map(|s| s.name.as_str()), Ok("web"));
+        assert_eq!(answers["api"].as_ref().map(|s| s.name.as_str()), Ok("api"));
+        assert!(!answers.contains_key("gone"), "MISSING is absent");
+        let odd = answers["odd"].as_ref().expect_err("an error, not absent");
+        assert_eq!(odd.code.as_deref(), Some("INTERNAL_ERROR"));
+        assert!(odd.is_retryable());
+    }
+
+    #[test]
+    fn services_asked_by_arn_are_answered_by_arn() {
+        let arn = "arn:aws:ecs:us-east-1:1:service/prod/web".to_owned();
+        let answers = answers_of(std::slice::from_ref(&arn), vec![service("web")], &[]);
+        assert!(answers[&arn].is_ok());
+        let answers = answers_of(
+            std::slice::from_ref(&arn),
+            vec![],
+            &[failure("web", "ACCESS_DENIED")],
+        );
+        assert!(answers[&arn].is_err());
     }
 }
