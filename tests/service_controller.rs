@@ -993,3 +993,61 @@ async fn a_batch_refused_for_one_service_is_described_one_by_one() {
     );
     bed.stop_controllers().await;
 }
+
+/// The adopt annotation does not take a service another live EcsService manages: Stalled,
+/// OwnedByAnother, naming it. Once that object is gone (deleted with Retain), the adoption goes
+/// through and the owner tags name the new owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adoption_refuses_a_service_another_live_object_owns() {
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service(
+        "first",
+        ec2(json!({"taskDefinition": "app:1", "serviceName": "contested", "deletionPolicy": "Retain"})),
+    )
+    .await;
+    bed.wait_ready("first").await;
+    bed.create_service_object(json!({
+        "metadata": {"name": "second", "annotations": {"ecs.operator.dev/adopt": "true"}},
+        "spec": ec2(json!({"taskDefinition": "app:1", "serviceName": "contested", "desiredCount": 3}))
+    }))
+    .await;
+    let stalled = bed
+        .wait_for("second", "Stalled", |o| condition(o, "Stalled").0 == "True")
+        .await;
+    let (_, reason, message) = condition(&stalled, "Stalled");
+    assert_eq!(reason, "OwnedByAnother");
+    let first = format!("{}/first", bed.ns());
+    assert!(message.contains(&first), "{message}");
+    assert!(
+        bed.requests("UpdateService").is_empty() && bed.requests("TagResource").is_empty(),
+        "nothing written to the other object's service"
+    );
+    bed.services()
+        .delete("first", &DeleteParams::default())
+        .await
+        .expect("delete");
+    bed.wait_for_gone("first").await;
+    // The refusal is retried at the resync (300 s in this bed); a spec change starts a pass now.
+    bed.services()
+        .patch(
+            "second",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"desiredCount": 2}})),
+        )
+        .await
+        .expect("patch");
+    let adopted = bed.wait_ready("second").await;
+    let service = bed.describe("prod", "contested").await;
+    let found: Vec<ecs_operator::api::common::Tag> = service
+        .tags()
+        .iter()
+        .map(ecs_operator::aws::answers::tag)
+        .collect();
+    assert!(tags::is_owned_by(
+        &found,
+        &adopted.metadata.uid.unwrap_or_default()
+    ));
+    assert_eq!(service.desired_count(), 2);
+    bed.stop_controllers().await;
+}

@@ -151,6 +151,45 @@ impl Context {
         }
     }
 
+    /// The object of kind `K` that the owner tags on an AWS resource name, when it exists with
+    /// that UID and is not `uid` (the object asking): `namespace/name` for messages. Adopting a
+    /// resource another live object owns would make both manage it (and either delete it), so
+    /// adoption refuses it; an owner that is gone (deleted with `deletionPolicy: Retain`, or
+    /// its cluster rebuilt) leaves the resource free to adopt.
+    pub async fn live_other_owner<K>(
+        &self,
+        owner_uid: Option<&str>,
+        owner: Option<&str>,
+        uid: &str,
+    ) -> Result<Option<String>, ReconcileError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let (Some(owner_uid), Some((namespace, name))) =
+            (owner_uid, owner.and_then(|o| o.split_once('/')))
+        else {
+            return Ok(None);
+        };
+        if owner_uid == uid {
+            return Ok(None);
+        }
+        let api: kube::Api<K> = kube::Api::namespaced(self.client.clone(), namespace);
+        let found = match api.get_opt(name).await {
+            Ok(found) => found,
+            // Outside what this operator may read: it cannot tell, so it takes the tag's word.
+            Err(kube::Error::Api(status)) if status.code == 403 => {
+                return Ok(Some(format!("{namespace}/{name}")));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        Ok(found
+            .filter(|object| object.meta().uid.as_deref() == Some(owner_uid))
+            .map(|_| format!("{namespace}/{name}")))
+    }
+
     /// How long an account-wide listing answers drift checks: a tenth of the resync period
     /// (between 1 s and 2 min), so one listing serves the passes of a resync that its jitter
     /// spreads out, and out-of-band changes are seen at most that much later.

@@ -227,6 +227,14 @@ impl Bed {
         }
     }
 
+    pub async fn wait_for_gone(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while self.services().get_opt(name).await.expect("read").is_some() {
+            assert!(Instant::now() < deadline, "{name}: never deleted");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn wait_ready(&self, name: &str) -> EcsService {
         self.wait_for(name, "Ready", |o| {
             condition(o, "Ready").0 == "True"

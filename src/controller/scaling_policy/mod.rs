@@ -248,6 +248,17 @@ impl Kind for ScalingPolicies {
             target,
             ..Default::default()
         };
+        if desired.adopt
+            && let Some(tags) = &observed.target_tags
+        {
+            observed.other_owner = ctx
+                .live_other_owner::<EcsScalingPolicy>(
+                    tags.get(tags::OWNER_UID).map(String::as_str),
+                    tags.get(tags::OWNER).map(String::as_str),
+                    &desired.uid,
+                )
+                .await?;
+        }
         if observed.target.is_some()
             && plan::needs_policy_read(desired, status, observed.target.as_ref())
         {

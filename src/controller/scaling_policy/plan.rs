@@ -40,6 +40,8 @@ pub struct Observed {
     pub policies: Option<Vec<ScalingPolicyObservation>>,
     /// Its scheduled actions, when read.
     pub actions: Option<Vec<ScheduledActionObservation>>,
+    /// Adopting: another live EcsScalingPolicy the target's owner tags name (`namespace/name`).
+    pub other_owner: Option<String>,
 }
 
 /// Everything one pass writes, in order.
@@ -194,6 +196,20 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                     format!(
                         "a scalable target for {} already exists and was not registered by this object; \
                          delete it, or annotate this object with {ADOPT_ANNOTATION}: \"true\" to take it over",
+                        target_request.resource_id
+                    ),
+                ));
+                plan.status = status;
+                return plan;
+            }
+            if !recorded
+                && !tagged
+                && let Some(other) = &observed.other_owner
+            {
+                plan.blocked = Some((
+                    "OwnedByAnother",
+                    format!(
+                        "the scalable target for {} is managed by EcsScalingPolicy {other}, which still exists;                          two objects managing one target would undo (and could deregister) each other's work:                          delete that object first (with deletionPolicy: Retain to keep the target), then this one adopts it",
                         target_request.resource_id
                     ),
                 ));

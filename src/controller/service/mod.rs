@@ -470,10 +470,22 @@ async fn observe(
         }
         _ => None,
     };
+    let other_owner = match &service {
+        Some(s) if desired.adopt && status.service_arn.as_deref() != Some(s.arn.as_str()) => {
+            ctx.live_other_owner::<EcsService>(
+                tags::value(&s.tags, tags::OWNER_UID),
+                tags::value(&s.tags, tags::OWNER),
+                &desired.uid,
+            )
+            .await?
+        }
+        _ => None,
+    };
     Ok(Observed {
         service,
         service_deployment,
         lifecycle_done,
+        other_owner,
         now: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),

@@ -97,6 +97,8 @@ pub struct Observed {
     pub service_deployment: Option<ServiceDeploymentObservation>,
     /// The lifecycle of the current deployment was seen finished before (not read again).
     pub lifecycle_done: bool,
+    /// Adopting: another live EcsService the service's owner tags name (`namespace/name`).
+    pub other_owner: Option<String>,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }
@@ -330,6 +332,16 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             format!(
                 "an ECS service named {} already exists in cluster {} and was not created by this object; \
                  delete it, rename this service (spec.serviceName), or annotate this object with {ADOPT_ANNOTATION}: \"true\" to take it over",
+                service.name, desired.create.cluster
+            ),
+        );
+    }
+    if !ours && let Some(other) = &observed.other_owner {
+        return blocked(
+            status,
+            "OwnedByAnother",
+            format!(
+                "the ECS service {} in cluster {} is managed by EcsService {other}, which still exists;                  two objects managing one service would undo (and could delete) each other's work:                  delete that object first (with deletionPolicy: Retain to keep the service running), then this one adopts it",
                 service.name, desired.create.cluster
             ),
         );

@@ -133,6 +133,7 @@ fn a_changed_target_value_is_one_put() {
     let after = desired(spec);
     assert!(needs_policy_read(&after, &status, Some(&target(2, 10))));
     let o = Observed {
+        other_owner: None,
         target: Some(target(2, 10)),
         policies: Some(vec![ScalingPolicyObservation {
             name: "cpu".into(),
@@ -235,10 +236,33 @@ fn someone_elses_target_needs_the_annotation() {
 }
 
 #[test]
+fn a_target_another_live_object_owns_is_not_adopted() {
+    let mut adopting = desired(base());
+    adopting.adopt = true;
+    let owned = Observed {
+        target: Some(target(2, 10)),
+        target_tags: Some(BTreeMap::from([(
+            tags::OWNER_UID.to_owned(),
+            "someone-else".to_owned(),
+        )])),
+        other_owner: Some("team-a/web".into()),
+        ..Default::default()
+    };
+    let p = plan(&adopting, &owned, &EcsScalingPolicyStatus::default());
+    assert!(
+        matches!(p.blocked, Some(("OwnedByAnother", ref m)) if m.contains("team-a/web")),
+        "{:?}",
+        p.blocked
+    );
+    assert!(p.tag.is_none() && p.register.is_none() && p.put_policies.is_empty());
+}
+
+#[test]
 fn only_recorded_policies_are_deleted_for_leaving_the_spec() {
     let d = desired(base());
     let status = applied(&d);
     let o = Observed {
+        other_owner: None,
         target: Some(target(2, 10)),
         policies: Some(vec![
             ScalingPolicyObservation {

@@ -135,6 +135,7 @@ fn observed(service: ServiceObservation) -> Observed {
         service: Some(service),
         service_deployment: None,
         lifecycle_done: false,
+        other_owner: None,
         now: 2_000,
     }
 }
@@ -962,6 +963,30 @@ fn adoption_does_not_resend_what_ecs_may_report_in_another_form() {
         Step::Nothing,
         "no deployment for a namespace reported as an ARN"
     );
+}
+
+#[test]
+fn a_service_another_live_object_owns_is_not_adopted() {
+    let mut adopting = desired(json!({}));
+    adopting.adopt = true;
+    let mut service = settled_service(&adopting);
+    service.tags = vec![crate::api::common::Tag {
+        key: tags::OWNER_UID.into(),
+        value: Some("someone-else".into()),
+    }];
+    let mut seen = observed(service);
+    seen.other_owner = Some("team-a/web".into());
+    let p = plan(&adopting, &seen, &EcsServiceStatus::default());
+    assert!(
+        matches!(p.step, Step::Blocked { reason: "OwnedByAnother", ref message } if message.contains("team-a/web")),
+        "{:?}",
+        p.step
+    );
+    assert!(p.retag.is_none() && p.record.is_none());
+    // Its owner gone, the same service is adopted.
+    seen.other_owner = None;
+    let p = plan(&adopting, &seen, &EcsServiceStatus::default());
+    assert!(p.record.is_some_and(|r| r.adopted_arn.is_some()));
 }
 
 /// The pipeline side: writes, commits and the cleanup plan.
