@@ -1051,3 +1051,82 @@ async fn adoption_refuses_a_service_another_live_object_owns() {
     assert_eq!(service.desired_count(), 2);
     bed.stop_controllers().await;
 }
+
+/// Deleting an EcsTaskDefinition keeps the revision a live EcsService runs registered (the
+/// deletion waits, saying which service), and deregisters it once the service moved off it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_task_definition_keeps_the_revision_a_service_runs() {
+    use ecs_operator::api::EcsTaskDefinition;
+    let mut bed = Bed::with_resync(Duration::from_secs(20)).await;
+    bed.create_td("kept", "nginx:1").await;
+    bed.create_service("user", ec2(json!({"taskDefinitionRef": {"name": "kept"}})))
+        .await;
+    let running = bed
+        .wait_ready("user")
+        .await
+        .status
+        .and_then(|s| s.task_definition_arn)
+        .expect("revision");
+    bed.tds()
+        .delete("kept", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let waiting = {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let td: EcsTaskDefinition = bed.tds().get("kept").await.expect("still there");
+            let reconciling = td.status.as_ref().and_then(|s| {
+                s.reconcile
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == "Reconciling" && c.status == "True")
+                    .map(|c| (c.reason.clone(), c.message.clone()))
+            });
+            if let Some((reason, message)) = reconciling
+                && reason == "RevisionInUse"
+            {
+                break message;
+            }
+            assert!(Instant::now() < deadline, "never waiting: {:?}", td.status);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert!(waiting.contains(&format!("{}/user", bed.ns())), "{waiting}");
+    assert!(bed.requests("DeregisterTaskDefinition").is_empty());
+    let described = bed
+        .ecs
+        .describe_task_definition()
+        .task_definition(&running)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        described.task_definition().and_then(|t| t.status()),
+        Some(&ecs::types::TaskDefinitionStatus::Active)
+    );
+    // The service moves to another task definition: the deletion completes.
+    bed.register("other", "nginx:2").await;
+    bed.services()
+        .patch(
+            "user",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"taskDefinitionRef": null, "taskDefinition": "other:1"}}),
+            ),
+        )
+        .await
+        .expect("move");
+    bed.wait_for("user", "on other:1", |o| {
+        o.status.as_ref().and_then(|s| s.task_definition.as_deref()) == Some("other:1")
+            && condition(o, "Ready").0 == "True"
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bed.tds().get_opt("kept").await.expect("read").is_some() {
+        assert!(Instant::now() < deadline, "the deletion never completed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let deregistered: Vec<Value> = bed.requests("DeregisterTaskDefinition");
+    assert_eq!(deregistered, [json!({"taskDefinition": running})]);
+    bed.stop_controllers().await;
+}

@@ -577,6 +577,13 @@ pub fn revision_of_arn(arn: &str) -> i32 {
         .unwrap_or(0)
 }
 
+/// `family:revision` of a task definition ARN (anything else as it is), for messages.
+pub fn short_reference(arn: &str) -> String {
+    arn.rsplit_once("task-definition/")
+        .map_or(arn, |(_, rest)| rest)
+        .to_owned()
+}
+
 /// The family of a task definition ARN (`...:task-definition/<family>:<revision>`).
 pub fn family_of_arn(arn: &str) -> Option<&str> {
     let (_, rest) = arn.rsplit_once("task-definition/")?;

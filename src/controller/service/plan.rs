@@ -765,12 +765,7 @@ fn display<T: std::fmt::Display>(value: &Option<T>) -> String {
     value.as_ref().map_or_else(|| "none".into(), T::to_string)
 }
 
-/// `family:revision` of an ARN, for messages.
-pub fn short(arn: &str) -> String {
-    arn.rsplit_once("task-definition/")
-        .map_or(arn, |(_, rest)| rest)
-        .to_owned()
-}
+pub use crate::translate::task_definition::short_reference as short;
 
 #[cfg(test)]
 mod tests;

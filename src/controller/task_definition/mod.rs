@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 use kube::ResourceExt;
 
-use self::plan::{Answer, CurrentState, Desired, Observed, OwnedRevision, Step};
+use self::plan::{Answer, CurrentState, Desired, Observed, OwnedRevision, RevisionUser, Step};
 use super::Context;
 use super::error::ReconcileError;
 use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
 use crate::api::task_definition::EcsTaskDefinitionStatus;
-use crate::api::{DeletionPolicy, EcsTaskDefinition, ReconcileStatus};
+use crate::api::{DeletionPolicy, EcsService, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::gone_is_done;
 use crate::aws::snapshot::Lookup;
 use crate::aws::types::RevisionStatus;
@@ -47,7 +47,8 @@ impl Kind for TaskDefinitions {
     type Lookups = ();
     type Desired = (Desired, Vec<crate::api::common::Tag>);
     type Observed = Observed;
-    type CleanupObserved = Option<Vec<OwnedRevision>>;
+    /// `None` when retained; else the unrecorded revisions of ours and the live services' uses.
+    type CleanupObserved = Option<(Vec<OwnedRevision>, Vec<RevisionUser>)>;
     type Step = Step;
     type Answer = Answer;
     const KIND: &'static str = "task_definition";
@@ -161,22 +162,58 @@ impl Kind for TaskDefinitions {
             return Ok(None);
         }
         let family = cleanup_family(object, status);
-        Ok(Some(scan_unrecorded(object, ctx, &family, status).await?))
+        let unrecorded = scan_unrecorded(object, ctx, &family, status).await?;
+        Ok(Some((unrecorded, revision_users(object, ctx).await?)))
     }
 
     fn plan_cleanup(
         object: &EcsTaskDefinition,
         observed: &Self::CleanupObserved,
         status: &EcsTaskDefinitionStatus,
-        _timing: Timing,
+        timing: Timing,
     ) -> CleanupPlan<Self> {
+        let (unrecorded, in_use) = observed
+            .as_ref()
+            .map_or((&[][..], &[][..]), |(u, i)| (u.as_slice(), i.as_slice()));
         plan::cleanup_plan(
             observed.is_none(),
             &cleanup_family(object, status),
-            observed.as_deref().unwrap_or_default(),
+            unrecorded,
+            in_use,
             status,
+            timing,
         )
     }
+}
+
+/// The task definitions the live EcsServices of the object's namespace run or roll to, as their
+/// status records them (one list of the namespace's services, only when deleting).
+async fn revision_users(
+    object: &EcsTaskDefinition,
+    ctx: &Context,
+) -> Result<Vec<RevisionUser>, ReconcileError> {
+    let namespace = object.namespace().unwrap_or_default();
+    let api: kube::Api<EcsService> = kube::Api::namespaced(ctx.client.clone(), &namespace);
+    let services = api.list(&kube::api::ListParams::default()).await?;
+    Ok(services
+        .items
+        .iter()
+        .filter(|service| service.metadata.deletion_timestamp.is_none())
+        .flat_map(|service| {
+            let name = format!("{namespace}/{}", service.name_any());
+            let status = service.status.as_ref();
+            [
+                status.and_then(|s| s.task_definition_arn.clone()),
+                status.and_then(|s| s.desired_task_definition_arn.clone()),
+            ]
+            .into_iter()
+            .flatten()
+            .map(move |reference| RevisionUser {
+                service: name.clone(),
+                reference,
+            })
+        })
+        .collect())
 }
 
 /// The family a deletion deregisters revisions of: the recorded one, else the spec's.

@@ -387,7 +387,9 @@ pub fn cleanup_plan(
     retain: bool,
     family: &str,
     unrecorded: &[OwnedRevision],
+    in_use: &[RevisionUser],
     status: &EcsTaskDefinitionStatus,
+    timing: crate::controller::pipeline::Timing,
 ) -> crate::controller::pipeline::Plan<EcsTaskDefinitionStatus, Step, Cleanup> {
     use crate::controller::pipeline::Plan as P;
     if retain {
@@ -396,7 +398,39 @@ pub fn cleanup_plan(
             "deletionPolicy is Retain: the revisions stay registered",
         ));
     }
-    let arns = revisions_to_delete(status, unrecorded);
+    // A revision a live EcsService runs (or is rolling to) stays registered until it moves off
+    // it: the deletion waits for that, and deregisters the rest now.
+    let (kept, arns): (Vec<String>, Vec<String>) = revisions_to_delete(status, unrecorded)
+        .into_iter()
+        .partition(|arn| in_use.iter().any(|user| user.runs(arn)));
+    let outcome = if kept.is_empty() {
+        Cleanup::Done
+    } else {
+        let users: Vec<String> = kept
+            .iter()
+            .map(|arn| {
+                let mut services: Vec<&str> = in_use
+                    .iter()
+                    .filter(|user| user.runs(arn))
+                    .map(|user| user.service.as_str())
+                    .collect();
+                services.dedup();
+                format!(
+                    "{} (EcsService {})",
+                    crate::translate::task_definition::short_reference(arn),
+                    services.join(", ")
+                )
+            })
+            .collect();
+        Cleanup::Waiting {
+            reason: "RevisionInUse".into(),
+            message: format!(
+                "kept registered while a service still uses it: {}; deregistered once the service moves to another task definition or is deleted (or set deletionPolicy: Retain)",
+                users.join("; ")
+            ),
+            requeue: timing.resync / 10,
+        }
+    };
     let count = arns.len();
     let steps = arns
         .into_iter()
@@ -410,10 +444,41 @@ pub fn cleanup_plan(
             history_limit: None,
         })
         .collect();
-    P::new(status.clone(), steps, Ok(Cleanup::Done)).when_done(Note::normal(
+    let plan = P::new(status.clone(), steps, Ok(outcome));
+    if count == 0 {
+        return plan;
+    }
+    plan.when_done(Note::normal(
         "Deregistered",
         format!("deregistered {count} revision(s) of family {family}"),
     ))
+}
+
+/// A live EcsService's use of a task definition: the revision ECS runs for it, or the one it
+/// rolls to (an ARN, or `family:revision` as a spec may name it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionUser {
+    /// `namespace/name` of the EcsService.
+    pub service: String,
+    /// The revision it uses.
+    pub reference: String,
+}
+
+impl RevisionUser {
+    /// Whether this use is of the revision `arn`.
+    pub fn runs(&self, arn: &str) -> bool {
+        use crate::translate::task_definition::{family_of_arn, revision_of_arn};
+        if self.reference == arn {
+            return true;
+        }
+        match self.reference.split_once(':') {
+            Some((family, revision)) if !self.reference.starts_with("arn:") => {
+                family_of_arn(arn) == Some(family)
+                    && revision.parse::<i32>().ok() == Some(revision_of_arn(arn))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Records a write AWS accepted.

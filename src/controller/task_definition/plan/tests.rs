@@ -342,10 +342,10 @@ fn a_new_revision_is_recorded_only_once_registered_and_old_ones_expire_after() {
 #[test]
 fn deletion_deregisters_every_revision_of_the_object_unless_retained() {
     let s = status("nginx:1", &[2, 1], None);
-    let retained = cleanup_plan(true, "web", &[], &s);
+    let retained = cleanup_plan(true, "web", &[], &[], &s, TIMING);
     assert!(retained.steps.is_empty());
     assert_eq!(retained.done_notes[0].reason, "Retained");
-    let deleted = cleanup_plan(false, "web", &[], &s);
+    let deleted = cleanup_plan(false, "web", &[], &[], &s, TIMING);
     let arns: Vec<&str> = deleted
         .steps
         .iter()
@@ -355,4 +355,58 @@ fn deletion_deregisters_every_revision_of_the_object_unless_retained() {
         })
         .collect();
     assert_eq!(arns.len(), 2, "{arns:?}");
+}
+
+const TIMING: crate::controller::pipeline::Timing = crate::controller::pipeline::Timing {
+    poll: std::time::Duration::from_secs(5),
+    resync: std::time::Duration::from_secs(600),
+};
+
+#[test]
+fn deletion_keeps_a_revision_a_live_service_runs_until_it_moves_off() {
+    let s = status("nginx:1", &[2, 1], None);
+    let arns: Vec<String> = s
+        .registered_revisions
+        .iter()
+        .map(|r| r.arn.clone())
+        .collect();
+    let running = arns[0].clone();
+    // One service runs a revision by ARN, another names the other one as family:revision.
+    let users = [
+        RevisionUser {
+            service: "apps/web".into(),
+            reference: running.clone(),
+        },
+        RevisionUser {
+            service: "apps/old".into(),
+            reference: format!(
+                "web:{}",
+                crate::translate::task_definition::revision_of_arn(&arns[1])
+            ),
+        },
+    ];
+    let plan = cleanup_plan(false, "web", &[], &users[..1], &s, TIMING);
+    let deregistered: Vec<&str> = plan
+        .steps
+        .iter()
+        .map(|step| match step {
+            Step::Deregister { arn, .. } => arn.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(deregistered, [arns[1].as_str()], "the unused one goes now");
+    match &plan.outcome {
+        Ok(Cleanup::Waiting {
+            reason, message, ..
+        }) => {
+            assert_eq!(reason, "RevisionInUse");
+            assert!(message.contains("apps/web"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let both = cleanup_plan(false, "web", &[], &users, &s, TIMING);
+    assert!(both.steps.is_empty(), "{:?}", both.steps);
+    // Moved off: nothing kept.
+    let moved = cleanup_plan(false, "web", &[], &[], &s, TIMING);
+    assert!(matches!(moved.outcome, Ok(Cleanup::Done)));
 }
