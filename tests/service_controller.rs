@@ -1130,3 +1130,72 @@ async fn a_deleted_task_definition_keeps_the_revision_a_service_runs() {
     assert_eq!(deregistered, [json!({"taskDefinition": running})]);
     bed.stop_controllers().await;
 }
+
+/// The operator is down while the circuit breaker rolls a failing revision back; started again
+/// after the rollback is over (nothing in DescribeServices says rollback any more), it reads the
+/// service deployment its UpdateService started, finds it ROLLBACK_SUCCESSFUL, and stalls with
+/// RolledBack instead of sending the failing revision again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_finished_while_the_operator_was_down_is_not_deployed_again() {
+    let mut bed = Bed::start().await;
+    bed.register("fx", "nginx:1").await;
+    bed.create_service(
+        "phoenix",
+        ec2(json!({"taskDefinition": "fx:1",
+                   "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}})),
+    )
+    .await;
+    bed.wait_ready("phoenix").await;
+    let broken = bed.register("fx", "nginx:broken").await;
+    bed.services()
+        .patch(
+            "phoenix",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taskDefinition": "fx:2"}})),
+        )
+        .await
+        .expect("patch");
+    let sent = bed
+        .wait_for("phoenix", "the update recorded", |o| {
+            o.status
+                .as_ref()
+                .is_some_and(|s| s.service_deployment_arn.is_some())
+        })
+        .await;
+    bed.stop_controllers().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let service = bed.describe("prod", "phoenix").await;
+        let primary = service.deployments().first().cloned().expect("deployment");
+        if primary.task_definition() != Some(broken.as_str())
+            && primary.rollout_state() == Some(&ecs::types::DeploymentRolloutState::Completed)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never rolled back: {service:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bed.proxy.clear();
+    bed.start_controllers().await;
+    let stalled = bed
+        .wait_for("phoenix", "Stalled RolledBack", |o| {
+            let (status, reason, _) = condition(o, "Stalled");
+            status == "True" && reason == "RolledBack"
+        })
+        .await;
+    assert_eq!(
+        stalled
+            .status
+            .as_ref()
+            .and_then(|s| s.failed_task_definition_arn.as_deref()),
+        sent.status
+            .as_ref()
+            .and_then(|s| s.desired_task_definition_arn.as_deref())
+    );
+    assert!(
+        bed.requests("UpdateService").is_empty(),
+        "the failing revision is not sent again"
+    );
+    assert!(!bed.requests("ListServiceDeployments").is_empty());
+    bed.stop_controllers().await;
+}

@@ -621,6 +621,9 @@ pub struct EcsServiceStatus {
     pub rollout_state_reason: Option<String>,
     /// The task definition the operator wants running (the reference, resolved to an ARN).
     pub desired_task_definition_arn: Option<String>,
+    /// The service deployment (ListServiceDeployments) that UpdateService started for that task
+    /// definition: ECS ending it ROLLBACK_* means it rolled the revision back, however long ago.
+    pub service_deployment_arn: Option<String>,
     /// The idempotency token of the CreateService call, recorded before the call.
     pub client_token: Option<String>,
     /// A task definition whose rollout failed or was rolled back; not sent again until the spec

@@ -351,17 +351,15 @@ impl EcsApi {
         Ok(latest)
     }
 
-    /// The newest service deployment of a service (BLUE_GREEN, LINEAR and CANARY deployments
-    /// report their lifecycle, bake time included, only here), or `None`.
-    pub async fn latest_service_deployment(
+    /// Every service deployment of a service (ListServiceDeployments, all pages): BLUE_GREEN,
+    /// LINEAR and CANARY deployments report their lifecycle only here, and a rolled-back
+    /// deployment of any strategy stays ROLLBACK_* here after ECS forgot it in DescribeServices.
+    pub async fn service_deployments(
         &self,
         cluster: &str,
         service: &str,
-    ) -> Result<Option<ServiceDeploymentObservation>, AwsError> {
-        let mut newest: Option<ServiceDeploymentObservation> = None;
-        let mut token: Option<String> = None;
-        let mut seen = HashSet::new();
-        loop {
+    ) -> Result<Vec<ServiceDeploymentObservation>, AwsError> {
+        collect_pages("ListServiceDeployments", |next_token| async move {
             let output = self
                 .caller
                 .send(
@@ -373,13 +371,16 @@ impl EcsApi {
                             .list_service_deployments()
                             .cluster(cluster)
                             .service(service)
-                            .set_next_token(token.clone())
+                            .max_results(100)
+                            .set_next_token(next_token.clone())
                             .send()
                     },
                 )
                 .await?;
-            for brief in output.service_deployments() {
-                let seen = ServiceDeploymentObservation {
+            let found = output
+                .service_deployments()
+                .iter()
+                .map(|brief| ServiceDeploymentObservation {
                     arn: brief
                         .service_deployment_arn()
                         .unwrap_or_default()
@@ -390,19 +391,11 @@ impl EcsApi {
                         .unwrap_or_default(),
                     status_reason: brief.status_reason().map(str::to_owned),
                     created_at: brief.created_at().map(|t| t.secs()).unwrap_or_default(),
-                };
-                if newest
-                    .as_ref()
-                    .is_none_or(|n| seen.created_at >= n.created_at)
-                {
-                    newest = Some(seen);
-                }
-            }
-            match next_page_token("ListServiceDeployments", &mut seen, output.next_token())? {
-                Some(next) => token = Some(next),
-                None => return Ok(newest),
-            }
-        }
+                })
+                .collect::<Vec<_>>();
+            Ok((found, output.next_token().map(str::to_owned)))
+        })
+        .await
     }
 
     /// Walks ListTaskDefinitions pages of one family in `sort` order, giving each ARN to `visit`
@@ -817,6 +810,7 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
             .collect(),
         settings: answers::service_settings(service),
         tags: service.tags().iter().map(answers::tag).collect(),
+        current_service_deployment: service.current_service_deployment().map(str::to_owned),
     }
 }
 

@@ -185,6 +185,8 @@ pub struct ServiceObservation {
     pub settings: ServiceSettings,
     /// The service's tags (when DescribeServices was asked for them).
     pub tags: Vec<Tag>,
+    /// The ARN of its newest service deployment (`currentServiceDeployment`), when ECS reports one.
+    pub current_service_deployment: Option<String>,
 }
 
 /// One deployment of a service.

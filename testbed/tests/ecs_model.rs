@@ -363,6 +363,111 @@ async fn a_failing_image_is_rolled_back_by_the_circuit_breaker() {
     assert_eq!(back.running_count(), 2);
 }
 
+/// ListServiceDeployments: one service deployment per deployment ECS starts; the failed one is
+/// ROLLBACK_SUCCESSFUL once the circuit breaker's rollback completed (no new one for the rollback),
+/// `currentServiceDeployment` names the newest, and maxResults outside 1..100 is refused.
+#[tokio::test]
+async fn service_deployments_record_a_circuit_breaker_rollback() {
+    use ecs::types::ServiceDeploymentStatus as S;
+    let bed = bed().await;
+    let good = bed.register("roll", "nginx:1").await;
+    bed.create("roll", &good)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(true)
+                        .rollback(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("created");
+    bed.wait("roll", "completed", completed).await;
+    let bad = bed.register("roll", "nginx:broken").await;
+    let updated = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("roll")
+        .task_definition(&bad)
+        .send()
+        .await
+        .expect("updated");
+    let started = updated
+        .service()
+        .and_then(|s| s.current_service_deployment())
+        .expect("currentServiceDeployment")
+        .to_owned();
+    let list = || async {
+        bed.ecs
+            .list_service_deployments()
+            .cluster("prod")
+            .service("roll")
+            .send()
+            .await
+            .expect("listed")
+            .service_deployments()
+            .iter()
+            .map(|d| {
+                (
+                    d.service_deployment_arn().unwrap_or_default().to_owned(),
+                    d.status().cloned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list().await[0], (started.clone(), Some(S::InProgress)));
+    bed.wait("roll", "back on the good revision", |s| {
+        completed(s) && s.task_definition() == Some(good.as_str())
+    })
+    .await;
+    let deployments = list().await;
+    assert_eq!(
+        deployments,
+        [
+            (started.clone(), Some(S::RollbackSuccessful)),
+            (deployments[1].0.clone(), Some(S::Successful)),
+        ],
+        "the rollback ran under the failed deployment's service deployment"
+    );
+    assert!(
+        started.contains(":service-deployment/prod/roll/"),
+        "{started}"
+    );
+    assert_eq!(
+        bed.describe("roll").await.current_service_deployment(),
+        Some(started.as_str())
+    );
+    let rollbacks = bed
+        .ecs
+        .list_service_deployments()
+        .cluster("prod")
+        .service("roll")
+        .status(S::RollbackSuccessful)
+        .send()
+        .await
+        .expect("filtered");
+    assert_eq!(rollbacks.service_deployments().len(), 1);
+    for max in [0, 101] {
+        let refused = bed
+            .ecs
+            .list_service_deployments()
+            .cluster("prod")
+            .service("roll")
+            .max_results(max)
+            .send()
+            .await
+            .expect_err("maxResults out of range");
+        assert_eq!(
+            err_code(refused.as_service_error().expect("service error")).0,
+            "InvalidParameterException"
+        );
+    }
+}
+
 #[tokio::test]
 async fn without_a_breaker_a_failing_rollout_stays_in_progress() {
     let bed = bed().await;

@@ -216,8 +216,10 @@ impl Kind for Services {
                 })
             }
             Write::Update { request, .. } => {
-                ecs.update_service(request).await?;
-                Ok(Answer::Done)
+                let service = ecs.update_service(request).await?;
+                Ok(Answer::Updated {
+                    service_deployment: service.current_service_deployment,
+                })
             }
             // "If true, allows you to delete a service even if it wasn't scaled down to zero
             // tasks."
@@ -459,16 +461,30 @@ async fn observe(
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True");
     let lifecycle_done = ready && primary.is_some() && primary == status.primary_deployment_id;
-    let service_deployment = match &service {
-        Some(s)
-            if strategy != DeploymentStrategy::Rolling
-                && !lifecycle_done
-                && s.deployments.len() == 1
-                && s.running_count == s.desired_count =>
-        {
-            ctx.aws.ecs.latest_service_deployment(cluster, name).await?
-        }
-        _ => None,
+    let lifecycle_read = matches!(&service, Some(s)
+        if strategy != DeploymentStrategy::Rolling
+            && !lifecycle_done
+            && s.deployments.len() == 1
+            && s.running_count == s.desired_count);
+    // ECS runs another revision than the one sent: rolled back, or changed by someone else?
+    // Only the service deployments still say so once the rollback is over.
+    let rollback_check = service
+        .as_ref()
+        .is_some_and(|s| plan::rollback_in_question(desired, status, s));
+    let deployments = if lifecycle_read || rollback_check {
+        ctx.aws.ecs.service_deployments(cluster, name).await?
+    } else {
+        Vec::new()
+    };
+    let service_deployment = if lifecycle_read {
+        deployments.iter().max_by_key(|d| d.created_at).cloned()
+    } else {
+        None
+    };
+    let rolled_back = if rollback_check {
+        plan::rollback_of(&deployments, status.service_deployment_arn.as_deref())
+    } else {
+        None
     };
     let other_owner = match &service {
         Some(s) if desired.adopt && status.service_arn.as_deref() != Some(s.arn.as_str()) => {
@@ -486,6 +502,7 @@ async fn observe(
         service_deployment,
         lifecycle_done,
         other_owner,
+        rolled_back,
         now: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),

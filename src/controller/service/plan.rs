@@ -99,6 +99,9 @@ pub struct Observed {
     pub lifecycle_done: bool,
     /// Adopting: another live EcsService the service's owner tags name (`namespace/name`).
     pub other_owner: Option<String>,
+    /// The service deployment that rolled back the task definition sent (read only when ECS
+    /// runs another one, see [`rollback_in_question`]).
+    pub rolled_back: Option<ServiceDeploymentObservation>,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }
@@ -445,21 +448,20 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     }
     let sent = status.desired_task_definition_arn.as_deref() == Some(wanted.as_str());
     if !desired.target.matches(primary_td) {
-        // Rolled back: we sent this revision and ECS went back to another one. ECS says so in
-        // the rollout reason (circuit breaker: "rolling back to deploymentId ..."), leaves a
-        // FAILED deployment of it, or ends a BLUE_GREEN/LINEAR/CANARY deployment in ROLLBACK_*.
+        // Rolled back: we sent this revision and ECS went back to another one. The service
+        // deployment UpdateService started ends ROLLBACK_* (any strategy; it stays listed after
+        // the rollback is over, whenever the operator looks), or, while the rollback runs, a
+        // FAILED deployment of it is still listed. No reading of ECS's texts.
         let rolled_back = sent
-            && (primary.is_some_and(|d| {
-                d.rollout_state_reason
-                    .as_deref()
-                    .is_some_and(|r| r.to_ascii_lowercase().contains("roll"))
-            }) || service.deployments.iter().any(|d| {
-                desired.target.matches(&d.task_definition)
-                    && d.rollout_state == Some(RolloutState::Failed)
-            }) || observed
-                .service_deployment
-                .as_ref()
-                .is_some_and(|d| d.status.is_rollback()));
+            && (observed.rolled_back.is_some()
+                || service.deployments.iter().any(|d| {
+                    desired.target.matches(&d.task_definition)
+                        && d.rollout_state == Some(RolloutState::Failed)
+                })
+                || observed
+                    .service_deployment
+                    .as_ref()
+                    .is_some_and(|d| d.status.is_rollback()));
         if status.failed_task_definition_arn.as_deref() == Some(wanted.as_str()) || rolled_back {
             if status.failed_task_definition_arn.is_none() {
                 notes.push(Note {
@@ -667,6 +669,49 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         status,
         deployment_age,
     }
+}
+
+/// Whether ECS runs another task definition than the one the operator sent and has not yet been
+/// seen to roll back: then only the service deployments tell a rollback (never send the revision
+/// again) from someone else's change (send it again).
+pub fn rollback_in_question(
+    desired: &Desired,
+    status: &EcsServiceStatus,
+    service: &ServiceObservation,
+) -> bool {
+    let ecs_controller = service
+        .settings
+        .deployment_controller
+        .as_ref()
+        .is_none_or(|c| c.r#type == DeploymentControllerType::Ecs);
+    let wanted = desired.target.reference();
+    let primary_td = service
+        .deployments
+        .iter()
+        .find(|d| d.status == DeploymentStatus::Primary)
+        .or(service.deployments.first())
+        .map_or(service.task_definition.as_str(), |d| {
+            d.task_definition.as_str()
+        });
+    ecs_controller
+        && service.status == ServiceStatus::Active
+        && status.desired_task_definition_arn.as_deref() == Some(wanted.as_str())
+        && status.failed_task_definition_arn.as_deref() != Some(wanted.as_str())
+        && !desired.target.matches(primary_td)
+}
+
+/// The service deployment that rolled back the revision sent: the one UpdateService started
+/// (`recorded`) when it ended ROLLBACK_*; without a record (a status written before the operator
+/// recorded them), the newest service deployment when it is a rollback.
+pub fn rollback_of(
+    deployments: &[ServiceDeploymentObservation],
+    recorded: Option<&str>,
+) -> Option<ServiceDeploymentObservation> {
+    let candidate = match recorded {
+        Some(arn) => deployments.iter().find(|d| d.arn == arn),
+        None => deployments.iter().max_by_key(|d| d.created_at),
+    };
+    candidate.filter(|d| d.status.is_rollback()).cloned()
 }
 
 /// UpdateService members that start a deployment ("This parameter triggers a new service

@@ -67,6 +67,11 @@ pub enum Answer {
         /// Cluster ARN.
         cluster_arn: String,
     },
+    /// UpdateService accepted; the service deployment it started, when ECS reports one.
+    Updated {
+        /// `currentServiceDeployment` of the answer.
+        service_deployment: Option<String>,
+    },
     /// Accepted (or already done: a delete of a service that is gone).
     Done,
 }
@@ -196,12 +201,16 @@ pub fn commit(
                 record.record(status, notes);
             }
         }
-        (Write::Update { request, record }, _) => {
+        (Write::Update { request, record }, answer) => {
             if let Some(task_definition) = &request.task_definition {
                 notes.push(PipelineNote::normal(
                     "Deploying",
                     format!("rolling {} to {}", request.service, short(task_definition)),
                 ));
+                status.service_deployment_arn = match answer {
+                    Answer::Updated { service_deployment } => service_deployment,
+                    _ => None,
+                };
             }
             if let Some(record) = record {
                 record.record(status, notes);

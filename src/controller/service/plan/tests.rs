@@ -127,6 +127,7 @@ fn settled_service(desired: &Desired) -> ServiceObservation {
         }],
         settings,
         tags: desired.owner_tags.clone(),
+        current_service_deployment: None,
     }
 }
 
@@ -136,6 +137,7 @@ fn observed(service: ServiceObservation) -> Observed {
         service_deployment: None,
         lifecycle_done: false,
         other_owner: None,
+        rolled_back: None,
         now: 2_000,
     }
 }
@@ -526,12 +528,29 @@ fn a_rollback_stalls_and_is_not_sent_again() {
     let old = desired(json!({}));
     let mut service = settled_service(&old);
     let mut status = settled_status(&old, &service);
-    // We deployed TD2; the circuit breaker rolled back to TD1.
+    // We deployed TD2; the circuit breaker rolled back to TD1, and the rollback is over: only
+    // the service deployment UpdateService started says so now.
     status.desired_task_definition_arn = Some(TD2.into());
+    status.service_deployment_arn = Some(SD2.into());
     service.deployments[0].rollout_state_reason =
-        Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
+        Some("ECS deployment circuit breaker: rollback completed.".into());
     let new = desired_for(&spec(json!({})), TD2);
+    assert!(rollback_in_question(&new, &status, &service));
+    // Without the service deployment's word, the text alone is not read as a rollback.
     let p = plan(&new, &observed(service.clone()), &status);
+    assert!(
+        update(&p).task_definition.is_some(),
+        "no text matching: another revision running is sent again"
+    );
+    let listed = [
+        service_deployment("sd-1", "SUCCESSFUL", 100),
+        service_deployment(SD2, "ROLLBACK_SUCCESSFUL", 200),
+    ];
+    let mut seen = observed(service.clone());
+    seen.rolled_back = rollback_of(&listed, status.service_deployment_arn.as_deref());
+    assert!(seen.rolled_back.is_some());
+    let service = seen.service.clone().expect("service");
+    let p = plan(&new, &seen, &status);
     assert_eq!(
         p.step,
         Step::Nothing,
@@ -550,7 +569,8 @@ fn a_rollback_stalls_and_is_not_sent_again() {
             .any(|n| n.reason == "RolledBack" && n.warning)
     );
     assert_eq!(p.status.failed_task_definition_arn.as_deref(), Some(TD2));
-    // Next pass: still Stalled, no second Event.
+    // Next pass: still Stalled, no second Event, and no need to read the deployments again.
+    assert!(!rollback_in_question(&new, &p.status, &service));
     let again = plan(&new, &observed(service.clone()), &p.status);
     assert_eq!(again.step, Step::Nothing);
     assert!(again.notes.iter().all(|n| n.reason != "RolledBack"));
@@ -562,6 +582,46 @@ fn a_rollback_stalls_and_is_not_sent_again() {
     let p = plan(&fixed, &observed(service), &again.status);
     assert!(update(&p).task_definition.is_some());
     assert_eq!(p.status.failed_task_definition_arn, None);
+}
+
+const SD2: &str = "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/sd-2";
+
+fn service_deployment(arn: &str, status: &str, created_at: i64) -> ServiceDeploymentObservation {
+    ServiceDeploymentObservation {
+        arn: arn.into(),
+        status: status.into(),
+        status_reason: None,
+        created_at,
+    }
+}
+
+#[test]
+fn the_rollback_is_the_recorded_service_deployment_ending_rollback() {
+    let rolled = service_deployment(SD2, "ROLLBACK_SUCCESSFUL", 200);
+    let fine = service_deployment("sd-3", "SUCCESSFUL", 300);
+    // Recorded: only that one decides, whatever came after.
+    assert_eq!(
+        rollback_of(&[rolled.clone(), fine.clone()], Some(SD2)),
+        Some(rolled.clone())
+    );
+    assert_eq!(
+        rollback_of(std::slice::from_ref(&fine), Some(SD2)),
+        None,
+        "not listed (someone else's deployments since): not a rollback"
+    );
+    // Not recorded (status from an older operator): the newest one.
+    assert_eq!(
+        rollback_of(std::slice::from_ref(&rolled), None),
+        Some(rolled.clone())
+    );
+    assert_eq!(rollback_of(&[rolled, fine], None), None);
+    for status in [
+        "ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_FAILED",
+        "ROLLBACK_REQUESTED",
+    ] {
+        assert!(rollback_of(&[service_deployment(SD2, status, 1)], Some(SD2)).is_some());
+    }
 }
 
 #[test]

@@ -11,10 +11,14 @@
 
 mod autoscaling;
 mod rollout;
+mod service_deployments;
 mod services;
 mod upstream;
 
 use autoscaling::*;
+use service_deployments::{
+    ServiceDeploymentRecord, current_service_deployment, set_service_deployment,
+};
 use services::describe;
 pub use upstream::Upstream;
 use upstream::upstream_error;
@@ -123,6 +127,9 @@ struct Deployment {
     /// Members of the service definition this deployment runs with.
     #[serde(flatten)]
     members: BTreeMap<String, Value>,
+    /// The service deployment it runs under (a rollback runs under the failed one's).
+    #[serde(skip)]
+    service_deployment: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -154,6 +161,8 @@ struct Service {
     /// The task definition of the last deployment that completed (what a rollback returns to).
     last_completed: Option<String>,
     deployment_controller: String,
+    /// Its service deployments, oldest first.
+    service_deployments: Vec<ServiceDeploymentRecord>,
 }
 
 /// Members of the service definition (stored and echoed by DescribeServices).
@@ -232,6 +241,7 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "DeleteService"
                 | "DescribeServices"
                 | "ListServices"
+                | "ListServiceDeployments"
                 | "TagResource"
                 | "UntagResource"
                 | "ListTagsForResource"
@@ -442,6 +452,7 @@ impl EcsModel {
             ("ecs", "DeleteService") => self.delete(upstream, &mut state, body).await,
             ("ecs", "DescribeServices") => self.describe_services(upstream, &state, body).await,
             ("ecs", "ListServices") => self.list_services(upstream, &state, body).await,
+            ("ecs", "ListServiceDeployments") => self.list_service_deployments(&state, body),
             ("ecs", "TagResource" | "UntagResource" | "ListTagsForResource") => {
                 self.tags(upstream, &mut state, operation, body).await
             }

@@ -33,6 +33,7 @@ impl EcsModel {
                 .iter()
                 .filter_map(|k| members.get(*k).map(|v| ((*k).to_owned(), v.clone())))
                 .collect(),
+            service_deployment: String::new(),
         }
     }
 
@@ -140,7 +141,24 @@ impl EcsModel {
                     "(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."
                 ));
                 service.push_event(event);
+                let reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
+                if !(rollback && service.last_completed.is_some()) {
+                    // Unverified: no rollback (none asked, or nothing ever completed to go back
+                    // to) ends the service deployment STOPPED.
+                    set_service_deployment(
+                        service,
+                        &primary.service_deployment,
+                        "STOPPED",
+                        Some(reason.clone()),
+                    );
+                }
                 if rollback && let Some(previous) = service.last_completed.clone() {
+                    set_service_deployment(
+                        service,
+                        &primary.service_deployment,
+                        "ROLLBACK_IN_PROGRESS",
+                        Some(reason),
+                    );
                     let previous_id = service
                         .deployments
                         .iter()
@@ -164,6 +182,7 @@ impl EcsModel {
                     service.push_event(event);
                     // The failed deployment is replaced; the old tasks keep running meanwhile.
                     back.running_count = 0;
+                    back.service_deployment = primary.service_deployment.clone();
                     service.deployments.remove(0);
                     for d in service.deployments.iter_mut() {
                         d.status = "ACTIVE".into();
@@ -188,17 +207,25 @@ impl EcsModel {
                 .starts_with("ECS deployment circuit breaker: rolling back");
             if let Some(p) = service.deployments.first_mut() {
                 p.rollout_state = "COMPLETED".into();
-                p.rollout_state_reason = if rolled_back {
-                    "ECS deployment circuit breaker: rollback completed.".into()
-                } else {
-                    format!("ECS deployment {id} completed.")
-                };
+                // Unverified: a finished rollback deployment is reported as any completed one;
+                // the rollback is then told by the service deployment alone (ROLLBACK_SUCCESSFUL).
+                p.rollout_state_reason = format!("ECS deployment {id} completed.");
                 p.running_count = desired;
                 p.pending_count = 0;
                 p.desired_count = desired;
                 p.updated_at = epoch();
             }
             service.deployments.truncate(1);
+            if rolled_back {
+                set_service_deployment(
+                    service,
+                    &primary.service_deployment,
+                    "ROLLBACK_SUCCESSFUL",
+                    Some("ECS deployment circuit breaker: rollback completed.".into()),
+                );
+            } else {
+                set_service_deployment(service, &primary.service_deployment, "SUCCESSFUL", None);
+            }
             service.task_definition = primary.task_definition.clone();
             service.last_completed = Some(primary.task_definition.clone());
             if desired > 0 {

@@ -198,9 +198,11 @@ impl EcsModel {
             last_completed: None,
             deployment_controller: controller,
             members,
+            service_deployments: Vec::new(),
         };
-        let deployment =
+        let mut deployment =
             self.new_deployment(&task_definition, desired, failing, &service.members, None);
+        deployment.service_deployment = self.start_service_deployment(&mut service);
         service.deployments.push(deployment);
         let answer = json!({"service": describe(&service)});
         state.services.insert(key, service);
@@ -329,13 +331,14 @@ impl EcsModel {
             service
                 .deployments
                 .retain(|d| d.running_count > 0 || d.rollout_state == "COMPLETED");
-            let deployment = self.new_deployment(
+            let mut deployment = self.new_deployment(
                 &task_definition,
                 service.desired_count,
                 failing,
                 &service.members,
                 None,
             );
+            deployment.service_deployment = self.start_service_deployment(service);
             service.deployments.insert(0, deployment);
         }
         let copy = json!({"cluster": cluster, "service": service.name, "desiredCount": service.desired_count});
@@ -598,6 +601,9 @@ pub(super) fn describe(service: &Service) -> Value {
         "events".into(),
         serde_json::to_value(&service.events).unwrap_or(json!([])),
     );
+    if let Some(arn) = current_service_deployment(service) {
+        out.insert("currentServiceDeployment".into(), json!(arn));
+    }
     out.insert("createdAt".into(), json!(service.created_at));
     out.insert(
         "createdBy".into(),
