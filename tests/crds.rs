@@ -272,3 +272,23 @@ fn cel_refuses_the_managed_instances_launch_type_on_services() {
         "{failures:?}"
     );
 }
+
+#[test]
+fn cel_takes_an_external_service_without_a_task_definition_and_refuses_one_with() {
+    let external =
+        json!({"cluster": "prod", "deploymentController": {"type": "EXTERNAL"}, "desiredCount": 2});
+    assert!(cel_failures("EcsService", external.clone(), None).is_empty());
+    for (member, value) in [
+        ("taskDefinition", json!("web:1")),
+        ("taskDefinitionRef", json!({"name": "web"})),
+        ("launchType", json!("EC2")),
+    ] {
+        let mut spec = external.clone();
+        spec[member] = value;
+        let failures = cel_failures("EcsService", spec, None);
+        assert!(
+            failures.iter().any(|f| f.contains("from its task sets")),
+            "{member}: {failures:?}"
+        );
+    }
+}

@@ -207,6 +207,15 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
         ),
         (
             "EcsService",
+            service(
+                json!({"deploymentController": {"type": "EXTERNAL"}, "launchType": null,
+                           "networkConfiguration": null}),
+            ),
+            "spec.taskDefinition",
+            "from its task sets",
+        ),
+        (
+            "EcsService",
             service(json!({"launchType": "MANAGED_INSTANCES"})),
             "spec.launchType",
             "capacityProviderStrategy",

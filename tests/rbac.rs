@@ -49,6 +49,7 @@ async fn setup() -> Option<Setup> {
             rollout_seconds: 1.0,
             drain_seconds: 1.0,
             failing_images: vec![],
+            ..Default::default()
         },
         ..Default::default()
     })

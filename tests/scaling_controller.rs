@@ -657,3 +657,61 @@ async fn a_failed_delete_of_a_removed_policy_is_retried_until_aws_has_none() {
     assert!(status.scheduled_actions.is_empty());
     bed.stop_controllers().await;
 }
+
+/// Removing a scheduled action's bound deletes the action and puts it again (a put keeps what it
+/// leaves out), and the time zone left out of the spec is sent as UTC; AWS then holds no bound
+/// and UTC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_scheduled_action_bound_is_deleted_with_the_action() {
+    let mut bed = Bed::start().await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service("web", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    create_policy(
+        &bed,
+        "web",
+        json!({"serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 4,
+               "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)",
+                                     "timezone": "Europe/Berlin", "minCapacity": 1, "maxCapacity": 2}]}),
+    )
+    .await;
+    wait_policy_ready(&bed, "web").await;
+    bed.proxy.clear();
+    let generation = bed
+        .policies()
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"scheduledActions": [
+                {"name": "nightly", "schedule": "cron(0 22 * * ? *)", "minCapacity": 1}]}})),
+        )
+        .await
+        .expect("patched")
+        .metadata
+        .generation
+        .expect("generation");
+    wait_generation(&bed, generation).await;
+    let calls: Vec<String> = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation.contains("ScheduledAction") && r.status == 200)
+        .map(|r| r.operation.clone())
+        .filter(|o| o != "DescribeScheduledActions")
+        .collect();
+    assert_eq!(calls, ["DeleteScheduledAction", "PutScheduledAction"]);
+    let put = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .find(|r| r.operation == "PutScheduledAction")
+        .expect("put");
+    assert_eq!(put.body["Timezone"], json!("UTC"));
+    let held = actions(&autoscaling(&bed), "service/prod/web").await;
+    assert_eq!(held.len(), 1);
+    let action = held[0].scalable_target_action().expect("action");
+    assert_eq!(action.min_capacity(), Some(1));
+    assert_eq!(action.max_capacity(), None, "the removed bound is gone");
+    assert_eq!(held[0].timezone(), Some("UTC"));
+    bed.stop_controllers().await;
+}

@@ -1199,3 +1199,145 @@ async fn a_rollback_finished_while_the_operator_was_down_is_not_deployed_again()
     assert!(!bed.requests("ListServiceDeployments").is_empty());
     bed.stop_controllers().await;
 }
+
+/// An EXTERNAL EcsService is created with no task definition or launch type, is Ready with no
+/// task sets, and reports the task sets its deployer creates: Progressing while one stabilizes,
+/// Ready once all are steady. No UpdateService ever names a task definition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_service_is_created_bare_and_reports_its_task_sets() {
+    let mut bed = Bed::with_resync(Duration::from_secs(2)).await;
+    let td = bed.register("ext", "nginx:1").await;
+    bed.create_service(
+        "external",
+        json!({"cluster": "prod", "desiredCount": 2, "deploymentController": {"type": "EXTERNAL"}}),
+    )
+    .await;
+    bed.wait_ready("external").await;
+    let creates = bed.requests("CreateService");
+    assert_eq!(creates.len(), 1);
+    assert!(
+        creates[0].get("taskDefinition").is_none() && creates[0].get("launchType").is_none(),
+        "{}",
+        creates[0]
+    );
+    // The deployer's task set.
+    let set = bed
+        .ecs
+        .create_task_set()
+        .cluster("prod")
+        .service("external")
+        .task_definition(&td)
+        .external_id("blue")
+        .launch_type(ecs::types::LaunchType::Ec2)
+        .load_balancers(
+            ecs::types::LoadBalancer::builder()
+                .target_group_arn(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1",
+                )
+                .container_name("app")
+                .container_port(80)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task set")
+        .task_set()
+        .and_then(|t| t.id())
+        .expect("id")
+        .to_owned();
+    // Primary: DescribeServices now reports its launch type and load balancers at the service
+    // level, which the operator must not take for drift of its own spec.
+    bed.ecs
+        .update_service_primary_task_set()
+        .cluster("prod")
+        .service("external")
+        .primary_task_set(&set)
+        .send()
+        .await
+        .expect("primary");
+    let ready = bed
+        .wait_for("external", "Ready with its steady task set", |o| {
+            let sets = o
+                .status
+                .as_ref()
+                .map(|s| s.task_sets.clone())
+                .unwrap_or_default();
+            condition(o, "Ready").0 == "True"
+                && sets.len() == 1
+                && sets[0].stability_status.as_deref() == Some("STEADY_STATE")
+        })
+        .await;
+    let status = ready.status.expect("status");
+    assert_eq!(status.task_sets[0].id, set);
+    assert_eq!(
+        status.task_sets[0].task_definition.as_deref(),
+        Some("ext:1")
+    );
+    assert_eq!(status.task_sets[0].running_count, 2);
+    assert_eq!(status.task_definition, None);
+    // Later passes (resync 2 s) see the primary task set's members and leave them alone.
+    let reads = bed.requests("DescribeServices").len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bed.requests("DescribeServices").len() < reads + 2 {
+        assert!(Instant::now() < deadline, "never looked at again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settled = bed.services().get("external").await.expect("object");
+    assert_eq!(condition(&settled, "Ready").0, "True");
+    assert!(
+        bed.requests("UpdateService").is_empty(),
+        "nothing of the task sets is sent: {:?}",
+        bed.requests("UpdateService")
+    );
+    bed.stop_controllers().await;
+}
+
+/// DescribeServices is eventually consistent: a service CreateService just made may be MISSING
+/// for a while. The operator waits for it (WaitingForService) instead of creating it again, even
+/// when the spec changes meanwhile (a second CreateService would then be "not idempotent").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_not_listed_yet_after_its_creation_is_waited_for() {
+    let mut bed = Bed::start().await;
+    bed.proxy
+        .model()
+        .expect("model")
+        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
+            unlisted_seconds: Some(4.0),
+            ..Default::default()
+        });
+    bed.register("app", "nginx:1").await;
+    bed.create_service("late", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    bed.wait_for("late", "waiting for ECS to list it", |o| {
+        condition(o, "Reconciling").1 == "WaitingForService"
+    })
+    .await;
+    let generation = bed
+        .services()
+        .patch(
+            "late",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"desiredCount": 3}})),
+        )
+        .await
+        .expect("patch")
+        .metadata
+        .generation;
+    let ready = bed
+        .wait_for("late", "Ready with the new count", |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == generation
+                && condition(o, "Ready").0 == "True"
+        })
+        .await;
+    assert_eq!(ready.status.and_then(|s| s.desired_count), Some(3));
+    assert_eq!(
+        bed.requests("CreateService").len(),
+        1,
+        "created once, waited for, then updated"
+    );
+    assert_eq!(bed.requests("UpdateService").len(), 1);
+    bed.stop_controllers().await;
+}

@@ -53,7 +53,8 @@ use super::common::{
         json_path = ".metadata.creationTimestamp"
     )
 )]
-#[x_kube(validation = Rule::new("has(self.taskDefinitionRef) != has(self.taskDefinition)").message("set exactly one of taskDefinitionRef (an EcsTaskDefinition in this namespace) or taskDefinition (family[:revision] or ARN)").reason(Reason::FieldValueInvalid))]
+#[x_kube(validation = Rule::new("(has(self.deploymentController) && self.deploymentController.type == 'EXTERNAL') || has(self.taskDefinitionRef) != has(self.taskDefinition)").message("set exactly one of taskDefinitionRef (an EcsTaskDefinition in this namespace) or taskDefinition (family[:revision] or ARN)").reason(Reason::FieldValueInvalid))]
+#[x_kube(validation = Rule::new("!(has(self.deploymentController) && self.deploymentController.type == 'EXTERNAL') || !(has(self.taskDefinitionRef) || has(self.taskDefinition) || has(self.launchType))").message("an EXTERNAL service takes its task definitions and launch type from its task sets: remove taskDefinition, taskDefinitionRef and launchType").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("launchType and capacityProviderStrategy are mutually exclusive; remove one").field_path(".capacityProviderStrategy").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)").message("DAEMON services run one task per instance; remove desiredCount").field_path(".desiredCount").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("has(self.serviceName) == has(oldSelf.serviceName)").message("serviceName cannot be added or removed after creation (it names the ECS service)").field_path(".serviceName"))]
@@ -591,6 +592,29 @@ aws_enum! {
     EbsResourceType { Volume = "volume" }
 }
 
+/// A task set of an EXTERNAL service.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSetStatus {
+    /// Task set id.
+    pub id: String,
+    /// PRIMARY, ACTIVE or DRAINING.
+    pub status: String,
+    /// `family:revision` it runs.
+    pub task_definition: Option<String>,
+    /// The deployer's id for it.
+    pub external_id: Option<String>,
+    /// Tasks it should run (the service's desired count times its scale).
+    pub computed_desired_count: i32,
+    /// Running tasks.
+    pub running_count: i32,
+    /// Pending tasks.
+    pub pending_count: i32,
+    /// STEADY_STATE or STABILIZING.
+    pub stability_status: Option<String>,
+}
+
 /// What the operator reports about the ECS service.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -607,6 +631,10 @@ pub struct EcsServiceStatus {
     pub task_definition_arn: Option<String>,
     /// `family:revision` of the primary deployment, for `kubectl get`.
     pub task_definition: Option<String>,
+    /// The task sets of an EXTERNAL service, as ECS reports them (the external deployer makes
+    /// them; the operator only reports them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_sets: Vec<TaskSetStatus>,
     /// Desired task count as ECS reports it.
     pub desired_count: Option<i32>,
     /// Running tasks.
@@ -626,6 +654,9 @@ pub struct EcsServiceStatus {
     pub service_deployment_arn: Option<String>,
     /// The idempotency token of the CreateService call, recorded before the call.
     pub client_token: Option<String>,
+    /// When CreateService answered (seconds since the epoch), until a pass sees the service: a
+    /// service ECS does not list yet (eventual consistency) is waited for, not created again.
+    pub create_answered_at: Option<i64>,
     /// A task definition whose rollout failed or was rolled back; not sent again until the spec
     /// or the referenced task definition changes.
     pub failed_task_definition_arn: Option<String>,

@@ -17,7 +17,7 @@ use super::sdk;
 use super::snapshot::{Lookup, Snapshot};
 use super::types::{
     DeploymentObservation, ServiceDeploymentObservation, ServiceEventObservation,
-    ServiceObservation, TaskDefinitionRevision,
+    ServiceObservation, TaskDefinitionRevision, TaskSetObservation,
 };
 use crate::api::common::Tag;
 use crate::api::task_definition::TaskDefinitionBody;
@@ -646,15 +646,19 @@ async fn describe_services(
     cluster: String,
     names: Vec<String>,
 ) -> BatchResult<ServiceAnswer> {
+    // Only a ServiceNotFoundException names a service; any other "not found" (a cluster, say)
+    // is passed on, never read as "no such service".
+    let service_not_found =
+        |error: &AwsError| error.code.as_deref() == Some("ServiceNotFoundException");
     match describe_batch(client, caller, &cluster, &names).await {
         // One name the call cannot resolve fails it for all: describe them one by one, so a
         // service purged a moment ago cannot hold up (or block the deletion of) the nine others.
-        Err(error) if error.kind == AwsErrorKind::NotFound && names.len() > 1 => {
+        Err(error) if service_not_found(&error) && names.len() > 1 => {
             let mut found = HashMap::new();
             for name in &names {
                 match describe_batch(client, caller, &cluster, std::slice::from_ref(name)).await {
                     Ok(one) => found.extend(one),
-                    Err(error) if error.kind == AwsErrorKind::NotFound => {}
+                    Err(error) if service_not_found(&error) => {}
                     Err(error) => {
                         found.insert(name.clone(), Err(error));
                     }
@@ -663,7 +667,7 @@ async fn describe_services(
             Ok(found)
         }
         // The one service asked for does not exist.
-        Err(error) if error.kind == AwsErrorKind::NotFound => Ok(HashMap::new()),
+        Err(error) if service_not_found(&error) => Ok(HashMap::new()),
         other => other,
     }
 }
@@ -811,6 +815,20 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
         settings: answers::service_settings(service),
         tags: service.tags().iter().map(answers::tag).collect(),
         current_service_deployment: service.current_service_deployment().map(str::to_owned),
+        task_sets: service
+            .task_sets()
+            .iter()
+            .map(|t| TaskSetObservation {
+                id: t.id().unwrap_or_default().to_owned(),
+                status: t.status().unwrap_or_default().to_owned(),
+                task_definition: t.task_definition().unwrap_or_default().to_owned(),
+                external_id: t.external_id().map(str::to_owned),
+                computed_desired_count: t.computed_desired_count(),
+                running_count: t.running_count(),
+                pending_count: t.pending_count(),
+                stability_status: t.stability_status().map(|s| s.as_str().to_owned()),
+            })
+            .collect(),
     }
 }
 

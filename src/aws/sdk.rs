@@ -445,7 +445,7 @@ pub fn create_service(
             ecs::operation::create_service::CreateServiceInput::builder()
                 .cluster(&request.cluster)
                 .service_name(&request.service_name)
-                .task_definition(&request.task_definition)
+                .set_task_definition(request.task_definition.clone())
                 .set_desired_count(request.desired_count)
                 .set_client_token(request.client_token.clone())
                 .set_launch_type(s.launch_type.arg()?)

@@ -187,6 +187,29 @@ pub struct ServiceObservation {
     pub tags: Vec<Tag>,
     /// The ARN of its newest service deployment (`currentServiceDeployment`), when ECS reports one.
     pub current_service_deployment: Option<String>,
+    /// Its task sets (EXTERNAL and CODE_DEPLOY services).
+    pub task_sets: Vec<TaskSetObservation>,
+}
+
+/// A task set of a service, as DescribeServices reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskSetObservation {
+    /// Task set id.
+    pub id: String,
+    /// PRIMARY, ACTIVE or DRAINING.
+    pub status: String,
+    /// Task definition ARN it runs.
+    pub task_definition: String,
+    /// The deployer's id for it.
+    pub external_id: Option<String>,
+    /// Tasks it should run.
+    pub computed_desired_count: i32,
+    /// Running tasks.
+    pub running_count: i32,
+    /// Pending tasks.
+    pub pending_count: i32,
+    /// STEADY_STATE or STABILIZING.
+    pub stability_status: Option<String>,
 }
 
 /// One deployment of a service.

@@ -244,6 +244,32 @@ pub struct PutScheduledActionRequest {
     pub scalable_target_action: ScalableTargetActionRequest,
 }
 
+/// The service-linked role Application Auto Scaling uses for ECS in the account (and partition)
+/// of `role_arn` (any IAM role ARN of that account): what a target's role goes back to when the
+/// spec no longer names one ("If the service supports service-linked roles, Application Auto
+/// Scaling uses a service-linked role"); a registration without a role keeps the old one.
+pub fn ecs_service_linked_role(role_arn: &str) -> Option<String> {
+    let mut parts = role_arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    Some(format!(
+        "arn:{partition}:iam::{account}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/{ECS_SERVICE_LINKED_ROLE}"
+    ))
+}
+
+/// The name of Application Auto Scaling's service-linked role for ECS.
+pub const ECS_SERVICE_LINKED_ROLE: &str = "AWSServiceRoleForApplicationAutoScaling_ECSService";
+
+/// The time zone scheduled actions use when none is given.
+pub const DEFAULT_TIMEZONE: &str = "UTC";
+
 /// `ScalableTargetAction` member.
 #[skip_serializing_none]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -342,7 +368,13 @@ pub fn assemble_requests(
         .map(|action| PutScheduledActionRequest {
             service_namespace: SERVICE_NAMESPACE.into(),
             schedule: action.schedule.clone(),
-            timezone: action.timezone.clone(),
+            // Sent even when the spec has none: "If a time zone is not provided, UTC is used by
+            // default", but an update that leaves it out keeps the old one (a removed time zone
+            // must be sent as UTC). It applies to at() and cron() schedules only.
+            timezone: action.timezone.clone().or_else(|| {
+                (action.schedule.starts_with("at(") || action.schedule.starts_with("cron("))
+                    .then(|| DEFAULT_TIMEZONE.to_owned())
+            }),
             scheduled_action_name: action.name.clone(),
             resource_id: resource_id.clone(),
             scalable_dimension: SCALABLE_DIMENSION.into(),

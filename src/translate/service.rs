@@ -30,7 +30,8 @@ pub struct CreateServiceRequest {
     /// Service name.
     pub service_name: String,
     /// Task definition family, family:revision or ARN.
-    pub task_definition: String,
+    /// Absent for an EXTERNAL service (its task sets name theirs).
+    pub task_definition: Option<String>,
     /// Tasks to run (absent for DAEMON services).
     pub desired_count: Option<i32>,
     /// The members passed through from the spec.
@@ -139,9 +140,15 @@ pub fn assemble_create_request(
     desired_count_if_unset: i32,
     extra_tags: &[Tag],
 ) -> Result<CreateServiceRequest, TranslateError> {
+    let external = spec
+        .settings
+        .deployment_controller
+        .as_ref()
+        .is_some_and(|c| c.r#type == crate::api::service::DeploymentControllerType::External);
     let task_definition = match (resolved_task_definition, spec.task_definition.as_deref()) {
-        (Some(resolved), _) => resolved.to_owned(),
-        (None, Some(literal)) => literal.to_owned(),
+        _ if external => None,
+        (Some(resolved), _) => Some(resolved.to_owned()),
+        (None, Some(literal)) => Some(literal.to_owned()),
         (None, None) => {
             return Err(TranslateError::Unresolved {
                 path: "spec.taskDefinitionRef".into(),
@@ -192,7 +199,22 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
         errors.push(path, format!("{name:?} is not a valid service name: use 1-255 letters, digits, hyphens or underscores"));
     }
 
+    let external = settings
+        .deployment_controller
+        .as_ref()
+        .is_some_and(|c| c.r#type == crate::api::service::DeploymentControllerType::External);
     match (&spec.task_definition_ref, &spec.task_definition) {
+        // CreateService refuses a task definition for an EXTERNAL service ("TaskDefinition must
+        // be blank"): its task sets name theirs.
+        (Some(_), _) if external => errors.push(
+            "spec.taskDefinitionRef",
+            "an EXTERNAL service takes its task definitions from its task sets; remove taskDefinitionRef",
+        ),
+        (None, Some(_)) if external => errors.push(
+            "spec.taskDefinition",
+            "an EXTERNAL service takes its task definitions from its task sets; remove taskDefinition",
+        ),
+        (None, None) if external => {}
         (Some(_), Some(_)) => errors.push(
             "spec.taskDefinition",
             "set exactly one of taskDefinitionRef or taskDefinition, not both",
@@ -512,11 +534,43 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
             format!("{max}: DAEMON services take at most 100"),
         );
     }
-    if controller == DeploymentControllerType::External && spec.task_definition_ref.is_some() {
-        errors.push(
-            "spec.taskDefinitionRef",
-            "an EXTERNAL service runs task sets that name their own task definitions; use taskDefinition only to create it",
-        );
+    // "You can specify the following parameters when creating a service using an external
+    // deployment controller. [...] All other service parameters are specified when creating a
+    // task set within the service."
+    if controller == DeploymentControllerType::External {
+        let task_set_members = [
+            ("launchType", settings.launch_type.is_some()),
+            (
+                "capacityProviderStrategy",
+                settings.capacity_provider_strategy.is_some(),
+            ),
+            ("platformVersion", settings.platform_version.is_some()),
+            (
+                "networkConfiguration",
+                settings.network_configuration.is_some(),
+            ),
+            ("loadBalancers", settings.load_balancers.is_some()),
+            ("serviceRegistries", settings.service_registries.is_some()),
+            (
+                "serviceConnectConfiguration",
+                settings.service_connect_configuration.is_some(),
+            ),
+            (
+                "volumeConfigurations",
+                settings.volume_configurations.is_some(),
+            ),
+            (
+                "vpcLatticeConfigurations",
+                settings.vpc_lattice_configurations.is_some(),
+            ),
+            ("role", settings.role.is_some()),
+        ];
+        for (member, _) in task_set_members.iter().filter(|(_, set)| *set) {
+            errors.push(
+                format!("spec.{member}"),
+                format!("an EXTERNAL service takes {member} from its task sets (CreateTaskSet); remove it here"),
+            );
+        }
     }
     // CreateService: "If you want to use Amazon ECS Managed Instances, you must use the
     // capacityProviderStrategy request parameter and omit the launchType request parameter."
@@ -741,8 +795,8 @@ mod tests {
         )
         .expect("resolved");
         assert_eq!(
-            request.task_definition,
-            "arn:aws:ecs:us-east-1:1:task-definition/web:7"
+            request.task_definition.as_deref(),
+            Some("arn:aws:ecs:us-east-1:1:task-definition/web:7")
         );
 
         let daemon = json!({"cluster": "prod", "taskDefinition": "agent", "schedulingStrategy": "DAEMON", "launchType": "EC2"});

@@ -239,6 +239,7 @@ async fn main() -> ExitCode {
                     rollout_seconds,
                     drain_seconds,
                     failing_images,
+                    ..Default::default()
                 },
             })
             .await

@@ -37,6 +37,7 @@ async fn bed_with(passthrough: bool) -> Bed {
             rollout_seconds: 1.0,
             drain_seconds: 1.0,
             failing_images: vec!["*:broken*".into()],
+            ..Default::default()
         },
         ..Default::default()
     })
@@ -954,7 +955,7 @@ async fn knobs_over_http_and_the_model_state() {
     let knobs: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(
         knobs,
-        json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0, "failingImages": ["*:broken*"]})
+        json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0, "failingImages": ["*:broken*"], "unlistedSeconds": 0.0})
     );
     let (status, _) = ecs_testbed::http::send(
         &client,
@@ -991,4 +992,162 @@ async fn passthrough_is_moto_as_it_is() {
         .send()
         .await
         .expect("moto accepts it");
+}
+
+/// EXTERNAL services: created without a task definition or launch type (with one, refused), run
+/// task sets (STABILIZING, then STEADY_STATE with their computed count running), no ECS
+/// deployments; UpdateService changes only what the reference allows for them.
+#[tokio::test]
+async fn external_services_run_task_sets_and_no_deployments() {
+    use ecs::types::{DeploymentController, DeploymentControllerType, Scale, ScaleUnit};
+    let bed = bed().await;
+    let td = bed.register("ext", "nginx:1").await;
+    let external = || {
+        DeploymentController::builder()
+            .r#type(DeploymentControllerType::External)
+            .build()
+            .expect("controller")
+    };
+    let refused = bed
+        .create("ext", &td)
+        .deployment_controller(external())
+        .send()
+        .await
+        .expect_err("a task definition on an EXTERNAL service");
+    let (code, message) = err_code(refused.as_service_error().expect("service error"));
+    assert_eq!(code, "InvalidParameterException");
+    assert!(
+        message.starts_with("TaskDefinition must be blank"),
+        "{message}"
+    );
+    let created = bed
+        .ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("ext")
+        .desired_count(4)
+        .deployment_controller(external())
+        .send()
+        .await
+        .expect("created without a task definition");
+    let service = created.service().expect("service");
+    assert!(service.deployments().is_empty());
+    assert_eq!(service.task_definition(), None);
+    let set = bed
+        .ecs
+        .create_task_set()
+        .cluster("prod")
+        .service("ext")
+        .task_definition(&td)
+        .external_id("blue")
+        .scale(
+            Scale::builder()
+                .value(50.0)
+                .unit(ScaleUnit::Percent)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("task set")
+        .task_set()
+        .cloned()
+        .expect("task set");
+    assert_eq!(set.computed_desired_count(), 2);
+    bed.ecs
+        .update_service_primary_task_set()
+        .cluster("prod")
+        .service("ext")
+        .primary_task_set(set.task_set_arn().expect("arn"))
+        .send()
+        .await
+        .expect("primary");
+    let steady = bed
+        .wait("ext", "a steady task set", |s| {
+            s.task_sets().first().and_then(|t| t.stability_status())
+                == Some(&ecs::types::StabilityStatus::SteadyState)
+        })
+        .await;
+    let listed = &steady.task_sets()[0];
+    assert_eq!(listed.status(), Some("PRIMARY"));
+    assert_eq!(listed.running_count(), 2);
+    assert_eq!(steady.running_count(), 2);
+    let refused = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("ext")
+        .task_definition(&td)
+        .send()
+        .await
+        .expect_err("no task definition through UpdateService");
+    assert_eq!(
+        err_code(refused.as_service_error().expect("service error")).0,
+        "InvalidParameterException"
+    );
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("ext")
+        .desired_count(6)
+        .send()
+        .await
+        .expect("the desired count may change");
+    // Only EXTERNAL services take task sets.
+    bed.create("rolling", &td).send().await.expect("created");
+    let refused = bed
+        .ecs
+        .create_task_set()
+        .cluster("prod")
+        .service("rolling")
+        .task_definition(&td)
+        .send()
+        .await
+        .expect_err("not EXTERNAL");
+    assert_eq!(
+        err_code(refused.as_service_error().expect("service error")).0,
+        "InvalidParameterException"
+    );
+}
+
+/// The `unlistedSeconds` knob: a service CreateService answered for is MISSING in
+/// DescribeServices for that long (eventual consistency), then listed.
+#[tokio::test]
+async fn a_new_service_can_stay_unlisted_for_a_while() {
+    let bed = bed().await;
+    bed.proxy
+        .model()
+        .expect("model")
+        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
+            unlisted_seconds: Some(1.0),
+            ..Default::default()
+        });
+    let td = bed.register("late", "nginx:1").await;
+    bed.create("late", &td).send().await.expect("created");
+    let answer = bed
+        .ecs
+        .describe_services()
+        .cluster("prod")
+        .services("late")
+        .send()
+        .await
+        .expect("described");
+    assert!(answer.services().is_empty());
+    assert_eq!(answer.failures()[0].reason(), Some("MISSING"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = bed
+            .ecs
+            .describe_services()
+            .cluster("prod")
+            .services("late")
+            .send()
+            .await
+            .expect("described");
+        if !listed.services().is_empty() {
+            assert!(listed.failures().is_empty());
+            break;
+        }
+        assert!(Instant::now() < deadline, "never listed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

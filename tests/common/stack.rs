@@ -45,6 +45,7 @@ impl Bed {
                 rollout_seconds: 1.0,
                 drain_seconds: 1.0,
                 failing_images: vec!["*:broken*".into()],
+                ..Default::default()
             },
             ..Default::default()
         })

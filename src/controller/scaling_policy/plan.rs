@@ -229,12 +229,29 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                 .as_ref()
                 .is_some_and(|role| *role != target.role_arn)
                 && current.applied.get(TARGET_KEY) != Some(&target_hash(target_request));
+            // A role removed from the spec: back to the service-linked role (a registration
+            // without one keeps the old role).
+            let restored_role = match &target_request.role_arn {
+                None if current.applied.get(TARGET_KEY) != Some(&target_hash(target_request))
+                    && !target
+                        .role_arn
+                        .ends_with(crate::translate::scaling::ECS_SERVICE_LINKED_ROLE) =>
+                {
+                    crate::translate::scaling::ecs_service_linked_role(&target.role_arn)
+                }
+                _ => None,
+            };
             if target.min_capacity != target_request.min_capacity
                 || target.max_capacity != target_request.max_capacity
                 || target.suspended != suspension(target_request)
                 || role_differs
+                || restored_role.is_some()
             {
-                plan.register = Some(update_request(target_request));
+                let mut request = update_request(target_request);
+                if restored_role.is_some() {
+                    request.role_arn = restored_role;
+                }
+                plan.register = Some(request);
             }
             false
         }
@@ -311,6 +328,19 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
         let key = action_key(&action.scheduled_action_name);
         let exists = known_actions.contains(&action.scheduled_action_name);
         if !exists || status.applied.get(&key) != Some(&hash(action)) {
+            // A bound removed from the spec: a put would keep the old one ("specify the
+            // parameters that you want to change"), so the action is deleted and put anew.
+            let wanted = &action.scalable_target_action;
+            let keeps_a_removed_bound = !lost
+                && observed.actions.iter().flatten().any(|seen| {
+                    seen.name == action.scheduled_action_name
+                        && ((wanted.min_capacity.is_none() && seen.min_capacity.is_some())
+                            || (wanted.max_capacity.is_none() && seen.max_capacity.is_some()))
+                });
+            if keeps_a_removed_bound {
+                plan.delete_actions
+                    .push(action.scheduled_action_name.clone());
+            }
             plan.put_actions.push(action.clone());
         }
     }

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::api::service::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentAlarms, DeploymentCircuitBreaker,
-    DeploymentConfiguration, DeploymentControllerType, DeploymentLifecycleHookAction,
-    DeploymentLifecycleHookTargetType, DeploymentStrategy, PropagateTags, SchedulingStrategy,
-    ServiceConnectConfiguration, ServiceSettings,
+    AssignPublicIp, AvailabilityZoneRebalancing, AwsVpcConfiguration, DeploymentAlarms,
+    DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentControllerType,
+    DeploymentLifecycleHookAction, DeploymentLifecycleHookTargetType, DeploymentStrategy,
+    PropagateTags, SchedulingStrategy, ServiceConnectConfiguration, ServiceSettings,
 };
 use crate::translate::service::UpdateServiceRequest;
 use crate::translate::short_hash;
@@ -53,6 +53,14 @@ pub const DRIFT_CHECKED_MEMBERS: [&str; 10] = [
     "loadBalancers",
     "propagateTags",
     "serviceRegistries",
+];
+
+/// Members UpdateService keeps when left out, which [`normalise_settings`] gives the value a new
+/// service gets, so that removing one from the spec sends that value (docs/removal-values.md).
+pub const REMOVAL_DEFAULTED: [&str; 3] = [
+    "deploymentController",
+    "availabilityZoneRebalancing",
+    "platformVersion",
 ];
 
 /// Members UpdateService can never change: a change needs a new service. (`deploymentController`
@@ -134,8 +142,15 @@ pub fn changed_members(
             if *want == Value::Null || want == have {
                 return false;
             }
-            let spec_changed =
-                applied.get(*member).map(String::as_str) != Some(member_hash(want).as_str());
+            let applied_hash = applied.get(*member).map(String::as_str);
+            // A status written before these members got their removal values recorded them as
+            // unset: ECS has its own default there, nothing was removed.
+            if REMOVAL_DEFAULTED.contains(member)
+                && applied_hash == Some(member_hash(&Value::Null).as_str())
+            {
+                return false;
+            }
+            let spec_changed = applied_hash != Some(member_hash(want).as_str());
             spec_changed || DRIFT_CHECKED_MEMBERS.contains(member)
         })
         .collect()
@@ -188,6 +203,31 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
         .and_then(|n| n.awsvpc_configuration.as_mut())
     {
         normalise_vpc(config);
+    }
+    // Members UpdateService keeps when they are left out, so a member removed from the spec is
+    // sent as the value a new service gets (docs/removal-values.md):
+    // CreateService: "If no deployment controller is specified, the default value of ECS is used."
+    out.deployment_controller
+        .get_or_insert(crate::api::service::DeploymentController {
+            r#type: DeploymentControllerType::Ecs,
+        });
+    // "For create service requests, when no value is specified for AvailabilityZoneRebalancing,
+    // Amazon ECS defaults the value to ENABLED" (DAEMON services are created DISABLED).
+    out.availability_zone_rebalancing.get_or_insert(if daemon {
+        AvailabilityZoneRebalancing::Disabled
+    } else {
+        AvailabilityZoneRebalancing::Enabled
+    });
+    // "If a platform version is not specified, the LATEST platform version is used." (Fargate
+    // only; EC2 services have none.)
+    let fargate = out.launch_type == Some(crate::api::service::LaunchType::Fargate)
+        || out
+            .capacity_provider_strategy
+            .iter()
+            .flatten()
+            .any(|s| s.capacity_provider.starts_with("FARGATE"));
+    if fargate {
+        out.platform_version.get_or_insert_with(|| "LATEST".into());
     }
     let ecs_controller = out
         .deployment_controller
@@ -299,7 +339,30 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
     if let Some(tags) = out.tags.as_mut() {
         tags.sort_by(|a, b| a.key.cmp(&b.key));
     }
+    if out
+        .deployment_controller
+        .as_ref()
+        .is_some_and(|c| c.r#type == DeploymentControllerType::External)
+    {
+        // "When you call the DescribeServices API action, it returns all fields specified for a
+        // primary task set": these belong to the task sets of an EXTERNAL service, whatever the
+        // service level shows, and are never the spec's to compare or send.
+        for_task_sets(&mut out);
+    }
     out
+}
+
+/// Clears the members an EXTERNAL service's task sets carry.
+fn for_task_sets(settings: &mut ServiceSettings) {
+    settings.launch_type = None;
+    settings.capacity_provider_strategy = None;
+    settings.platform_version = None;
+    settings.network_configuration = None;
+    settings.load_balancers = None;
+    settings.service_registries = None;
+    settings.service_connect_configuration = None;
+    settings.volume_configurations = None;
+    settings.vpc_lattice_configurations = None;
 }
 
 fn normalise_vpc(config: &mut AwsVpcConfiguration) {

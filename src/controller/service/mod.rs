@@ -24,7 +24,7 @@ use super::Context;
 use super::error::ReconcileError;
 use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Timing};
 use super::runner::{self, Managed};
-use crate::api::service::{DeploymentStrategy, EcsServiceStatus};
+use crate::api::service::{DeploymentControllerType, DeploymentStrategy, EcsServiceStatus};
 use crate::api::{
     DeletionPolicy, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
 };
@@ -101,7 +101,8 @@ fn task_definition_ready(td: &EcsTaskDefinition) -> Option<&str> {
 /// What an EcsService's desired state depends on besides its spec: the task definition resolved
 /// and the autoscaler that owns the desired count, if any.
 pub struct Lookups {
-    target: TaskDefinitionTarget,
+    /// `None` for an EXTERNAL service.
+    target: Option<TaskDefinitionTarget>,
     /// `minCapacity` of the EcsScalingPolicy that scales the service.
     policy_min_capacity: Option<i32>,
 }
@@ -213,6 +214,7 @@ impl Kind for Services {
                 Ok(Answer::Created {
                     arn: created.arn,
                     cluster_arn: created.cluster_arn,
+                    at: epoch_seconds(),
                 })
             }
             Write::Update { request, .. } => {
@@ -288,9 +290,18 @@ impl Services {
         object: &EcsService,
         ctx: &Context,
         status: &EcsServiceStatus,
-    ) -> Result<TaskDefinitionTarget, ReconcileError> {
+    ) -> Result<Option<TaskDefinitionTarget>, ReconcileError> {
         let namespace = object.namespace().unwrap_or_default();
         let spec = &object.spec;
+        let external = spec
+            .settings
+            .deployment_controller
+            .as_ref()
+            .is_some_and(|c| c.r#type == DeploymentControllerType::External);
+        if external {
+            // Its task sets name their task definitions.
+            return Ok(None);
+        }
         match (&spec.task_definition_ref, &spec.task_definition) {
             (Some(reference), _) => {
                 let key = ObjectRef::new(&reference.name).within(&namespace);
@@ -304,7 +315,7 @@ impl Services {
                     ));
                 };
                 match task_definition_ready(&td) {
-                    Some(arn) => Ok(TaskDefinitionTarget::Arn(arn.to_owned())),
+                    Some(arn) => Ok(Some(TaskDefinitionTarget::Arn(arn.to_owned()))),
                     None => {
                         let why = td
                             .status
@@ -325,7 +336,7 @@ impl Services {
                     }
                 }
             }
-            (None, Some(literal)) => literal_target(ctx, object, literal, status).await,
+            (None, Some(literal)) => literal_target(ctx, object, literal, status).await.map(Some),
             (None, None) => Err(ReconcileError::Invalid(
                 crate::translate::TranslateError::Unresolved {
                     path: "spec.taskDefinitionRef".into(),
@@ -352,7 +363,10 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
     let create = service::assemble_create_request(
         &name,
         spec,
-        Some(&target.reference()),
+        target
+            .as_ref()
+            .map(TaskDefinitionTarget::reference)
+            .as_deref(),
         create_count,
         &owner_tags,
     )?;
@@ -503,8 +517,12 @@ async fn observe(
         lifecycle_done,
         other_owner,
         rolled_back,
-        now: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        now: epoch_seconds(),
     })
+}
+
+fn epoch_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

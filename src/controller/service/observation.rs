@@ -3,7 +3,9 @@
 //! service is settled enough to be read from the read-ahead cache. Pure.
 
 use super::plan::{Desired, Health, Note, Observed, short};
-use crate::api::service::{DeploymentStrategy, EcsServiceStatus};
+use crate::api::service::{
+    DeploymentControllerType, DeploymentStrategy, EcsServiceStatus, TaskSetStatus,
+};
 use crate::aws::types::{
     DeploymentStatus, RolloutState, ServiceDeploymentStatus, ServiceObservation,
 };
@@ -15,6 +17,14 @@ pub(super) fn rollout(
     observed: &Observed,
     service: &ServiceObservation,
 ) -> Health {
+    let external = service
+        .settings
+        .deployment_controller
+        .as_ref()
+        .is_some_and(|c| c.r#type == DeploymentControllerType::External);
+    if external {
+        return task_set_health(service);
+    }
     let primary = service
         .deployments
         .iter()
@@ -124,14 +134,55 @@ pub(super) fn record_observation(status: &mut EcsServiceStatus, service: &Servic
     let td = primary.map_or(service.task_definition.clone(), |d| {
         d.task_definition.clone()
     });
-    status.task_definition = Some(short(&td));
-    status.task_definition_arn = Some(td);
+    // An EXTERNAL service has none of its own.
+    status.task_definition = (!td.is_empty()).then(|| short(&td));
+    status.task_definition_arn = (!td.is_empty()).then_some(td);
     status.desired_count = Some(service.desired_count);
     status.running_count = Some(service.running_count);
     status.pending_count = Some(service.pending_count);
     status.primary_deployment_id = primary.map(|d| d.id.clone());
     status.rollout_state = primary.and_then(|d| d.rollout_state.as_ref().map(|r| r.to_string()));
     status.rollout_state_reason = primary.and_then(|d| d.rollout_state_reason.clone());
+    status.task_sets = service
+        .task_sets
+        .iter()
+        .map(|t| TaskSetStatus {
+            id: t.id.clone(),
+            status: t.status.clone(),
+            task_definition: (!t.task_definition.is_empty()).then(|| short(&t.task_definition)),
+            external_id: t.external_id.clone(),
+            computed_desired_count: t.computed_desired_count,
+            running_count: t.running_count,
+            pending_count: t.pending_count,
+            stability_status: t.stability_status.clone(),
+        })
+        .collect();
+}
+
+/// An EXTERNAL service's health: its deployer drives the task sets; the service is Ready when
+/// every task set is in steady state (or there is none yet), Progressing while one stabilizes.
+fn task_set_health(service: &ServiceObservation) -> Health {
+    let progress = format!(
+        "{} task set(s), {} of {} tasks running",
+        service.task_sets.len(),
+        service.running_count,
+        service.desired_count
+    );
+    match service
+        .task_sets
+        .iter()
+        .find(|t| t.stability_status.as_deref() != Some("STEADY_STATE"))
+    {
+        Some(moving) => Health::Progressing {
+            reason: "TaskSetsStabilizing",
+            message: format!(
+                "{progress}; task set {} is {}",
+                moving.id,
+                moving.stability_status.as_deref().unwrap_or("starting")
+            ),
+        },
+        None => Health::Ready(format!("{progress}; EXTERNAL service, task sets steady")),
+    }
 }
 
 /// Forgets the figures of a service that is gone.
@@ -146,6 +197,7 @@ pub(super) fn clear_observation(status: &mut EcsServiceStatus) {
     status.rollout_state = None;
     status.rollout_state_reason = None;
     status.last_event_id = None;
+    status.task_sets.clear();
 }
 
 /// ECS service events newer than `last_seen` (events come newest first), oldest first, at most
@@ -193,5 +245,10 @@ pub fn settled(status: &EcsServiceStatus) -> bool {
     matches!(status.rollout_state.as_deref(), Some("COMPLETED") | None)
         && status.service_arn.is_some()
         && status.desired_count.is_some()
-        && status.running_count == status.desired_count
+        && (status.running_count == status.desired_count
+            || (!status.task_sets.is_empty()
+                && status
+                    .task_sets
+                    .iter()
+                    .all(|t| t.stability_status.as_deref() == Some("STEADY_STATE"))))
 }

@@ -64,8 +64,8 @@ impl TaskDefinitionTarget {
 pub struct Desired {
     /// The complete CreateService request (ownership tags in, desired count for creation set).
     pub create: CreateServiceRequest,
-    /// The task definition to run.
-    pub target: TaskDefinitionTarget,
+    /// The task definition to run (`None` for an EXTERNAL service: its task sets name theirs).
+    pub target: Option<TaskDefinitionTarget>,
     /// The user's tags.
     pub user_tags: Vec<Tag>,
     /// The operator's ownership tags.
@@ -148,7 +148,10 @@ impl Applied {
     /// Everything the spec asks for, as sent.
     fn of(desired: &Desired, adopted_arn: Option<String>) -> Self {
         Self {
-            desired_task_definition_arn: Some(desired.target.reference()),
+            desired_task_definition_arn: desired
+                .target
+                .as_ref()
+                .map(TaskDefinitionTarget::reference),
             force_token: desired.force_token.clone(),
             settings: applied(&desired.create.settings),
             adopted_arn,
@@ -246,6 +249,33 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         .as_ref()
         .filter(|s| s.status != ServiceStatus::Inactive);
     let Some(service) = service else {
+        // Created a moment ago and not listed yet: DescribeServices is eventually consistent.
+        // Waiting (looking again after a quarter of the time since, at most `poll`) beats
+        // creating again: a second CreateService after a spec change would be "not idempotent".
+        if let (Some(arn), Some(_), Some(answered)) = (
+            &current.service_arn,
+            &current.client_token,
+            current.create_answered_at,
+        ) && observed.service.is_none()
+        {
+            let age = observed.now.saturating_sub(answered);
+            if age < CREATE_VISIBILITY_GRACE_SECONDS {
+                return Plan {
+                    step: Step::Nothing,
+                    retag: None,
+                    record: None,
+                    health: Health::Progressing {
+                        reason: "WaitingForService",
+                        message: format!(
+                            "ECS created {arn} {age}s ago and does not list it yet; waiting for it rather than creating it again"
+                        ),
+                    },
+                    notes,
+                    status,
+                    deployment_age: Some(age),
+                };
+            }
+        }
         // No ECS service (or only an INACTIVE one): create, with a token recorded first.
         // A recorded token is used until a service is seen; a service created again (after one of
         // ours was deleted) gets a token of its own, never the one of the service that is gone.
@@ -254,6 +284,11 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             None => desired.client_token.clone(),
         };
         clear_observation(&mut status);
+        if current.create_answered_at.is_some() {
+            // The service created before is gone for good (or never showed): a new token.
+            status.client_token = None;
+            status.create_answered_at = None;
+        }
         let step = match &status.client_token {
             Some(token) => {
                 let mut request = desired.create.clone();
@@ -351,6 +386,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     }
     let adopting = !ours;
     record_observation(&mut status, service);
+    status.create_answered_at = None;
     if adopting {
         // Ours only once the adoption's writes succeeded (the `Adopted` Event comes with them):
         // a blocked or failed adoption must not record someone else's service as ours.
@@ -441,13 +477,18 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     let primary_td = primary.map_or(service.task_definition.as_str(), |d| {
         d.task_definition.as_str()
     });
-    let wanted = desired.target.reference();
+    // EXTERNAL services have no task definition of their own: nothing of this applies.
+    let wanted = desired
+        .target
+        .as_ref()
+        .map(TaskDefinitionTarget::reference)
+        .unwrap_or_default();
     let mut send_task_definition = false;
     if status.failed_task_definition_arn.as_deref() != Some(wanted.as_str()) {
         status.failed_task_definition_arn = None;
     }
     let sent = status.desired_task_definition_arn.as_deref() == Some(wanted.as_str());
-    if !desired.target.matches(primary_td) {
+    if !runs_target(desired, primary_td) {
         // Rolled back: we sent this revision and ECS went back to another one. The service
         // deployment UpdateService started ends ROLLBACK_* (any strategy; it stays listed after
         // the rollback is over, whenever the operator looks), or, while the rollback runs, a
@@ -455,7 +496,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         let rolled_back = sent
             && (observed.rolled_back.is_some()
                 || service.deployments.iter().any(|d| {
-                    desired.target.matches(&d.task_definition)
+                    runs_target(desired, &d.task_definition)
                         && d.rollout_state == Some(RolloutState::Failed)
                 })
                 || observed
@@ -603,7 +644,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     let record = if adopting {
         status.service_arn = current.service_arn.clone();
         let mut record = Applied::of(desired, Some(service.arn.clone()));
-        if matches!(step, Step::Nothing) && !desired.target.matches(primary_td) {
+        if matches!(step, Step::Nothing) && !runs_target(desired, primary_td) {
             record.desired_task_definition_arn = None;
         }
         Some(record)
@@ -612,7 +653,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     } else {
         // Nothing to send: ECS holds the spec.
         status.applied_settings = applied(&desired.create.settings);
-        if desired.target.matches(primary_td) {
+        if desired.target.is_some() && runs_target(desired, primary_td) {
             status.desired_task_definition_arn = Some(wanted.clone());
         }
         None
@@ -628,7 +669,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             message: "updated the ECS service; checking the result".into(),
         }
     } else if let Some(failed) = &status.failed_task_definition_arn {
-        let rolled_back = !desired.target.matches(primary_td);
+        let rolled_back = !runs_target(desired, primary_td);
         Health::Stalled {
             reason: if rolled_back {
                 "RolledBack"
@@ -684,7 +725,10 @@ pub fn rollback_in_question(
         .deployment_controller
         .as_ref()
         .is_none_or(|c| c.r#type == DeploymentControllerType::Ecs);
-    let wanted = desired.target.reference();
+    let Some(target) = &desired.target else {
+        return false;
+    };
+    let wanted = target.reference();
     let primary_td = service
         .deployments
         .iter()
@@ -697,7 +741,15 @@ pub fn rollback_in_question(
         && service.status == ServiceStatus::Active
         && status.desired_task_definition_arn.as_deref() == Some(wanted.as_str())
         && status.failed_task_definition_arn.as_deref() != Some(wanted.as_str())
-        && !desired.target.matches(primary_td)
+        && !target.matches(primary_td)
+}
+
+/// Whether ECS runs the task definition the spec asks for (an EXTERNAL service asks for none).
+fn runs_target(desired: &Desired, task_definition: &str) -> bool {
+    desired
+        .target
+        .as_ref()
+        .is_none_or(|target| target.matches(task_definition))
 }
 
 /// The service deployment that rolled back the revision sent: the one UpdateService started
@@ -725,6 +777,10 @@ const DEPLOYING: [&str; 7] = [
     "volumeConfigurations",
     "vpcLatticeConfigurations",
 ];
+
+/// How long a service CreateService made may stay unlisted before it counts as gone (a service
+/// deleted since is listed INACTIVE for a while, so MISSING this soon is eventual consistency).
+pub const CREATE_VISIBILITY_GRACE_SECONDS: i64 = 600;
 
 /// The token of a creation that follows the service `previous` (32 hex characters).
 fn recreation_token(base: &str, previous: &str) -> String {

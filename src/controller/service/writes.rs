@@ -66,6 +66,8 @@ pub enum Answer {
         arn: String,
         /// Cluster ARN.
         cluster_arn: String,
+        /// When the answer came (seconds since the epoch).
+        at: i64,
     },
     /// UpdateService accepted; the service deployment it started, when ECS reports one.
     Updated {
@@ -186,13 +188,23 @@ pub fn commit(
 ) {
     match (write, answer) {
         (Write::Create { request, record }, answer) => {
-            if let Answer::Created { arn, cluster_arn } = answer {
+            if let Answer::Created {
+                arn,
+                cluster_arn,
+                at,
+            } = answer
+            {
+                status.create_answered_at = Some(at);
                 notes.push(PipelineNote::normal(
                     "Created",
-                    format!(
-                        "created ECS service {arn} with {}",
-                        short(&request.task_definition)
-                    ),
+                    match &request.task_definition {
+                        Some(task_definition) => {
+                            format!("created ECS service {arn} with {}", short(task_definition))
+                        }
+                        None => format!(
+                            "created ECS service {arn} (EXTERNAL: its task sets are its deployer's)"
+                        ),
+                    },
                 ));
                 status.service_arn = Some(arn);
                 status.cluster_arn = Some(cluster_arn);

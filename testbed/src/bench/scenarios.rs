@@ -100,6 +100,7 @@ impl BenchStack {
                 rollout_seconds: Some(ROLLOUT_SECONDS),
                 drain_seconds: Some(1.0),
                 failing_images: None,
+                unlisted_seconds: None,
             });
         }
         for i in 0..clusters {

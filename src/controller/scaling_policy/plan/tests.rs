@@ -298,3 +298,54 @@ fn a_role_reported_as_the_service_linked_role_is_not_sent_again_and_again() {
     status.applied.insert(TARGET_KEY.into(), "old".into());
     assert!(plan(&d, &recorded(), &status).register.is_some());
 }
+
+#[test]
+fn removed_values_are_sent_as_their_defaults() {
+    // A scheduled action's bound removed: deleted and put anew (a put keeps what it leaves out).
+    let mut spec = base();
+    spec["scheduledActions"][0]["maxCapacity"] = json!(4);
+    let before = desired(spec);
+    let status = applied(&before);
+    let after = desired(base());
+    let seen = Observed {
+        target: Some(target(2, 10)),
+        actions: Some(vec![ScheduledActionObservation {
+            name: "night".into(),
+            schedule: "cron(0 22 * * ? *)".into(),
+            min_capacity: Some(1),
+            max_capacity: Some(4),
+            ..Default::default()
+        }]),
+        policies: Some(vec![]),
+        ..Default::default()
+    };
+    let p = plan(&after, &seen, &status);
+    assert_eq!(p.delete_actions, ["night"]);
+    assert_eq!(p.put_actions.len(), 1);
+    // No time zone in the spec: UTC, sent (a cron schedule).
+    assert_eq!(
+        p.put_actions[0].timezone.as_deref(),
+        Some(crate::translate::scaling::DEFAULT_TIMEZONE)
+    );
+    // A custom role removed: back to the service-linked role of the account.
+    let mut spec = base();
+    spec["roleArn"] = json!("arn:aws:iam::123456789012:role/custom");
+    let with_role = desired(spec);
+    let status = applied(&with_role);
+    let mut registered = target(2, 10);
+    registered.role_arn = "arn:aws:iam::123456789012:role/custom".into();
+    let seen = Observed {
+        target: Some(registered.clone()),
+        ..Default::default()
+    };
+    let p = plan(&desired(base()), &seen, &status);
+    assert_eq!(
+        p.register.and_then(|r| r.role_arn).as_deref(),
+        Some(
+            "arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"
+        )
+    );
+    // Unchanged spec: the role is left alone.
+    let p = plan(&with_role, &seen, &status);
+    assert!(p.register.is_none());
+}

@@ -75,7 +75,7 @@ fn desired_for(spec: &EcsServiceSpec, target: &str) -> Desired {
             .expect("request");
     Desired {
         create,
-        target: TaskDefinitionTarget::Arn(target.to_owned()),
+        target: Some(TaskDefinitionTarget::Arn(target.to_owned())),
         user_tags: spec.settings.tags.clone().unwrap_or_default(),
         owner_tags,
         spec_desired_count: spec.desired_count,
@@ -106,12 +106,12 @@ fn settled_service(desired: &Desired) -> ServiceObservation {
         desired_count: count,
         running_count: count,
         pending_count: 0,
-        task_definition: desired.target.reference(),
+        task_definition: desired.target.as_ref().expect("target").reference(),
         launch_type: None,
         deployments: vec![DeploymentObservation {
             id: "ecs-svc/1".into(),
             status: "PRIMARY".into(),
-            task_definition: desired.target.reference(),
+            task_definition: desired.target.as_ref().expect("target").reference(),
             rollout_state: Some("COMPLETED".into()),
             rollout_state_reason: Some("ECS deployment ecs-svc/1 completed.".into()),
             desired_count: count,
@@ -128,6 +128,7 @@ fn settled_service(desired: &Desired) -> ServiceObservation {
         settings,
         tags: desired.owner_tags.clone(),
         current_service_deployment: None,
+        task_sets: Vec::new(),
     }
 }
 
@@ -307,10 +308,10 @@ fn a_settled_service_costs_nothing() {
 fn a_literal_family_revision_matches_the_arn_ecs_reports() {
     let s = spec(json!({}));
     let mut d = desired_for(&s, TD1);
-    d.target = TaskDefinitionTarget::FamilyRevision {
+    d.target = Some(TaskDefinitionTarget::FamilyRevision {
         family: "web".into(),
         revision: 1,
-    };
+    });
     let mut service = settled_service(&d);
     service.task_definition = TD1.into();
     service.deployments[0].task_definition = TD1.into();
@@ -807,30 +808,6 @@ fn code_deploy_services_get_no_forced_deployments() {
 }
 
 #[test]
-fn deployment_controller_changes_follow_the_documented_transitions() {
-    let ecs = desired(json!({}));
-    let service = settled_service(&ecs);
-    let status = settled_status(&ecs, &service);
-    let external = desired(json!({"deploymentController": {"type": "EXTERNAL"}}));
-    let p = plan(&external, &observed(service.clone()), &status);
-    assert_eq!(
-        update(&p)
-            .deployment_controller
-            .as_ref()
-            .map(|c| c.r#type.as_str()),
-        Some("EXTERNAL")
-    );
-    let code_deploy = desired(json!({"deploymentController": {"type": "CODE_DEPLOY"}}));
-    assert!(matches!(
-        plan(&code_deploy, &observed(service), &status).step,
-        Step::Blocked {
-            reason: "ImmutableField",
-            ..
-        }
-    ));
-}
-
-#[test]
 fn roles_match_by_name_with_or_without_their_path() {
     for (given, reported) in [
         ("ecsServiceRole", "arn:aws:iam::1:role/ecsServiceRole"),
@@ -906,6 +883,9 @@ fn a_service_another_live_object_owns_is_not_adopted() {
     let p = plan(&adopting, &seen, &EcsServiceStatus::default());
     assert!(p.record.is_some_and(|r| r.adopted_arn.is_some()));
 }
+
+/// Creation, EXTERNAL services, deployment controllers and removed members.
+mod creation_and_members;
 
 /// Rollbacks: how they are told, and that a rolled-back revision is not sent again.
 mod rollbacks;

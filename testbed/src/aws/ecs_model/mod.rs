@@ -13,6 +13,7 @@ mod autoscaling;
 mod rollout;
 mod service_deployments;
 mod services;
+mod task_sets;
 mod upstream;
 
 use autoscaling::*;
@@ -20,6 +21,7 @@ use service_deployments::{
     ServiceDeploymentRecord, current_service_deployment, set_service_deployment,
 };
 use services::describe;
+use task_sets::{TaskSet, describe_task_sets, primary_task_set_members, task_sets_running};
 pub use upstream::Upstream;
 use upstream::upstream_error;
 
@@ -43,6 +45,11 @@ pub struct Knobs {
     pub drain_seconds: f64,
     /// Glob patterns (`*` matches anything) on container images whose tasks never start.
     pub failing_images: Vec<String>,
+    /// Seconds a new service stays MISSING in DescribeServices after CreateService answered:
+    /// ECS reads are eventually consistent ("a recently created resource may not be
+    /// immediately visible", the ECS API reference's note on eventual consistency). 0 by default.
+    #[serde(default)]
+    pub unlisted_seconds: f64,
 }
 
 impl Default for Knobs {
@@ -51,6 +58,7 @@ impl Default for Knobs {
             rollout_seconds: 2.0,
             drain_seconds: 2.0,
             failing_images: vec!["*:broken*".into()],
+            unlisted_seconds: 0.0,
         }
     }
 }
@@ -65,6 +73,8 @@ pub struct KnobsPatch {
     pub drain_seconds: Option<f64>,
     /// New failing image patterns.
     pub failing_images: Option<Vec<String>>,
+    /// New time a created service stays unlisted.
+    pub unlisted_seconds: Option<f64>,
 }
 
 /// What the model answers instead of moto.
@@ -163,6 +173,10 @@ struct Service {
     deployment_controller: String,
     /// Its service deployments, oldest first.
     service_deployments: Vec<ServiceDeploymentRecord>,
+    /// Its task sets (EXTERNAL services).
+    task_sets: Vec<TaskSet>,
+    /// DescribeServices answers MISSING for it until then (the `unlistedSeconds` knob).
+    listed_from: Instant,
 }
 
 /// Members of the service definition (stored and echoed by DescribeServices).
@@ -242,6 +256,9 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "DescribeServices"
                 | "ListServices"
                 | "ListServiceDeployments"
+                | "CreateTaskSet"
+                | "UpdateServicePrimaryTaskSet"
+                | "DeleteTaskSet"
                 | "TagResource"
                 | "UntagResource"
                 | "ListTagsForResource"
@@ -372,6 +389,9 @@ impl EcsModel {
             if let Some(v) = patch.failing_images {
                 knobs.failing_images = v;
             }
+            if let Some(v) = patch.unlisted_seconds {
+                knobs.unlisted_seconds = v.max(0.0);
+            }
         }
     }
 
@@ -453,6 +473,9 @@ impl EcsModel {
             ("ecs", "DescribeServices") => self.describe_services(upstream, &state, body).await,
             ("ecs", "ListServices") => self.list_services(upstream, &state, body).await,
             ("ecs", "ListServiceDeployments") => self.list_service_deployments(&state, body),
+            ("ecs", "CreateTaskSet") => self.create_task_set(upstream, &mut state, body).await,
+            ("ecs", "UpdateServicePrimaryTaskSet") => self.primary_task_set(&mut state, body),
+            ("ecs", "DeleteTaskSet") => self.delete_task_set(&mut state, body),
             ("ecs", "TagResource" | "UntagResource" | "ListTagsForResource") => {
                 self.tags(upstream, &mut state, operation, body).await
             }

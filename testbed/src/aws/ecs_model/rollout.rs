@@ -143,8 +143,10 @@ impl EcsModel {
                 service.push_event(event);
                 let reason = "ECS deployment circuit breaker: tasks failed to start.".to_owned();
                 if !(rollback && service.last_completed.is_some()) {
-                    // Unverified: no rollback (none asked, or nothing ever completed to go back
-                    // to) ends the service deployment STOPPED.
+                    // ServiceDeployment stoppedAt: the deployment is STOPPED when "The rollback
+                    // option is not in use for the failure detection mechanism (the circuit
+                    // breaker or alarm-based) and the service fails." (Nothing ever completed
+                    // to go back to is the model's reading of the same.)
                     set_service_deployment(
                         service,
                         &primary.service_deployment,

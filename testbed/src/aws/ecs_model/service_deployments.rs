@@ -6,9 +6,11 @@
 //!
 //! Statuses (API_ServiceDeployment): "PENDING | SUCCESSFUL | STOPPED | STOP_REQUESTED |
 //! IN_PROGRESS | ROLLBACK_REQUESTED | ROLLBACK_IN_PROGRESS | ROLLBACK_SUCCESSFUL | ROLLBACK_FAILED".
-//! Not in the reference, so marked as this model's choice: a deployment replaced by a newer one
-//! while in progress, and a circuit-breaker failure without rollback, end STOPPED; the answer
-//! lists the newest first.
+//! A circuit-breaker failure without rollback ends STOPPED ("The rollback option is not in use for
+//! the failure detection mechanism ... and the service fails", ServiceDeployment stoppedAt). Not in
+//! the reference, so marked as this model's choice: service deployments only for the ECS
+//! controller, IN_PROGRESS at once (the reference has a PENDING stage first, which the operator
+//! does not read), a deployment replaced while in progress ends STOPPED, newest listed first.
 
 use super::*;
 

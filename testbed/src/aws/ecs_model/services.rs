@@ -59,27 +59,35 @@ impl EcsModel {
             .unwrap_or("ECS")
             .to_owned();
         let daemon = members.get("schedulingStrategy").and_then(Value::as_str) == Some("DAEMON");
-        let Some(reference) = body["taskDefinition"].as_str() else {
-            if controller == "EXTERNAL" {
-                return error(
-                    400,
-                    "ClientException",
-                    "the model does not support EXTERNAL services without a task definition",
-                );
-            }
-            return invalid("A task definition must be specified.");
-        };
-        let (task_definition, td_status, images) =
-            match self.task_definition(upstream, reference).await {
-                Ok(found) => found,
-                Err(answer) => return answer,
-            };
-        if td_status != "ACTIVE" {
-            return error(400, "ClientException", "TaskDefinition is inactive.");
+        let external = controller == "EXTERNAL";
+        // An EXTERNAL service's task sets name their task definitions and launch types; the
+        // service itself takes neither ("TaskDefinition must be blank" is what ECS answers).
+        if external && (body.get("taskDefinition").is_some() || body.get("launchType").is_some()) {
+            return invalid(
+                "TaskDefinition must be blank: a service with the EXTERNAL deployment controller takes its task definition and launch type from its task sets.",
+            );
         }
+        let (task_definition, images) = match body["taskDefinition"].as_str() {
+            None if external => (String::new(), Vec::new()),
+            None => return invalid("A task definition must be specified."),
+            Some(reference) => {
+                let (task_definition, td_status, images) =
+                    match self.task_definition(upstream, reference).await {
+                        Ok(found) => found,
+                        Err(answer) => return answer,
+                    };
+                if td_status != "ACTIVE" {
+                    return error(400, "ClientException", "TaskDefinition is inactive.");
+                }
+                (task_definition, images)
+            }
+        };
         // moto keeps a plain copy (cluster check, Application Auto Scaling's existence check).
-        let copy = json!({"cluster": cluster, "serviceName": name, "taskDefinition": task_definition,
-                          "desiredCount": body["desiredCount"].as_i64().unwrap_or(0), "launchType": "EC2"});
+        let mut copy = json!({"cluster": cluster, "serviceName": name,
+                              "desiredCount": body["desiredCount"].as_i64().unwrap_or(0), "launchType": "EC2"});
+        if !external {
+            copy["taskDefinition"] = json!(task_definition);
+        }
         let (status, answer) = match upstream.ecs("CreateService", &copy).await {
             Ok(answer) => answer,
             Err(e) => return error(500, "ServerException", &e),
@@ -88,7 +96,9 @@ impl EcsModel {
             return upstream_error(status, &answer);
         }
         // Defaults ECS fills in and DescribeServices reports.
-        if !members.contains_key("launchType") && !members.contains_key("capacityProviderStrategy")
+        if !external
+            && !members.contains_key("launchType")
+            && !members.contains_key("capacityProviderStrategy")
         {
             members.insert("launchType".into(), json!("EC2"));
         }
@@ -199,11 +209,16 @@ impl EcsModel {
             deployment_controller: controller,
             members,
             service_deployments: Vec::new(),
+            task_sets: Vec::new(),
+            listed_from: Instant::now() + Duration::from_secs_f64(self.knobs().unlisted_seconds),
         };
-        let mut deployment =
-            self.new_deployment(&task_definition, desired, failing, &service.members, None);
-        deployment.service_deployment = self.start_service_deployment(&mut service);
-        service.deployments.push(deployment);
+        // EXTERNAL services run task sets, no ECS deployments.
+        if !external {
+            let mut deployment =
+                self.new_deployment(&task_definition, desired, failing, &service.members, None);
+            deployment.service_deployment = self.start_service_deployment(&mut service);
+            service.deployments.push(deployment);
+        }
         let answer = json!({"service": describe(&service)});
         state.services.insert(key, service);
         Answer::Ok(answer)
@@ -228,6 +243,31 @@ impl EcsModel {
             return invalid(
                 "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.",
             );
+        }
+        // "If your service uses the EXTERNAL deployment controller, you can update only the
+        // desired count, task placement constraints and strategies, health check grace period,
+        // enable ECS managed tags option, and propagate tags option, using this API."
+        if controller == "EXTERNAL"
+            && let Some(member) = body.as_object().and_then(|members| {
+                members.keys().find(|k| {
+                    !matches!(
+                        k.as_str(),
+                        "cluster"
+                            | "service"
+                            | "desiredCount"
+                            | "placementConstraints"
+                            | "placementStrategy"
+                            | "healthCheckGracePeriodSeconds"
+                            | "enableECSManagedTags"
+                            | "propagateTags"
+                            | "deploymentController"
+                    )
+                })
+            })
+        {
+            return invalid(&format!(
+                "{member} cannot be updated on a service with the EXTERNAL deployment controller; change its task sets instead."
+            ));
         }
         let force = body["forceNewDeployment"].as_bool().unwrap_or(false);
         let mut members = service.members.clone();
@@ -431,7 +471,11 @@ impl EcsModel {
         let mut failures = Vec::new();
         for name in body["services"].as_array().into_iter().flatten() {
             let name = name.as_str().unwrap_or_default();
-            match state.services.get(&service_key(&cluster, name)) {
+            match state
+                .services
+                .get(&service_key(&cluster, name))
+                .filter(|s| Instant::now() >= s.listed_from)
+            {
                 Some(service) => {
                     let mut described = describe(service);
                     if !with_tags && let Some(o) = described.as_object_mut() {
@@ -543,7 +587,11 @@ impl EcsModel {
 
 impl Service {
     pub(super) fn running(&self) -> i64 {
-        self.deployments.iter().map(|d| d.running_count).sum()
+        self.deployments
+            .iter()
+            .map(|d| d.running_count)
+            .sum::<i64>()
+            + task_sets_running(self)
     }
 
     pub(super) fn push_event(&mut self, event: Event) {
@@ -581,7 +629,15 @@ pub(super) fn describe(service: &Service) -> Value {
         .deployments
         .first()
         .map_or(&service.task_definition, |d| &d.task_definition);
-    out.insert("taskDefinition".into(), json!(task_definition));
+    if !task_definition.is_empty() {
+        out.insert("taskDefinition".into(), json!(task_definition));
+    }
+    if !service.task_sets.is_empty() {
+        out.insert("taskSets".into(), json!(describe_task_sets(service)));
+        for (k, v) in primary_task_set_members(service) {
+            out.insert(k, v);
+        }
+    }
     for (k, v) in &service.members {
         out.insert(k.clone(), v.clone());
     }

@@ -1,0 +1,184 @@
+//! Creation waiting for ECS to list a new service, EXTERNAL services (no task definition of their
+//! own, judged by their task sets), deployment controller transitions, and members removed from
+//! the spec sent as a new service gets them.
+
+use super::*;
+
+#[test]
+fn a_service_just_created_and_not_listed_yet_is_waited_for_not_created_again() {
+    let d = desired(json!({}));
+    // Created 3 s ago (the create's commit), DescribeServices answers MISSING.
+    let status = EcsServiceStatus {
+        service_arn: Some(ARN.into()),
+        client_token: Some("token-1".into()),
+        create_answered_at: Some(1_997),
+        ..Default::default()
+    };
+    let missing = Observed {
+        now: 2_000,
+        ..Default::default()
+    };
+    let p = plan(&d, &missing, &status);
+    assert_eq!(p.step, Step::Nothing, "no second CreateService");
+    assert!(matches!(
+        p.health,
+        Health::Progressing {
+            reason: "WaitingForService",
+            ..
+        }
+    ));
+    assert_eq!(
+        p.deployment_age,
+        Some(3),
+        "looked at again soon, later as it ages"
+    );
+    // A spec change meanwhile does not make it a create either.
+    let changed = desired(json!({"desiredCount": 5}));
+    assert_eq!(plan(&changed, &missing, &status).step, Step::Nothing);
+    // Seen: the marker goes.
+    let seen = plan(&d, &observed(settled_service(&d)), &status);
+    assert_eq!(seen.status.create_answered_at, None);
+    assert_eq!(seen.status.client_token, None);
+    // Still missing after the grace: gone for good, created again under a new token.
+    let late = Observed {
+        now: 1_997 + CREATE_VISIBILITY_GRACE_SECONDS,
+        ..Default::default()
+    };
+    let p = plan(&d, &late, &status);
+    let Step::RecordToken(token) = &p.step else {
+        panic!("{:?}", p.step)
+    };
+    assert_ne!(token, "token-1");
+}
+
+#[test]
+fn an_external_service_is_created_without_a_task_definition_and_judged_by_its_task_sets() {
+    let d = desired_external(json!({}));
+    assert_eq!(d.create.task_definition, None);
+    assert_eq!(d.create.settings.launch_type, None);
+    let mut service = settled_service(&desired(json!({})));
+    service.settings = normalise_settings(&d.create.settings);
+    service.task_definition = String::new();
+    service.deployments.clear();
+    service.desired_count = 2;
+    service.running_count = 1;
+    let set = |stability: &str| crate::aws::types::TaskSetObservation {
+        id: "ecs-svc/7".into(),
+        status: "PRIMARY".into(),
+        task_definition: TD1.into(),
+        external_id: Some("blue".into()),
+        computed_desired_count: 2,
+        running_count: 2,
+        pending_count: 0,
+        stability_status: Some(stability.into()),
+    };
+    service.task_sets = vec![set("STABILIZING")];
+    let status = EcsServiceStatus {
+        service_arn: Some(ARN.into()),
+        ..Default::default()
+    };
+    let p = plan(&d, &observed(service.clone()), &status);
+    assert_eq!(
+        p.step,
+        Step::Nothing,
+        "no task definition or deployment to send"
+    );
+    assert!(
+        matches!(
+            p.health,
+            Health::Progressing {
+                reason: "TaskSetsStabilizing",
+                ..
+            }
+        ),
+        "{:?}",
+        p.health
+    );
+    assert_eq!(p.status.task_sets.len(), 1);
+    assert_eq!(
+        p.status.task_sets[0].task_definition.as_deref(),
+        Some("web:1")
+    );
+    assert_eq!(p.status.task_definition, None);
+    service.task_sets = vec![set("STEADY_STATE")];
+    let p = plan(&d, &observed(service.clone()), &p.status);
+    assert!(matches!(p.health, Health::Ready(_)), "{:?}", p.health);
+    assert!(settled(&p.status), "steady task sets are settled");
+    assert!(!rollback_in_question(&d, &p.status, &service));
+}
+
+#[test]
+fn removed_members_are_sent_as_a_new_service_gets_them() {
+    let fargate = json!({"launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}});
+    let mut with = fargate.clone();
+    with["platformVersion"] = json!("1.3.0");
+    with["availabilityZoneRebalancing"] = json!("DISABLED");
+    let before = desired(with);
+    let service = settled_service(&before);
+    let status = settled_status(&before, &service);
+    let p = plan(
+        &desired(fargate.clone()),
+        &observed(service.clone()),
+        &status,
+    );
+    let sent = update(&p);
+    assert_eq!(sent.platform_version.as_deref(), Some("LATEST"));
+    assert_eq!(
+        sent.availability_zone_rebalancing,
+        Some(crate::api::service::AvailabilityZoneRebalancing::Enabled)
+    );
+    // A status from before removal values were recorded (the members unset): nothing is sent
+    // for them, ECS keeps its own.
+    let mut old_status = status.clone();
+    for member in ["platformVersion", "availabilityZoneRebalancing"] {
+        old_status.applied_settings.insert(
+            member.into(),
+            crate::controller::service::diff::member_hash(&serde_json::Value::Null),
+        );
+    }
+    let p = plan(&desired(fargate), &observed(service), &old_status);
+    assert_eq!(p.step, Step::Nothing);
+}
+
+#[test]
+fn deployment_controller_changes_follow_the_documented_transitions() {
+    let ecs = desired(json!({}));
+    let service = settled_service(&ecs);
+    let status = settled_status(&ecs, &service);
+    let external = desired_external(json!({}));
+    let p = plan(&external, &observed(service.clone()), &status);
+    assert_eq!(update(&p).task_definition, None, "no task definition sent");
+    assert_eq!(
+        update(&p)
+            .deployment_controller
+            .as_ref()
+            .map(|c| c.r#type.as_str()),
+        Some("EXTERNAL")
+    );
+    let code_deploy = desired(json!({"deploymentController": {"type": "CODE_DEPLOY"}}));
+    assert!(matches!(
+        plan(&code_deploy, &observed(service), &status).step,
+        Step::Blocked {
+            reason: "ImmutableField",
+            ..
+        }
+    ));
+}
+
+/// An EXTERNAL service: no task definition, no launch type.
+fn desired_external(extra: serde_json::Value) -> Desired {
+    let mut all = json!({"deploymentController": {"type": "EXTERNAL"}, "taskDefinition": null, "launchType": null});
+    for (k, v) in extra.as_object().expect("object") {
+        all[k] = v.clone();
+    }
+    let s = spec(all);
+    let owner_tags = tags::ownership(UID, "default", "web", None);
+    let create = crate::translate::service::create_request("web", &s, None, 1, &owner_tags)
+        .expect("request");
+    Desired {
+        create,
+        target: None,
+        ..desired_for(&spec(json!({})), TD1)
+    }
+}
