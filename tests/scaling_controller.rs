@@ -715,3 +715,126 @@ async fn a_removed_scheduled_action_bound_is_deleted_with_the_action() {
     assert_eq!(held[0].timezone(), Some("UTC"));
     bed.stop_controllers().await;
 }
+
+/// A policy deleted and a scheduled action changed outside the operator are put back at the
+/// next resync. Settled objects are checked against listings of the whole ECS namespace
+/// (DescribeScalingPolicies / DescribeScheduledActions without a resource id); only an object
+/// whose listing shows something amiss is read directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_of_policies_and_actions_is_repaired_at_resync() {
+    let mut bed = Bed::with_resync(Duration::from_secs(2)).await;
+    bed.register("app", "nginx:1").await;
+    bed.create_service("web", ec2(json!({"taskDefinition": "app:1"})))
+        .await;
+    create_policy(
+        &bed,
+        "web",
+        json!({"serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 4,
+               "targetTrackingPolicies": [{"policyName": "cpu", "targetValue": 70.0,
+                 "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
+               "scheduledActions": [{"name": "nightly", "schedule": "cron(0 22 * * ? *)", "minCapacity": 1, "maxCapacity": 2}]}),
+    )
+    .await;
+    wait_policy_ready(&bed, "web").await;
+    let client = autoscaling(&bed);
+    let id = "service/prod/web";
+    // Settled resyncs read listings, not the object.
+    bed.proxy.clear();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bed.requests("DescribeScalingPolicies").is_empty() {
+        assert!(Instant::now() < deadline, "no resync read");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for read in bed.requests("DescribeScalingPolicies") {
+        assert!(read.get("ResourceId").is_none(), "a listing: {read}");
+    }
+    // Drift, made outside the operator.
+    client
+        .delete_scaling_policy()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(id)
+        .policy_name("cpu")
+        .send()
+        .await
+        .expect("deleted outside");
+    client
+        .put_scheduled_action()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(id)
+        .scheduled_action_name("nightly")
+        .schedule("cron(0 22 * * ? *)")
+        .scalable_target_action(
+            aas::types::ScalableTargetAction::builder()
+                .min_capacity(1)
+                .max_capacity(3)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("changed outside");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let names: Vec<String> = policies(&client, id)
+            .await
+            .iter()
+            .map(|p| p.policy_name().to_owned())
+            .collect();
+        let max = actions(&client, id)
+            .await
+            .first()
+            .and_then(|a| a.scalable_target_action())
+            .and_then(|t| t.max_capacity());
+        if names == ["cpu"] && max == Some(2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never repaired: {names:?}, max {max:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The policy's target value changed outside: put back too.
+    client
+        .put_scaling_policy()
+        .service_namespace(aas::types::ServiceNamespace::Ecs)
+        .scalable_dimension(aas::types::ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(id)
+        .policy_name("cpu")
+        .policy_type(aas::types::PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            aas::types::TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(40.0)
+                .predefined_metric_specification(
+                    aas::types::PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(
+                            aas::types::MetricType::EcsServiceAverageCpuUtilization,
+                        )
+                        .build()
+                        .expect("metric"),
+                )
+                .build()
+                .expect("configuration"),
+        )
+        .send()
+        .await
+        .expect("changed outside");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let target = policies(&client, id)
+            .await
+            .first()
+            .and_then(|p| p.target_tracking_scaling_policy_configuration())
+            .map(|c| c.target_value());
+        if target == Some(70.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "target value never repaired: {target:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bed.stop_controllers().await;
+}

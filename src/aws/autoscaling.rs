@@ -16,7 +16,7 @@ use super::limits::ApiCategory;
 use super::sdk;
 use super::snapshot::{Lookup, Snapshot};
 use super::types::{
-    ScalableTargetObservation, ScalingPolicyObservation, ScheduledActionObservation,
+    PolicyFigures, ScalableTargetObservation, ScalingPolicyObservation, ScheduledActionObservation,
 };
 use crate::translate::scaling::{
     PutScalingPolicyRequest, PutScheduledActionRequest, RegisterScalableTargetRequest,
@@ -32,6 +32,10 @@ pub struct AutoScalingApi {
     caller: Caller,
     targets: Batcher<ScalableTargetObservation>,
     listing: Snapshot<ScalableTargetObservation>,
+    /// Every ECS scaling policy, by resource id (drift of settled objects at resync).
+    policy_listing: Snapshot<Vec<ScalingPolicyObservation>>,
+    /// Every ECS scheduled action, by resource id.
+    action_listing: Snapshot<Vec<ScheduledActionObservation>>,
 }
 
 impl AutoScalingApi {
@@ -51,7 +55,106 @@ impl AutoScalingApi {
             caller,
             targets,
             listing: Snapshot::default(),
+            policy_listing: Snapshot::default(),
+            action_listing: Snapshot::default(),
         }
+    }
+
+    /// The scaling policies and scheduled actions of `resource_id` as the window's listings of
+    /// every ECS policy and action show them (one paged DescribeScalingPolicies and one
+    /// DescribeScheduledActions for the whole service namespace, shared by the window's passes),
+    /// or `None` when there is no usable listing (read them directly). A resource absent from a
+    /// listing is reported with none: confirm before acting on it.
+    pub async fn policies_and_actions_listed(
+        &self,
+        resource_id: &str,
+        window: Duration,
+    ) -> Result<
+        Option<(
+            Vec<ScalingPolicyObservation>,
+            Vec<ScheduledActionObservation>,
+        )>,
+        AwsError,
+    > {
+        let Some(policies) = listed(
+            self.policy_listing
+                .lookup(resource_id, window, || self.list_all_policies())
+                .await?,
+        ) else {
+            return Ok(None);
+        };
+        let Some(actions) = listed(
+            self.action_listing
+                .lookup(resource_id, window, || self.list_all_actions())
+                .await?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some((policies, actions)))
+    }
+
+    async fn list_all_policies(
+        &self,
+    ) -> Result<(HashMap<String, Vec<ScalingPolicyObservation>>, u64), AwsError> {
+        let mut pages = 0;
+        let all = collect_pages("DescribeScalingPolicies", |next_token| {
+            pages += 1;
+            async move {
+                let output = self
+                    .send("DescribeScalingPolicies", || {
+                        self.client
+                            .describe_scaling_policies()
+                            .service_namespace(ServiceNamespace::Ecs)
+                            .max_results(50)
+                            .set_next_token(next_token.clone())
+                            .send()
+                    })
+                    .await?;
+                let page: Vec<(String, ScalingPolicyObservation)> = output
+                    .scaling_policies()
+                    .iter()
+                    .filter(|p| {
+                        p.scalable_dimension() == &ScalableDimension::EcsServiceDesiredCount
+                    })
+                    .map(|p| (p.resource_id().to_owned(), policy_of(p)))
+                    .collect();
+                Ok((page, output.next_token().map(str::to_owned)))
+            }
+        })
+        .await?;
+        Ok((group(all), pages))
+    }
+
+    async fn list_all_actions(
+        &self,
+    ) -> Result<(HashMap<String, Vec<ScheduledActionObservation>>, u64), AwsError> {
+        let mut pages = 0;
+        let all = collect_pages("DescribeScheduledActions", |next_token| {
+            pages += 1;
+            async move {
+                let output = self
+                    .send("DescribeScheduledActions", || {
+                        self.client
+                            .describe_scheduled_actions()
+                            .service_namespace(ServiceNamespace::Ecs)
+                            .max_results(50)
+                            .set_next_token(next_token.clone())
+                            .send()
+                    })
+                    .await?;
+                let page: Vec<(String, ScheduledActionObservation)> = output
+                    .scheduled_actions()
+                    .iter()
+                    .filter(|a| {
+                        a.scalable_dimension() == Some(&ScalableDimension::EcsServiceDesiredCount)
+                    })
+                    .map(|a| (a.resource_id().to_owned(), action_of(a)))
+                    .collect();
+                Ok((page, output.next_token().map(str::to_owned)))
+            }
+        })
+        .await?;
+        Ok((group(all), pages))
     }
 
     /// The scalable target of `resource_id` as the window's listing of every ECS scalable target
@@ -174,6 +277,7 @@ impl AutoScalingApi {
         &self,
         request: &PutScalingPolicyRequest,
     ) -> Result<ScalingPolicyObservation, AwsError> {
+        self.policy_listing.written(&request.resource_id);
         let input = sdk::put_scaling_policy(request)?;
         let output = self
             .send("PutScalingPolicy", || input.clone().send_with(&self.client))
@@ -187,6 +291,8 @@ impl AutoScalingApi {
                 .iter()
                 .map(|a| a.alarm_name().to_owned())
                 .collect(),
+            // The answer has no configuration; what was put is what the spec says.
+            figures: PolicyFigures::default(),
         })
     }
 
@@ -207,20 +313,7 @@ impl AutoScalingApi {
                         .send()
                 })
                 .await?;
-            let policies = output
-                .scaling_policies()
-                .iter()
-                .map(|p| ScalingPolicyObservation {
-                    name: p.policy_name().to_owned(),
-                    arn: p.policy_arn().to_owned(),
-                    policy_type: p.policy_type().as_str().to_owned(),
-                    alarm_names: p
-                        .alarms()
-                        .iter()
-                        .map(|a| a.alarm_name().to_owned())
-                        .collect(),
-                })
-                .collect();
+            let policies = output.scaling_policies().iter().map(policy_of).collect();
             Ok((policies, output.next_token().map(str::to_owned)))
         })
         .await
@@ -232,6 +325,7 @@ impl AutoScalingApi {
         resource_id: &str,
         policy_name: &str,
     ) -> Result<(), AwsError> {
+        self.policy_listing.written(resource_id);
         self.send("DeleteScalingPolicy", || {
             self.client
                 .delete_scaling_policy()
@@ -250,6 +344,7 @@ impl AutoScalingApi {
         &self,
         request: &PutScheduledActionRequest,
     ) -> Result<(), AwsError> {
+        self.action_listing.written(&request.resource_id);
         let input = sdk::put_scheduled_action(request)?;
         self.send("PutScheduledAction", || {
             input.clone().send_with(&self.client)
@@ -275,17 +370,7 @@ impl AutoScalingApi {
                         .send()
                 })
                 .await?;
-            let actions = output
-                .scheduled_actions()
-                .iter()
-                .map(|a| ScheduledActionObservation {
-                    name: a.scheduled_action_name().to_owned(),
-                    arn: a.scheduled_action_arn().to_owned(),
-                    schedule: a.schedule().to_owned(),
-                    min_capacity: a.scalable_target_action().and_then(|t| t.min_capacity()),
-                    max_capacity: a.scalable_target_action().and_then(|t| t.max_capacity()),
-                })
-                .collect();
+            let actions = output.scheduled_actions().iter().map(action_of).collect();
             Ok((actions, output.next_token().map(str::to_owned)))
         })
         .await
@@ -335,6 +420,7 @@ impl AutoScalingApi {
         resource_id: &str,
         name: &str,
     ) -> Result<(), AwsError> {
+        self.action_listing.written(resource_id);
         self.send("DeleteScheduledAction", || {
             self.client
                 .delete_scheduled_action()
@@ -391,4 +477,81 @@ fn target_of(t: &aas::types::ScalableTarget) -> ScalableTargetObservation {
             )
         }),
     }
+}
+
+fn policy_of(p: &aas::types::ScalingPolicy) -> ScalingPolicyObservation {
+    let tracking = p.target_tracking_scaling_policy_configuration();
+    let predefined = tracking.and_then(|t| t.predefined_metric_specification());
+    let step = p.step_scaling_policy_configuration();
+    ScalingPolicyObservation {
+        name: p.policy_name().to_owned(),
+        arn: p.policy_arn().to_owned(),
+        policy_type: p.policy_type().as_str().to_owned(),
+        alarm_names: p
+            .alarms()
+            .iter()
+            .map(|a| a.alarm_name().to_owned())
+            .collect(),
+        figures: PolicyFigures {
+            target_value: tracking.map(|t| t.target_value()),
+            predefined_metric_type: predefined
+                .map(|m| m.predefined_metric_type().as_str().to_owned()),
+            resource_label: predefined
+                .and_then(|m| m.resource_label())
+                .map(str::to_owned),
+            scale_in_cooldown: tracking.and_then(|t| t.scale_in_cooldown()),
+            scale_out_cooldown: tracking.and_then(|t| t.scale_out_cooldown()),
+            disable_scale_in: tracking.and_then(|t| t.disable_scale_in()),
+            adjustment_type: step
+                .and_then(|s| s.adjustment_type())
+                .map(|a| a.as_str().to_owned()),
+            steps: step
+                .map(|s| {
+                    s.step_adjustments()
+                        .iter()
+                        .map(|a| {
+                            (
+                                a.metric_interval_lower_bound(),
+                                a.metric_interval_upper_bound(),
+                                a.scaling_adjustment(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            cooldown: step.and_then(|s| s.cooldown()),
+            metric_aggregation_type: step
+                .and_then(|s| s.metric_aggregation_type())
+                .map(|m| m.as_str().to_owned()),
+            min_adjustment_magnitude: step.and_then(|s| s.min_adjustment_magnitude()),
+        },
+    }
+}
+
+fn action_of(a: &aas::types::ScheduledAction) -> ScheduledActionObservation {
+    ScheduledActionObservation {
+        name: a.scheduled_action_name().to_owned(),
+        arn: a.scheduled_action_arn().to_owned(),
+        schedule: a.schedule().to_owned(),
+        min_capacity: a.scalable_target_action().and_then(|t| t.min_capacity()),
+        max_capacity: a.scalable_target_action().and_then(|t| t.max_capacity()),
+    }
+}
+
+/// A resource's items as a listing shows them: none when absent, `None` without a listing.
+fn listed<V>(lookup: Lookup<Vec<V>>) -> Option<Vec<V>> {
+    match lookup {
+        Lookup::Found(found) => Some(found),
+        Lookup::Absent => Some(Vec::new()),
+        Lookup::Unknown => None,
+    }
+}
+
+/// Listed items grouped by resource id.
+fn group<V>(items: Vec<(String, V)>) -> HashMap<String, Vec<V>> {
+    let mut grouped: HashMap<String, Vec<V>> = HashMap::new();
+    for (resource_id, item) in items {
+        grouped.entry(resource_id).or_default().push(item);
+    }
+    grouped
 }

@@ -280,7 +280,7 @@ pub struct ScalableTargetObservation {
 }
 
 /// A scaling policy.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ScalingPolicyObservation {
     /// Policy name.
     pub name: String,
@@ -290,6 +290,35 @@ pub struct ScalingPolicyObservation {
     pub policy_type: String,
     /// CloudWatch alarms of the policy.
     pub alarm_names: Vec<String>,
+    /// Its configuration's figures (when read from DescribeScalingPolicies).
+    pub figures: PolicyFigures,
+}
+
+/// The members of a scaling policy's configuration that drift checks compare, as AWS reports them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyFigures {
+    /// Target tracking: the target value.
+    pub target_value: Option<f64>,
+    /// Target tracking: the predefined metric type.
+    pub predefined_metric_type: Option<String>,
+    /// Target tracking: the predefined metric's resource label.
+    pub resource_label: Option<String>,
+    /// Target tracking: scale-in cooldown.
+    pub scale_in_cooldown: Option<i32>,
+    /// Target tracking: scale-out cooldown.
+    pub scale_out_cooldown: Option<i32>,
+    /// Target tracking: scale-in disabled.
+    pub disable_scale_in: Option<bool>,
+    /// Step scaling: the adjustment type.
+    pub adjustment_type: Option<String>,
+    /// Step scaling: (lower bound, upper bound, adjustment) of each step.
+    pub steps: Vec<(Option<f64>, Option<f64>, i32)>,
+    /// Step scaling: the cooldown.
+    pub cooldown: Option<i32>,
+    /// Step scaling: the metric aggregation type.
+    pub metric_aggregation_type: Option<String>,
+    /// Step scaling: the minimum adjustment magnitude.
+    pub min_adjustment_magnitude: Option<i32>,
 }
 
 /// A scheduled action.

@@ -259,9 +259,23 @@ impl Kind for ScalingPolicies {
                 )
                 .await?;
         }
-        if observed.target.is_some()
-            && plan::needs_policy_read(desired, status, observed.target.as_ref())
-        {
+        let read_directly = if observed.target.is_none() {
+            false
+        } else if plan::needs_policy_read(desired, status, observed.target.as_ref()) {
+            true
+        } else {
+            // Settled: drift made outside the operator (a policy or scheduled action deleted or
+            // changed) is looked for in the window's listings of the whole ECS namespace, and
+            // confirmed with direct reads only where they show something amiss.
+            match autoscaling
+                .policies_and_actions_listed(resource_id, ctx.listing_window())
+                .await?
+            {
+                Some((policies, actions)) => !plan::holds_everything(desired, &policies, &actions),
+                None => true,
+            }
+        };
+        if read_directly {
             observed.policies = Some(autoscaling.describe_scaling_policies(resource_id).await?);
             observed.actions = Some(autoscaling.describe_scheduled_actions(resource_id).await?);
         }
@@ -292,7 +306,7 @@ impl Kind for ScalingPolicies {
                 Answer::Done
             }
             Write::PutPolicy(request) => {
-                Answer::Policy(autoscaling.put_scaling_policy(request).await?)
+                Answer::Policy(Box::new(autoscaling.put_scaling_policy(request).await?))
             }
             Write::DeleteAction { resource_id, name } => {
                 gone_is_done(autoscaling.delete_scheduled_action(resource_id, name).await)?;

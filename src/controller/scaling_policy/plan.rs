@@ -163,6 +163,97 @@ fn suspension(request: &RegisterScalableTargetRequest) -> (bool, bool, bool) {
         })
 }
 
+/// Whether AWS holds every policy and scheduled action the spec asks for, the actions with
+/// their schedule and bounds (a listing at resync shows drift without reading each object).
+pub fn holds_everything(
+    desired: &Desired,
+    policies: &[ScalingPolicyObservation],
+    actions: &[ScheduledActionObservation],
+) -> bool {
+    desired.requests.policies.iter().all(|wanted| {
+        policies.iter().any(|p| {
+            p.name == wanted.policy_name
+                && p.policy_type == wanted.policy_type
+                && policy_holds(wanted, p)
+        })
+    }) && desired.requests.scheduled_actions.iter().all(|wanted| {
+        actions
+            .iter()
+            .any(|a| a.name == wanted.scheduled_action_name && action_holds(wanted, a))
+    })
+}
+
+/// Whether a policy as AWS reports it has what the spec sets. Members the spec leaves out are
+/// not compared (AWS reports its own defaults for them), nor customized metrics.
+fn policy_holds(wanted: &PutScalingPolicyRequest, seen: &ScalingPolicyObservation) -> bool {
+    fn same<T: PartialEq>(wanted: Option<T>, seen: Option<T>) -> bool {
+        wanted.is_none() || wanted == seen
+    }
+    fn wire<T: serde::Serialize>(value: &T) -> Option<String> {
+        serde_json::to_value(value)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+    }
+    let figures = &seen.figures;
+    if let Some(tracking) = &wanted.target_tracking_scaling_policy_configuration {
+        let predefined = tracking.predefined_metric_specification.as_ref();
+        return figures.target_value == Some(tracking.target_value)
+            && same(
+                predefined.and_then(|p| wire(&p.predefined_metric_type)),
+                figures.predefined_metric_type.clone(),
+            )
+            && same(
+                predefined.and_then(|p| p.resource_label.clone()),
+                figures.resource_label.clone(),
+            )
+            && same(tracking.scale_in_cooldown, figures.scale_in_cooldown)
+            && same(tracking.scale_out_cooldown, figures.scale_out_cooldown)
+            && same(tracking.disable_scale_in, figures.disable_scale_in);
+    }
+    if let Some(step) = &wanted.step_scaling_policy_configuration {
+        let mut wanted_steps: Vec<(Option<f64>, Option<f64>, i32)> = step
+            .step_adjustments
+            .iter()
+            .flatten()
+            .map(|s| {
+                (
+                    s.metric_interval_lower_bound,
+                    s.metric_interval_upper_bound,
+                    s.scaling_adjustment,
+                )
+            })
+            .collect();
+        let mut seen_steps = figures.steps.clone();
+        let order = |a: &(Option<f64>, Option<f64>, i32), b: &(Option<f64>, Option<f64>, i32)| {
+            a.0.unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&b.0.unwrap_or(f64::NEG_INFINITY))
+        };
+        wanted_steps.sort_by(order);
+        seen_steps.sort_by(order);
+        return same(
+            step.adjustment_type.as_ref().and_then(wire),
+            figures.adjustment_type.clone(),
+        ) && wanted_steps == seen_steps
+            && same(step.cooldown, figures.cooldown)
+            && same(
+                step.metric_aggregation_type.as_ref().and_then(wire),
+                figures.metric_aggregation_type.clone(),
+            )
+            && same(
+                step.min_adjustment_magnitude,
+                figures.min_adjustment_magnitude,
+            );
+    }
+    true
+}
+
+/// Whether a scheduled action as AWS reports it is the one the spec asks for.
+fn action_holds(wanted: &PutScheduledActionRequest, seen: &ScheduledActionObservation) -> bool {
+    seen.schedule == wanted.schedule
+        && seen.min_capacity == wanted.scalable_target_action.min_capacity
+        && seen.max_capacity == wanted.scalable_target_action.max_capacity
+}
+
 /// The plan for one pass.
 pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicyStatus) -> Plan {
     let mut status = current.clone();
@@ -280,6 +371,13 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
     };
     for policy in &desired.requests.policies {
         let key = policy_key(&policy.policy_name);
+        // Changed outside the operator (when read): put back as the spec says.
+        let drifted = !lost
+            && observed.policies.iter().flatten().any(|seen| {
+                seen.name == policy.policy_name
+                    && seen.policy_type == policy.policy_type
+                    && !policy_holds(policy, seen)
+            });
         match known.iter().find(|(name, _)| *name == policy.policy_name) {
             None => plan.put_policies.push(policy.clone()),
             // "You cannot change a TargetTrackingScaling policy to a non TargetTrackingScaling
@@ -288,7 +386,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                 plan.delete_policies.push(policy.policy_name.clone());
                 plan.put_policies.push(policy.clone());
             }
-            Some(_) if status.applied.get(&key) != Some(&hash(policy)) => {
+            Some(_) if drifted || status.applied.get(&key) != Some(&hash(policy)) => {
                 plan.put_policies.push(policy.clone());
             }
             Some(_) => {}
@@ -327,7 +425,12 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
     for action in &desired.requests.scheduled_actions {
         let key = action_key(&action.scheduled_action_name);
         let exists = known_actions.contains(&action.scheduled_action_name);
-        if !exists || status.applied.get(&key) != Some(&hash(action)) {
+        // Changed outside the operator (when read): put back as the spec says.
+        let drifted = !lost
+            && observed.actions.iter().flatten().any(|seen| {
+                seen.name == action.scheduled_action_name && !action_holds(action, seen)
+            });
+        if !exists || drifted || status.applied.get(&key) != Some(&hash(action)) {
             // A bound removed from the spec: a put would keep the old one ("specify the
             // parameters that you want to change"), so the action is deleted and put anew.
             let wanted = &action.scalable_target_action;
@@ -431,7 +534,7 @@ pub enum Answer {
     /// RegisterScalableTarget's ARN, when it gave one.
     Registered(Option<String>),
     /// The policy put.
-    Policy(ScalingPolicyObservation),
+    Policy(Box<ScalingPolicyObservation>),
     /// The scheduled actions as described after the puts.
     Actions(Vec<ScheduledActionObservation>),
     /// Accepted (or already done: a delete of something gone).

@@ -52,6 +52,7 @@ fn applied(d: &Desired) -> EcsScalingPolicyStatus {
                 arn: format!("arn:policy/{}", p.policy_name),
                 policy_type: p.policy_type.clone(),
                 alarm_names: vec![],
+                figures: Default::default(),
             },
         );
     }
@@ -140,9 +141,12 @@ fn a_changed_target_value_is_one_put() {
             arn: "arn:policy/cpu".into(),
             policy_type: "TargetTrackingScaling".into(),
             alarm_names: vec![],
+            figures: Default::default(),
         }]),
         actions: Some(vec![ScheduledActionObservation {
             name: "night".into(),
+            schedule: "cron(0 22 * * ? *)".into(),
+            min_capacity: Some(1),
             ..Default::default()
         }]),
         target_tags: None,
@@ -348,4 +352,68 @@ fn removed_values_are_sent_as_their_defaults() {
     // Unchanged spec: the role is left alone.
     let p = plan(&with_role, &seen, &status);
     assert!(p.register.is_none());
+}
+
+#[test]
+fn drift_outside_the_operator_is_seen_in_listings_and_put_back() {
+    let d = desired(base());
+    let status = applied(&d);
+    let policy = ScalingPolicyObservation {
+        name: "cpu".into(),
+        arn: "arn:policy/cpu".into(),
+        policy_type: "TargetTrackingScaling".into(),
+        alarm_names: vec![],
+        figures: crate::aws::types::PolicyFigures {
+            target_value: Some(70.0),
+            predefined_metric_type: Some("ECSServiceAverageCPUUtilization".into()),
+            // AWS's own defaults for what the spec leaves out are not compared.
+            scale_in_cooldown: Some(300),
+            ..Default::default()
+        },
+    };
+    let mut retargeted = policy.clone();
+    retargeted.figures.target_value = Some(55.0);
+    assert!(!holds_everything(
+        &d,
+        std::slice::from_ref(&retargeted),
+        &[ScheduledActionObservation {
+            name: "night".into(),
+            schedule: "cron(0 22 * * ? *)".into(),
+            min_capacity: Some(1),
+            ..Default::default()
+        }]
+    ));
+    let night = ScheduledActionObservation {
+        name: "night".into(),
+        schedule: "cron(0 22 * * ? *)".into(),
+        min_capacity: Some(1),
+        ..Default::default()
+    };
+    assert!(holds_everything(
+        &d,
+        std::slice::from_ref(&policy),
+        std::slice::from_ref(&night)
+    ));
+    // A policy deleted outside, an action's bound changed outside: both amiss.
+    assert!(!holds_everything(&d, &[], std::slice::from_ref(&night)));
+    let mut changed = night.clone();
+    changed.max_capacity = Some(9);
+    assert!(!holds_everything(
+        &d,
+        std::slice::from_ref(&policy),
+        std::slice::from_ref(&changed)
+    ));
+    // Read directly, the plan puts both back (the spec and its record did not change).
+    let seen = Observed {
+        target: Some(target(2, 10)),
+        policies: Some(vec![]),
+        actions: Some(vec![changed]),
+        ..Default::default()
+    };
+    let p = plan(&d, &seen, &status);
+    assert_eq!(p.put_policies.len(), 1);
+    assert_eq!(p.put_actions.len(), 1);
+    // The bound added outside cannot be cleared by a put: the action is deleted first.
+    assert_eq!(p.delete_actions, ["night"]);
+    assert!(p.delete_policies.is_empty());
 }

@@ -182,3 +182,63 @@ fn desired_external(extra: serde_json::Value) -> Desired {
         ..desired_for(&spec(json!({})), TD1)
     }
 }
+
+/// Every member an UpdateService carries is sent again after the update failed (the pass's
+/// status keeps what the plan saw, and the markers are only committed with a write AWS accepted),
+/// and counts as applied once it was committed.
+#[test]
+fn every_member_of_a_failed_update_is_sent_again() {
+    let fargate = json!({"launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}}});
+    let before = desired(fargate.clone());
+    let service = settled_service(&before);
+    let status = settled_status(&before, &service);
+    let changes = [
+        ("availabilityZoneRebalancing", json!("DISABLED")),
+        ("platformVersion", json!("1.4.0")),
+        (
+            "serviceConnectConfiguration",
+            json!({"enabled": true, "namespace": "internal"}),
+        ),
+        (
+            "volumeConfigurations",
+            json!([{"name": "data", "managedEBSVolume": {"sizeInGiB": 10, "roleArn": "arn:aws:iam::1:role/ebs"}}]),
+        ),
+        (
+            "vpcLatticeConfigurations",
+            json!([{"roleArn": "arn:aws:iam::1:role/l", "targetGroupArn": "arn:aws:vpc-lattice:us-east-1:1:targetgroup/tg-1", "portName": "http"}]),
+        ),
+        ("forceNewDeployment", json!("2")),
+    ];
+    for (member, value) in changes {
+        let mut spec = fargate.clone();
+        spec[member] = value;
+        let after = desired(spec);
+        let first = plan(&after, &observed(service.clone()), &status);
+        let sent = serde_json::to_value(update(&first)).expect("json");
+        let wire = if member == "forceNewDeployment" {
+            "forceNewDeployment"
+        } else {
+            member
+        };
+        assert!(sent.get(wire).is_some(), "{member} sent: {sent}");
+        // The UpdateService failed: nothing committed, the next pass sends it again.
+        let again = plan(&after, &observed(service.clone()), &first.status);
+        assert_eq!(update(&again), update(&first), "{member} sent again");
+        // Accepted: committed with the write, not sent a third time (ECS may report these in
+        // another form, so only the spec's change sends them).
+        let mut committed = first.status.clone();
+        let mut notes = Vec::new();
+        first
+            .record
+            .clone()
+            .expect("markers")
+            .record(&mut committed, &mut notes);
+        let after_commit = plan(&after, &observed(service.clone()), &committed);
+        assert!(
+            !matches!(&after_commit.step, Step::Update(u) if serde_json::to_value(u).expect("json").get(wire).is_some()),
+            "{member} applied: {:?}",
+            after_commit.step
+        );
+    }
+}
