@@ -779,24 +779,18 @@ async fn a_failed_update_is_sent_again_until_ecs_holds_it() {
 /// of stalling until the resync (300 s in this bed, beyond the wait's 90 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_not_found_on_update_is_observed_again_at_once() {
-    use ecs_testbed::aws::proxy::{Fault, FaultRule};
     let mut bed = Bed::start().await;
     bed.register("app", "nginx:1").await;
     bed.create_service("vanishing", ec2(json!({"taskDefinition": "app:1"})))
         .await;
     bed.wait_ready("vanishing").await;
     bed.proxy.clear();
-    bed.proxy.set_faults(vec![FaultRule {
-        operation: "ecs:UpdateService".into(),
-        probability: None,
-        every_nth: None,
-        max_times: Some(1),
-        fault: Fault::AwsError {
-            status: 400,
-            code: "ServiceNotFoundException".into(),
-            message: "Service not found.".into(),
-        },
-    }]);
+    bed.refuse_once(
+        "ecs:UpdateService",
+        400,
+        "ServiceNotFoundException",
+        "Service not found.",
+    );
     let generation = bed
         .services()
         .patch(
@@ -834,7 +828,6 @@ async fn a_service_not_found_on_update_is_observed_again_at_once() {
 /// beyond the wait's 90 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_that_pass_by_themselves_are_waited_out() {
-    use ecs_testbed::aws::proxy::{Fault, FaultRule};
     let mut bed = Bed::start().await;
     bed.register("app", "nginx:1").await;
     let refusals = [
@@ -844,17 +837,12 @@ async fn refusals_that_pass_by_themselves_are_waited_out() {
     for (i, message) in refusals.into_iter().enumerate() {
         let name = format!("waits-{i}");
         bed.proxy.clear();
-        bed.proxy.set_faults(vec![FaultRule {
-            operation: "ecs:CreateService".into(),
-            probability: None,
-            every_nth: None,
-            max_times: Some(1),
-            fault: Fault::AwsError {
-                status: 400,
-                code: "InvalidParameterException".into(),
-                message: message.into(),
-            },
-        }]);
+        bed.refuse_once(
+            "ecs:CreateService",
+            400,
+            "InvalidParameterException",
+            message,
+        );
         bed.create_service(&name, ec2(json!({"taskDefinition": "app:1"})))
             .await;
         let waiting = bed
@@ -927,7 +915,6 @@ async fn a_rolling_update_sends_no_traffic_shift_members() {
 /// does not fail the others: the operator asks for each one alone, and the change goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_refused_for_one_service_is_described_one_by_one() {
-    use ecs_testbed::aws::proxy::{Fault, FaultRule};
     let mut bed = Bed::start().await;
     bed.register("app", "nginx:1").await;
     for name in ["one", "two", "three"] {
@@ -938,17 +925,12 @@ async fn a_batch_refused_for_one_service_is_described_one_by_one() {
         bed.wait_ready(name).await;
     }
     bed.proxy.clear();
-    bed.proxy.set_faults(vec![FaultRule {
-        operation: "ecs:DescribeServices".into(),
-        probability: None,
-        every_nth: None,
-        max_times: Some(1),
-        fault: Fault::AwsError {
-            status: 400,
-            code: "ServiceNotFoundException".into(),
-            message: "Service not found.".into(),
-        },
-    }]);
+    bed.refuse_once(
+        "ecs:DescribeServices",
+        400,
+        "ServiceNotFoundException",
+        "Service not found.",
+    );
     let generation = bed
         .services()
         .patch(

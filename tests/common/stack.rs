@@ -228,6 +228,22 @@ impl Bed {
         }
     }
 
+    /// Makes the proxy answer the next `operation` (`service:Operation`) with an AWS error, once.
+    pub fn refuse_once(&self, operation: &str, status: u16, code: &str, message: &str) {
+        self.proxy
+            .set_faults(vec![ecs_testbed::aws::proxy::FaultRule {
+                operation: operation.into(),
+                probability: None,
+                every_nth: None,
+                max_times: Some(1),
+                fault: ecs_testbed::aws::proxy::Fault::AwsError {
+                    status,
+                    code: code.into(),
+                    message: message.into(),
+                },
+            }]);
+    }
+
     pub async fn wait_for_gone(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(90);
         while self.services().get_opt(name).await.expect("read").is_some() {

@@ -300,7 +300,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                 plan.blocked = Some((
                     "OwnedByAnother",
                     format!(
-                        "the scalable target for {} is managed by EcsScalingPolicy {other}, which still exists;                          two objects managing one target would undo (and could deregister) each other's work:                          delete that object first (with deletionPolicy: Retain to keep the target), then this one adopts it",
+                        "the scalable target for {} is managed by EcsScalingPolicy {other}, which still exists; two objects managing one target would undo (and could deregister) each other's work: delete that object first (with deletionPolicy: Retain to keep the target), then this one adopts it",
                         target_request.resource_id
                     ),
                 ));

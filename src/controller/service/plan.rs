@@ -379,7 +379,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             status,
             "OwnedByAnother",
             format!(
-                "the ECS service {} in cluster {} is managed by EcsService {other}, which still exists;                  two objects managing one service would undo (and could delete) each other's work:                  delete that object first (with deletionPolicy: Retain to keep the service running), then this one adopts it",
+                "the ECS service {} in cluster {} is managed by EcsService {other}, which still exists; two objects managing one service would undo (and could delete) each other's work: delete that object first (with deletionPolicy: Retain to keep the service running), then this one adopts it",
                 service.name, desired.create.cluster
             ),
         );
