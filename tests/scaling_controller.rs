@@ -136,7 +136,7 @@ async fn wait_generation(bed: &Bed, generation: i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_setup_is_present_as_specified_and_ready() {
     let mut bed = Bed::start().await;
-    bed.register("web-app", "nginx:1").await;
+    bed.register_fargate("web-app", "nginx:1").await;
     let kubectl = |args: &[&str]| {
         let output = std::process::Command::new("kubectl")
             .args(args)

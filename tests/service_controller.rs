@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_become_ready_after_their_rollout_and_creates_carry_every_field() {
     let mut bed = Bed::start().await;
-    bed.register("web-app", "nginx:1").await;
+    bed.register_fargate("web-app", "nginx:1").await;
     bed.register("web-app-ec2", "nginx:1").await;
     let kubectl = |args: &[&str]| {
         let output = std::process::Command::new("kubectl")

@@ -653,11 +653,18 @@ async fn documented_rejections() {
         err_code(&switch.into_service_error()),
         ("InvalidParameterException".into(), "When switching from launch type to capacity provider strategy on an existing service, or making a change to a capacity provider strategy on a service that is already using one, you must force a new deployment.".into())
     );
+    // (An EC2 capacity provider: this bridge task definition does not fit FARGATE.)
     bed.ecs
         .update_service()
         .cluster("prod")
         .service("switch")
-        .capacity_provider_strategy(fargate)
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("asg-provider")
+                .weight(1)
+                .build()
+                .expect("item"),
+        )
         .force_new_deployment(true)
         .send()
         .await
@@ -1150,4 +1157,157 @@ async fn a_new_service_can_stay_unlisted_for_a_while() {
         assert!(Instant::now() < deadline, "never listed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A service's members must fit its task definition, on CreateService and UpdateService:
+/// networkConfiguration "is required for task definitions that use the awsvpc network mode [...]
+/// and it isn't supported for other network modes", and FARGATE needs a task definition
+/// validated for it. The texts are ECS's answers as users report them.
+#[tokio::test]
+async fn services_must_fit_their_task_definitions() {
+    use ecs::types::{AwsVpcConfiguration, Compatibility, NetworkConfiguration, NetworkMode};
+    let bed = bed().await;
+    let bridge = bed.register("bridged", "nginx:1").await;
+    let awsvpc = bed
+        .ecs
+        .register_task_definition()
+        .family("vpc")
+        .network_mode(NetworkMode::Awsvpc)
+        .requires_compatibilities(Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ecs::types::ContainerDefinition::builder()
+                .name("app")
+                .image("nginx:1")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("registered")
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("arn")
+        .to_owned();
+    let network = || {
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                AwsVpcConfiguration::builder()
+                    .subnets("subnet-1")
+                    .build()
+                    .expect("vpc"),
+            )
+            .build()
+    };
+    let refused = |e: ecs::error::SdkError<ecs::operation::create_service::CreateServiceError>| {
+        err_code(&e.into_service_error())
+    };
+    let no_network = bed
+        .create("a", &awsvpc)
+        .launch_type(LaunchType::Fargate)
+        .send()
+        .await
+        .expect_err("awsvpc without a network");
+    assert_eq!(
+        refused(no_network),
+        (
+            "InvalidParameterException".into(),
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.".into()
+        )
+    );
+    let stray_network = bed
+        .create("b", &bridge)
+        .network_configuration(network())
+        .send()
+        .await
+        .expect_err("a network on a bridge task definition");
+    assert_eq!(
+        refused(stray_network).1,
+        "Network Configuration is not valid for the given networkMode of this task definition."
+    );
+    let not_fargate = bed
+        .ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("c")
+        .task_definition(&bridge)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .send()
+        .await
+        .expect_err("an EC2-only task definition on Fargate");
+    assert_eq!(
+        refused(not_fargate).1,
+        "Task definition does not support launch_type FARGATE."
+    );
+    // UpdateService: an awsvpc task definition for a service without a network is refused; the
+    // same service on Fargate with a network is fine.
+    bed.create("d", &bridge)
+        .send()
+        .await
+        .expect("bridge service");
+    let switched = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("d")
+        .task_definition(&awsvpc)
+        .send()
+        .await
+        .expect_err("awsvpc without a network");
+    assert_eq!(
+        err_code(&switched.into_service_error()).1,
+        "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+    );
+    bed.create("e", &awsvpc)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .send()
+        .await
+        .expect("fits");
+}
+
+/// DescribeServices takes at most 10 names ("You may specify up to 10 services to describe in a
+/// single operation"); ListServices' maxResults "can be between 1 and 100", and outside that is
+/// an error, not clamped.
+#[tokio::test]
+async fn describe_and_list_limits_are_refused_not_clamped() {
+    let bed = bed().await;
+    let eleven: Vec<String> = (0..11).map(|i| format!("svc-{i}")).collect();
+    let refused = bed
+        .ecs
+        .describe_services()
+        .cluster("prod")
+        .set_services(Some(eleven))
+        .send()
+        .await
+        .expect_err("eleven names");
+    assert_eq!(
+        err_code(&refused.into_service_error()),
+        (
+            "InvalidParameterException".into(),
+            "service names can have at most 10 items".into()
+        )
+    );
+    for max in [0, 101] {
+        let refused = bed
+            .ecs
+            .list_services()
+            .cluster("prod")
+            .max_results(max)
+            .send()
+            .await
+            .expect_err("maxResults out of range");
+        assert_eq!(
+            err_code(&refused.into_service_error()).0,
+            "InvalidParameterException"
+        );
+    }
+    bed.ecs
+        .list_services()
+        .cluster("prod")
+        .max_results(100)
+        .send()
+        .await
+        .expect("100 is fine");
 }

@@ -206,6 +206,30 @@ impl Bed {
             .to_owned()
     }
 
+    /// Registers an awsvpc task definition validated for FARGATE (what Fargate services need).
+    pub async fn register_fargate(&self, family: &str, image: &str) -> String {
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .network_mode(ecs::types::NetworkMode::Awsvpc)
+            .requires_compatibilities(ecs::types::Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ecs::types::ContainerDefinition::builder()
+                    .name("app")
+                    .image(image)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("registered")
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_owned()
+    }
+
     pub async fn wait_for(
         &self,
         name: &str,

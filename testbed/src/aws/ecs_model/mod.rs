@@ -239,8 +239,8 @@ struct Account {
 pub struct EcsModel {
     knobs: Mutex<Knobs>,
     accounts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Account>>>>,
-    /// Images of task definitions already described (revisions are immutable).
-    images: Mutex<HashMap<String, Vec<String>>>,
+    /// What the model needs of task definitions already described (revisions are immutable).
+    facts: Mutex<HashMap<String, TdFacts>>,
     counter: std::sync::atomic::AtomicU64,
 }
 
@@ -337,6 +337,43 @@ fn uses_fargate(members: &BTreeMap<String, Value>) -> bool {
                         .is_some_and(|p| p.starts_with("FARGATE"))
                 })
             })
+}
+
+/// What the model needs of a task definition.
+#[derive(Clone, Debug, Default)]
+struct TdFacts {
+    arn: String,
+    status: String,
+    images: Vec<String>,
+    network_mode: String,
+    compatibilities: Vec<String>,
+}
+
+/// Whether a service's members fit its task definition. CreateService networkConfiguration:
+/// "This parameter is required for task definitions that use the awsvpc network mode to receive
+/// their own elastic network interface, and it isn't supported for other network modes." The
+/// launch type must be one the task definition was validated for (`compatibilities`). The texts
+/// are ECS's answers as users report them.
+fn task_definition_misfit(facts: &TdFacts, members: &BTreeMap<String, Value>) -> Option<Answer> {
+    let networked = members
+        .get("networkConfiguration")
+        .is_some_and(|n| !n["awsvpcConfiguration"].is_null());
+    if facts.network_mode == "awsvpc" && !networked {
+        return Some(invalid(
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+        ));
+    }
+    if facts.network_mode != "awsvpc" && networked {
+        return Some(invalid(
+            "Network Configuration is not valid for the given networkMode of this task definition.",
+        ));
+    }
+    if uses_fargate(members) && !facts.compatibilities.iter().any(|c| c == "FARGATE") {
+        return Some(invalid(
+            "Task definition does not support launch_type FARGATE.",
+        ));
+    }
+    None
 }
 
 fn non_empty(value: Option<&Value>) -> bool {
@@ -496,12 +533,12 @@ impl EcsModel {
         }
     }
 
-    /// The images of a task definition, described at moto once; `Err` carries moto's error answer.
+    /// A task definition as moto describes it; `Err` carries moto's error answer.
     async fn task_definition(
         &self,
         upstream: &Upstream<'_>,
         reference: &str,
-    ) -> Result<(String, String, Vec<String>), Answer> {
+    ) -> Result<TdFacts, Answer> {
         let (status, answer) = upstream
             .ecs(
                 "DescribeTaskDefinition",
@@ -525,10 +562,33 @@ impl EcsModel {
             .flatten()
             .filter_map(|c| c["image"].as_str().map(str::to_owned))
             .collect();
-        if let Ok(mut cache) = self.images.lock() {
-            cache.insert(arn.clone(), images.clone());
+        let facts = TdFacts {
+            arn: arn.clone(),
+            status: state,
+            images,
+            network_mode: definition["networkMode"]
+                .as_str()
+                .unwrap_or("bridge")
+                .to_owned(),
+            compatibilities: definition["compatibilities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect(),
+        };
+        if let Ok(mut cache) = self.facts.lock() {
+            cache.insert(arn, facts.clone());
         }
-        Ok((arn, state, images))
+        Ok(facts)
+    }
+
+    /// A task definition described before, by ARN.
+    fn known_task_definition(&self, arn: &str) -> Option<TdFacts> {
+        self.facts
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(arn).cloned())
     }
 
     fn failing(&self, images: &[String]) -> bool {

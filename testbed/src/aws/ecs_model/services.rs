@@ -71,15 +71,17 @@ impl EcsModel {
             None if external => (String::new(), Vec::new()),
             None => return invalid("A task definition must be specified."),
             Some(reference) => {
-                let (task_definition, td_status, images) =
-                    match self.task_definition(upstream, reference).await {
-                        Ok(found) => found,
-                        Err(answer) => return answer,
-                    };
-                if td_status != "ACTIVE" {
+                let facts = match self.task_definition(upstream, reference).await {
+                    Ok(found) => found,
+                    Err(answer) => return answer,
+                };
+                if facts.status != "ACTIVE" {
                     return error(400, "ClientException", "TaskDefinition is inactive.");
                 }
-                (task_definition, images)
+                if let Some(misfit) = task_definition_misfit(&facts, &members) {
+                    return misfit;
+                }
+                (facts.arn, facts.images)
             }
         };
         // moto keeps a plain copy (cluster check, Application Auto Scaling's existence check).
@@ -316,14 +318,30 @@ impl EcsModel {
             Some(reference) => match self.task_definition(upstream, reference).await {
                 // "you can't update an existing service to reference an INACTIVE task
                 // definition"
-                Ok((_, status, _)) if status != "ACTIVE" => {
+                Ok(facts) if facts.status != "ACTIVE" => {
                     return error(400, "ClientException", "TaskDefinition is inactive.");
                 }
-                Ok((arn, _, images)) => Some((arn, images)),
+                Ok(facts) => Some(facts),
                 Err(answer) => return answer,
             },
             None => None,
         };
+        // The members as they will stand must fit the task definition the service will run.
+        let running = state.services.get(&key).and_then(|s| {
+            let primary = s
+                .deployments
+                .first()
+                .map_or(s.task_definition.as_str(), |d| d.task_definition.as_str());
+            self.known_task_definition(primary)
+        });
+        if let Some(misfit) = new_task_definition
+            .as_ref()
+            .or(running.as_ref())
+            .and_then(|facts| task_definition_misfit(facts, &members))
+        {
+            return misfit;
+        }
+        let new_task_definition = new_task_definition.map(|facts| (facts.arn, facts.images));
         let Some(service) = state.services.get_mut(&key) else {
             return error(400, "ServiceNotFoundException", "Service not found.");
         };
@@ -355,10 +373,8 @@ impl EcsModel {
                 Some((arn, images)) => (arn, images),
                 None => {
                     let images = self
-                        .images
-                        .lock()
-                        .ok()
-                        .and_then(|cache| cache.get(&primary_td).cloned())
+                        .known_task_definition(&primary_td)
+                        .map(|facts| facts.images)
                         .unwrap_or_default();
                     (primary_td, images)
                 }
@@ -464,6 +480,10 @@ impl EcsModel {
             Ok(_) => return error(400, "ClusterNotFoundException", "Cluster not found."),
             Err(e) => return error(500, "ServerException", &e),
         }
+        // "You may specify up to 10 services to describe in a single operation."
+        if body["services"].as_array().is_some_and(|s| s.len() > 10) {
+            return invalid("service names can have at most 10 items");
+        }
         let with_tags = body["include"]
             .as_array()
             .is_some_and(|i| i.iter().any(|v| v == "TAGS"));
@@ -516,7 +536,14 @@ impl EcsModel {
             .filter(|((c, _), s)| *c == wanted && s.status == Status::Active)
             .map(|(_, s)| s.arn.clone())
             .collect();
-        let max = body["maxResults"].as_u64().unwrap_or(10).clamp(1, 100) as usize;
+        // "This value can be between 1 and 100": outside, an error (not clamped).
+        let max = match body.get("maxResults") {
+            None | Some(Value::Null) => 10,
+            Some(value) => match value.as_u64() {
+                Some(n @ 1..=100) => n as usize,
+                _ => return invalid("maxResults must be between 1 and 100."),
+            },
+        };
         let start: usize = body["nextToken"]
             .as_str()
             .and_then(|t| t.parse().ok())

@@ -53,9 +53,8 @@ impl EcsModel {
         let Some(reference) = body["taskDefinition"].as_str() else {
             return invalid("taskDefinition must be specified.");
         };
-        let (task_definition, td_status, _) = match self.task_definition(upstream, reference).await
-        {
-            Ok(found) => found,
+        let (task_definition, td_status) = match self.task_definition(upstream, reference).await {
+            Ok(found) => (found.arn, found.status),
             Err(answer) => return answer,
         };
         if td_status != "ACTIVE" {
