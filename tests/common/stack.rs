@@ -186,41 +186,45 @@ impl Bed {
             .expect("created")
     }
 
+    /// Registers an EC2 (bridge) task definition of one container.
     pub async fn register(&self, family: &str, image: &str) -> String {
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .container_definitions(
-                ecs::types::ContainerDefinition::builder()
-                    .name("app")
-                    .image(image)
-                    .memory(128)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("registered")
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .expect("arn")
-            .to_owned()
+        let container = ecs::types::ContainerDefinition::builder()
+            .name("app")
+            .image(image)
+            .memory(128)
+            .build();
+        Self::arn_of(
+            self.ecs
+                .register_task_definition()
+                .family(family)
+                .container_definitions(container),
+        )
+        .await
     }
 
     /// Registers an awsvpc task definition validated for FARGATE (what Fargate services need).
     pub async fn register_fargate(&self, family: &str, image: &str) -> String {
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .network_mode(ecs::types::NetworkMode::Awsvpc)
-            .requires_compatibilities(ecs::types::Compatibility::Fargate)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(
-                ecs::types::ContainerDefinition::builder()
-                    .name("app")
-                    .image(image)
-                    .build(),
-            )
+        let container = ecs::types::ContainerDefinition::builder()
+            .name("app")
+            .image(image)
+            .build();
+        Self::arn_of(
+            self.ecs
+                .register_task_definition()
+                .family(family)
+                .network_mode(ecs::types::NetworkMode::Awsvpc)
+                .requires_compatibilities(ecs::types::Compatibility::Fargate)
+                .cpu("256")
+                .memory("512")
+                .container_definitions(container),
+        )
+        .await
+    }
+
+    async fn arn_of(
+        request: ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder,
+    ) -> String {
+        request
             .send()
             .await
             .expect("registered")
