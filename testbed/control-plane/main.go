@@ -5,14 +5,17 @@
 //
 // Usage:
 //
-//	control-plane up --dir DIR [--port N]   start all three, print one JSON line, run until stdin closes
+//	control-plane up --dir DIR [--port N] [--remove-dir-on-stop]
+//	                                        start all three, print one JSON line, run until stdin closes
 //	control-plane kube-apiserver ARGS...    the kube-apiserver command (used by "up")
 //	control-plane kube-controller-manager ARGS...
 //
 // "up" writes DIR/admin.kubeconfig (system:masters, bearer token, the cluster CA) and prints
 // {"kubeconfig": ..., "server": ..., "token": ..., "caFile": ..., "dir": ...} once /readyz answers 200.
 // It stops everything when its stdin reaches end of file (so it never outlives the test process that
-// started it) or on SIGINT/SIGTERM.
+// started it) or on SIGINT/SIGTERM. With --remove-dir-on-stop it then deletes DIR, so a test process
+// that ends without dropping its control plane (a shared one lives in a static) leaves nothing behind;
+// a component that exits on its own keeps DIR for its logs.
 package main
 
 import (
@@ -43,6 +46,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/storage/wal"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 )
@@ -89,6 +93,7 @@ func up(args []string) error {
 	flags := flag.NewFlagSet("up", flag.ContinueOnError)
 	dir := flags.String("dir", "", "state directory (certificates, etcd data, logs, kubeconfig)")
 	port := flags.Int("port", 0, "kube-apiserver port (a free one when 0)")
+	removeDirOnStop := flags.Bool("remove-dir-on-stop", false, "delete --dir after a requested stop")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -99,6 +104,13 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
+	// Registered first, so it runs after every component below has stopped.
+	stoppedOnRequest := false
+	defer func() {
+		if *removeDirOnStop && stoppedOnRequest {
+			_ = os.RemoveAll(root)
+		}
+	}()
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return err
 	}
@@ -196,6 +208,7 @@ func up(args []string) error {
 	case name := <-exited:
 		return fmt.Errorf("%s exited (logs in %s)", name, root)
 	}
+	stoppedOnRequest = true
 	return nil
 }
 
@@ -244,6 +257,9 @@ func startEtcd(dir string, clientPort, peerPort int) (*embed.Etcd, error) {
 	config.LogLevel = "error"
 	// Tests want speed, not durability: a crash of the test loses the test's cluster anyway.
 	config.UnsafeNoFsync = true
+	// Each WAL segment is preallocated in full (64 MB by default); a test's cluster writes far less,
+	// and a suite starts a dozen clusters. Past 8 MB etcd simply opens the next segment.
+	wal.SegmentSizeBytes = 8 * 1000 * 1000
 	etcd, err := embed.StartEtcd(config)
 	if err != nil {
 		return nil, err

@@ -66,6 +66,9 @@ impl ControlPlane {
             .arg(&dir)
             .arg("--port")
             .arg(port.unwrap_or(0).to_string())
+            // The shared control plane lives in a static and is never dropped: `up` deletes its
+            // state folder itself when stdin closes with this process.
+            .arg("--remove-dir-on-stop")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -126,7 +129,6 @@ impl Drop for ControlPlane {
         drop(self.stdin.take());
         for _ in 0..100 {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
-                let _ = std::fs::remove_dir_all(&self.endpoint.dir);
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
