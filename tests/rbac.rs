@@ -48,7 +48,7 @@ async fn setup() -> Option<Setup> {
         knobs: Knobs {
             rollout_seconds: 1.0,
             drain_seconds: 1.0,
-            failing_images: vec![],
+            image_outcomes: vec![],
             ..Default::default()
         },
         ..Default::default()

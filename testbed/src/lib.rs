@@ -14,7 +14,7 @@ pub mod http;
 pub mod kube;
 pub mod tools;
 
-pub use aws::ecs_model::Knobs;
+pub use aws::ecs_model::{ImageOutcome, Knobs, TaskOutcome};
 pub use aws::moto::{MotoServer, next_account_id};
 pub use aws::proxy::{AwsProxy, Fault, FaultRule, Overlay, ProxyConfig, RecordedRequest};
 

@@ -83,9 +83,11 @@ enum Command {
         /// Seconds from DeleteService (DRAINING) to INACTIVE.
         #[arg(long, default_value_t = 2.0)]
         drain_seconds: f64,
-        /// Glob pattern of container images whose tasks never start (repeatable).
-        #[arg(long = "failing-image", default_values_t = vec!["*:broken*".to_owned()])]
-        failing_images: Vec<String>,
+        /// `PATTERN=OUTCOME`: tasks whose image matches the glob end so (success,
+        /// runUntilStopped, pullFailure, resourceInitFailure, outOfMemory, exit:N); repeatable,
+        /// first match wins. Without any, images matching `*:broken*` fail to pull.
+        #[arg(long = "image-outcome")]
+        image_outcomes: Vec<ecs_testbed::ImageOutcome>,
     },
 }
 
@@ -212,7 +214,7 @@ async fn main() -> ExitCode {
             passthrough,
             rollout_seconds,
             drain_seconds,
-            failing_images,
+            image_outcomes,
         } => {
             let faults = match faults.map(|path| {
                 std::fs::read_to_string(&path)
@@ -238,7 +240,11 @@ async fn main() -> ExitCode {
                 knobs: ecs_testbed::Knobs {
                     rollout_seconds,
                     drain_seconds,
-                    failing_images,
+                    image_outcomes: if image_outcomes.is_empty() {
+                        ecs_testbed::Knobs::default().image_outcomes
+                    } else {
+                        image_outcomes
+                    },
                     ..Default::default()
                 },
             })

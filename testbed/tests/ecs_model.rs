@@ -7,137 +7,15 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
-use aws_sdk_ecs::error::ProvideErrorMetadata;
 use ecs::types::{
     CapacityProviderStrategyItem, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType,
     PlacementStrategy, PlacementStrategyType, Tag,
 };
-use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig};
 use serde_json::json;
 
-struct Bed {
-    proxy: AwsProxy,
-    ecs: ecs::Client,
-    aas: aas::Client,
-    account: String,
-}
+mod model_bed;
 
-async fn bed() -> Bed {
-    bed_with(false).await
-}
-
-async fn bed_with(passthrough: bool) -> Bed {
-    let moto = MotoServer::shared().expect("moto");
-    let account = ecs_testbed::next_account_id();
-    let proxy = AwsProxy::start(ProxyConfig {
-        upstream: moto.url().to_owned(),
-        account_id: Some(account.clone()),
-        passthrough,
-        knobs: ecs_testbed::Knobs {
-            rollout_seconds: 1.0,
-            drain_seconds: 1.0,
-            failing_images: vec!["*:broken*".into()],
-            ..Default::default()
-        },
-        ..Default::default()
-    })
-    .await
-    .expect("proxy");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(proxy.url())
-        .credentials_provider(ecs::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .load()
-        .await;
-    let bed = Bed {
-        ecs: ecs::Client::new(&config),
-        aas: aas::Client::new(&config),
-        account,
-        proxy,
-    };
-    bed.ecs
-        .create_cluster()
-        .cluster_name("prod")
-        .send()
-        .await
-        .expect("cluster");
-    bed
-}
-
-impl Bed {
-    async fn register(&self, family: &str, image: &str) -> String {
-        self.ecs
-            .register_task_definition()
-            .family(family)
-            .container_definitions(
-                ecs::types::ContainerDefinition::builder()
-                    .name("app")
-                    .image(image)
-                    .memory(128)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("registered")
-            .task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .expect("arn")
-            .to_owned()
-    }
-
-    fn create(
-        &self,
-        name: &str,
-        task_definition: &str,
-    ) -> ecs::operation::create_service::builders::CreateServiceFluentBuilder {
-        self.ecs
-            .create_service()
-            .cluster("prod")
-            .service_name(name)
-            .task_definition(task_definition)
-            .desired_count(2)
-            .launch_type(LaunchType::Ec2)
-    }
-
-    async fn describe(&self, name: &str) -> ecs::types::Service {
-        self.ecs
-            .describe_services()
-            .cluster("prod")
-            .services(name)
-            .include(ecs::types::ServiceField::Tags)
-            .send()
-            .await
-            .expect("described")
-            .services()
-            .first()
-            .cloned()
-            .expect("service")
-    }
-
-    /// Polls until `check` holds for the service (or panics after 30 s).
-    async fn wait(
-        &self,
-        name: &str,
-        what: &str,
-        check: impl Fn(&ecs::types::Service) -> bool,
-    ) -> ecs::types::Service {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let service = self.describe(name).await;
-            if check(&service) {
-                return service;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name}: never {what}: {service:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
+use model_bed::*;
 
 fn rollout(service: &ecs::types::Service) -> Vec<(String, String, String)> {
     service
@@ -172,13 +50,6 @@ fn completed(service: &ecs::types::Service) -> bool {
     service.deployments().len() == 1
         && service.deployments()[0].rollout_state()
             == Some(&ecs::types::DeploymentRolloutState::Completed)
-}
-
-fn err_code<E: ProvideErrorMetadata>(error: &E) -> (String, String) {
-    (
-        error.code().unwrap_or_default().to_owned(),
-        error.message().unwrap_or_default().to_owned(),
-    )
 }
 
 #[tokio::test]
@@ -962,7 +833,10 @@ async fn knobs_over_http_and_the_model_state() {
     let knobs: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(
         knobs,
-        json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0, "failingImages": ["*:broken*"], "unlistedSeconds": 0.0})
+        json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0,
+               "imageOutcomes": [{"image": "*:broken*", "outcome": "pullFailure"}],
+               "unlistedSeconds": 0.0, "taskSeconds": 1.0, "runSeconds": 2.0,
+               "stoppedRetentionSeconds": 3600.0})
     );
     let (status, _) = ecs_testbed::http::send(
         &client,

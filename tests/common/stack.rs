@@ -44,7 +44,6 @@ impl Bed {
             knobs: Knobs {
                 rollout_seconds: 1.0,
                 drain_seconds: 1.0,
-                failing_images: vec!["*:broken*".into()],
                 ..Default::default()
             },
             ..Default::default()

@@ -706,7 +706,7 @@ async fn control(state: &State, request: Request<Incoming>) -> ProxyResponse {
             (_, Err(e)) => plain(
                 StatusCode::BAD_REQUEST,
                 &format!(
-                    "expected any of {{\"rolloutSeconds\", \"drainSeconds\", \"failingImages\"}}: {e}"
+                    "expected any of {{\"rolloutSeconds\", \"drainSeconds\", \"imageOutcomes\", \"unlistedSeconds\", \"taskSeconds\", \"runSeconds\", \"stoppedRetentionSeconds\"}}: {e}"
                 ),
             ),
         },

@@ -99,8 +99,7 @@ impl BenchStack {
             model.set_knobs(crate::aws::ecs_model::KnobsPatch {
                 rollout_seconds: Some(ROLLOUT_SECONDS),
                 drain_seconds: Some(1.0),
-                failing_images: None,
-                unlisted_seconds: None,
+                ..Default::default()
             });
         }
         for i in 0..clusters {

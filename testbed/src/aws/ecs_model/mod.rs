@@ -10,10 +10,12 @@
 //! DeleteService), so nothing runs in the background and tests control time through the knobs.
 
 mod autoscaling;
+mod clusters;
 mod rollout;
 mod service_deployments;
 mod services;
 mod task_sets;
+mod tasks;
 mod upstream;
 
 use autoscaling::*;
@@ -22,6 +24,7 @@ use service_deployments::{
 };
 use services::describe;
 use task_sets::{TaskSet, describe_task_sets, primary_task_set_members, task_sets_running};
+use tasks::{RunTaskToken, Task};
 pub use upstream::Upstream;
 use upstream::upstream_error;
 
@@ -43,13 +46,47 @@ pub struct Knobs {
     pub rollout_seconds: f64,
     /// Seconds from DeleteService (DRAINING) to INACTIVE.
     pub drain_seconds: f64,
-    /// Glob patterns (`*` matches anything) on container images whose tasks never start.
-    pub failing_images: Vec<String>,
+    /// What a task whose image matches does, first match wins (`*` in a pattern matches any
+    /// run of characters); images no entry matches run. A service whose task definition has an
+    /// image with a failing outcome never gets a task running (its rollout fails).
+    #[serde(default = "default_image_outcomes")]
+    pub image_outcomes: Vec<ImageOutcome>,
     /// Seconds a new service stays MISSING in DescribeServices after CreateService answered:
     /// ECS reads are eventually consistent ("a recently created resource may not be
     /// immediately visible", the ECS API reference's note on eventual consistency). 0 by default.
     #[serde(default)]
     pub unlisted_seconds: f64,
+    /// Seconds a task takes from RunTask to RUNNING (PROVISIONING, PENDING and ACTIVATING a
+    /// third each), and from a stop to STOPPED (DEACTIVATING, STOPPING, DEPROVISIONING).
+    #[serde(default = "default_task_seconds")]
+    pub task_seconds: f64,
+    /// Seconds a RunTask task with a `success` or `exit` outcome runs before its essential
+    /// container exits.
+    #[serde(default = "default_run_seconds")]
+    pub run_seconds: f64,
+    /// Seconds a stopped task stays in DescribeTasks and ListTasks: "Stopped tasks are kept in
+    /// the Amazon ECS console for at least 1 hour" (unverified for the API; 3600 by default).
+    #[serde(default = "default_stopped_retention_seconds")]
+    pub stopped_retention_seconds: f64,
+}
+
+fn default_image_outcomes() -> Vec<ImageOutcome> {
+    vec![ImageOutcome {
+        image: "*:broken*".into(),
+        outcome: TaskOutcome::PullFailure,
+    }]
+}
+
+fn default_task_seconds() -> f64 {
+    1.0
+}
+
+fn default_run_seconds() -> f64 {
+    2.0
+}
+
+fn default_stopped_retention_seconds() -> f64 {
+    3600.0
 }
 
 impl Default for Knobs {
@@ -57,9 +94,79 @@ impl Default for Knobs {
         Self {
             rollout_seconds: 2.0,
             drain_seconds: 2.0,
-            failing_images: vec!["*:broken*".into()],
+            image_outcomes: default_image_outcomes(),
             unlisted_seconds: 0.0,
+            task_seconds: default_task_seconds(),
+            run_seconds: default_run_seconds(),
+            stopped_retention_seconds: default_stopped_retention_seconds(),
         }
+    }
+}
+
+/// One row of the outcome table: tasks with a container image matching `image` end this way.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageOutcome {
+    /// Glob pattern on the container image (`*` matches any run of characters).
+    pub image: String,
+    /// What its tasks do.
+    pub outcome: TaskOutcome,
+}
+
+/// How a task ends, by the stopped-task error codes of the ECS developer guide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TaskOutcome {
+    /// Runs; a RunTask task's essential container then exits 0, a service's task runs on.
+    Success,
+    /// Runs until stopped (a server started by RunTask).
+    RunUntilStopped,
+    /// The image cannot be pulled: TaskFailedToStart, CannotPullContainerError, no exit codes.
+    PullFailure,
+    /// The task's resources cannot be set up (secrets, logs, network): TaskFailedToStart,
+    /// ResourceInitializationError, no exit codes.
+    ResourceInitFailure,
+    /// The essential container exits with this code (EssentialContainerExited).
+    Exit(i32),
+    /// The essential container is killed for memory: exit code 137, OutOfMemoryError.
+    OutOfMemory,
+}
+
+impl TaskOutcome {
+    /// Whether a task with this outcome ever counts as a healthy service task.
+    pub fn fails(self) -> bool {
+        !matches!(self, Self::Success | Self::RunUntilStopped)
+    }
+}
+
+impl std::str::FromStr for ImageOutcome {
+    type Err = String;
+
+    /// `PATTERN=OUTCOME`, OUTCOME one of success, runUntilStopped, pullFailure,
+    /// resourceInitFailure, outOfMemory, exit:N (the `aws-proxy --image-outcome` flag).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (image, outcome) = text
+            .rsplit_once('=')
+            .ok_or_else(|| format!("{text}: expected PATTERN=OUTCOME"))?;
+        let outcome = match outcome {
+            "success" => TaskOutcome::Success,
+            "runUntilStopped" => TaskOutcome::RunUntilStopped,
+            "pullFailure" => TaskOutcome::PullFailure,
+            "resourceInitFailure" => TaskOutcome::ResourceInitFailure,
+            "outOfMemory" => TaskOutcome::OutOfMemory,
+            other => match other.strip_prefix("exit:").map(str::parse::<i32>) {
+                Some(Ok(code)) => TaskOutcome::Exit(code),
+                _ => {
+                    return Err(format!(
+                        "{other}: expected success, runUntilStopped, pullFailure, resourceInitFailure, outOfMemory or exit:N"
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            image: image.to_owned(),
+            outcome,
+        })
     }
 }
 
@@ -71,10 +178,16 @@ pub struct KnobsPatch {
     pub rollout_seconds: Option<f64>,
     /// New drain time.
     pub drain_seconds: Option<f64>,
-    /// New failing image patterns.
-    pub failing_images: Option<Vec<String>>,
+    /// New outcome table.
+    pub image_outcomes: Option<Vec<ImageOutcome>>,
     /// New time a created service stays unlisted.
     pub unlisted_seconds: Option<f64>,
+    /// New task start and stop time.
+    pub task_seconds: Option<f64>,
+    /// New run time of RunTask tasks.
+    pub run_seconds: Option<f64>,
+    /// New retention of stopped tasks.
+    pub stopped_retention_seconds: Option<f64>,
 }
 
 /// What the model answers instead of moto.
@@ -232,6 +345,12 @@ struct Account {
     /// Tags of Application Auto Scaling scalable targets, by target ARN (moto 5.2.5 has no
     /// tagging for Application Auto Scaling: its tag calls answer HTTP 500).
     target_tags: HashMap<String, serde_json::Map<String, Value>>,
+    /// Tasks RunTask started, oldest first (stopped ones until their retention ends).
+    tasks: Vec<Task>,
+    /// RunTask client tokens, by (cluster name, token).
+    run_tokens: HashMap<(String, String), RunTaskToken>,
+    /// The CreateCluster request each cluster was created with, by cluster name.
+    cluster_requests: HashMap<String, Value>,
 }
 
 /// The model: knobs and per-account state; share it behind an `Arc`.
@@ -259,6 +378,12 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "CreateTaskSet"
                 | "UpdateServicePrimaryTaskSet"
                 | "DeleteTaskSet"
+                | "CreateCluster"
+                | "DeleteCluster"
+                | "RunTask"
+                | "StopTask"
+                | "DescribeTasks"
+                | "ListTasks"
                 | "TagResource"
                 | "UntagResource"
                 | "ListTagsForResource"
@@ -309,6 +434,14 @@ pub fn glob_matches(pattern: &str, text: &str) -> bool {
     true
 }
 
+/// The outcome of a task running `image`: the first row whose pattern matches, else success.
+fn outcome_of(table: &[ImageOutcome], image: &str) -> TaskOutcome {
+    table
+        .iter()
+        .find(|row| glob_matches(&row.image, image))
+        .map_or(TaskOutcome::Success, |row| row.outcome)
+}
+
 fn cluster_name(cluster: &str) -> String {
     cluster.rsplit('/').next().unwrap_or(cluster).to_owned()
 }
@@ -343,10 +476,15 @@ fn uses_fargate(members: &BTreeMap<String, Value>) -> bool {
 #[derive(Clone, Debug, Default)]
 struct TdFacts {
     arn: String,
+    family: String,
     status: String,
     images: Vec<String>,
+    /// (name, image, essential) of each container definition.
+    containers: Vec<(String, String, bool)>,
     network_mode: String,
     compatibilities: Vec<String>,
+    cpu: Option<String>,
+    memory: Option<String>,
 }
 
 /// Whether a service's members fit its task definition. CreateService networkConfiguration:
@@ -423,11 +561,20 @@ impl EcsModel {
             if let Some(v) = patch.drain_seconds {
                 knobs.drain_seconds = v.max(0.0);
             }
-            if let Some(v) = patch.failing_images {
-                knobs.failing_images = v;
+            if let Some(v) = patch.image_outcomes {
+                knobs.image_outcomes = v;
             }
             if let Some(v) = patch.unlisted_seconds {
                 knobs.unlisted_seconds = v.max(0.0);
+            }
+            if let Some(v) = patch.task_seconds {
+                knobs.task_seconds = v.max(0.0);
+            }
+            if let Some(v) = patch.run_seconds {
+                knobs.run_seconds = v.max(0.0);
+            }
+            if let Some(v) = patch.stopped_retention_seconds {
+                knobs.stopped_retention_seconds = v.max(0.0);
             }
         }
     }
@@ -486,7 +633,13 @@ impl EcsModel {
             let mut account = account.lock().await;
             self.advance(&mut account);
             let services: Vec<Value> = account.services.values().map(describe).collect();
-            out.insert(id, json!({"services": services}));
+            let knobs = self.knobs();
+            let tasks: Vec<Value> = account
+                .tasks
+                .iter()
+                .map(|task| task.describe(&knobs, true))
+                .collect();
+            out.insert(id, json!({"services": services, "tasks": tasks}));
         }
         json!({"knobs": self.knobs(), "accounts": out})
     }
@@ -513,6 +666,12 @@ impl EcsModel {
             ("ecs", "CreateTaskSet") => self.create_task_set(upstream, &mut state, body).await,
             ("ecs", "UpdateServicePrimaryTaskSet") => self.primary_task_set(&mut state, body),
             ("ecs", "DeleteTaskSet") => self.delete_task_set(&mut state, body),
+            ("ecs", "CreateCluster") => self.create_cluster(upstream, &mut state, body).await,
+            ("ecs", "DeleteCluster") => self.delete_cluster(upstream, &mut state, body).await,
+            ("ecs", "RunTask") => self.run_task(upstream, &mut state, body).await,
+            ("ecs", "StopTask") => self.stop_task(upstream, &mut state, body).await,
+            ("ecs", "DescribeTasks") => self.describe_tasks(upstream, &state, body).await,
+            ("ecs", "ListTasks") => self.list_tasks(upstream, &state, body).await,
             ("ecs", "TagResource" | "UntagResource" | "ListTagsForResource") => {
                 self.tags(upstream, &mut state, operation, body).await
             }
@@ -562,10 +721,29 @@ impl EcsModel {
             .flatten()
             .filter_map(|c| c["image"].as_str().map(str::to_owned))
             .collect();
+        let containers = definition["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap_or_default().to_owned(),
+                    c["image"].as_str().unwrap_or_default().to_owned(),
+                    // "If the essential parameter of a container is marked as true ... All
+                    // tasks must have at least one essential container"; true when omitted.
+                    c["essential"].as_bool().unwrap_or(true),
+                )
+            })
+            .collect();
+        let text = |key: &str| definition[key].as_str().map(str::to_owned);
         let facts = TdFacts {
             arn: arn.clone(),
+            family: text("family").unwrap_or_default(),
             status: state,
             images,
+            containers,
+            cpu: text("cpu"),
+            memory: text("memory"),
             network_mode: definition["networkMode"]
                 .as_str()
                 .unwrap_or("bridge")
@@ -591,11 +769,10 @@ impl EcsModel {
             .and_then(|cache| cache.get(arn).cloned())
     }
 
+    /// Whether a task running these images never becomes a healthy service task.
     fn failing(&self, images: &[String]) -> bool {
-        let patterns = self.knobs().failing_images;
-        images
-            .iter()
-            .any(|image| patterns.iter().any(|p| glob_matches(p, image)))
+        let table = self.knobs().image_outcomes;
+        images.iter().any(|image| outcome_of(&table, image).fails())
     }
 }
 
@@ -612,6 +789,29 @@ mod tests {
         assert!(glob_matches("nginx:1", "nginx:1"));
         assert!(glob_matches("*", "anything"));
         assert!(glob_matches("a*c", "abbbc") && !glob_matches("a*c", "abbb"));
+    }
+
+    #[test]
+    fn image_outcomes_from_flags_and_the_first_match_wins() {
+        let parse = |text: &str| text.parse::<ImageOutcome>();
+        assert_eq!(
+            parse("*:job*=exit:3").map(|o| o.outcome),
+            Ok(TaskOutcome::Exit(3))
+        );
+        assert_eq!(
+            parse("a=b=outOfMemory").map(|o| (o.image, o.outcome)),
+            Ok(("a=b".to_owned(), TaskOutcome::OutOfMemory))
+        );
+        assert!(parse("*:x=exit:three").is_err());
+        assert!(parse("no-outcome").is_err());
+        let table = [
+            parse("*:broken*=pullFailure").expect("row"),
+            parse("*=runUntilStopped").expect("row"),
+        ];
+        assert_eq!(outcome_of(&table, "app:broken-2"), TaskOutcome::PullFailure);
+        assert_eq!(outcome_of(&table, "app:1"), TaskOutcome::RunUntilStopped);
+        assert_eq!(outcome_of(&[], "app:1"), TaskOutcome::Success);
+        assert!(TaskOutcome::Exit(0).fails() && !TaskOutcome::Success.fails());
     }
 
     #[test]

@@ -46,6 +46,7 @@ impl EcsModel {
         for service in account.services.values_mut() {
             self.advance_service(service, rollout, drain);
         }
+        self.forget_stopped_tasks(account);
     }
 
     pub(super) fn advance_service(

@@ -1,0 +1,123 @@
+//! Cluster rules moto lacks: CreateCluster is idempotent only for the same arguments (moto
+//! replaces the cluster), and DeleteCluster is refused while the cluster holds services, tasks or
+//! container instances (moto deletes anything). moto stays the cluster store.
+
+use super::*;
+
+impl EcsModel {
+    pub(super) async fn create_cluster(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        body: &Value,
+    ) -> Answer {
+        let name = body["clusterName"].as_str().unwrap_or("default").to_owned();
+        if let Ok(existing) = self.active_cluster(upstream, &name).await {
+            // A second CreateCluster is answered with the cluster when its arguments are the
+            // first one's; otherwise ECS answers (as users report it) "Arguments on this
+            // idempotent request are inconsistent with arguments used in previous request(s)."
+            let same = state
+                .cluster_requests
+                .get(&name)
+                .is_none_or(|first| first == body);
+            return if same {
+                Answer::Ok(json!({"cluster": existing}))
+            } else {
+                invalid(
+                    "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+                )
+            };
+        }
+        let (status, answer) = match upstream.ecs("CreateCluster", body).await {
+            Ok(answer) => answer,
+            Err(e) => return error(500, "ServerException", &e),
+        };
+        if status != 200 {
+            return upstream_error(status, &answer);
+        }
+        state.cluster_requests.insert(name, body.clone());
+        Answer::Ok(answer)
+    }
+
+    pub(super) async fn delete_cluster(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        body: &Value,
+    ) -> Answer {
+        let reference = body["cluster"].as_str().unwrap_or("default");
+        let described = match self.active_cluster(upstream, reference).await {
+            Ok(found) => found,
+            Err(answer) => return answer,
+        };
+        let cluster_arn = described["clusterArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let name = cluster_name(&cluster_arn);
+        // ClusterContainsServicesException: "You can't delete a cluster that contains services.
+        // First, update the service to reduce its desired task count to 0, and then delete the
+        // service." A DRAINING service still holds the cluster. The messages below are ECS's
+        // answers as users report them.
+        if state
+            .services
+            .iter()
+            .any(|((cluster, _), s)| *cluster == name && s.status != Status::Inactive)
+        {
+            return error(
+                400,
+                "ClusterContainsServicesException",
+                "The Cluster cannot be deleted while Services are active.",
+            );
+        }
+        // ClusterContainsTasksException: "You can't delete a cluster that has active tasks."
+        let knobs = self.knobs();
+        if state
+            .tasks
+            .iter()
+            .any(|task| task.in_cluster(&name) && !task.is_stopped(&knobs))
+        {
+            return error(
+                400,
+                "ClusterContainsTasksException",
+                "The Cluster cannot be deleted while Tasks are active.",
+            );
+        }
+        // ClusterContainsContainerInstancesException: "You can't delete a cluster that has
+        // registered container instances. First, deregister the container instances before you
+        // can delete the cluster."
+        match upstream
+            .ecs("ListContainerInstances", &json!({"cluster": cluster_arn}))
+            .await
+        {
+            Ok((200, answer))
+                if answer["containerInstanceArns"]
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty()) =>
+            {
+                return error(
+                    400,
+                    "ClusterContainsContainerInstancesException",
+                    "The Cluster cannot be deleted while Container Instances are active.",
+                );
+            }
+            Ok(_) => {}
+            Err(e) => return error(500, "ServerException", &e),
+        }
+        let (status, answer) = match upstream
+            .ecs("DeleteCluster", &json!({"cluster": cluster_arn}))
+            .await
+        {
+            Ok(answer) => answer,
+            Err(e) => return error(500, "ServerException", &e),
+        };
+        if status != 200 {
+            return upstream_error(status, &answer);
+        }
+        state.cluster_requests.remove(&name);
+        // Its tasks are all stopped by now; their records go with the cluster.
+        state.tasks.retain(|task| !task.in_cluster(&name));
+        state.run_tokens.retain(|(cluster, _), _| *cluster != name);
+        Answer::Ok(answer)
+    }
+}

@@ -1,0 +1,187 @@
+//! The test bed every model test starts from: a proxy with the ECS model in front of the shared
+//! moto, its own account, SDK clients without retries, and a cluster named `prod`.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_applicationautoscaling as aas;
+use aws_sdk_ecs as ecs;
+use aws_sdk_ecs::error::ProvideErrorMetadata;
+use ecs::types::LaunchType;
+use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig};
+
+pub struct Bed {
+    pub proxy: AwsProxy,
+    pub ecs: ecs::Client,
+    pub aas: aas::Client,
+    pub account: String,
+}
+
+pub async fn bed() -> Bed {
+    bed_with(false).await
+}
+
+pub async fn bed_with(passthrough: bool) -> Bed {
+    let moto = MotoServer::shared().expect("moto");
+    let account = ecs_testbed::next_account_id();
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(account.clone()),
+        passthrough,
+        knobs: ecs_testbed::Knobs {
+            rollout_seconds: 1.0,
+            drain_seconds: 1.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(proxy.url())
+        .credentials_provider(ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await;
+    let bed = Bed {
+        ecs: ecs::Client::new(&config),
+        aas: aas::Client::new(&config),
+        account,
+        proxy,
+    };
+    bed.ecs
+        .create_cluster()
+        .cluster_name("prod")
+        .send()
+        .await
+        .expect("cluster");
+    bed
+}
+
+impl Bed {
+    pub async fn register(&self, family: &str, image: &str) -> String {
+        self.ecs
+            .register_task_definition()
+            .family(family)
+            .container_definitions(
+                ecs::types::ContainerDefinition::builder()
+                    .name("app")
+                    .image(image)
+                    .memory(128)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("registered")
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("arn")
+            .to_owned()
+    }
+
+    pub fn create(
+        &self,
+        name: &str,
+        task_definition: &str,
+    ) -> ecs::operation::create_service::builders::CreateServiceFluentBuilder {
+        self.ecs
+            .create_service()
+            .cluster("prod")
+            .service_name(name)
+            .task_definition(task_definition)
+            .desired_count(2)
+            .launch_type(LaunchType::Ec2)
+    }
+
+    pub async fn describe(&self, name: &str) -> ecs::types::Service {
+        self.ecs
+            .describe_services()
+            .cluster("prod")
+            .services(name)
+            .include(ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .expect("described")
+            .services()
+            .first()
+            .cloned()
+            .expect("service")
+    }
+
+    /// Polls until `check` holds for the service (or panics after 30 s).
+    pub async fn wait(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&ecs::types::Service) -> bool,
+    ) -> ecs::types::Service {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let service = self.describe(name).await;
+            if check(&service) {
+                return service;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: never {what}: {service:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+pub fn err_code<E: ProvideErrorMetadata>(error: &E) -> (String, String) {
+    (
+        error.code().unwrap_or_default().to_owned(),
+        error.message().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Launches an EC2 instance in moto (through the proxy, so in the bed's account) for a container
+/// instance to stand on; moto's RegisterContainerInstance wants a real instance id.
+pub async fn ec2_instance(bed: &Bed) -> String {
+    let (status, body) = ecs_testbed::http::send(
+        &ecs_testbed::http::client(),
+        "POST",
+        &format!("{}/", bed.proxy.url()),
+        &[
+            (
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        "Action=RunInstances&Version=2016-11-15&ImageId=ami-12c6146b&MinCount=1&MaxCount=1"
+            .into(),
+    )
+    .await
+    .expect("RunInstances");
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 200, "{body}");
+    let start = body.find("<instanceId>").expect("an instance") + "<instanceId>".len();
+    let end = body[start..].find('<').expect("its end") + start;
+    body[start..end].to_owned()
+}
+
+impl Bed {
+    /// Registers a container instance (on a new moto EC2 instance) in `cluster`; its ARN.
+    pub async fn container_instance(&self, cluster: &str) -> String {
+        let instance_id = ec2_instance(self).await;
+        self.ecs
+            .register_container_instance()
+            .cluster(cluster)
+            .instance_identity_document(format!(
+                r#"{{"instanceId": "{instance_id}", "region": "us-east-1"}}"#
+            ))
+            .send()
+            .await
+            .expect("registered")
+            .container_instance()
+            .and_then(|c| c.container_instance_arn())
+            .expect("arn")
+            .to_owned()
+    }
+}
