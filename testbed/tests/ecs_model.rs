@@ -836,7 +836,7 @@ async fn knobs_over_http_and_the_model_state() {
         json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0,
                "imageOutcomes": [{"image": "*:broken*", "outcome": "pullFailure"}],
                "unlistedSeconds": 0.0, "taskSeconds": 1.0, "runSeconds": 2.0,
-               "stoppedRetentionSeconds": 3600.0})
+               "stoppedRetentionSeconds": 3600.0, "providerSeconds": 1.0})
     );
     let (status, _) = ecs_testbed::http::send(
         &client,

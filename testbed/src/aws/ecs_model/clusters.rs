@@ -70,6 +70,20 @@ impl EcsModel {
                 "The Cluster cannot be deleted while Services are active.",
             );
         }
+        // ClusterContainsCapacityProviderException: "You must first delete all capacity
+        // providers from the cluster before you can delete the cluster itself" (the Managed
+        // Instances providers that belong to it).
+        let providers = self.cluster_providers(state, &name);
+        if !providers.is_empty() {
+            return error(
+                400,
+                "ClusterContainsCapacityProviderException",
+                &format!(
+                    "The cluster contains capacity providers that must be deleted first: {}.",
+                    providers.join(", ")
+                ),
+            );
+        }
         // ClusterContainsTasksException: "You can't delete a cluster that has active tasks."
         let knobs = self.knobs();
         if state

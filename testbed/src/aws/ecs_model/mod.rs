@@ -10,6 +10,7 @@
 //! DeleteService), so nothing runs in the background and tests control time through the knobs.
 
 mod autoscaling;
+mod capacity_providers;
 mod clusters;
 mod rollout;
 mod service_deployments;
@@ -19,6 +20,7 @@ mod tasks;
 mod upstream;
 
 use autoscaling::*;
+use capacity_providers::CapacityProvider;
 use service_deployments::{
     ServiceDeploymentRecord, current_service_deployment, set_service_deployment,
 };
@@ -68,6 +70,14 @@ pub struct Knobs {
     /// the Amazon ECS console for at least 1 hour" (unverified for the API; 3600 by default).
     #[serde(default = "default_stopped_retention_seconds")]
     pub stopped_retention_seconds: f64,
+    /// Seconds a Managed Instances capacity provider is PROVISIONING, and a deleted provider
+    /// DELETE_IN_PROGRESS before INACTIVE.
+    #[serde(default = "default_provider_seconds")]
+    pub provider_seconds: f64,
+}
+
+fn default_provider_seconds() -> f64 {
+    1.0
 }
 
 fn default_image_outcomes() -> Vec<ImageOutcome> {
@@ -99,6 +109,7 @@ impl Default for Knobs {
             task_seconds: default_task_seconds(),
             run_seconds: default_run_seconds(),
             stopped_retention_seconds: default_stopped_retention_seconds(),
+            provider_seconds: default_provider_seconds(),
         }
     }
 }
@@ -188,6 +199,8 @@ pub struct KnobsPatch {
     pub run_seconds: Option<f64>,
     /// New retention of stopped tasks.
     pub stopped_retention_seconds: Option<f64>,
+    /// New capacity provider settling time.
+    pub provider_seconds: Option<f64>,
 }
 
 /// What the model answers instead of moto.
@@ -351,6 +364,8 @@ struct Account {
     run_tokens: HashMap<(String, String), RunTaskToken>,
     /// The CreateCluster request each cluster was created with, by cluster name.
     cluster_requests: HashMap<String, Value>,
+    /// Capacity providers by name (FARGATE and FARGATE_SPOT are built in, not stored).
+    capacity_providers: BTreeMap<String, CapacityProvider>,
 }
 
 /// The model: knobs and per-account state; share it behind an `Arc`.
@@ -380,6 +395,11 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "DeleteTaskSet"
                 | "CreateCluster"
                 | "DeleteCluster"
+                | "CreateCapacityProvider"
+                | "UpdateCapacityProvider"
+                | "DeleteCapacityProvider"
+                | "DescribeCapacityProviders"
+                | "PutClusterCapacityProviders"
                 | "RunTask"
                 | "StopTask"
                 | "DescribeTasks"
@@ -576,6 +596,9 @@ impl EcsModel {
             if let Some(v) = patch.stopped_retention_seconds {
                 knobs.stopped_retention_seconds = v.max(0.0);
             }
+            if let Some(v) = patch.provider_seconds {
+                knobs.provider_seconds = v.max(0.0);
+            }
         }
     }
 
@@ -668,6 +691,20 @@ impl EcsModel {
             ("ecs", "DeleteTaskSet") => self.delete_task_set(&mut state, body),
             ("ecs", "CreateCluster") => self.create_cluster(upstream, &mut state, body).await,
             ("ecs", "DeleteCluster") => self.delete_cluster(upstream, &mut state, body).await,
+            ("ecs", "CreateCapacityProvider") => {
+                self.create_capacity_provider(upstream, &mut state, body)
+                    .await
+            }
+            ("ecs", "UpdateCapacityProvider") => self.update_capacity_provider(&mut state, body),
+            ("ecs", "DeleteCapacityProvider") => {
+                self.delete_capacity_provider(upstream, &mut state, body)
+                    .await
+            }
+            ("ecs", "DescribeCapacityProviders") => self.describe_capacity_providers(&state, body),
+            ("ecs", "PutClusterCapacityProviders") => {
+                self.put_cluster_capacity_providers(upstream, &mut state, body)
+                    .await
+            }
             ("ecs", "RunTask") => self.run_task(upstream, &mut state, body).await,
             ("ecs", "StopTask") => self.stop_task(upstream, &mut state, body).await,
             ("ecs", "DescribeTasks") => self.describe_tasks(upstream, &state, body).await,

@@ -81,6 +81,11 @@ impl Task {
         self.cluster == name
     }
 
+    /// Whether it was placed by this capacity provider.
+    pub(super) fn runs_on(&self, provider: &str) -> bool {
+        self.capacity_provider_name.as_deref() == Some(provider)
+    }
+
     /// Whether it is STOPPED now.
     pub(super) fn is_stopped(&self, knobs: &Knobs) -> bool {
         self.stopped_after(knobs)

@@ -1,0 +1,463 @@
+//! Capacity providers in the ECS model over real HTTP with the AWS SDK: creation rules (names,
+//! kinds, managed scaling), Managed Instances providers that belong to a cluster, deletion
+//! refusals and DELETE_IN_PROGRESS -> INACTIVE, PutClusterCapacityProviders' rules, and
+//! DescribeCapacityProviders. moto replaces, deletes and associates anything.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs as ecs;
+use ecs::types::{
+    AutoScalingGroupProvider, CapacityProviderStatus, CapacityProviderStrategyItem,
+    CreateManagedInstancesProviderConfiguration, InstanceLaunchTemplate, ManagedScaling,
+    ManagedScalingStatus, ManagedTerminationProtection,
+};
+use ecs_testbed::aws::ecs_model::KnobsPatch;
+
+mod model_bed;
+
+use model_bed::*;
+
+fn group(name: &str) -> AutoScalingGroupProvider {
+    AutoScalingGroupProvider::builder()
+        .auto_scaling_group_arn(format!(
+            "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0:autoScalingGroupName/{name}"
+        ))
+        .build()
+        .expect("group")
+}
+
+fn item(provider: &str) -> CapacityProviderStrategyItem {
+    CapacityProviderStrategyItem::builder()
+        .capacity_provider(provider)
+        .weight(1)
+        .build()
+        .expect("item")
+}
+
+impl Bed {
+    async fn provider(&self, name: &str) -> ecs::types::CapacityProvider {
+        self.ecs
+            .describe_capacity_providers()
+            .capacity_providers(name)
+            .send()
+            .await
+            .expect("described")
+            .capacity_providers()
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("no provider {name}"))
+    }
+
+    async fn until_provider(&self, name: &str, status: CapacityProviderStatus) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.provider(name).await.status() != Some(&status) {
+            assert!(Instant::now() < deadline, "{name} never {status:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn provider_bed() -> Bed {
+    let bed = bed().await;
+    bed.proxy.model().expect("model").set_knobs(KnobsPatch {
+        provider_seconds: Some(0.5),
+        ..Default::default()
+    });
+    bed
+}
+
+#[tokio::test]
+async fn create_capacity_provider_refuses_what_ecs_refuses() {
+    let bed = provider_bed().await;
+    for reserved in ["aws-spot", "ECS-pool", "fargate2"] {
+        let refused = bed
+            .ecs
+            .create_capacity_provider()
+            .name(reserved)
+            .auto_scaling_group_provider(group("a"))
+            .send()
+            .await
+            .expect_err("reserved prefix");
+        assert_eq!(
+            err_code(&refused).0,
+            "InvalidParameterException",
+            "{reserved}"
+        );
+    }
+    let refused = bed
+        .ecs
+        .create_capacity_provider()
+        .name("bad name")
+        .auto_scaling_group_provider(group("a"))
+        .send()
+        .await
+        .expect_err("space in the name");
+    assert_eq!(err_code(&refused).0, "InvalidParameterException");
+    let neither = bed
+        .ecs
+        .create_capacity_provider()
+        .name("empty")
+        .send()
+        .await;
+    assert_eq!(
+        err_code(&neither.expect_err("no kind")).0,
+        "InvalidParameterException"
+    );
+    let protection_alone = bed
+        .ecs
+        .create_capacity_provider()
+        .name("protected")
+        .auto_scaling_group_provider(
+            AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn("asg-protected")
+                .managed_termination_protection(ManagedTerminationProtection::Enabled)
+                .build()
+                .expect("group"),
+        )
+        .send()
+        .await
+        .expect_err("termination protection without managed scaling");
+    assert!(err_code(&protection_alone).1.contains("managed scaling"));
+    let out_of_range = bed
+        .ecs
+        .create_capacity_provider()
+        .name("wide")
+        .auto_scaling_group_provider(
+            AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn("asg-wide")
+                .managed_scaling(ManagedScaling::builder().target_capacity(101).build())
+                .build()
+                .expect("group"),
+        )
+        .send()
+        .await
+        .expect_err("targetCapacity 101");
+    assert!(err_code(&out_of_range).1.contains("targetCapacity"));
+
+    let created = bed
+        .ecs
+        .create_capacity_provider()
+        .name("pool")
+        .auto_scaling_group_provider(group("pool"))
+        .send()
+        .await
+        .expect("created")
+        .capacity_provider()
+        .cloned()
+        .expect("provider");
+    assert_eq!(created.status(), Some(&CapacityProviderStatus::Active));
+    let scaling = created
+        .auto_scaling_group_provider()
+        .and_then(|g| g.managed_scaling())
+        .expect("defaults filled in");
+    assert_eq!(
+        (
+            scaling.status(),
+            scaling.target_capacity(),
+            scaling.instance_warmup_period()
+        ),
+        (Some(&ManagedScalingStatus::Disabled), Some(100), Some(300))
+    );
+    let again = bed
+        .ecs
+        .create_capacity_provider()
+        .name("pool")
+        .auto_scaling_group_provider(group("other"))
+        .send()
+        .await
+        .expect_err("the name is taken");
+    assert_eq!(err_code(&again).0, "InvalidParameterException");
+    let same_group = bed
+        .ecs
+        .create_capacity_provider()
+        .name("pool-two")
+        .auto_scaling_group_provider(group("pool"))
+        .send()
+        .await
+        .expect_err("the group has a provider");
+    assert!(err_code(&same_group).1.contains("already in use"));
+}
+
+#[tokio::test]
+async fn put_cluster_capacity_providers_keeps_its_rules() {
+    let bed = provider_bed().await;
+    bed.ecs
+        .create_cluster()
+        .cluster_name("batch")
+        .send()
+        .await
+        .expect("cluster");
+    for name in ["pool", "spare"] {
+        bed.ecs
+            .create_capacity_provider()
+            .name(name)
+            .auto_scaling_group_provider(group(name))
+            .send()
+            .await
+            .expect("created");
+    }
+    let put = |cluster: &str, providers: &[&str], default: &[&str]| {
+        let mut request = bed
+            .ecs
+            .put_cluster_capacity_providers()
+            .cluster(cluster)
+            .set_capacity_providers(Some(providers.iter().map(|p| (*p).to_owned()).collect()))
+            .set_default_capacity_provider_strategy(Some(Vec::new()));
+        for provider in default {
+            request = request.default_capacity_provider_strategy(item(provider));
+        }
+        request.send()
+    };
+    let unknown = put("prod", &["nowhere"], &[])
+        .await
+        .expect_err("unknown provider");
+    assert!(err_code(&unknown).1.contains("does not exist"));
+    let outside = put("prod", &["pool"], &["spare"])
+        .await
+        .expect_err("default outside the list");
+    assert_eq!(err_code(&outside).0, "InvalidParameterException");
+    put("prod", &["pool", "spare", "FARGATE"], &["pool"])
+        .await
+        .expect("associated");
+    let twice = put("batch", &["pool"], &[])
+        .await
+        .expect_err("on another cluster");
+    assert!(err_code(&twice).1.contains("already associated"));
+
+    let td = bed.register("web", "web:1").await;
+    bed.ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(1)
+        .capacity_provider_strategy(item("pool"))
+        .send()
+        .await
+        .expect("service on the pool");
+    let in_use = put("prod", &["spare", "FARGATE"], &[])
+        .await
+        .expect_err("the service uses pool");
+    assert_eq!(err_code(&in_use).0, "ResourceInUseException");
+    let associated = bed
+        .ecs
+        .delete_capacity_provider()
+        .capacity_provider("pool")
+        .send()
+        .await
+        .expect_err("used and associated");
+    assert_eq!(err_code(&associated).0, "ResourceInUseException");
+
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("web")
+        .capacity_provider_strategy(item("spare"))
+        .force_new_deployment(true)
+        .send()
+        .await
+        .expect("moved to spare");
+    let still_associated = bed
+        .ecs
+        .delete_capacity_provider()
+        .capacity_provider("pool")
+        .send()
+        .await
+        .expect_err("still associated");
+    assert!(
+        err_code(&still_associated)
+            .1
+            .contains("associated with cluster prod")
+    );
+    put("prod", &["spare", "FARGATE"], &[])
+        .await
+        .expect("pool removed");
+    let deleting = bed
+        .ecs
+        .delete_capacity_provider()
+        .capacity_provider("pool")
+        .send()
+        .await
+        .expect("deleted")
+        .capacity_provider()
+        .cloned()
+        .expect("provider");
+    assert_eq!(
+        deleting.update_status(),
+        Some(&ecs::types::CapacityProviderUpdateStatus::DeleteInProgress)
+    );
+    bed.until_provider("pool", CapacityProviderStatus::Inactive)
+        .await;
+    let reserved = bed
+        .ecs
+        .delete_capacity_provider()
+        .capacity_provider("FARGATE")
+        .send()
+        .await
+        .expect_err("reserved");
+    assert_eq!(err_code(&reserved).0, "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn managed_instances_providers_belong_to_their_cluster() {
+    let bed = provider_bed().await;
+    bed.ecs
+        .create_cluster()
+        .cluster_name("managed")
+        .send()
+        .await
+        .expect("cluster");
+    let managed = CreateManagedInstancesProviderConfiguration::builder()
+        .infrastructure_role_arn("arn:aws:iam::123456789012:role/ecsInfrastructureRole")
+        .instance_launch_template(
+            InstanceLaunchTemplate::builder()
+                .ec2_instance_profile_arn("arn:aws:iam::123456789012:instance-profile/ecsInstance")
+                .network_configuration(
+                    ecs::types::ManagedInstancesNetworkConfiguration::builder()
+                        .subnets("subnet-12345678")
+                        .build(),
+                )
+                .build()
+                .expect("template"),
+        )
+        .build()
+        .expect("managed");
+    let without_cluster = bed
+        .ecs
+        .create_capacity_provider()
+        .name("mi")
+        .managed_instances_provider(managed.clone())
+        .send()
+        .await
+        .expect_err("cluster-scoped");
+    assert_eq!(err_code(&without_cluster).0, "InvalidParameterException");
+    let created = bed
+        .ecs
+        .create_capacity_provider()
+        .name("mi")
+        .cluster("managed")
+        .managed_instances_provider(managed)
+        .send()
+        .await
+        .expect("created")
+        .capacity_provider()
+        .cloned()
+        .expect("provider");
+    assert_eq!(
+        created.status(),
+        Some(&CapacityProviderStatus::Provisioning)
+    );
+    assert_eq!(created.cluster(), Some("managed"));
+    bed.until_provider("mi", CapacityProviderStatus::Active)
+        .await;
+
+    let other = bed
+        .ecs
+        .put_cluster_capacity_providers()
+        .cluster("prod")
+        .capacity_providers("mi")
+        .set_default_capacity_provider_strategy(Some(Vec::new()))
+        .send()
+        .await
+        .expect_err("another cluster's provider");
+    assert!(err_code(&other).1.contains("another cluster"));
+    let held = bed
+        .ecs
+        .delete_cluster()
+        .cluster("managed")
+        .send()
+        .await
+        .expect_err("its provider remains");
+    assert_eq!(
+        err_code(&held).0,
+        "ClusterContainsCapacityProviderException"
+    );
+    bed.ecs
+        .delete_capacity_provider()
+        .capacity_provider("mi")
+        .send()
+        .await
+        .expect("deleted");
+    bed.until_provider("mi", CapacityProviderStatus::Inactive)
+        .await;
+    bed.ecs
+        .delete_cluster()
+        .cluster("managed")
+        .send()
+        .await
+        .expect("nothing holds it now");
+}
+
+#[tokio::test]
+async fn describe_capacity_providers_pages_and_reports_missing_ones() {
+    let bed = provider_bed().await;
+    for i in 0..3 {
+        bed.ecs
+            .create_capacity_provider()
+            .name(format!("pool-{i}"))
+            .auto_scaling_group_provider(group(&format!("pool-{i}")))
+            .tags(
+                ecs::types::Tag::builder()
+                    .key("n")
+                    .value(i.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("created");
+    }
+    let described = bed
+        .ecs
+        .describe_capacity_providers()
+        .capacity_providers("FARGATE")
+        .capacity_providers("pool-1")
+        .capacity_providers("nowhere")
+        .send()
+        .await
+        .expect("described");
+    let names: Vec<&str> = described
+        .capacity_providers()
+        .iter()
+        .filter_map(|p| p.name())
+        .collect();
+    assert_eq!(names, ["FARGATE", "pool-1"]);
+    assert!(
+        described.capacity_providers()[1].tags().is_empty(),
+        "tags only on request"
+    );
+    assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+    let refused = bed
+        .ecs
+        .describe_capacity_providers()
+        .max_results(11)
+        .send()
+        .await
+        .expect_err("maxResults 11");
+    assert_eq!(err_code(&refused).0, "InvalidParameterException");
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = bed
+            .ecs
+            .describe_capacity_providers()
+            .max_results(2)
+            .set_next_token(token.clone())
+            .include(ecs::types::CapacityProviderField::Tags)
+            .send()
+            .await
+            .expect("page");
+        all.extend(
+            page.capacity_providers()
+                .iter()
+                .filter_map(|p| p.name().map(str::to_owned)),
+        );
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        all,
+        ["FARGATE", "FARGATE_SPOT", "pool-0", "pool-1", "pool-2"]
+    );
+}
