@@ -241,6 +241,28 @@ async fn updates_send_exactly_what_changed_with_ecs_rules() {
             json!({"cluster": "prod", "service": "placed", "placementConstraints": [], "placementStrategy": []})
         ]
     );
+    // An EC2 capacity provider of the cluster's to switch to.
+    bed.ecs
+        .create_capacity_provider()
+        .name("asg")
+        .auto_scaling_group_provider(
+            ecs::types::AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn("asg-group")
+                .build()
+                .expect("group"),
+        )
+        .send()
+        .await
+        .expect("provider");
+    bed.ecs
+        .put_cluster_capacity_providers()
+        .cluster("prod")
+        .capacity_providers("FARGATE")
+        .capacity_providers("asg")
+        .set_default_capacity_provider_strategy(Some(Vec::new()))
+        .send()
+        .await
+        .expect("associated");
     bed.proxy.clear();
     // Launch type -> capacity provider strategy: forceNewDeployment with it.
     bed.services()

@@ -243,3 +243,74 @@ fn command_line_kube_api_writes_a_kubeconfig_kubectl_uses() {
         "{names}"
     );
 }
+
+/// Throttling counts per account and Region: one account spending its CreateCluster burst leaves
+/// another account's, and its own in another Region, untouched; a throttled call reaches nothing.
+#[tokio::test]
+async fn each_account_and_region_is_throttled_on_its_own() {
+    let moto = MotoServer::shared().expect("moto");
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    proxy.set_buckets(&std::collections::BTreeMap::from([(
+        "cluster-modify".to_owned(),
+        ecs_testbed::aws::throttle::BucketSpec {
+            rate: 0.001,
+            burst: 2.0,
+        },
+    )]));
+    let client = http::client();
+    let (first, second) = (next_account_id(), next_account_id());
+    let create = |account: String, region: &'static str, name: &'static str| {
+        let client = client.clone();
+        let url = proxy.url().to_owned();
+        async move {
+            let target = "AmazonEC2ContainerServiceV20141113.CreateCluster";
+            let auth = AUTH.replace("us-east-1", region);
+            let (status, body) = http::send(
+                &client,
+                "POST",
+                &format!("{url}/"),
+                &[
+                    ("x-amz-target", target),
+                    ("content-type", "application/x-amz-json-1.1"),
+                    ("authorization", &auth),
+                    ("x-moto-account-id", &account),
+                ],
+                json!({"clusterName": name}).to_string().into(),
+            )
+            .await
+            .expect("answer");
+            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            (
+                status,
+                body["__type"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
+    };
+    for name in ["a", "b"] {
+        assert_eq!(create(first.clone(), "us-east-1", name).await.0, 200);
+    }
+    let throttled = create(first.clone(), "us-east-1", "c").await;
+    assert_eq!(throttled, (400, "ThrottlingException".to_owned()));
+    assert_eq!(
+        create(second.clone(), "us-east-1", "c").await.0,
+        200,
+        "another account"
+    );
+    assert_eq!(
+        create(first.clone(), "eu-west-1", "c").await.0,
+        200,
+        "another Region"
+    );
+    assert_eq!(proxy.count("CreateCluster"), 5, "every call recorded");
+    let forwarded = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "CreateCluster" && r.fault.is_none())
+        .count();
+    assert_eq!(forwarded, 4, "the throttled call went nowhere");
+}

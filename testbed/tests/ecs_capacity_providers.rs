@@ -461,3 +461,73 @@ async fn describe_capacity_providers_pages_and_reports_missing_ones() {
         ["FARGATE", "FARGATE_SPOT", "pool-0", "pool-1", "pool-2"]
     );
 }
+
+#[tokio::test]
+async fn services_take_the_cluster_default_strategy_and_associated_providers_only() {
+    let bed = provider_bed().await;
+    let td = bed.register("web", "web:1").await;
+    bed.ecs
+        .create_capacity_provider()
+        .name("pool")
+        .auto_scaling_group_provider(group("pool"))
+        .send()
+        .await
+        .expect("created");
+    let unassociated = bed
+        .ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("web")
+        .task_definition(&td)
+        .capacity_provider_strategy(item("pool"))
+        .send()
+        .await
+        .expect_err("pool is not the cluster's");
+    assert!(
+        err_code(&unassociated)
+            .1
+            .contains("not associated with the cluster")
+    );
+    bed.ecs
+        .put_cluster_capacity_providers()
+        .cluster("prod")
+        .capacity_providers("FARGATE")
+        .capacity_providers("pool")
+        .default_capacity_provider_strategy(item("pool"))
+        .send()
+        .await
+        .expect("associated, and the default");
+    let created = bed
+        .ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(1)
+        .send()
+        .await
+        .expect("created on the default strategy")
+        .service()
+        .cloned()
+        .expect("service");
+    assert_eq!(created.launch_type(), None);
+    assert_eq!(
+        created.capacity_provider_strategy()[0].capacity_provider(),
+        "pool"
+    );
+    let update = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("web")
+        .capacity_provider_strategy(item("elsewhere"))
+        .force_new_deployment(true)
+        .send()
+        .await
+        .expect_err("not the cluster's");
+    assert!(
+        err_code(&update)
+            .1
+            .contains("not associated with the cluster")
+    );
+}

@@ -228,11 +228,64 @@ async fn a_failing_image_is_rolled_back_by_the_circuit_breaker() {
         reason.starts_with("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/"),
         "{reason}"
     );
+    // The failed deployment stays listed, FAILED, while the rollback runs; it tripped at the
+    // documented threshold (half the desired count of 2, but at least 3 failed tasks).
+    let failed = rolling_back
+        .deployments()
+        .iter()
+        .find(|d| d.task_definition() == Some(bad.as_str()))
+        .expect("the failed deployment is still listed");
+    assert_eq!(
+        failed.rollout_state(),
+        Some(&ecs::types::DeploymentRolloutState::Failed)
+    );
+    assert_eq!(failed.status(), Some("ACTIVE"));
+    assert!(failed.failed_tasks() >= 3, "{failed:?}");
     let back = bed
         .wait("shop", "back on the good revision", completed)
         .await;
     assert_eq!(back.task_definition(), Some(good.as_str()));
     assert_eq!(back.running_count(), 2);
+}
+
+/// The breaker trips at half the desired count, not before: ten tasks wanted, five must fail
+/// (with two wanted it would trip at the minimum of three).
+#[tokio::test]
+async fn the_circuit_breaker_trips_at_half_the_desired_count() {
+    let bed = bed().await;
+    let bad = bed.register("big", "nginx:broken").await;
+    bed.create("big", &bad)
+        .desired_count(10)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(
+                    DeploymentCircuitBreaker::builder()
+                        .enable(true)
+                        .rollback(false)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("created");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut most_failed_in_progress = 0;
+    let failed_tasks = loop {
+        let service = bed.describe("big").await;
+        let d = &service.deployments()[0];
+        if d.rollout_state() == Some(&ecs::types::DeploymentRolloutState::Failed) {
+            break d.failed_tasks();
+        }
+        most_failed_in_progress = most_failed_in_progress.max(d.failed_tasks());
+        assert!(Instant::now() < deadline, "never FAILED: {d:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(failed_tasks >= 5, "{failed_tasks}");
+    assert!(
+        (3..5).contains(&most_failed_in_progress),
+        "still IN_PROGRESS with 3 and 4 failed tasks, saw at most {most_failed_in_progress}"
+    );
 }
 
 /// ListServiceDeployments: one service deployment per deployment ECS starts; the failed one is
@@ -525,6 +578,28 @@ async fn documented_rejections() {
         ("InvalidParameterException".into(), "When switching from launch type to capacity provider strategy on an existing service, or making a change to a capacity provider strategy on a service that is already using one, you must force a new deployment.".into())
     );
     // (An EC2 capacity provider: this bridge task definition does not fit FARGATE.)
+    bed.ecs
+        .create_capacity_provider()
+        .name("asg-provider")
+        .auto_scaling_group_provider(
+            ecs::types::AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn("asg-provider-group")
+                .build()
+                .expect("group"),
+        )
+        .send()
+        .await
+        .expect("provider");
+    bed.ecs
+        .put_cluster_capacity_providers()
+        .cluster("prod")
+        .capacity_providers("FARGATE")
+        .capacity_providers("FARGATE_SPOT")
+        .capacity_providers("asg-provider")
+        .set_default_capacity_provider_strategy(Some(Vec::new()))
+        .send()
+        .await
+        .expect("associated");
     bed.ecs
         .update_service()
         .cluster("prod")
@@ -836,7 +911,8 @@ async fn knobs_over_http_and_the_model_state() {
         json!({"rolloutSeconds": 5.0, "drainSeconds": 1.0,
                "imageOutcomes": [{"image": "*:broken*", "outcome": "pullFailure"}],
                "unlistedSeconds": 0.0, "taskSeconds": 1.0, "runSeconds": 2.0,
-               "stoppedRetentionSeconds": 3600.0, "providerSeconds": 1.0})
+               "stoppedRetentionSeconds": 3600.0, "providerSeconds": 1.0,
+               "steadyStateSeconds": 0.0})
     );
     let (status, _) = ecs_testbed::http::send(
         &client,
@@ -1184,4 +1260,84 @@ async fn describe_and_list_limits_are_refused_not_clamped() {
         .send()
         .await
         .expect("100 is fine");
+}
+
+/// A rollout with every task running is not over until ECS calls the service steady: the
+/// deployment stays IN_PROGRESS with the desired count running for `steadyStateSeconds`.
+#[tokio::test]
+async fn a_rollout_with_everything_running_can_still_be_in_progress() {
+    let bed = bed().await;
+    bed.proxy
+        .model()
+        .expect("model")
+        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
+            steady_state_seconds: Some(1.5),
+            ..Default::default()
+        });
+    let td = bed.register("steady", "nginx:1").await;
+    bed.create("steady", &td).send().await.expect("created");
+    let running = bed
+        .wait("steady", "all running", |s| {
+            s.deployments()[0].running_count() == 2
+        })
+        .await;
+    assert_eq!(
+        running.deployments()[0].rollout_state(),
+        Some(&ecs::types::DeploymentRolloutState::InProgress),
+        "running is not COMPLETED"
+    );
+    bed.wait("steady", "completed", completed).await;
+}
+
+/// With 100 / 100 percent a rolling deployment has no room: no new task may start (maximum) and
+/// no old one stop (minimum), so it stays IN_PROGRESS with nothing new running until the
+/// percentages change.
+#[tokio::test]
+async fn a_rollout_without_room_stalls_until_the_percentages_change() {
+    let bed = bed().await;
+    let v1 = bed.register("tight", "nginx:1").await;
+    bed.create("tight", &v1)
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .maximum_percent(100)
+                .minimum_healthy_percent(100)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("created");
+    bed.wait("tight", "completed", completed).await;
+    let v2 = bed.register("tight", "nginx:2").await;
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("tight")
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect("updated");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stalled = bed.describe("tight").await;
+    assert_eq!(rollout(&stalled)[0].2, "IN_PROGRESS", "{stalled:?}");
+    assert_eq!(stalled.deployments()[0].running_count(), 0);
+    assert_eq!(
+        stalled.deployments()[1].running_count(),
+        2,
+        "the old tasks keep running"
+    );
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("tight")
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .maximum_percent(200)
+                .minimum_healthy_percent(100)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("room made");
+    let done = bed.wait("tight", "completed", completed).await;
+    assert!(done.task_definition().is_some_and(|t| t == v2));
 }

@@ -391,7 +391,7 @@ async fn run_task_refuses_what_ecs_refuses() {
             .task_definition(&fargate)
             .capacity_provider_strategy(
                 CapacityProviderStrategyItem::builder()
-                    .capacity_provider("FARGATE")
+                    .capacity_provider("pool-of-another-cluster")
                     .build()
                     .expect("item"),
             )

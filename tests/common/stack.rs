@@ -60,8 +60,12 @@ impl Bed {
             .await;
         let ecs = ecs::Client::new(&config);
         for name in ["prod", "my-cluster"] {
+            // Fargate capacity providers are available to all accounts "and only need to be
+            // associated with a cluster to be used" (PutClusterCapacityProviders).
             ecs.create_cluster()
                 .cluster_name(name)
+                .capacity_providers("FARGATE")
+                .capacity_providers("FARGATE_SPOT")
                 .send()
                 .await
                 .expect("cluster");

@@ -288,6 +288,26 @@ fn set_rules(state: &State, faults: Vec<FaultRule>) {
     }
 }
 
+/// The account (`x-moto-account-id`, else the proxy's, else moto's default) and Region (the
+/// signature's credential scope, `Credential=<key>/<date>/<region>/<service>/aws4_request`) a
+/// request counts against.
+fn caller_of(state: &State, headers: &hyper::HeaderMap) -> (String, String) {
+    let account = headers
+        .get("x-moto-account-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| state.account_id.clone())
+        .unwrap_or_else(|| "123456789012".into());
+    let region = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(2))
+        .unwrap_or("us-east-1")
+        .to_owned();
+    (account, region)
+}
+
 /// An error returned from the service makes hyper close the connection without an answer.
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by fault injection")]
@@ -309,7 +329,15 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
     };
     let (service, operation) = identify(&parts.headers, &body);
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let fault = if state.throttle.admit(&service, &operation) {
+    let (account, region) = caller_of(&state, &parts.headers);
+    let caller = crate::aws::throttle::Caller {
+        account: &account,
+        region: &region,
+    };
+    let fault = if state
+        .throttle
+        .admit(&caller, &service, &operation, &json_body)
+    {
         pick_fault(&state, &service, &operation)
     } else {
         Some(Fault::Throttle)

@@ -24,7 +24,7 @@ pub const KINDS: [(&str, &str); 3] = [
 ];
 
 /// Creates in `account` behind `aws_url` what the examples expect to exist already: their clusters
-/// and the task definitions two services name literally (`web-app:1`, `web-app-ec2`).
+/// (with the Fargate capacity providers associated) and the task definitions two services name literally (`web-app:1`, `web-app-ec2`).
 pub async fn seed_aws(
     client: &HttpClient,
     aws_url: &str,
@@ -36,7 +36,8 @@ pub async fn seed_aws(
             aws_url,
             account,
             "CreateCluster",
-            &json!({"clusterName": cluster}),
+            // The examples' Fargate strategies need FARGATE and FARGATE_SPOT associated.
+            &json!({"clusterName": cluster, "capacityProviders": ["FARGATE", "FARGATE_SPOT"]}),
         )
         .await?;
     }

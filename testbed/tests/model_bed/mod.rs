@@ -55,6 +55,8 @@ pub async fn bed_with(passthrough: bool) -> Bed {
     bed.ecs
         .create_cluster()
         .cluster_name("prod")
+        .capacity_providers("FARGATE")
+        .capacity_providers("FARGATE_SPOT")
         .send()
         .await
         .expect("cluster");

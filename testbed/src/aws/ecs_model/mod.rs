@@ -26,7 +26,7 @@ use service_deployments::{
 };
 use services::describe;
 use task_sets::{TaskSet, describe_task_sets, primary_task_set_members, task_sets_running};
-use tasks::{RunTaskToken, Task};
+use tasks::{RunTaskToken, Task, unassociated_provider};
 pub use upstream::Upstream;
 use upstream::upstream_error;
 
@@ -74,6 +74,10 @@ pub struct Knobs {
     /// DELETE_IN_PROGRESS before INACTIVE.
     #[serde(default = "default_provider_seconds")]
     pub provider_seconds: f64,
+    /// Seconds a rolling deployment stays IN_PROGRESS with all its tasks running before
+    /// COMPLETED (ECS waits for a steady state; 0 by default).
+    #[serde(default)]
+    pub steady_state_seconds: f64,
 }
 
 fn default_provider_seconds() -> f64 {
@@ -110,6 +114,7 @@ impl Default for Knobs {
             run_seconds: default_run_seconds(),
             stopped_retention_seconds: default_stopped_retention_seconds(),
             provider_seconds: default_provider_seconds(),
+            steady_state_seconds: 0.0,
         }
     }
 }
@@ -201,6 +206,8 @@ pub struct KnobsPatch {
     pub stopped_retention_seconds: Option<f64>,
     /// New capacity provider settling time.
     pub provider_seconds: Option<f64>,
+    /// New steady-state wait.
+    pub steady_state_seconds: Option<f64>,
 }
 
 /// What the model answers instead of moto.
@@ -598,6 +605,9 @@ impl EcsModel {
             }
             if let Some(v) = patch.provider_seconds {
                 knobs.provider_seconds = v.max(0.0);
+            }
+            if let Some(v) = patch.steady_state_seconds {
+                knobs.steady_state_seconds = v.max(0.0);
             }
         }
     }

@@ -3,6 +3,43 @@
 
 use super::*;
 
+/// Whether a rolling deployment can neither start a task nor stop one. maximumPercent: "an upper
+/// limit on the number of your service's tasks that are allowed in the RUNNING, STOPPING, or
+/// PENDING state during a deployment, as a percentage of the desiredCount (rounded down to the
+/// nearest integer)"; minimumHealthyPercent: "a lower limit on the number of your service's
+/// tasks that must remain in the RUNNING state during a deployment, as a percentage of the
+/// desiredCount (rounded up to the nearest integer)". With 100 / 100 and old tasks running
+/// there is no room either way.
+fn no_room_to_deploy(service: &Service) -> bool {
+    let desired = service.desired_count;
+    let old: i64 = service
+        .deployments
+        .iter()
+        .skip(1)
+        .map(|d| d.running_count)
+        .sum();
+    if desired <= 0 || old <= 0 {
+        return false;
+    }
+    let config = service
+        .members
+        .get("deploymentConfiguration")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let max = config["maximumPercent"].as_i64().unwrap_or(200);
+    let min = config["minimumHealthyPercent"].as_i64().unwrap_or(100);
+    let upper = desired * max / 100;
+    let lower = (desired * min + 99) / 100;
+    upper - old <= 0 && old - lower <= 0
+}
+
+/// The failed task count at which the circuit breaker trips: "minimum threshold <= 0.5 *
+/// desired task count => maximum threshold", with 3 and 200 as the documented defaults (the
+/// developer guide's deployment circuit breaker page). Rounding up is the model's reading.
+pub(super) fn breaker_threshold(desired: i64) -> i64 {
+    ((desired.max(0) + 1) / 2).clamp(3, 200)
+}
+
 impl EcsModel {
     pub(super) fn new_deployment(
         &self,
@@ -43,8 +80,9 @@ impl EcsModel {
         let knobs = self.knobs();
         let rollout = Duration::from_secs_f64(knobs.rollout_seconds);
         let drain = Duration::from_secs_f64(knobs.drain_seconds);
+        let steady = Duration::from_secs_f64(knobs.steady_state_seconds);
         for service in account.services.values_mut() {
-            self.advance_service(service, rollout, drain);
+            self.advance_service(service, rollout, drain, steady);
         }
         self.forget_stopped_tasks(account);
     }
@@ -54,6 +92,7 @@ impl EcsModel {
         service: &mut Service,
         rollout: Duration,
         drain: Duration,
+        steady: Duration,
     ) {
         let name = service.name.clone();
         if service.status == Status::Draining {
@@ -130,7 +169,9 @@ impl EcsModel {
                 ));
                 service.push_event(event);
             }
-            if breaker_on && elapsed >= rollout {
+            if breaker_on
+                && primary.failed_tasks.max(failed) >= breaker_threshold(service.desired_count)
+            {
                 let failed_id = primary.id.clone();
                 if let Some(p) = service.deployments.first_mut() {
                     p.rollout_state = "FAILED".into();
@@ -183,10 +224,11 @@ impl EcsModel {
                         back.id
                     ));
                     service.push_event(event);
-                    // The failed deployment is replaced; the old tasks keep running meanwhile.
+                    // The failed deployment stays listed, FAILED and ACTIVE, while the rollback
+                    // runs; the old tasks keep running meanwhile. (Shape as users report it:
+                    // the rollback deployment is PRIMARY, the failed one beside it.)
                     back.running_count = 0;
                     back.service_deployment = primary.service_deployment.clone();
-                    service.deployments.remove(0);
                     for d in service.deployments.iter_mut() {
                         d.status = "ACTIVE".into();
                     }
@@ -196,7 +238,26 @@ impl EcsModel {
             }
             return;
         }
-        if elapsed >= rollout {
+        if no_room_to_deploy(service) {
+            // Neither a new task can start nor an old one stop: the rollout waits, IN_PROGRESS,
+            // with nothing of the new revision running, until the percentages change.
+            if let Some(p) = service.deployments.first_mut() {
+                p.running_count = 0;
+                p.pending_count = 0;
+            }
+            return;
+        }
+        if elapsed >= rollout && elapsed < rollout + steady {
+            // Everything runs, and ECS still waits for the service to be steady before it
+            // calls the deployment COMPLETED.
+            let desired = service.desired_count;
+            if let Some(p) = service.deployments.first_mut() {
+                p.running_count = desired;
+                p.pending_count = 0;
+            }
+            return;
+        }
+        if elapsed >= rollout + steady {
             let desired = service.desired_count;
             let previous_running: i64 = service
                 .deployments

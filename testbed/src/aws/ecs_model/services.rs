@@ -50,6 +50,29 @@ impl EcsModel {
                 "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.",
             );
         }
+        let controller_type = members
+            .get("deploymentController")
+            .and_then(|c| c["type"].as_str())
+            .unwrap_or("ECS");
+        if controller_type != "EXTERNAL" {
+            let described = match self.active_cluster(upstream, &cluster).await {
+                Ok(found) => found,
+                Err(answer) => return answer,
+            };
+            // capacityProviderStrategy: "If no capacityProviderStrategy or launchType is
+            // specified, the defaultCapacityProviderStrategy for the cluster is used."
+            if !members.contains_key("launchType")
+                && !members.contains_key("capacityProviderStrategy")
+                && let Some(strategy) = described["defaultCapacityProviderStrategy"]
+                    .as_array()
+                    .filter(|s| !s.is_empty())
+            {
+                members.insert("capacityProviderStrategy".into(), json!(strategy));
+            }
+            if let Some(refused) = unassociated_provider(&described, &members) {
+                return refused;
+            }
+        }
         if let Some(rejection) = fargate_placement(&members) {
             return rejection;
         }
@@ -310,6 +333,19 @@ impl EcsModel {
             }
         } else if members.contains_key("capacityProviderStrategy") {
             members.remove("launchType");
+        }
+        if body
+            .get("capacityProviderStrategy")
+            .and_then(Value::as_array)
+            .is_some_and(|s| !s.is_empty())
+        {
+            let described = match self.active_cluster(upstream, &cluster).await {
+                Ok(found) => found,
+                Err(answer) => return answer,
+            };
+            if let Some(refused) = unassociated_provider(&described, &members) {
+                return refused;
+            }
         }
         if let Some(rejection) = fargate_placement(&members) {
             return rejection;
