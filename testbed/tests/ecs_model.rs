@@ -1341,3 +1341,92 @@ async fn a_rollout_without_room_stalls_until_the_percentages_change() {
     let done = bed.wait("tight", "completed", completed).await;
     assert!(done.task_definition().is_some_and(|t| t == v2));
 }
+
+/// UpdateService stores what it is sent as CreateService does, defaults filled in: a strategy
+/// item without base and weight reads back with 0 and 0, a VPC configuration without
+/// assignPublicIp with DISABLED, a deployment configuration with only percentages with the
+/// breaker, strategy, bake time and alarms a new service reports.
+#[tokio::test]
+async fn update_service_normalises_what_it_stores() {
+    let bed = bed().await;
+    let td = bed.register("norm", "nginx:1").await;
+    bed.create("norm", &td).send().await.expect("created");
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("norm")
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .build()
+                .expect("item"),
+        )
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .maximum_percent(150)
+                .minimum_healthy_percent(50)
+                .build(),
+        )
+        .force_new_deployment(true)
+        .send()
+        .await
+        .expect_err("an EC2-only task definition on FARGATE_SPOT");
+    let fargate = bed.register_fargate("norm-f", "nginx:1", None).await;
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("norm")
+        .task_definition(&fargate)
+        .network_configuration(
+            ecs::types::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    ecs::types::AwsVpcConfiguration::builder()
+                        .subnets("subnet-12345678")
+                        .build()
+                        .expect("vpc"),
+                )
+                .build(),
+        )
+        .capacity_provider_strategy(
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .build()
+                .expect("item"),
+        )
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .maximum_percent(150)
+                .minimum_healthy_percent(50)
+                .build(),
+        )
+        .force_new_deployment(true)
+        .send()
+        .await
+        .expect("updated");
+    let service = bed.describe("norm").await;
+    let item = &service.capacity_provider_strategy()[0];
+    assert_eq!((item.base(), item.weight()), (0, 0));
+    assert_eq!(
+        service
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .and_then(|v| v.assign_public_ip()),
+        Some(&ecs::types::AssignPublicIp::Disabled)
+    );
+    let config = service.deployment_configuration().expect("configuration");
+    assert_eq!(
+        (config.maximum_percent(), config.minimum_healthy_percent()),
+        (Some(150), Some(50))
+    );
+    assert_eq!(
+        config
+            .deployment_circuit_breaker()
+            .map(|b| (b.enable(), b.rollback())),
+        Some((false, false))
+    );
+    assert_eq!(
+        config.strategy(),
+        Some(&ecs::types::DeploymentStrategy::Rolling)
+    );
+    assert_eq!(config.bake_time_in_minutes(), Some(0));
+}

@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs as ecs;
 use ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, Compatibility,
-    ContainerDefinition, DesiredStatus, LaunchType, NetworkConfiguration, NetworkMode, Tag,
-    TaskStopCode,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DesiredStatus, LaunchType,
+    NetworkConfiguration, Tag, TaskStopCode,
 };
 use ecs_testbed::aws::ecs_model::KnobsPatch;
 use ecs_testbed::{ImageOutcome, TaskOutcome};
@@ -47,47 +46,6 @@ async fn task_bed(outcomes: &[(&str, TaskOutcome)]) -> Bed {
         ..Default::default()
     });
     bed
-}
-
-/// A Fargate task definition with an essential `app` and, optionally, a non-essential sidecar.
-async fn fargate_task_definition(
-    bed: &Bed,
-    family: &str,
-    app: &str,
-    sidecar: Option<&str>,
-) -> String {
-    let mut request = bed
-        .ecs
-        .register_task_definition()
-        .family(family)
-        .requires_compatibilities(Compatibility::Fargate)
-        .network_mode(NetworkMode::Awsvpc)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            ContainerDefinition::builder()
-                .name("app")
-                .image(app)
-                .essential(true)
-                .build(),
-        );
-    if let Some(image) = sidecar {
-        request = request.container_definitions(
-            ContainerDefinition::builder()
-                .name("sidecar")
-                .image(image)
-                .essential(false)
-                .build(),
-        );
-    }
-    request
-        .send()
-        .await
-        .expect("registered")
-        .task_definition()
-        .and_then(|t| t.task_definition_arn())
-        .expect("arn")
-        .to_owned()
 }
 
 fn network() -> NetworkConfiguration {
@@ -184,7 +142,9 @@ async fn a_task_runs_through_the_documented_states_and_exits_as_its_image_says()
         ("*:server", TaskOutcome::RunUntilStopped),
     ])
     .await;
-    let td = fargate_task_definition(&bed, "job", "migrate:exit-3", Some("proxy:server")).await;
+    let td = bed
+        .register_fargate("job", "migrate:exit-3", Some("proxy:server"))
+        .await;
     let answer = bed
         .run(&td)
         .started_by("ci-run-7")
@@ -243,9 +203,9 @@ async fn failures_to_start_and_out_of_memory_leave_their_reasons() {
         ("*:hungry", TaskOutcome::OutOfMemory),
     ])
     .await;
-    let pull = fargate_task_definition(&bed, "pull", "app:broken", None).await;
-    let init = fargate_task_definition(&bed, "init", "app:no-logs", None).await;
-    let oom = fargate_task_definition(&bed, "oom", "app:hungry", None).await;
+    let pull = bed.register_fargate("pull", "app:broken", None).await;
+    let init = bed.register_fargate("init", "app:no-logs", None).await;
+    let oom = bed.register_fargate("oom", "app:hungry", None).await;
     let (pull, init, oom) = (
         bed.run_one(&pull).await,
         bed.run_one(&init).await,
@@ -290,7 +250,7 @@ async fn failures_to_start_and_out_of_memory_leave_their_reasons() {
 #[tokio::test]
 async fn stop_task_is_user_initiated_with_the_reason_given() {
     let bed = task_bed(&[("*:server", TaskOutcome::RunUntilStopped)]).await;
-    let td = fargate_task_definition(&bed, "server", "web:server", None).await;
+    let td = bed.register_fargate("server", "web:server", None).await;
     let arn = bed.run_one(&td).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while bed.task(&arn).await.last_status() != Some("RUNNING") {
@@ -357,7 +317,7 @@ async fn stop_task_is_user_initiated_with_the_reason_given() {
 #[tokio::test]
 async fn run_task_refuses_what_ecs_refuses() {
     let bed = task_bed(&[]).await;
-    let fargate = fargate_task_definition(&bed, "refused", "app:1", None).await;
+    let fargate = bed.register_fargate("refused", "app:1", None).await;
     let ec2_only = bed.register("ec2-only", "app:1").await;
     let refused = |result: Result<
         ecs::operation::run_task::RunTaskOutput,
@@ -490,7 +450,7 @@ async fn the_cluster_default_strategy_applies_when_a_task_names_neither() {
         .send()
         .await
         .expect("cluster");
-    let td = fargate_task_definition(&bed, "spot", "app:1", None).await;
+    let td = bed.register_fargate("spot", "app:1", None).await;
     let answer = bed
         .ecs
         .run_task()
@@ -514,7 +474,7 @@ async fn a_client_token_makes_run_task_idempotent_in_its_cluster() {
         .send()
         .await
         .expect("cluster");
-    let td = fargate_task_definition(&bed, "once", "web:server", None).await;
+    let td = bed.register_fargate("once", "web:server", None).await;
     let first = bed
         .run(&td)
         .count(2)
@@ -569,8 +529,8 @@ async fn a_client_token_makes_run_task_idempotent_in_its_cluster() {
 #[tokio::test]
 async fn describe_and_list_tasks_keep_their_limits_filters_and_pages() {
     let bed = task_bed(&[("*:server", TaskOutcome::RunUntilStopped)]).await;
-    let web = fargate_task_definition(&bed, "web", "web:server", None).await;
-    let worker = fargate_task_definition(&bed, "worker", "worker:server", None).await;
+    let web = bed.register_fargate("web", "web:server", None).await;
+    let worker = bed.register_fargate("worker", "worker:server", None).await;
     let mut webs = Vec::new();
     for _ in 0..3 {
         webs.push(bed.run_one(&web).await);
@@ -685,7 +645,7 @@ async fn stopped_tasks_are_forgotten_after_their_retention() {
         stopped_retention_seconds: Some(0.5),
         ..Default::default()
     });
-    let td = fargate_task_definition(&bed, "brief", "job:1", None).await;
+    let td = bed.register_fargate("brief", "job:1", None).await;
     let arn = bed.run_one(&td).await;
     let (task, _) = bed.until_stopped(&arn).await;
     assert_eq!(
@@ -719,4 +679,105 @@ async fn stopped_tasks_are_forgotten_after_their_retention() {
         )
         .await;
     assert!(stopped.is_empty());
+}
+
+/// A service's tasks are there to list and describe: its running count as RUNNING tasks of group
+/// `service:<name>` started by the deployment; scaling in stops one (ServiceSchedulerInitiated);
+/// a failing image leaves STOPPED tasks with the image's reason, one per failed task.
+#[tokio::test]
+async fn service_tasks_are_listed_and_a_failing_image_leaves_its_reasons() {
+    let bed = task_bed(&[("*:broken*", TaskOutcome::PullFailure)]).await;
+    let good = bed.register("web", "web:1").await;
+    bed.create("web", &good).send().await.expect("service");
+    let service = bed
+        .wait("web", "completed", |s| {
+            s.deployments().len() == 1 && s.running_count() == 2
+        })
+        .await;
+    let deployment = service.deployments()[0].id().expect("id").to_owned();
+    let listed = bed
+        .list(bed.ecs.list_tasks().cluster("prod").service_name("web"))
+        .await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for arn in &listed {
+        let task = bed.task(arn).await;
+        assert_eq!(task.group(), Some("service:web"));
+        assert_eq!(task.started_by(), Some(deployment.as_str()));
+        assert_eq!(task.last_status(), Some("RUNNING"));
+        assert_eq!(task.task_definition_arn(), Some(good.as_str()));
+    }
+
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("web")
+        .desired_count(1)
+        .send()
+        .await
+        .expect("scaled in");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stopped = loop {
+        let stopped = bed
+            .list(
+                bed.ecs
+                    .list_tasks()
+                    .cluster("prod")
+                    .service_name("web")
+                    .desired_status(DesiredStatus::Stopped),
+            )
+            .await;
+        if !stopped.is_empty() {
+            break stopped;
+        }
+        assert!(Instant::now() < deadline, "nothing stopped on scale-in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let scaled_in = bed.task(&stopped[0]).await;
+    assert_eq!(
+        scaled_in.stop_code(),
+        Some(&TaskStopCode::ServiceSchedulerInitiated)
+    );
+
+    let bad = bed.register("web", "web:broken").await;
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("web")
+        .task_definition(&bad)
+        .send()
+        .await
+        .expect("updated");
+    let failing = bed
+        .wait("web", "two failed tasks", |s| {
+            s.deployments()[0].failed_tasks() >= 2
+        })
+        .await;
+    let failing_id = failing.deployments()[0].id().expect("id").to_owned();
+    let failed = bed
+        .list(
+            bed.ecs
+                .list_tasks()
+                .cluster("prod")
+                .started_by(&failing_id)
+                .desired_status(DesiredStatus::Stopped),
+        )
+        .await;
+    assert!(failed.len() >= 2, "{failed:?}");
+    let task = bed.task(&failed[0]).await;
+    assert_eq!(task.stop_code(), Some(&TaskStopCode::TaskFailedToStart));
+    assert!(
+        task.stopped_reason()
+            .unwrap_or_default()
+            .starts_with("CannotPullContainerError"),
+        "{task:?}"
+    );
+    assert_eq!(task.task_definition_arn(), Some(bad.as_str()));
+    let running = bed
+        .list(bed.ecs.list_tasks().cluster("prod").service_name("web"))
+        .await;
+    assert_eq!(
+        running.len(),
+        1,
+        "the old revision keeps its task: {running:?}"
+    );
 }

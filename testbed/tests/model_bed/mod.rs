@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
 use aws_sdk_ecs::error::ProvideErrorMetadata;
-use ecs::types::LaunchType;
+use ecs::types::{Compatibility, ContainerDefinition, LaunchType, NetworkMode};
 use ecs_testbed::{AwsProxy, MotoServer, ProxyConfig};
 
 pub struct Bed {
@@ -183,6 +183,44 @@ impl Bed {
             .expect("registered")
             .container_instance()
             .and_then(|c| c.container_instance_arn())
+            .expect("arn")
+            .to_owned()
+    }
+}
+
+impl Bed {
+    /// A Fargate task definition with an essential `app` and, optionally, a non-essential sidecar.
+    pub async fn register_fargate(&self, family: &str, app: &str, sidecar: Option<&str>) -> String {
+        let mut request = self
+            .ecs
+            .register_task_definition()
+            .family(family)
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(
+                ContainerDefinition::builder()
+                    .name("app")
+                    .image(app)
+                    .essential(true)
+                    .build(),
+            );
+        if let Some(image) = sidecar {
+            request = request.container_definitions(
+                ContainerDefinition::builder()
+                    .name("sidecar")
+                    .image(image)
+                    .essential(false)
+                    .build(),
+            );
+        }
+        request
+            .send()
+            .await
+            .expect("registered")
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
             .expect("arn")
             .to_owned()
     }

@@ -592,8 +592,7 @@ impl EcsModel {
                         .is_some_and(|st| strategy_providers(st).contains(removed))
             });
             let used_by_task = state
-                .tasks
-                .iter()
+                .all_tasks()
                 .any(|t| t.in_cluster(&cluster) && t.runs_on(removed) && !t.is_stopped(&knobs));
             if used_by_service || used_by_task {
                 return error(

@@ -87,8 +87,7 @@ impl EcsModel {
         // ClusterContainsTasksException: "You can't delete a cluster that has active tasks."
         let knobs = self.knobs();
         if state
-            .tasks
-            .iter()
+            .all_tasks()
             .any(|task| task.in_cluster(&name) && !task.is_stopped(&knobs))
         {
             return error(

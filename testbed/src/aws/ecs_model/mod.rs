@@ -14,6 +14,7 @@ mod capacity_providers;
 mod clusters;
 mod rollout;
 mod service_deployments;
+mod service_tasks;
 mod services;
 mod task_sets;
 mod tasks;
@@ -22,7 +23,8 @@ mod upstream;
 use autoscaling::*;
 use capacity_providers::CapacityProvider;
 use service_deployments::{
-    ServiceDeploymentRecord, current_service_deployment, set_service_deployment,
+    ServiceDeploymentRecord, current_service_deployment, record_breaker, record_rollback,
+    set_service_deployment,
 };
 use services::describe;
 use task_sets::{TaskSet, describe_task_sets, primary_task_set_members, task_sets_running};
@@ -273,6 +275,9 @@ struct Deployment {
     /// The service deployment it runs under (a rollback runs under the failed one's).
     #[serde(skip)]
     service_deployment: String,
+    /// It rolls a failed or stopped deployment back.
+    #[serde(skip)]
+    is_rollback: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -310,6 +315,8 @@ struct Service {
     task_sets: Vec<TaskSet>,
     /// DescribeServices answers MISSING for it until then (the `unlistedSeconds` knob).
     listed_from: Instant,
+    /// Its tasks, materialised from its deployments (`service_tasks.rs`).
+    tasks: Vec<Task>,
 }
 
 /// Members of the service definition (stored and echoed by DescribeServices).
@@ -375,6 +382,22 @@ struct Account {
     capacity_providers: BTreeMap<String, CapacityProvider>,
 }
 
+impl Account {
+    /// Every task of the account: RunTask's and the services'.
+    fn all_tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks
+            .iter()
+            .chain(self.services.values().flat_map(|s| s.tasks.iter()))
+    }
+
+    /// The same, to change.
+    fn tasks_mut(&mut self) -> impl Iterator<Item = &mut Task> {
+        self.tasks
+            .iter_mut()
+            .chain(self.services.values_mut().flat_map(|s| s.tasks.iter_mut()))
+    }
+}
+
 /// The model: knobs and per-account state; share it behind an `Arc`.
 #[derive(Default)]
 pub struct EcsModel {
@@ -397,6 +420,8 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "DescribeServices"
                 | "ListServices"
                 | "ListServiceDeployments"
+                | "DescribeServiceDeployments"
+                | "StopServiceDeployment"
                 | "CreateTaskSet"
                 | "UpdateServicePrimaryTaskSet"
                 | "DeleteTaskSet"
@@ -696,6 +721,10 @@ impl EcsModel {
             ("ecs", "DescribeServices") => self.describe_services(upstream, &state, body).await,
             ("ecs", "ListServices") => self.list_services(upstream, &state, body).await,
             ("ecs", "ListServiceDeployments") => self.list_service_deployments(&state, body),
+            ("ecs", "DescribeServiceDeployments") => {
+                self.describe_service_deployments(&state, body)
+            }
+            ("ecs", "StopServiceDeployment") => self.stop_service_deployment(&mut state, body),
             ("ecs", "CreateTaskSet") => self.create_task_set(upstream, &mut state, body).await,
             ("ecs", "UpdateServicePrimaryTaskSet") => self.primary_task_set(&mut state, body),
             ("ecs", "DeleteTaskSet") => self.delete_task_set(&mut state, body),

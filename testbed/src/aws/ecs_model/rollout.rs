@@ -71,6 +71,7 @@ impl EcsModel {
                 .filter_map(|k| members.get(*k).map(|v| ((*k).to_owned(), v.clone())))
                 .collect(),
             service_deployment: String::new(),
+            is_rollback: false,
         }
     }
 
@@ -83,6 +84,7 @@ impl EcsModel {
         let steady = Duration::from_secs_f64(knobs.steady_state_seconds);
         for service in account.services.values_mut() {
             self.advance_service(service, rollout, drain, steady);
+            self.materialise_service_tasks(service, &knobs);
         }
         self.forget_stopped_tasks(account);
     }
@@ -169,9 +171,15 @@ impl EcsModel {
                 ));
                 service.push_event(event);
             }
-            if breaker_on
-                && primary.failed_tasks.max(failed) >= breaker_threshold(service.desired_count)
-            {
+            let tripped = breaker_on
+                && primary.failed_tasks.max(failed) >= breaker_threshold(service.desired_count);
+            record_breaker(
+                service,
+                &primary.service_deployment,
+                primary.failed_tasks.max(failed),
+                tripped,
+            );
+            if tripped {
                 let failed_id = primary.id.clone();
                 if let Some(p) = service.deployments.first_mut() {
                     p.rollout_state = "FAILED".into();
@@ -196,44 +204,8 @@ impl EcsModel {
                         Some(reason.clone()),
                     );
                 }
-                if rollback && let Some(previous) = service.last_completed.clone() {
-                    set_service_deployment(
-                        service,
-                        &primary.service_deployment,
-                        "ROLLBACK_IN_PROGRESS",
-                        Some(reason),
-                    );
-                    let previous_id = service
-                        .deployments
-                        .iter()
-                        .skip(1)
-                        .find(|d| d.task_definition == previous)
-                        .map(|d| d.id.clone())
-                        .unwrap_or_else(|| "ecs-svc/0000000000000000000".into());
-                    let mut back = self.new_deployment(
-                        &previous,
-                        service.desired_count,
-                        false,
-                        &service.members,
-                        Some(format!(
-                            "ECS deployment circuit breaker: rolling back to deploymentId {previous_id}."
-                        )),
-                    );
-                    let event = self.event(format!(
-                        "(service {name}) rolling back to deployment {}.",
-                        back.id
-                    ));
-                    service.push_event(event);
-                    // The failed deployment stays listed, FAILED and ACTIVE, while the rollback
-                    // runs; the old tasks keep running meanwhile. (Shape as users report it:
-                    // the rollback deployment is PRIMARY, the failed one beside it.)
-                    back.running_count = 0;
-                    back.service_deployment = primary.service_deployment.clone();
-                    for d in service.deployments.iter_mut() {
-                        d.status = "ACTIVE".into();
-                    }
-                    service.deployments.insert(0, back);
-                    service.task_definition = previous;
+                if rollback && service.last_completed.is_some() {
+                    self.roll_back(service, &primary.service_deployment, reason);
                 }
             }
             return;
@@ -266,9 +238,7 @@ impl EcsModel {
                 .map(|d| d.running_count)
                 .sum();
             let id = primary.id.clone();
-            let rolled_back = primary
-                .rollout_state_reason
-                .starts_with("ECS deployment circuit breaker: rolling back");
+            let rolled_back = primary.is_rollback;
             if let Some(p) = service.deployments.first_mut() {
                 p.rollout_state = "COMPLETED".into();
                 // Unverified: a finished rollback deployment is reported as any completed one;
@@ -321,5 +291,67 @@ impl EcsModel {
                 p.pending_count = desired - p.running_count;
             }
         }
+    }
+
+    /// Rolls the service deployment `arn` back to the last revision that completed: the
+    /// deployment in flight stays listed, FAILED and ACTIVE, while a new PRIMARY deployment of
+    /// that revision runs under the same service deployment (ROLLBACK_IN_PROGRESS, then
+    /// ROLLBACK_SUCCESSFUL). With nothing completed before, there is nothing to go back to: the
+    /// service deployment is STOPPED (the model's reading).
+    pub(super) fn roll_back(&self, service: &mut Service, arn: &str, reason: String) {
+        let name = service.name.clone();
+        for d in service
+            .deployments
+            .iter_mut()
+            .filter(|d| d.service_deployment == arn && d.rollout_state == "IN_PROGRESS")
+        {
+            // Unverified: what a deployment stopped by hand reports.
+            d.rollout_state = "FAILED".into();
+            d.rollout_state_reason = reason.clone();
+            d.updated_at = epoch();
+        }
+        let Some(previous) = service.last_completed.clone() else {
+            set_service_deployment(service, arn, "STOPPED", Some(reason));
+            return;
+        };
+        set_service_deployment(service, arn, "ROLLBACK_IN_PROGRESS", Some(reason.clone()));
+        record_rollback(service, arn, &reason, &previous);
+        let breaker = reason.starts_with("ECS deployment circuit breaker");
+        let previous_id = service
+            .deployments
+            .iter()
+            .skip(1)
+            .find(|d| d.task_definition == previous)
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| "ecs-svc/0000000000000000000".into());
+        let back_reason = if breaker {
+            format!("ECS deployment circuit breaker: rolling back to deploymentId {previous_id}.")
+        } else {
+            // The model's text for a rollback asked for with StopServiceDeployment.
+            format!("ECS deployment rolling back to deploymentId {previous_id}.")
+        };
+        let mut back = self.new_deployment(
+            &previous,
+            service.desired_count,
+            false,
+            &service.members,
+            Some(back_reason),
+        );
+        let event = self.event(format!(
+            "(service {name}) rolling back to deployment {}.",
+            back.id
+        ));
+        service.push_event(event);
+        // The failed deployment stays listed, FAILED and ACTIVE, while the rollback runs; the
+        // old tasks keep running meanwhile. (Shape as users report it: the rollback deployment
+        // is PRIMARY, the failed one beside it.)
+        back.running_count = 0;
+        back.service_deployment = arn.to_owned();
+        back.is_rollback = true;
+        for d in service.deployments.iter_mut() {
+            d.status = "ACTIVE".into();
+        }
+        service.deployments.insert(0, back);
+        service.task_definition = previous;
     }
 }

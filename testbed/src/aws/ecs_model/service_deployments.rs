@@ -19,15 +19,43 @@ use super::*;
 pub(super) struct ServiceDeploymentRecord {
     arn: String,
     created_at: f64,
+    updated_at: f64,
     finished_at: Option<f64>,
+    stopped_at: Option<f64>,
     status: &'static str,
     status_reason: Option<String>,
+    /// The service revision (task definition) it deploys.
+    target: String,
+    /// The revisions running when it started.
+    sources: Vec<String>,
+    /// A rollback: why, when, to which revision.
+    rollback: Option<(String, f64, String)>,
+    /// Failed tasks the circuit breaker counted, and whether it tripped.
+    breaker: (i64, bool),
 }
+
+/// The states StopServiceDeployment acts on (developer guide, "Stopping Amazon ECS service
+/// deployments": "You can stop a deployment that is in any of the following states: PENDING ...
+/// IN_PROGRESS ... STOP_REQUESTED ... ROLLBACK_REQUESTED ... ROLLBACK_IN_PROGRESS").
+const STOPPABLE: [&str; 5] = [
+    "PENDING",
+    "IN_PROGRESS",
+    "STOP_REQUESTED",
+    "ROLLBACK_REQUESTED",
+    "ROLLBACK_IN_PROGRESS",
+];
+
+/// "You can specify a maximum of 20 ARNs." (DescribeServiceDeployments)
+const MAX_DESCRIBED_DEPLOYMENTS: usize = 20;
 
 impl EcsModel {
     /// Starts the service deployment of a new deployment of `service` (ECS controller only),
     /// stopping one still in progress; returns its ARN (empty for other controllers).
-    pub(super) fn start_service_deployment(&self, service: &mut Service) -> String {
+    pub(super) fn start_service_deployment(
+        &self,
+        service: &mut Service,
+        target_task_definition: &str,
+    ) -> String {
         if service.deployment_controller != "ECS" {
             return String::new();
         }
@@ -47,14 +75,121 @@ impl EcsModel {
             service.arn.replacen(":service/", ":service-deployment/", 1),
             u128::from(self.next_number()) << 64 | u128::from(fastrand::u64(..))
         );
+        let sources = service
+            .deployments
+            .iter()
+            .filter(|d| d.running_count > 0)
+            .map(|d| d.task_definition.clone())
+            .collect();
         service.service_deployments.push(ServiceDeploymentRecord {
             arn: arn.clone(),
             created_at: now,
+            updated_at: now,
             finished_at: None,
+            stopped_at: None,
             status: "IN_PROGRESS",
             status_reason: None,
+            target: target_task_definition.to_owned(),
+            sources,
+            rollback: None,
+            breaker: (0, false),
         });
         arn
+    }
+
+    /// DescribeServiceDeployments: the service deployments of the account by ARN.
+    pub(super) fn describe_service_deployments(&self, state: &Account, body: &Value) -> Answer {
+        let arns: Vec<&str> = body["serviceDeploymentArns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if arns.len() > MAX_DESCRIBED_DEPLOYMENTS {
+            return invalid("serviceDeploymentArns can have at most 20 items.");
+        }
+        let mut found = Vec::new();
+        let mut failures = Vec::new();
+        for arn in arns {
+            match find_record(state, arn) {
+                Some((service, record)) => found.push(describe_record(service, record)),
+                None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
+            }
+        }
+        Answer::Ok(json!({"serviceDeployments": found, "failures": failures}))
+    }
+
+    /// StopServiceDeployment: ROLLBACK "rolls back the service deployment to the previous service
+    /// revision. You can use this option even if you didn't configure the service deployment for
+    /// the rollback option."
+    pub(super) fn stop_service_deployment(&self, state: &mut Account, body: &Value) -> Answer {
+        let arn = body["serviceDeploymentArn"].as_str().unwrap_or_default();
+        let stop_type = body["stopType"].as_str().unwrap_or("ROLLBACK");
+        let Some(key) = state
+            .services
+            .iter()
+            .find(|(_, s)| s.service_deployments.iter().any(|r| r.arn == arn))
+            .map(|(k, _)| k.clone())
+        else {
+            // ServiceDeploymentNotFoundException: "The service deploy ARN that you specified
+            // ... doesn't exist."
+            return error(
+                400,
+                "ServiceDeploymentNotFoundException",
+                "The service deployment does not exist.",
+            );
+        };
+        let Some(service) = state.services.get_mut(&key) else {
+            return error(
+                400,
+                "ServiceDeploymentNotFoundException",
+                "The service deployment does not exist.",
+            );
+        };
+        let status = service
+            .service_deployments
+            .iter()
+            .find(|r| r.arn == arn)
+            .map_or("", |r| r.status);
+        if !STOPPABLE.contains(&status) {
+            // ConflictException: "The request could not be processed because of conflict in
+            // the current state of the resource."
+            return error(
+                400,
+                "ConflictException",
+                &format!(
+                    "The service deployment is {status}: only a deployment in progress can be stopped."
+                ),
+            );
+        }
+        if status == "IN_PROGRESS" || status == "PENDING" {
+            match stop_type {
+                "ROLLBACK" => self.roll_back(
+                    service,
+                    arn,
+                    "Service deployment rolled back by the user.".into(),
+                ),
+                // ABORT: the reference gives no text; the model stops where it is (unverified).
+                _ => {
+                    set_service_deployment(
+                        service,
+                        arn,
+                        "STOPPED",
+                        Some("Service deployment stopped by the user.".into()),
+                    );
+                    if let Some(d) = service
+                        .deployments
+                        .iter_mut()
+                        .find(|d| d.service_deployment == arn)
+                    {
+                        d.rollout_state = "FAILED".into();
+                        d.rollout_state_reason = "Service deployment stopped by the user.".into();
+                        d.updated_at = epoch();
+                    }
+                }
+            }
+        }
+        Answer::Ok(json!({"serviceDeploymentArn": arn}))
     }
 
     /// ListServiceDeployments.
@@ -118,6 +253,125 @@ impl EcsModel {
     }
 }
 
+/// The service and record of a service deployment ARN.
+fn find_record<'a>(
+    state: &'a Account,
+    arn: &str,
+) -> Option<(&'a Service, &'a ServiceDeploymentRecord)> {
+    state.services.values().find_map(|service| {
+        service
+            .service_deployments
+            .iter()
+            .find(|r| r.arn == arn)
+            .map(|record| (service, record))
+    })
+}
+
+/// A service revision's ARN: the model keeps one per task definition a service ran.
+fn revision_arn(service: &Service, task_definition: &str) -> String {
+    let revision = task_definition.rsplit(':').next().unwrap_or("0");
+    let family = task_definition
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.split(':').next())
+        .unwrap_or("unknown");
+    format!(
+        "{}/{family}-{revision}",
+        service.arn.replacen(":service/", ":service-revision/", 1)
+    )
+}
+
+/// A service deployment as DescribeServiceDeployments reports it.
+fn describe_record(service: &Service, record: &ServiceDeploymentRecord) -> Value {
+    let deployment = service
+        .deployments
+        .iter()
+        .find(|d| d.service_deployment == record.arn && d.task_definition == record.target);
+    let threshold = super::rollout::breaker_threshold(service.desired_count);
+    let breaker = &service
+        .members
+        .get("deploymentConfiguration")
+        .cloned()
+        .unwrap_or(Value::Null)["deploymentCircuitBreaker"];
+    let (failures, tripped) = record.breaker;
+    let breaker_status = if !breaker["enable"].as_bool().unwrap_or(false) {
+        "DISABLED"
+    } else if tripped {
+        "TRIGGERED"
+    } else if record.finished_at.is_some() {
+        "MONITORING_COMPLETE"
+    } else {
+        "MONITORING"
+    };
+    let mut out = json!({
+        "serviceDeploymentArn": record.arn,
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "createdAt": record.created_at,
+        "startedAt": record.created_at,
+        "updatedAt": record.updated_at,
+        "status": record.status,
+        "targetServiceRevision": {
+            "arn": revision_arn(service, &record.target),
+            "requestedTaskCount": service.desired_count,
+            "runningTaskCount": deployment.map_or(0, |d| d.running_count),
+            "pendingTaskCount": deployment.map_or(0, |d| d.pending_count),
+        },
+        "sourceServiceRevisions": record.sources.iter().map(|td| json!({
+            "arn": revision_arn(service, td),
+            "requestedTaskCount": 0,
+            "runningTaskCount": service.deployments.iter().filter(|d| &d.task_definition == td && d.task_definition != record.target).map(|d| d.running_count).sum::<i64>(),
+            "pendingTaskCount": 0,
+        })).collect::<Vec<_>>(),
+        "deploymentCircuitBreaker": {
+            "status": breaker_status,
+            "failureCount": failures,
+            "threshold": threshold,
+        },
+        "deploymentConfiguration": service.members.get("deploymentConfiguration").cloned().unwrap_or(Value::Null),
+    });
+    if let Some(o) = out.as_object_mut() {
+        if let Some(reason) = &record.status_reason {
+            o.insert("statusReason".into(), json!(reason));
+        }
+        if let Some(at) = record.finished_at {
+            o.insert("finishedAt".into(), json!(at));
+        }
+        if let Some(at) = record.stopped_at {
+            o.insert("stoppedAt".into(), json!(at));
+        }
+        if let Some((reason, at, to)) = &record.rollback {
+            o.insert(
+                "rollback".into(),
+                json!({"reason": reason, "startedAt": at, "serviceRevisionArn": revision_arn(service, to)}),
+            );
+        }
+    }
+    out
+}
+
+/// Records the circuit breaker's count of failed tasks for `arn`, and whether it tripped.
+pub(super) fn record_breaker(service: &mut Service, arn: &str, failures: i64, tripped: bool) {
+    if let Some(record) = service
+        .service_deployments
+        .iter_mut()
+        .find(|r| r.arn == arn)
+    {
+        record.breaker = (failures, record.breaker.1 || tripped);
+    }
+}
+
+/// Records that `arn`'s rollback to `to` started, and why.
+pub(super) fn record_rollback(service: &mut Service, arn: &str, reason: &str, to: &str) {
+    if let Some(record) = service
+        .service_deployments
+        .iter_mut()
+        .find(|r| r.arn == arn)
+    {
+        record.rollback = Some((reason.to_owned(), epoch(), to.to_owned()));
+    }
+}
+
 /// Moves the service deployment `arn` of `service` to `status` (finished unless in progress).
 pub(super) fn set_service_deployment(
     service: &mut Service,
@@ -133,7 +387,13 @@ pub(super) fn set_service_deployment(
     {
         record.status = status;
         record.status_reason = reason;
+        record.updated_at = epoch();
         record.finished_at = finished.then(epoch);
+        // stoppedAt: "A user manually stops the deployment; The rollback option is not in use
+        // for the failure detection mechanism ... and the service fails."
+        if status == "STOPPED" {
+            record.stopped_at = Some(epoch());
+        }
     }
 }
 

@@ -139,31 +139,7 @@ impl EcsModel {
                     json!({"maximumPercent": 200, "minimumHealthyPercent": 100})
                 }
             });
-        if let Some(config) = members.get_mut("deploymentConfiguration")
-            && controller == "ECS"
-        {
-            // As DescribeServices reports a rolling service nobody configured further.
-            if config.get("deploymentCircuitBreaker").is_none() {
-                config["deploymentCircuitBreaker"] = json!({"enable": false, "rollback": false});
-            }
-            if config.get("strategy").is_none() {
-                config["strategy"] = json!("ROLLING");
-            }
-            if config.get("bakeTimeInMinutes").is_none() {
-                config["bakeTimeInMinutes"] = json!(0);
-            }
-            if config.get("alarms").is_none() {
-                config["alarms"] = json!({"alarmNames": [], "enable": false, "rollback": false});
-            }
-        }
-        if let Some(config) = members.get_mut("deploymentConfiguration") {
-            if config.get("maximumPercent").is_none() {
-                config["maximumPercent"] = json!(if daemon { 100 } else { 200 });
-            }
-            if config.get("minimumHealthyPercent").is_none() {
-                config["minimumHealthyPercent"] = json!(if daemon { 0 } else { 100 });
-            }
-        }
+        normalise_members(&mut members, daemon, &controller);
         members
             .entry("deploymentController".into())
             .or_insert(json!({"type": "ECS"}));
@@ -171,13 +147,6 @@ impl EcsModel {
             members
                 .entry("platformVersion".into())
                 .or_insert(json!("LATEST"));
-        }
-        if let Some(vpc) = members
-            .get_mut("networkConfiguration")
-            .and_then(|n| n.get_mut("awsvpcConfiguration"))
-            && vpc.get("assignPublicIp").is_none()
-        {
-            vpc["assignPublicIp"] = json!("DISABLED");
         }
         members
             .entry("enableECSManagedTags".into())
@@ -235,13 +204,15 @@ impl EcsModel {
             members,
             service_deployments: Vec::new(),
             task_sets: Vec::new(),
+            tasks: Vec::new(),
             listed_from: Instant::now() + Duration::from_secs_f64(self.knobs().unlisted_seconds),
         };
         // EXTERNAL services run task sets, no ECS deployments.
         if !external {
             let mut deployment =
                 self.new_deployment(&task_definition, desired, failing, &service.members, None);
-            deployment.service_deployment = self.start_service_deployment(&mut service);
+            deployment.service_deployment =
+                self.start_service_deployment(&mut service, &task_definition);
             service.deployments.push(deployment);
         }
         let answer = json!({"service": describe(&service)});
@@ -296,13 +267,21 @@ impl EcsModel {
         }
         let force = body["forceNewDeployment"].as_bool().unwrap_or(false);
         let mut members = service.members.clone();
+        let mut sent = BTreeMap::new();
         for k in DEFINITION_MEMBERS {
             if let Some(v) = body.get(k) {
-                members.insert(k.to_owned(), v.clone());
+                sent.insert(k.to_owned(), v.clone());
             }
         }
+        // What UpdateService sends is stored as CreateService stores it, defaults filled in
+        // (unverified for deploymentConfiguration: that members it leaves out go back to their
+        // defaults rather than keep their values).
+        let daemon = members.get("schedulingStrategy").and_then(Value::as_str) == Some("DAEMON");
+        normalise_members(&mut sent, daemon, &controller);
+        let sent_strategy = sent.get("capacityProviderStrategy").cloned();
+        members.extend(sent);
         // Going back to a launch type: an empty strategy.
-        let strategy_change = body.get("capacityProviderStrategy").map(|new| {
+        let strategy_change = sent_strategy.as_ref().map(|new| {
             let old = service.members.get("capacityProviderStrategy");
             let from_launch_type = old.is_none();
             let emptied = new.as_array().is_some_and(Vec::is_empty);
@@ -430,7 +409,8 @@ impl EcsModel {
                 &service.members,
                 None,
             );
-            deployment.service_deployment = self.start_service_deployment(service);
+            let target = deployment.task_definition.clone();
+            deployment.service_deployment = self.start_service_deployment(service, &target);
             service.deployments.insert(0, deployment);
         }
         let copy = json!({"cluster": cluster, "service": service.name, "desiredCount": service.desired_count});
@@ -661,6 +641,63 @@ impl Service {
         self.events.insert(0, event);
         // "A maximum of 100 of the latest events are displayed."
         self.events.truncate(100);
+    }
+}
+
+/// Fills in what ECS reports for members sent without them (CreateService and UpdateService
+/// alike): a rolling deployment configuration's circuit breaker (off), strategy (ROLLING), bake
+/// time (0) and alarms (off) for the ECS controller, and the percentages ("If a service is using
+/// the rolling update (ECS) deployment type, the maximumPercent ... default value ... is 200%";
+/// minimum 100%, DAEMON 100 / 0); `assignPublicIp` DISABLED ("The default value is DISABLED.");
+/// a strategy item's base and weight ("If no value is specified, the default value of 0 is
+/// used.").
+pub(super) fn normalise_members(
+    members: &mut BTreeMap<String, Value>,
+    daemon: bool,
+    controller: &str,
+) {
+    if let Some(config) = members.get_mut("deploymentConfiguration")
+        && controller == "ECS"
+    {
+        if config.get("deploymentCircuitBreaker").is_none() {
+            config["deploymentCircuitBreaker"] = json!({"enable": false, "rollback": false});
+        }
+        if config.get("strategy").is_none() {
+            config["strategy"] = json!("ROLLING");
+        }
+        if config.get("bakeTimeInMinutes").is_none() {
+            config["bakeTimeInMinutes"] = json!(0);
+        }
+        if config.get("alarms").is_none() {
+            config["alarms"] = json!({"alarmNames": [], "enable": false, "rollback": false});
+        }
+    }
+    if let Some(config) = members.get_mut("deploymentConfiguration") {
+        if config.get("maximumPercent").is_none() {
+            config["maximumPercent"] = json!(if daemon { 100 } else { 200 });
+        }
+        if config.get("minimumHealthyPercent").is_none() {
+            config["minimumHealthyPercent"] = json!(if daemon { 0 } else { 100 });
+        }
+    }
+    if let Some(vpc) = members
+        .get_mut("networkConfiguration")
+        .and_then(|n| n.get_mut("awsvpcConfiguration"))
+        && vpc.get("assignPublicIp").is_none()
+    {
+        vpc["assignPublicIp"] = json!("DISABLED");
+    }
+    if let Some(items) = members
+        .get_mut("capacityProviderStrategy")
+        .and_then(Value::as_array_mut)
+    {
+        for item in items {
+            for key in ["base", "weight"] {
+                if item.get(key).is_none() {
+                    item[key] = json!(0);
+                }
+            }
+        }
     }
 }
 

@@ -16,8 +16,9 @@ enum Ending {
     FailedToStart(String),
     /// An essential container exited (stop code EssentialContainerExited).
     EssentialContainerExited,
-    /// StopTask, with its reason (stop code UserInitiated).
-    Stopped(String),
+    /// Stopped from outside, with its stop code (UserInitiated for StopTask,
+    /// ServiceSchedulerInitiated for a service's scheduler) and reason.
+    Stopped(&'static str, String),
 }
 
 /// One container of a task: its task-definition name and image, and what it does.
@@ -50,8 +51,10 @@ pub(super) struct Task {
     enable_execute_command: bool,
     started: Instant,
     created_at: f64,
-    /// StopTask: seconds after `started`, and the reason.
-    stop_request: Option<(f64, String)>,
+    /// A stop from outside: seconds after `started`, stop code and reason.
+    stop_request: Option<(f64, &'static str, String)>,
+    /// Started by a service: a `success` image runs until stopped.
+    service_task: bool,
 }
 
 /// What RunTask's client token stands for: the request without it, and the tasks it ran.
@@ -72,13 +75,99 @@ struct Timeline {
 }
 
 impl Task {
-    fn id(&self) -> &str {
+    /// The task id, the last part of its ARN.
+    pub(super) fn id(&self) -> &str {
         self.arn.rsplit('/').next().unwrap_or(&self.arn)
     }
 
     /// Whether it runs (or ran) in the cluster of this name.
     pub(super) fn in_cluster(&self, name: &str) -> bool {
         self.cluster == name
+    }
+
+    /// A task a service's scheduler started for deployment `deployment` of `service`, `age`
+    /// seconds ago (so a rollout's tasks are already RUNNING, a failed one already STOPPED).
+    pub(super) fn for_service(
+        service: &Service,
+        deployment: &Deployment,
+        facts: &TdFacts,
+        knobs: &Knobs,
+        id: &str,
+        age: f64,
+    ) -> Self {
+        let age = Duration::from_secs_f64(age.max(0.0));
+        let capacity_provider_name = deployment
+            .members
+            .get("capacityProviderStrategy")
+            .and_then(first_provider);
+        let fargate = uses_fargate(&deployment.members);
+        Self {
+            arn: format!(
+                "{}/{id}",
+                service.cluster_arn.replacen(":cluster/", ":task/", 1)
+            ),
+            cluster: cluster_name(&service.cluster_arn),
+            cluster_arn: service.cluster_arn.clone(),
+            task_definition_arn: facts.arn.clone(),
+            family: facts.family.clone(),
+            group: format!("service:{}", service.name),
+            // "If an Amazon ECS service started the task, the startedBy parameter contains the
+            // deployment ID of that service."
+            started_by: Some(deployment.id.clone()),
+            launch_type: deployment
+                .members
+                .get("launchType")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            capacity_provider_name,
+            platform_version: fargate.then(|| "1.4.0".to_owned()),
+            containers: facts
+                .containers
+                .iter()
+                .map(|(name, image, essential)| TaskContainer {
+                    name: name.clone(),
+                    image: image.clone(),
+                    essential: *essential,
+                    outcome: outcome_of(&knobs.image_outcomes, image),
+                })
+                .collect(),
+            cpu: facts.cpu.clone(),
+            memory: facts.memory.clone(),
+            overrides: json!({"containerOverrides": [], "inferenceAcceleratorOverrides": []}),
+            tags: Vec::new(),
+            enable_execute_command: service
+                .members
+                .get("enableExecuteCommand")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            started: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+            created_at: epoch() - age.as_secs_f64(),
+            stop_request: None,
+            service_task: true,
+        }
+    }
+
+    /// How long after its start a task of these images is STOPPED on its own, if it is.
+    pub(super) fn stops_on_its_own_after(&self, knobs: &Knobs) -> Option<f64> {
+        self.natural_end(knobs.task_seconds, knobs.run_seconds)
+            .map(|(at, _)| at + knobs.task_seconds)
+    }
+
+    /// The deployment (or RunTask caller) that started it.
+    pub(super) fn started_by(&self) -> Option<&str> {
+        self.started_by.as_deref()
+    }
+
+    /// Whether it runs or is on its way to, neither ending nor asked to stop.
+    pub(super) fn is_live(&self, knobs: &Knobs) -> bool {
+        self.desired_status(knobs) == "RUNNING"
+    }
+
+    /// Stops it from outside (a service's scheduler), unless it is already stopping.
+    pub(super) fn stop(&mut self, code: &'static str, reason: String, knobs: &Knobs) {
+        if self.is_live(knobs) {
+            self.stop_request = Some((self.started.elapsed().as_secs_f64(), code, reason));
+        }
     }
 
     /// Whether it was placed by this capacity provider.
@@ -105,7 +194,14 @@ impl Task {
         }
         self.containers
             .iter()
-            .any(|c| c.essential && c.outcome != TaskOutcome::RunUntilStopped)
+            .any(|c| {
+                c.essential
+                    && match c.outcome {
+                        TaskOutcome::RunUntilStopped => false,
+                        TaskOutcome::Success => !self.service_task,
+                        _ => true,
+                    }
+            })
             .then_some((span + run, Ending::EssentialContainerExited))
     }
 
@@ -113,8 +209,10 @@ impl Task {
         let span = knobs.task_seconds;
         let natural = self.natural_end(span, knobs.run_seconds);
         let ending = match (natural, &self.stop_request) {
-            (Some((at, ending)), Some((stop_at, _))) if at <= *stop_at => Some((at, ending)),
-            (_, Some((stop_at, reason))) => Some((*stop_at, Ending::Stopped(reason.clone()))),
+            (Some((at, ending)), Some((stop_at, _, _))) if at <= *stop_at => Some((at, ending)),
+            (_, Some((stop_at, code, reason))) => {
+                Some((*stop_at, Ending::Stopped(code, reason.clone())))
+            }
             (natural, None) => natural,
         };
         let running_at = match &ending {
@@ -206,7 +304,7 @@ impl Task {
         if now >= span * 2.0 / 3.0
             && !matches!(
                 ended,
-                Some((end, Ending::FailedToStart(_)) | (end, Ending::Stopped(_))) if end < span * 2.0 / 3.0
+                Some((end, Ending::FailedToStart(_)) | (end, Ending::Stopped(..))) if end < span * 2.0 / 3.0
             )
         {
             put("pullStoppedAt", json!(at(span * 2.0 / 3.0)));
@@ -223,7 +321,7 @@ impl Task {
                     "EssentialContainerExited",
                     "Essential container in task exited".to_owned(),
                 ),
-                Ending::Stopped(reason) => ("UserInitiated", reason.clone()),
+                Ending::Stopped(code, reason) => (*code, reason.clone()),
             };
             put("stopCode", json!(code));
             put("stoppedReason", json!(reason));
@@ -285,7 +383,7 @@ impl Task {
                 _ => (Some(143), None),
             },
             // StopTask: "the equivalent of docker stop is issued to the containers": SIGTERM.
-            Ending::Stopped(_) => (Some(143), None),
+            Ending::Stopped(..) => (Some(143), None),
         };
         if let Some(o) = out.as_object_mut() {
             if let Some(code) = exit_code {
@@ -514,6 +612,7 @@ impl EcsModel {
                 started: Instant::now(),
                 created_at: epoch(),
                 stop_request: None,
+                service_task: false,
             };
             arns.push(task.arn.clone());
             tasks.push(task.describe(&knobs, false));
@@ -546,8 +645,7 @@ impl EcsModel {
         let wanted = body["task"].as_str().unwrap_or_default();
         let knobs = self.knobs();
         let Some(task) = state
-            .tasks
-            .iter_mut()
+            .tasks_mut()
             .find(|t| t.cluster == cluster && (t.arn == wanted || t.id() == wanted))
         else {
             return invalid("The referenced task was not found.");
@@ -560,7 +658,11 @@ impl EcsModel {
                 .filter(|r| !r.is_empty())
                 .unwrap_or("Task stopped by user")
                 .to_owned();
-            task.stop_request = Some((task.started.elapsed().as_secs_f64(), reason));
+            task.stop_request = Some((
+                task.started.elapsed().as_secs_f64(),
+                "UserInitiated",
+                reason,
+            ));
         }
         Answer::Ok(json!({"task": task.describe(&knobs, false)}))
     }
@@ -590,8 +692,7 @@ impl EcsModel {
         let mut failures = Vec::new();
         for reference in wanted.iter().filter_map(Value::as_str) {
             match state
-                .tasks
-                .iter()
+                .all_tasks()
                 .find(|t| t.cluster == cluster && (t.arn == reference || t.id() == reference))
             {
                 Some(task) => tasks.push(task.describe(&knobs, with_tags)),
@@ -635,8 +736,7 @@ impl EcsModel {
         let desired = body["desiredStatus"].as_str().unwrap_or("RUNNING");
         let knobs = self.knobs();
         let matching: Vec<&Task> = state
-            .tasks
-            .iter()
+            .all_tasks()
             .filter(|t| t.cluster == cluster)
             .filter(|t| t.desired_status(&knobs) == desired)
             .filter(|t| body["family"].as_str().is_none_or(|f| t.family == f))
@@ -681,16 +781,20 @@ impl EcsModel {
     /// returned results for at least one hour" (DescribeTasks).
     pub(super) fn forget_stopped_tasks(&self, account: &mut Account) {
         let knobs = self.knobs();
-        account.tasks.retain(|task| {
+        let kept = |task: &Task| {
             task.stopped_after(&knobs).is_none_or(|stopped| {
                 task.started.elapsed().as_secs_f64() < stopped + knobs.stopped_retention_seconds
             })
-        });
+        };
+        account.tasks.retain(kept);
+        for service in account.services.values_mut() {
+            service.tasks.retain(kept);
+        }
     }
 }
 
 /// The first provider of a strategy (the one a single task lands on in the model).
-fn first_provider(strategy: &Value) -> Option<String> {
+pub(super) fn first_provider(strategy: &Value) -> Option<String> {
     strategy
         .as_array()?
         .iter()

@@ -1,0 +1,101 @@
+//! A service's tasks, materialised from its deployments so that DescribeTasks and ListTasks
+//! show them as ECS does: group `service:<name>`, `startedBy` the deployment id, the
+//! deployment's task definition and launch type. A deployment's running count is that many
+//! RUNNING tasks; a failing one leaves one STOPPED task per failed task, with its image's
+//! outcome (TaskFailedToStart and CannotPullContainerError, or the essential container's exit
+//! code); tasks of a deployment that is gone, or beyond its count, are stopped by the scheduler
+//! (ServiceSchedulerInitiated). Stopped tasks are kept `stoppedRetentionSeconds`.
+
+use super::*;
+
+impl EcsModel {
+    /// Brings `service`'s tasks in line with its deployments now.
+    pub(super) fn materialise_service_tasks(&self, service: &mut Service, knobs: &Knobs) {
+        let live: Vec<String> = if service.status == Status::Inactive {
+            Vec::new()
+        } else {
+            service.deployments.iter().map(|d| d.id.clone()).collect()
+        };
+        for task in service.tasks.iter_mut() {
+            if task
+                .started_by()
+                .is_some_and(|id| !live.iter().any(|l| l == id))
+            {
+                // The message ECS's scheduler leaves, as users report it.
+                let reason = format!(
+                    "Scaling activity initiated by (deployment {})",
+                    task.started_by().unwrap_or_default()
+                );
+                task.stop("ServiceSchedulerInitiated", reason, knobs);
+            }
+        }
+        if service.status == Status::Inactive {
+            return;
+        }
+        let deployments = service.deployments.clone();
+        for deployment in &deployments {
+            let of_deployment = |t: &Task| t.started_by() == Some(deployment.id.as_str());
+            let running: Vec<usize> = service
+                .tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| of_deployment(t) && t.is_live(knobs))
+                .map(|(i, _)| i)
+                .collect();
+            let wanted = if deployment.failing {
+                0
+            } else {
+                usize::try_from(deployment.running_count).unwrap_or(0)
+            };
+            let failed = if deployment.failing {
+                usize::try_from(deployment.failed_tasks).unwrap_or(0)
+            } else {
+                0
+            };
+            let recorded = service.tasks.iter().filter(|t| of_deployment(t)).count();
+            for &index in running.iter().skip(wanted) {
+                let reason = format!(
+                    "Scaling activity initiated by (deployment {})",
+                    deployment.id
+                );
+                service.tasks[index].stop("ServiceSchedulerInitiated", reason, knobs);
+            }
+            if running.len() >= wanted && recorded >= failed {
+                continue;
+            }
+            let Some(facts) = self.known_task_definition(&deployment.task_definition) else {
+                continue;
+            };
+            for _ in running.len()..wanted {
+                // Already RUNNING: the rollout counted it running.
+                let task = Task::for_service(
+                    service,
+                    deployment,
+                    &facts,
+                    knobs,
+                    &self.task_id()[..32],
+                    knobs.task_seconds,
+                );
+                service.tasks.push(task);
+            }
+            if deployment.failing {
+                for _ in recorded..failed {
+                    // Already STOPPED, with its image's outcome.
+                    let mut task = Task::for_service(
+                        service,
+                        deployment,
+                        &facts,
+                        knobs,
+                        &self.task_id()[..32],
+                        0.0,
+                    );
+                    if let Some(after) = task.stops_on_its_own_after(knobs) {
+                        task =
+                            Task::for_service(service, deployment, &facts, knobs, task.id(), after);
+                    }
+                    service.tasks.push(task);
+                }
+            }
+        }
+    }
+}
