@@ -221,3 +221,40 @@ async fn delete_cluster_is_refused_while_container_instances_are_registered() {
         .await
         .expect("nothing holds it now");
 }
+
+/// With `requireContainerInstances`, an EC2 service's rollout waits while the cluster has no
+/// container instance (the scheduler's event says why), and goes on once one is registered.
+#[tokio::test]
+async fn an_ec2_rollout_waits_for_a_container_instance() {
+    let bed = bed().await;
+    bed.proxy.model().expect("model").set_knobs(KnobsPatch {
+        require_container_instances: Some(true),
+        ..Default::default()
+    });
+    let td = bed.register("web", "web:1").await;
+    bed.create("web", &td).send().await.expect("service");
+    let waiting = bed
+        .wait("web", "the placement event", |s| {
+            s.events().iter().any(|e| {
+                e.message()
+                    .unwrap_or_default()
+                    .ends_with("Reason: No Container Instances were found in your cluster.")
+            })
+        })
+        .await;
+    assert_eq!(waiting.running_count(), 0);
+    // Twice the rollout time later it still waits.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let still = bed.describe("web").await;
+    assert_eq!(
+        still.deployments()[0].rollout_state(),
+        Some(&ecs::types::DeploymentRolloutState::InProgress)
+    );
+    assert_eq!(still.running_count(), 0);
+    bed.container_instance("prod").await;
+    bed.wait("web", "completed on the instance", |s| {
+        s.deployments()[0].rollout_state() == Some(&ecs::types::DeploymentRolloutState::Completed)
+            && s.running_count() == 2
+    })
+    .await;
+}

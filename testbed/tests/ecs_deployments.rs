@@ -13,6 +13,16 @@ mod model_bed;
 use model_bed::*;
 
 impl Bed {
+    fn set_rollout_seconds(&self, seconds: f64) {
+        self.proxy
+            .model()
+            .expect("model")
+            .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
+                rollout_seconds: Some(seconds),
+                ..Default::default()
+            });
+    }
+
     async fn service_deployment(&self, arn: &str) -> ecs::types::ServiceDeployment {
         let answer = self
             .ecs
@@ -35,12 +45,6 @@ impl Bed {
             .expect("current service deployment")
             .to_owned()
     }
-}
-
-fn completed(service: &ecs::types::Service) -> bool {
-    service.deployments().len() == 1
-        && service.deployments()[0].rollout_state()
-            == Some(&ecs::types::DeploymentRolloutState::Completed)
 }
 
 #[tokio::test]
@@ -122,14 +126,8 @@ async fn describe_service_deployments_reports_revisions_and_the_breaker() {
 #[tokio::test]
 async fn stop_service_deployment_rolls_back_by_hand_and_refuses_a_finished_one() {
     let bed = bed().await;
-    bed.proxy
-        .model()
-        .expect("model")
-        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
-            // Long enough to stop it while it runs.
-            rollout_seconds: Some(5.0),
-            ..Default::default()
-        });
+    // Long enough to stop it while it runs.
+    bed.set_rollout_seconds(5.0);
     let v1 = bed.register("api", "nginx:1").await;
     bed.create("api", &v1).send().await.expect("created");
     let first = bed.current("api").await;
@@ -147,13 +145,7 @@ async fn stop_service_deployment_rolls_back_by_hand_and_refuses_a_finished_one()
         "nothing completed before: nothing to roll back to"
     );
 
-    bed.proxy
-        .model()
-        .expect("model")
-        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
-            rollout_seconds: Some(0.5),
-            ..Default::default()
-        });
+    bed.set_rollout_seconds(0.5);
     bed.ecs
         .update_service()
         .cluster("prod")
@@ -164,13 +156,7 @@ async fn stop_service_deployment_rolls_back_by_hand_and_refuses_a_finished_one()
         .expect("redeployed");
     bed.wait("api", "completed", completed).await;
     let good = bed.current("api").await;
-    bed.proxy
-        .model()
-        .expect("model")
-        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
-            rollout_seconds: Some(5.0),
-            ..Default::default()
-        });
+    bed.set_rollout_seconds(5.0);
     let v2 = bed.register("api", "nginx:2").await;
     bed.ecs
         .update_service()
@@ -195,13 +181,7 @@ async fn stop_service_deployment_rolls_back_by_hand_and_refuses_a_finished_one()
         service.deployments()[0].task_definition(),
         Some(v1.as_str())
     );
-    bed.proxy
-        .model()
-        .expect("model")
-        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
-            rollout_seconds: Some(0.5),
-            ..Default::default()
-        });
+    bed.set_rollout_seconds(0.5);
     bed.wait("api", "back on v1", |s| {
         completed(s) && s.task_definition() == Some(v1.as_str())
     })
@@ -226,4 +206,183 @@ async fn stop_service_deployment_rolls_back_by_hand_and_refuses_a_finished_one()
         .await
         .expect_err("unknown");
     assert_eq!(err_code(&unknown).0, "ServiceDeploymentNotFoundException");
+}
+
+fn hook(
+    stage: ecs::types::DeploymentLifecycleHookStage,
+    target: Option<&str>,
+) -> ecs::types::DeploymentLifecycleHook {
+    let builder = ecs::types::DeploymentLifecycleHook::builder()
+        .role_arn("arn:aws:iam::123456789012:role/ecsHooks")
+        .lifecycle_stages(stage);
+    match target {
+        Some(arn) => builder.hook_target_arn(arn),
+        None => builder.target_type(ecs::types::DeploymentLifecycleHookTargetType::Pause),
+    }
+    .build()
+}
+
+fn blue_green(hooks: Vec<ecs::types::DeploymentLifecycleHook>) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .strategy(ecs::types::DeploymentStrategy::BlueGreen)
+        .bake_time_in_minutes(0)
+        .set_lifecycle_hooks(Some(hooks))
+        .build()
+}
+
+#[tokio::test]
+async fn a_blue_green_deployment_waits_at_a_pause_hook_until_continued() {
+    use ecs::types::DeploymentLifecycleHookStage as Stage;
+    let bed = bed().await;
+    let v1 = bed.register("bg", "nginx:1").await;
+    bed.create("bg", &v1)
+        .deployment_configuration(blue_green(vec![hook(Stage::PostScaleUp, None)]))
+        .send()
+        .await
+        .expect("created");
+    let arn = bed.current("bg").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let paused =
+        loop {
+            let deployment = bed.service_deployment(&arn).await;
+            if deployment.lifecycle_hook_details().iter().any(|h| {
+                h.status() == Some(&ecs::types::DeploymentLifecycleHookStatus::AwaitingAction)
+            }) {
+                break deployment;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never paused: {deployment:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+    assert_eq!(
+        paused.lifecycle_stage(),
+        Some(&ecs::types::ServiceDeploymentLifecycleStage::PostScaleUp)
+    );
+    // Twice the rollout time later it still waits.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let still = bed.service_deployment(&arn).await;
+    assert_eq!(still.status(), Some(&Status::InProgress));
+    assert_eq!(
+        still.lifecycle_stage(),
+        Some(&ecs::types::ServiceDeploymentLifecycleStage::PostScaleUp)
+    );
+    let wrong = bed
+        .ecs
+        .continue_service_deployment()
+        .service_deployment_arn(&arn)
+        .hook_id("not-a-hook")
+        .send()
+        .await
+        .expect_err("no such hook");
+    assert_eq!(err_code(&wrong).0, "InvalidParameterException");
+    let hook_id = still.lifecycle_hook_details()[0]
+        .hook_id()
+        .expect("hook id")
+        .to_owned();
+    bed.ecs
+        .continue_service_deployment()
+        .service_deployment_arn(&arn)
+        .hook_id(&hook_id)
+        .send()
+        .await
+        .expect("continued");
+    bed.wait("bg", "completed", completed).await;
+    let done = bed.service_deployment(&arn).await;
+    assert_eq!(done.status(), Some(&Status::Successful));
+    assert_eq!(
+        done.lifecycle_hook_details()[0].status(),
+        Some(&ecs::types::DeploymentLifecycleHookStatus::Succeeded)
+    );
+    let again = bed
+        .ecs
+        .continue_service_deployment()
+        .service_deployment_arn(&arn)
+        .hook_id(&hook_id)
+        .send()
+        .await
+        .expect_err("over");
+    assert_eq!(err_code(&again).0, "InvalidParameterException");
+}
+
+#[tokio::test]
+async fn a_failed_lambda_hook_rolls_back_and_bad_hooks_are_refused() {
+    use ecs::types::DeploymentLifecycleHookStage as Stage;
+    let bed = bed().await;
+    bed.proxy
+        .model()
+        .expect("model")
+        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
+            hook_answers: Some(vec![ecs_testbed::aws::ecs_model::HookAnswer {
+                hook: "*:function:veto".into(),
+                answer: "FAILED".into(),
+            }]),
+            ..Default::default()
+        });
+    let ok = "arn:aws:lambda:us-east-1:123456789012:function:ok";
+    let veto = "arn:aws:lambda:us-east-1:123456789012:function:veto";
+    let v1 = bed.register("gate", "nginx:1").await;
+    bed.create("gate", &v1)
+        .deployment_configuration(blue_green(vec![hook(
+            Stage::PostTestTrafficShift,
+            Some(ok),
+        )]))
+        .send()
+        .await
+        .expect("created");
+    bed.wait("gate", "completed", completed).await;
+    let v2 = bed.register("gate", "nginx:2").await;
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("gate")
+        .task_definition(&v2)
+        .deployment_configuration(blue_green(vec![hook(
+            Stage::PostTestTrafficShift,
+            Some(veto),
+        )]))
+        .send()
+        .await
+        .expect("updated");
+    let arn = bed.current("gate").await;
+    bed.wait("gate", "back on v1", |s| {
+        completed(s) && s.task_definition() == Some(v1.as_str())
+    })
+    .await;
+    let rolled_back = bed.service_deployment(&arn).await;
+    assert_eq!(rolled_back.status(), Some(&Status::RollbackSuccessful));
+    assert!(
+        rolled_back
+            .lifecycle_hook_details()
+            .iter()
+            .any(|h| h.status() == Some(&ecs::types::DeploymentLifecycleHookStatus::Failed))
+    );
+
+    for (hooks, what) in [
+        (
+            vec![hook(Stage::TestTrafficShift, None)],
+            "PAUSE at a traffic shift",
+        ),
+        (
+            vec![hook(Stage::ProductionTrafficShift, None)],
+            "PAUSE at a traffic shift",
+        ),
+        (
+            vec![
+                ecs::types::DeploymentLifecycleHook::builder()
+                    .lifecycle_stages(Stage::PostScaleUp)
+                    .build(),
+            ],
+            "a Lambda hook without its function",
+        ),
+    ] {
+        let refused = bed
+            .create("refused", &v1)
+            .deployment_configuration(blue_green(hooks))
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(err_code(&refused).0, "InvalidParameterException", "{what}");
+    }
 }

@@ -46,12 +46,6 @@ fn messages(service: &ecs::types::Service) -> Vec<String> {
         .collect()
 }
 
-fn completed(service: &ecs::types::Service) -> bool {
-    service.deployments().len() == 1
-        && service.deployments()[0].rollout_state()
-            == Some(&ecs::types::DeploymentRolloutState::Completed)
-}
-
 #[tokio::test]
 async fn a_rollout_completes_with_events_and_a_new_task_definition_deploys_again() {
     let bed = bed().await;
@@ -912,7 +906,8 @@ async fn knobs_over_http_and_the_model_state() {
                "imageOutcomes": [{"image": "*:broken*", "outcome": "pullFailure"}],
                "unlistedSeconds": 0.0, "taskSeconds": 1.0, "runSeconds": 2.0,
                "stoppedRetentionSeconds": 3600.0, "providerSeconds": 1.0,
-               "steadyStateSeconds": 0.0})
+               "steadyStateSeconds": 0.0, "hookAnswers": [],
+               "requireContainerInstances": false})
     );
     let (status, _) = ecs_testbed::http::send(
         &client,

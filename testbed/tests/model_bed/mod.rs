@@ -225,3 +225,10 @@ impl Bed {
             .to_owned()
     }
 }
+
+/// Whether the service's one deployment is COMPLETED.
+pub fn completed(service: &ecs::types::Service) -> bool {
+    service.deployments().len() == 1
+        && service.deployments()[0].rollout_state()
+            == Some(&ecs::types::DeploymentRolloutState::Completed)
+}

@@ -12,6 +12,7 @@
 mod autoscaling;
 mod capacity_providers;
 mod clusters;
+mod lifecycle;
 mod rollout;
 mod service_deployments;
 mod service_tasks;
@@ -22,6 +23,8 @@ mod upstream;
 
 use autoscaling::*;
 use capacity_providers::CapacityProvider;
+pub use lifecycle::HookAnswer;
+use lifecycle::{Lifecycle, has_lifecycle, hook_refusal};
 use service_deployments::{
     ServiceDeploymentRecord, current_service_deployment, record_breaker, record_rollback,
     set_service_deployment,
@@ -80,6 +83,14 @@ pub struct Knobs {
     /// COMPLETED (ECS waits for a steady state; 0 by default).
     #[serde(default)]
     pub steady_state_seconds: f64,
+    /// What AWS_LAMBDA lifecycle hooks answer, by a glob on their `hookTargetArn`, first match
+    /// wins; SUCCEEDED when none matches.
+    #[serde(default)]
+    pub hook_answers: Vec<HookAnswer>,
+    /// Whether a service on the EC2 launch type needs a registered container instance to place
+    /// its tasks (without one its rollout waits); off by default, so plain runs need no EC2.
+    #[serde(default)]
+    pub require_container_instances: bool,
 }
 
 fn default_provider_seconds() -> f64 {
@@ -117,6 +128,8 @@ impl Default for Knobs {
             stopped_retention_seconds: default_stopped_retention_seconds(),
             provider_seconds: default_provider_seconds(),
             steady_state_seconds: 0.0,
+            hook_answers: Vec::new(),
+            require_container_instances: false,
         }
     }
 }
@@ -210,6 +223,10 @@ pub struct KnobsPatch {
     pub provider_seconds: Option<f64>,
     /// New steady-state wait.
     pub steady_state_seconds: Option<f64>,
+    /// New lifecycle hook answers.
+    pub hook_answers: Option<Vec<HookAnswer>>,
+    /// Whether EC2 services need container instances.
+    pub require_container_instances: Option<bool>,
 }
 
 /// What the model answers instead of moto.
@@ -278,6 +295,9 @@ struct Deployment {
     /// It rolls a failed or stopped deployment back.
     #[serde(skip)]
     is_rollback: bool,
+    /// EC2 with no container instance to place its tasks on (`requireContainerInstances`).
+    #[serde(skip)]
+    unplaceable: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -422,6 +442,7 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "ListServiceDeployments"
                 | "DescribeServiceDeployments"
                 | "StopServiceDeployment"
+                | "ContinueServiceDeployment"
                 | "CreateTaskSet"
                 | "UpdateServicePrimaryTaskSet"
                 | "DeleteTaskSet"
@@ -634,6 +655,12 @@ impl EcsModel {
             if let Some(v) = patch.steady_state_seconds {
                 knobs.steady_state_seconds = v.max(0.0);
             }
+            if let Some(v) = patch.hook_answers {
+                knobs.hook_answers = v;
+            }
+            if let Some(v) = patch.require_container_instances {
+                knobs.require_container_instances = v;
+            }
         }
     }
 
@@ -718,13 +745,27 @@ impl EcsModel {
             ("ecs", "CreateService") => self.create(upstream, &mut state, body).await,
             ("ecs", "UpdateService") => self.update(upstream, &mut state, body).await,
             ("ecs", "DeleteService") => self.delete(upstream, &mut state, body).await,
-            ("ecs", "DescribeServices") => self.describe_services(upstream, &state, body).await,
+            ("ecs", "DescribeServices") => {
+                let cluster = body["cluster"].as_str().unwrap_or("default");
+                let keys: Vec<(String, String)> = body["services"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(|name| service_key(cluster, name))
+                    .collect();
+                self.place_waiting(upstream, &mut state, &keys).await;
+                self.describe_services(upstream, &state, body).await
+            }
             ("ecs", "ListServices") => self.list_services(upstream, &state, body).await,
             ("ecs", "ListServiceDeployments") => self.list_service_deployments(&state, body),
             ("ecs", "DescribeServiceDeployments") => {
                 self.describe_service_deployments(&state, body)
             }
             ("ecs", "StopServiceDeployment") => self.stop_service_deployment(&mut state, body),
+            ("ecs", "ContinueServiceDeployment") => {
+                self.continue_service_deployment(&mut state, body)
+            }
             ("ecs", "CreateTaskSet") => self.create_task_set(upstream, &mut state, body).await,
             ("ecs", "UpdateServicePrimaryTaskSet") => self.primary_task_set(&mut state, body),
             ("ecs", "DeleteTaskSet") => self.delete_task_set(&mut state, body),

@@ -72,6 +72,7 @@ impl EcsModel {
                 .collect(),
             service_deployment: String::new(),
             is_rollback: false,
+            unplaceable: false,
         }
     }
 
@@ -208,6 +209,27 @@ impl EcsModel {
                     self.roll_back(service, &primary.service_deployment, reason);
                 }
             }
+            return;
+        }
+        if primary.unplaceable {
+            // What ECS's scheduler reports when nothing can hold a task, as users report it.
+            let message = format!(
+                "(service {name}) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
+            );
+            if service.events.first().is_none_or(|e| e.message != message) {
+                let event = self.event(message);
+                service.push_event(event);
+            }
+            if let Some(p) = service.deployments.first_mut() {
+                p.running_count = 0;
+                p.pending_count = 0;
+            }
+            return;
+        }
+        if has_lifecycle(&service.members)
+            && !primary.is_rollback
+            && self.advance_lifecycle(service, &primary, rollout)
+        {
             return;
         }
         if no_room_to_deploy(service) {

@@ -32,6 +32,30 @@ pub(super) struct ServiceDeploymentRecord {
     rollback: Option<(String, f64, String)>,
     /// Failed tasks the circuit breaker counted, and whether it tripped.
     breaker: (i64, bool),
+    /// Stages and hooks of a BLUE_GREEN, LINEAR or CANARY deployment.
+    lifecycle: Option<Lifecycle>,
+}
+
+impl Service {
+    /// The lifecycle of service deployment `arn`, if it has one.
+    pub(super) fn lifecycle_mut(&mut self, arn: &str) -> Option<&mut Lifecycle> {
+        self.service_deployments
+            .iter_mut()
+            .find(|r| r.arn == arn)
+            .and_then(|r| r.lifecycle.as_mut())
+    }
+
+    /// Whether service deployment `arn` is this service's.
+    pub(super) fn has_service_deployment(&self, arn: &str) -> bool {
+        self.service_deployments.iter().any(|r| r.arn == arn)
+    }
+
+    /// Whether service deployment `arn` is IN_PROGRESS.
+    pub(super) fn service_deployment_in_progress(&self, arn: &str) -> bool {
+        self.service_deployments
+            .iter()
+            .any(|r| r.arn == arn && r.status == "IN_PROGRESS")
+    }
 }
 
 /// The states StopServiceDeployment acts on (developer guide, "Stopping Amazon ECS service
@@ -93,6 +117,7 @@ impl EcsModel {
             sources,
             rollback: None,
             breaker: (0, false),
+            lifecycle: has_lifecycle(&service.members).then(Lifecycle::default),
         });
         arn
     }
@@ -339,6 +364,13 @@ fn describe_record(service: &Service, record: &ServiceDeploymentRecord) -> Value
         }
         if let Some(at) = record.stopped_at {
             o.insert("stoppedAt".into(), json!(at));
+        }
+        if let Some(lifecycle) = record.lifecycle.as_ref() {
+            let (stage, hooks) = lifecycle.describe();
+            if record.finished_at.is_none() {
+                o.insert("lifecycleStage".into(), stage);
+            }
+            o.insert("lifecycleHookDetails".into(), hooks);
         }
         if let Some((reason, at, to)) = &record.rollback {
             o.insert(

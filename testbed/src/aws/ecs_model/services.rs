@@ -76,6 +76,9 @@ impl EcsModel {
         if let Some(rejection) = fargate_placement(&members) {
             return rejection;
         }
+        if let Some(rejection) = hook_refusal(&members) {
+            return rejection;
+        }
         let controller = members
             .get("deploymentController")
             .and_then(|c| c["type"].as_str())
@@ -211,6 +214,9 @@ impl EcsModel {
         if !external {
             let mut deployment =
                 self.new_deployment(&task_definition, desired, failing, &service.members, None);
+            deployment.unplaceable = self
+                .unplaceable(upstream, &service.cluster_arn, &service.members)
+                .await;
             deployment.service_deployment =
                 self.start_service_deployment(&mut service, &task_definition);
             service.deployments.push(deployment);
@@ -329,6 +335,9 @@ impl EcsModel {
         if let Some(rejection) = fargate_placement(&members) {
             return rejection;
         }
+        if let Some(rejection) = hook_refusal(&members) {
+            return rejection;
+        }
         let new_task_definition = match body["taskDefinition"].as_str() {
             Some(reference) => match self.task_definition(upstream, reference).await {
                 // "you can't update an existing service to reference an INACTIVE task
@@ -409,6 +418,9 @@ impl EcsModel {
                 &service.members,
                 None,
             );
+            deployment.unplaceable = self
+                .unplaceable(upstream, &service.cluster_arn, &service.members)
+                .await;
             let target = deployment.task_definition.clone();
             deployment.service_deployment = self.start_service_deployment(service, &target);
             service.deployments.insert(0, deployment);
@@ -641,6 +653,49 @@ impl Service {
         self.events.insert(0, event);
         // "A maximum of 100 of the latest events are displayed."
         self.events.truncate(100);
+    }
+}
+
+impl EcsModel {
+    /// Whether a new deployment on these members finds nothing to place its tasks on: the EC2
+    /// launch type, `requireContainerInstances` on, and no container instance in the cluster.
+    async fn unplaceable(
+        &self,
+        upstream: &Upstream<'_>,
+        cluster_arn: &str,
+        members: &BTreeMap<String, Value>,
+    ) -> bool {
+        self.knobs().require_container_instances
+            && members.get("launchType").and_then(Value::as_str) == Some("EC2")
+            && matches!(
+                tasks::has_container_instances(upstream, cluster_arn).await,
+                Ok(false)
+            )
+    }
+
+    /// Lets waiting EC2 deployments of the named services start once an instance is there.
+    pub(super) async fn place_waiting(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &mut Account,
+        keys: &[(String, String)],
+    ) {
+        for key in keys {
+            let Some(service) = state.services.get_mut(key) else {
+                continue;
+            };
+            if !service.deployments.first().is_some_and(|d| d.unplaceable) {
+                continue;
+            }
+            if matches!(
+                tasks::has_container_instances(upstream, &service.cluster_arn).await,
+                Ok(true)
+            ) && let Some(d) = service.deployments.first_mut()
+            {
+                d.unplaceable = false;
+                d.started = Instant::now();
+            }
+        }
     }
 }
 

@@ -551,19 +551,13 @@ impl EcsModel {
             .get("launchType")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        // What ECS answers when nothing can hold the task ("No Container Instances were found
+        // in your cluster.", an InvalidParameterException as users report it).
         if launch_type.as_deref() == Some("EC2") {
-            // What ECS answers when nothing can hold the task ("No Container Instances were
-            // found in your cluster.", an InvalidParameterException as users report it).
-            match upstream
-                .ecs("ListContainerInstances", &json!({"cluster": cluster_arn}))
-                .await
-            {
-                Ok((200, answer))
-                    if answer["containerInstanceArns"]
-                        .as_array()
-                        .is_some_and(|a| !a.is_empty()) => {}
-                Ok(_) => return invalid("No Container Instances were found in your cluster."),
-                Err(e) => return error(500, "ServerException", &e),
+            match has_container_instances(upstream, &cluster_arn).await {
+                Ok(true) => {}
+                Ok(false) => return invalid("No Container Instances were found in your cluster."),
+                Err(answer) => return answer,
             }
         }
         let capacity_provider_name = members
@@ -790,6 +784,23 @@ impl EcsModel {
         for service in account.services.values_mut() {
             service.tasks.retain(kept);
         }
+    }
+}
+
+/// Whether the cluster has a registered container instance (moto's ListContainerInstances).
+pub(super) async fn has_container_instances(
+    upstream: &Upstream<'_>,
+    cluster: &str,
+) -> Result<bool, Answer> {
+    match upstream
+        .ecs("ListContainerInstances", &json!({"cluster": cluster}))
+        .await
+    {
+        Ok((200, answer)) => Ok(answer["containerInstanceArns"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())),
+        Ok((status, answer)) => Err(upstream_error(status, &answer)),
+        Err(e) => Err(error(500, "ServerException", &e)),
     }
 }
 

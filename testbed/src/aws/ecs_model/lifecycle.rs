@@ -1,0 +1,276 @@
+//! The lifecycle of BLUE_GREEN, LINEAR and CANARY deployments: the stages of
+//! `ServiceDeployment.lifecycleStage` in order, a lifecycle hook run when its stage begins
+//! (AWS_LAMBDA hooks answer as the `hookAnswers` knob says, SUCCEEDED by default; PAUSE hooks
+//! wait, AWAITING_ACTION, for ContinueServiceDeployment), a FAILED hook rolling the deployment
+//! back. The stages share `rolloutSeconds` equally; time spent paused does not count.
+
+use super::*;
+
+/// The stages, in order (RECONCILE_SERVICE "only happens when you start a new service deployment
+/// with more than 1 service revision in an ACTIVE state", which the model does not enter).
+pub(super) const STAGES: [&str; 9] = [
+    "PRE_SCALE_UP",
+    "SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "BAKE_TIME",
+    "CLEAN_UP",
+];
+
+/// The stages a hook may name ("You can use a lifecycle hook for this stage.").
+const HOOK_STAGES: [&str; 8] = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRE_PRODUCTION_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+];
+
+/// What a Lambda hook whose target matches `hook` answers (`hookAnswers` knob).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookAnswer {
+    /// Glob on the hook's `hookTargetArn`.
+    pub hook: String,
+    /// `SUCCEEDED` or `FAILED`: "FAILED – Amazon ECS rolls back the deployment to the last
+    /// successful service revision."
+    pub answer: String,
+}
+
+/// One hook run of a service deployment (`lifecycleHookDetails`).
+#[derive(Clone, Debug)]
+pub(super) struct HookRun {
+    id: String,
+    stage: &'static str,
+    target_type: String,
+    target_arn: Option<String>,
+    status: &'static str,
+}
+
+/// Where a lifecycle deployment stands.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Lifecycle {
+    /// Stages whose hooks have run (the current stage is the last of them).
+    entered: usize,
+    paused_total: Duration,
+    paused_since: Option<Instant>,
+    hooks: Vec<HookRun>,
+}
+
+impl Lifecycle {
+    /// `lifecycleStage` and `lifecycleHookDetails` for DescribeServiceDeployments.
+    pub(super) fn describe(&self) -> (Value, Value) {
+        let stage = STAGES[self.entered.saturating_sub(1).min(STAGES.len() - 1)];
+        let hooks: Vec<Value> = self
+            .hooks
+            .iter()
+            .map(|h| {
+                let mut out = json!({"hookId": h.id, "targetType": h.target_type,
+                                     "status": h.status});
+                if let Some(arn) = &h.target_arn {
+                    out["targetArn"] = json!(arn);
+                }
+                out
+            })
+            .collect();
+        (json!(stage), json!(hooks))
+    }
+}
+
+/// Whether the service deploys with a lifecycle (not ROLLING).
+pub(super) fn has_lifecycle(members: &BTreeMap<String, Value>) -> bool {
+    members
+        .get("deploymentConfiguration")
+        .and_then(|c| c["strategy"].as_str())
+        .is_some_and(|s| matches!(s, "BLUE_GREEN" | "LINEAR" | "CANARY"))
+}
+
+/// The refusal of a hook ECS would not take, if any: a stage no hook may use, a PAUSE hook at a
+/// traffic shift ("PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or
+/// PRODUCTION_TRAFFIC_SHIFT stages."), a Lambda hook without its function ("You must provide
+/// this parameter when configuring an AWS_LAMBDA lifecycle hook.").
+pub(super) fn hook_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> {
+    let hooks = members
+        .get("deploymentConfiguration")
+        .and_then(|c| c["lifecycleHooks"].as_array().cloned())
+        .unwrap_or_default();
+    for hook in &hooks {
+        let pause = hook["targetType"] == "PAUSE";
+        for stage in hook["lifecycleStages"].as_array().into_iter().flatten() {
+            let stage = stage.as_str().unwrap_or_default();
+            if !HOOK_STAGES.contains(&stage) {
+                return Some(invalid(&format!(
+                    "A lifecycle hook cannot run at the {stage} stage."
+                )));
+            }
+            if pause && matches!(stage, "TEST_TRAFFIC_SHIFT" | "PRODUCTION_TRAFFIC_SHIFT") {
+                return Some(invalid(
+                    "PAUSE hooks cannot be configured at TEST_TRAFFIC_SHIFT or PRODUCTION_TRAFFIC_SHIFT stages.",
+                ));
+            }
+        }
+        if !pause && hook["hookTargetArn"].as_str().is_none() {
+            return Some(invalid(
+                "hookTargetArn must be provided for an AWS_LAMBDA lifecycle hook.",
+            ));
+        }
+    }
+    None
+}
+
+impl EcsModel {
+    /// Moves a lifecycle deployment (the PRIMARY `primary` of `service`) through its stages;
+    /// true while it is not over (the caller completes it otherwise).
+    pub(super) fn advance_lifecycle(
+        &self,
+        service: &mut Service,
+        primary: &Deployment,
+        rollout: Duration,
+    ) -> bool {
+        let arn = primary.service_deployment.clone();
+        let hooks = service
+            .members
+            .get("deploymentConfiguration")
+            .and_then(|c| c["lifecycleHooks"].as_array().cloned())
+            .unwrap_or_default();
+        let answers = self.knobs().hook_answers;
+        let Some(lifecycle) = service.lifecycle_mut(&arn) else {
+            return false;
+        };
+        if lifecycle.paused_since.is_some() {
+            return true;
+        }
+        let stage_length = rollout.as_secs_f64() / STAGES.len() as f64;
+        let effective = primary
+            .started
+            .elapsed()
+            .saturating_sub(lifecycle.paused_total)
+            .as_secs_f64();
+        let reached = if stage_length <= 0.0 {
+            STAGES.len()
+        } else {
+            ((effective / stage_length).floor() as usize + 1).min(STAGES.len())
+        };
+        let mut failed = None;
+        while lifecycle.entered < reached {
+            let stage = STAGES[lifecycle.entered];
+            lifecycle.entered += 1;
+            let mut paused = false;
+            for hook in hooks.iter().filter(|h| {
+                h["lifecycleStages"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|v| v == stage))
+            }) {
+                let target_type = hook["targetType"]
+                    .as_str()
+                    .unwrap_or("AWS_LAMBDA")
+                    .to_owned();
+                let target_arn = hook["hookTargetArn"].as_str().map(str::to_owned);
+                let status = if target_type == "PAUSE" {
+                    paused = true;
+                    "AWAITING_ACTION"
+                } else {
+                    let answer = target_arn.as_deref().and_then(|arn| {
+                        answers
+                            .iter()
+                            .find(|a| glob_matches(&a.hook, arn))
+                            .map(|a| a.answer.as_str())
+                    });
+                    if answer == Some("FAILED") {
+                        failed = Some(format!(
+                            "Lifecycle hook {} failed at {stage}.",
+                            target_arn.clone().unwrap_or_default()
+                        ));
+                        "FAILED"
+                    } else {
+                        "SUCCEEDED"
+                    }
+                };
+                lifecycle.hooks.push(HookRun {
+                    id: format!("{:016x}", fastrand::u64(..)),
+                    stage,
+                    target_type,
+                    target_arn,
+                    status,
+                });
+            }
+            if failed.is_some() {
+                break;
+            }
+            if paused {
+                lifecycle.paused_since = Some(Instant::now());
+                return true;
+            }
+        }
+        if let Some(reason) = failed {
+            self.roll_back(service, &arn, reason);
+            return true;
+        }
+        let entered = lifecycle.entered;
+        // The green revision's tasks run from the end of SCALE_UP on.
+        let running = if entered > 2 {
+            service.desired_count
+        } else {
+            0
+        };
+        if let Some(p) = service.deployments.first_mut() {
+            p.running_count = running;
+            p.pending_count = service.desired_count - running;
+        }
+        entered < STAGES.len() || effective < rollout.as_secs_f64()
+    }
+
+    /// ContinueServiceDeployment: "Continues or rolls back an Amazon ECS service deployment that
+    /// is paused at a lifecycle hook." The hook must be AWAITING_ACTION and the deployment
+    /// IN_PROGRESS.
+    pub(super) fn continue_service_deployment(&self, state: &mut Account, body: &Value) -> Answer {
+        let arn = body["serviceDeploymentArn"].as_str().unwrap_or_default();
+        let hook_id = body["hookId"].as_str().unwrap_or_default();
+        let action = body["action"].as_str().unwrap_or("CONTINUE");
+        let Some(service) = state
+            .services
+            .values_mut()
+            .find(|s| s.has_service_deployment(arn))
+        else {
+            return error(
+                400,
+                "ServiceDeploymentNotFoundException",
+                "The service deployment does not exist.",
+            );
+        };
+        if !service.service_deployment_in_progress(arn) {
+            return invalid("The service deployment is not IN_PROGRESS.");
+        }
+        let Some(lifecycle) = service.lifecycle_mut(arn) else {
+            return invalid("The service deployment has no paused lifecycle hook.");
+        };
+        let Some(hook) = lifecycle
+            .hooks
+            .iter_mut()
+            .find(|h| h.id == hook_id && h.status == "AWAITING_ACTION")
+        else {
+            return invalid(&format!(
+                "No lifecycle hook {hook_id} is AWAITING_ACTION in this service deployment."
+            ));
+        };
+        hook.status = "SUCCEEDED";
+        let stage = hook.stage;
+        if let Some(since) = lifecycle.paused_since.take() {
+            lifecycle.paused_total += since.elapsed();
+        }
+        if action == "ROLLBACK" {
+            self.roll_back(
+                service,
+                arn,
+                format!("Rolled back at the {stage} lifecycle hook by ContinueServiceDeployment."),
+            );
+        }
+        Answer::Ok(json!({"serviceDeploymentArn": arn}))
+    }
+}
