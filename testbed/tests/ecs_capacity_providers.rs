@@ -166,7 +166,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .send()
         .await
         .expect_err("the name is taken");
-    assert_eq!(err_code(&again).0, "InvalidParameterException");
+    assert_eq!(err_code(&again).0, "ClientException");
     let same_group = bed
         .ecs
         .create_capacity_provider()
@@ -246,7 +246,7 @@ async fn put_cluster_capacity_providers_keeps_its_rules() {
         .send()
         .await
         .expect_err("used and associated");
-    assert_eq!(err_code(&associated).0, "ResourceInUseException");
+    assert_eq!(err_code(&associated).0, "ClientException");
 
     bed.ecs
         .update_service()

@@ -226,6 +226,9 @@ fn blue_green(hooks: Vec<ecs::types::DeploymentLifecycleHook>) -> DeploymentConf
     DeploymentConfiguration::builder()
         .strategy(ecs::types::DeploymentStrategy::BlueGreen)
         .bake_time_in_minutes(0)
+        // Rolling percentages do not hold a blue/green deployment back.
+        .maximum_percent(100)
+        .minimum_healthy_percent(100)
         .set_lifecycle_hooks(Some(hooks))
         .build()
 }

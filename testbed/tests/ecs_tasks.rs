@@ -558,6 +558,34 @@ async fn describe_and_list_tasks_keep_their_limits_filters_and_pages() {
     assert_eq!(described.tasks()[0].tags().len(), 1);
     assert_eq!(described.failures().len(), 1);
     assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+    let empty = bed.ecs.describe_tasks().cluster("prod").send().await;
+    assert_eq!(
+        err_code(&empty.expect_err("no tasks named")),
+        (
+            "InvalidParameterException".into(),
+            "Tasks cannot be empty.".into()
+        )
+    );
+    bed.ecs
+        .stop_task()
+        .cluster("prod")
+        .task(&worker_arn)
+        .send()
+        .await
+        .expect("stopped");
+    let untagged = bed
+        .ecs
+        .describe_tasks()
+        .cluster("prod")
+        .tasks(&worker_arn)
+        .include(ecs::types::TaskField::Tags)
+        .send()
+        .await
+        .expect("described");
+    assert!(
+        untagged.tasks()[0].tags().is_empty(),
+        "StopTask deletes the task's tags"
+    );
     let mut too_many = bed.ecs.describe_tasks().cluster("prod");
     for i in 0..101 {
         too_many = too_many.tasks(format!("{i:032x}"));
@@ -573,7 +601,13 @@ async fn describe_and_list_tasks_keep_their_limits_filters_and_pages() {
     assert_eq!(family.len(), 3);
     assert!(family.iter().all(|a| webs.contains(a)));
     let started = bed
-        .list(bed.ecs.list_tasks().cluster("prod").started_by("nightly"))
+        .list(
+            bed.ecs
+                .list_tasks()
+                .cluster("prod")
+                .started_by("nightly")
+                .desired_status(DesiredStatus::Stopped),
+        )
         .await;
     assert_eq!(started, vec![worker_arn.clone()]);
     let pending = bed
@@ -623,7 +657,7 @@ async fn describe_and_list_tasks_keep_their_limits_filters_and_pages() {
             .ecs
             .list_tasks()
             .cluster("prod")
-            .max_results(3)
+            .max_results(2)
             .set_next_token(token.clone())
             .send()
             .await
@@ -635,7 +669,7 @@ async fn describe_and_list_tasks_keep_their_limits_filters_and_pages() {
             break;
         }
     }
-    assert_eq!((pages, all.len()), (2, 4));
+    assert_eq!((pages, all.len()), (2, 3), "the three web tasks still running");
 }
 
 #[tokio::test]
@@ -780,4 +814,64 @@ async fn service_tasks_are_listed_and_a_failing_image_leaves_its_reasons() {
         1,
         "the old revision keeps its task: {running:?}"
     );
+}
+
+/// A crash loop (the essential container exits) fails the deployment, but it is not the
+/// scheduler's "unable to consistently start tasks" case: those tasks ran. A non-essential
+/// container that exits fails nothing.
+#[tokio::test]
+async fn crash_loops_and_exiting_sidecars_are_told_apart() {
+    let bed = task_bed(&[
+        ("*:crash", TaskOutcome::Exit(2)),
+        ("*:once", TaskOutcome::Exit(0)),
+    ])
+    .await;
+    let crash = bed.register("crash", "app:crash").await;
+    bed.create("crash", &crash).send().await.expect("service");
+    let failing = bed
+        .wait("crash", "two failed tasks", |s| {
+            s.deployments()[0].failed_tasks() >= 2
+        })
+        .await;
+    assert!(
+        failing.events().iter().all(|e| !e
+            .message()
+            .unwrap_or_default()
+            .contains("unable to consistently start tasks")),
+        "{:?}",
+        failing.events()
+    );
+    let id = failing.deployments()[0].id().expect("id").to_owned();
+    let stopped = bed
+        .list(
+            bed.ecs
+                .list_tasks()
+                .cluster("prod")
+                .started_by(&id)
+                .desired_status(DesiredStatus::Stopped),
+        )
+        .await;
+    let task = bed.task(&stopped[0]).await;
+    assert_eq!(
+        task.stop_code(),
+        Some(&TaskStopCode::EssentialContainerExited)
+    );
+    assert_eq!(container(&task, "app").exit_code(), Some(2));
+    assert!(task.started_at().is_some(), "it ran");
+
+    let with_sidecar = bed
+        .register_fargate("sidecar", "web:1", Some("setup:once"))
+        .await;
+    bed.ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("sidecar")
+        .task_definition(&with_sidecar)
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .send()
+        .await
+        .expect("service");
+    bed.wait("sidecar", "completed", completed).await;
 }

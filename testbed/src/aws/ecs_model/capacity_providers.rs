@@ -204,9 +204,12 @@ impl EcsModel {
             .get(&name)
             .is_some_and(|p| p.is_live(&knobs))
         {
-            return invalid(&format!(
-                "A capacity provider with the name {name} already exists."
-            ));
+            // ECS's answer as users report it.
+            return error(
+                400,
+                "ClientException",
+                "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider.",
+            );
         }
         let group = body
             .get("autoScalingGroupProvider")
@@ -229,7 +232,10 @@ impl EcsModel {
                 if group["managedTerminationProtection"] == "ENABLED"
                     && group["managedScaling"]["status"] != "ENABLED"
                 {
-                    return invalid(
+                    // A ClientException as users report it.
+                    return error(
+                        400,
+                        "ClientException",
                         "The managed termination protection setting for the capacity provider is invalid. To enable managed termination protection for a capacity provider, the capacity provider must have managed scaling enabled.",
                     );
                 }
@@ -305,7 +311,7 @@ impl EcsModel {
         if provider.deleted.is_some() {
             return error(
                 400,
-                "UpdateInProgressException",
+                "ClientException",
                 "The capacity provider is being deleted.",
             );
         }
@@ -385,9 +391,11 @@ impl EcsModel {
             })
             .map(|s| s.name.clone())
         {
+            // ClientException: ResourceInUseException is not among DeleteCapacityProvider's
+            // errors.
             return error(
                 400,
-                "ResourceInUseException",
+                "ClientException",
                 &format!(
                     "The specified capacity provider is in use by service {using}: remove it from the service's capacity provider strategy first."
                 ),
@@ -397,7 +405,7 @@ impl EcsModel {
             Ok(Some(cluster)) => {
                 return error(
                     400,
-                    "ResourceInUseException",
+                    "ClientException",
                     &format!(
                         "The specified capacity provider is associated with cluster {cluster}: only capacity providers that aren't associated with a cluster can be deleted."
                     ),

@@ -162,10 +162,16 @@ impl EcsModel {
             let stage = STAGES[lifecycle.entered];
             lifecycle.entered += 1;
             let mut paused = false;
+            // PRE_PRODUCTION_TRAFFIC_SHIFT "occurs before production traffic shift" but is no
+            // lifecycleStage of its own: its hooks run as PRODUCTION_TRAFFIC_SHIFT begins.
+            let runs_here = |v: &Value| {
+                v == stage
+                    || (stage == "PRODUCTION_TRAFFIC_SHIFT" && v == "PRE_PRODUCTION_TRAFFIC_SHIFT")
+            };
             for hook in hooks.iter().filter(|h| {
                 h["lifecycleStages"]
                     .as_array()
-                    .is_some_and(|s| s.iter().any(|v| v == stage))
+                    .is_some_and(|s| s.iter().any(runs_here))
             }) {
                 let target_type = hook["targetType"]
                     .as_str()
@@ -259,9 +265,19 @@ impl EcsModel {
                 "No lifecycle hook {hook_id} is AWAITING_ACTION in this service deployment."
             ));
         };
-        hook.status = "SUCCEEDED";
+        hook.status = if action == "ROLLBACK" {
+            "FAILED"
+        } else {
+            "SUCCEEDED"
+        };
         let stage = hook.stage;
-        if let Some(since) = lifecycle.paused_since.take() {
+        // "You can configure both Lambda hooks and pause hooks at the same lifecycle stage. Both
+        // hooks must complete before the deployment proceeds to the next stage."
+        let waiting = lifecycle
+            .hooks
+            .iter()
+            .any(|h| h.status == "AWAITING_ACTION");
+        if !waiting && let Some(since) = lifecycle.paused_since.take() {
             lifecycle.paused_total += since.elapsed();
         }
         if action == "ROLLBACK" {

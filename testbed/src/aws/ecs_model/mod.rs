@@ -168,6 +168,11 @@ impl TaskOutcome {
     pub fn fails(self) -> bool {
         !matches!(self, Self::Success | Self::RunUntilStopped)
     }
+
+    /// Whether the task never starts (no container runs).
+    pub fn fails_to_start(self) -> bool {
+        matches!(self, Self::PullFailure | Self::ResourceInitFailure)
+    }
 }
 
 impl std::str::FromStr for ImageOutcome {
@@ -283,9 +288,16 @@ struct Deployment {
     started: Instant,
     created_at: f64,
     updated_at: f64,
-    /// The task definition's images never start (a failing image knob matched).
+    /// The task definition's tasks never run healthy (an image with a failing outcome).
     #[serde(skip)]
     failing: bool,
+    /// They fail before they start (pull or resource failures), which is what the scheduler's
+    /// "unable to consistently start tasks" event and its back-off are about.
+    #[serde(skip)]
+    start_failure: bool,
+    /// Failed tasks of this deployment already materialised as stopped tasks.
+    #[serde(skip)]
+    failed_recorded: usize,
     /// Members of the service definition this deployment runs with.
     #[serde(flatten)]
     members: BTreeMap<String, Value>,
@@ -551,7 +563,6 @@ struct TdFacts {
     arn: String,
     family: String,
     status: String,
-    images: Vec<String>,
     /// (name, image, essential) of each container definition.
     containers: Vec<(String, String, bool)>,
     network_mode: String,
@@ -832,12 +843,6 @@ impl EcsModel {
             .unwrap_or(reference)
             .to_owned();
         let state = definition["status"].as_str().unwrap_or("ACTIVE").to_owned();
-        let images: Vec<String> = definition["containerDefinitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["image"].as_str().map(str::to_owned))
-            .collect();
         let containers = definition["containerDefinitions"]
             .as_array()
             .into_iter()
@@ -857,7 +862,6 @@ impl EcsModel {
             arn: arn.clone(),
             family: text("family").unwrap_or_default(),
             status: state,
-            images,
             containers,
             cpu: text("cpu"),
             memory: text("memory"),
@@ -886,10 +890,22 @@ impl EcsModel {
             .and_then(|cache| cache.get(arn).cloned())
     }
 
-    /// Whether a task running these images never becomes a healthy service task.
-    fn failing(&self, images: &[String]) -> bool {
+    /// Whether a task of these containers (name, image, essential) never becomes a healthy
+    /// service task: a start failure in any container, an exit of an essential one.
+    fn failing(&self, containers: &[(String, String, bool)]) -> bool {
         let table = self.knobs().image_outcomes;
-        images.iter().any(|image| outcome_of(&table, image).fails())
+        containers.iter().any(|(_, image, essential)| {
+            let outcome = outcome_of(&table, image);
+            outcome.fails_to_start() || (*essential && outcome.fails())
+        })
+    }
+
+    /// Whether the containers' tasks fail before they start (pull or resource failures).
+    fn fails_to_start(&self, containers: &[(String, String, bool)]) -> bool {
+        let table = self.knobs().image_outcomes;
+        containers
+            .iter()
+            .any(|(_, image, _)| outcome_of(&table, image).fails_to_start())
     }
 }
 

@@ -33,6 +33,27 @@ fn no_room_to_deploy(service: &Service) -> bool {
     upper - old <= 0 && old - lower <= 0
 }
 
+/// Failed tasks `elapsed` seconds into a failing deployment, one every `step` seconds. For tasks
+/// that fail to start, after ten the gaps double up to 27 minutes ("the time between attempts is
+/// incrementally increased up to a maximum of 27 minutes", service throttle logic; where the
+/// back-off begins and how it grows are the model's choices). Crash loops stay linear.
+fn failures_after(elapsed: f64, step: f64, start_failure: bool) -> i64 {
+    const LINEAR: i64 = 10;
+    let linear_end = step * LINEAR as f64;
+    if !start_failure || elapsed < linear_end {
+        return (elapsed / step) as i64;
+    }
+    let (mut failures, mut at, mut gap) = (LINEAR, linear_end, step);
+    loop {
+        gap = (gap * 2.0).min(27.0 * 60.0);
+        if at + gap > elapsed {
+            return failures;
+        }
+        at += gap;
+        failures += 1;
+    }
+}
+
 /// The failed task count at which the circuit breaker trips: "minimum threshold <= 0.5 *
 /// desired task count => maximum threshold", with 3 and 200 as the documented defaults (the
 /// developer guide's deployment circuit breaker page). Rounding up is the model's reading.
@@ -73,6 +94,8 @@ impl EcsModel {
             service_deployment: String::new(),
             is_rollback: false,
             unplaceable: false,
+            start_failure: false,
+            failed_recorded: 0,
         }
     }
 
@@ -154,18 +177,26 @@ impl EcsModel {
         }
         let elapsed = primary.started.elapsed();
         if primary.failing {
-            // Tasks keep failing to start.
-            let failed = (elapsed.as_secs_f64() / (rollout.as_secs_f64() / 3.0).max(0.05)) as i64;
+            // Tasks keep failing: one every third of the rollout time; tasks that never start are
+            // retried ever more slowly after the first ten.
+            let failed = failures_after(
+                elapsed.as_secs_f64(),
+                (rollout.as_secs_f64() / 3.0).max(0.05),
+                primary.start_failure,
+            );
             if let Some(p) = service.deployments.first_mut()
                 && failed > p.failed_tasks
             {
                 p.failed_tasks = failed;
                 p.updated_at = epoch();
             }
-            if !service
-                .events
-                .first()
-                .is_some_and(|e| e.message.contains("is unable to consistently start tasks"))
+            // "Tasks that are stopped after they reach the RUNNING state don't start the throttle
+            // logic or the associated service event message" (service throttle logic).
+            if primary.start_failure
+                && !service
+                    .events
+                    .first()
+                    .is_some_and(|e| e.message.contains("is unable to consistently start tasks"))
             {
                 let event = self.event(format!(
                     "(service {name}) is unable to consistently start tasks successfully."
@@ -232,7 +263,7 @@ impl EcsModel {
         {
             return;
         }
-        if no_room_to_deploy(service) {
+        if !has_lifecycle(&service.members) && no_room_to_deploy(service) {
             // Neither a new task can start nor an old one stop: the rollout waits, IN_PROGRESS,
             // with nothing of the new revision running, until the percentages change.
             if let Some(p) = service.deployments.first_mut() {
@@ -375,5 +406,26 @@ impl EcsModel {
         }
         service.deployments.insert(0, back);
         service.task_definition = previous;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_back_off_after_ten_and_crash_loops_do_not() {
+        assert_eq!(failures_after(9.9, 1.0, true), 9);
+        assert_eq!(failures_after(11.9, 1.0, true), 10, "the 11th waits 2 s");
+        assert_eq!(failures_after(12.0, 1.0, true), 11);
+        assert_eq!(failures_after(16.0, 1.0, true), 12, "then 4 s");
+        assert_eq!(failures_after(16.0, 1.0, false), 16);
+        assert!(
+            failures_after(86_400.0, 1.0, true) < 80,
+            "27-minute gaps at most a day in"
+        );
+        assert_eq!(breaker_threshold(2), 3);
+        assert_eq!(breaker_threshold(10), 5);
+        assert_eq!(breaker_threshold(1_000), 200);
     }
 }

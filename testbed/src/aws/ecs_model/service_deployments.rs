@@ -93,6 +93,7 @@ impl EcsModel {
             record.status = "STOPPED";
             record.status_reason = Some("replaced by a newer service deployment".into());
             record.finished_at = Some(now);
+            record.stopped_at = Some(now);
         }
         let arn = format!(
             "{}/{:022x}",

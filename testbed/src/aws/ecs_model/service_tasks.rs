@@ -52,7 +52,8 @@ impl EcsModel {
             } else {
                 0
             };
-            let recorded = service.tasks.iter().filter(|t| of_deployment(t)).count();
+            // Counted, not looked up: stopped tasks are forgotten after their retention.
+            let recorded = deployment.failed_recorded;
             for &index in running.iter().skip(wanted) {
                 let reason = format!(
                     "Scaling activity initiated by (deployment {})",
@@ -94,6 +95,13 @@ impl EcsModel {
                             Task::for_service(service, deployment, &facts, knobs, task.id(), after);
                     }
                     service.tasks.push(task);
+                }
+                if let Some(d) = service
+                    .deployments
+                    .iter_mut()
+                    .find(|d| d.id == deployment.id)
+                {
+                    d.failed_recorded = failed;
                 }
             }
         }

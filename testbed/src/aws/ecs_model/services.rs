@@ -107,7 +107,7 @@ impl EcsModel {
                 if let Some(misfit) = task_definition_misfit(&facts, &members) {
                     return misfit;
                 }
-                (facts.arn, facts.images)
+                (facts.arn, facts.containers)
             }
         };
         // moto keeps a plain copy (cluster check, Application Auto Scaling's existence check).
@@ -217,6 +217,7 @@ impl EcsModel {
             deployment.unplaceable = self
                 .unplaceable(upstream, &service.cluster_arn, &service.members)
                 .await;
+            deployment.start_failure = self.fails_to_start(&images);
             deployment.service_deployment =
                 self.start_service_deployment(&mut service, &task_definition);
             service.deployments.push(deployment);
@@ -365,7 +366,7 @@ impl EcsModel {
         {
             return misfit;
         }
-        let new_task_definition = new_task_definition.map(|facts| (facts.arn, facts.images));
+        let new_task_definition = new_task_definition.map(|facts| (facts.arn, facts.containers));
         let Some(service) = state.services.get_mut(&key) else {
             return error(400, "ServiceNotFoundException", "Service not found.");
         };
@@ -377,10 +378,11 @@ impl EcsModel {
         let td_changed = new_task_definition
             .as_ref()
             .is_some_and(|(arn, _)| *arn != primary_td);
-        let deploying_change = DEPLOYING_MEMBERS.iter().any(|k| {
-            body.get(*k)
-                .is_some_and(|v| service.members.get(*k) != Some(v))
-        });
+        // Compared as stored (normalised), so resending a member without its defaults is no
+        // change.
+        let deploying_change = DEPLOYING_MEMBERS
+            .iter()
+            .any(|k| body.get(*k).is_some() && service.members.get(*k) != members.get(*k));
         if let Some(desired) = body["desiredCount"].as_i64() {
             service.desired_count = desired;
             for d in service.deployments.iter_mut().take(1) {
@@ -398,7 +400,7 @@ impl EcsModel {
                 None => {
                     let images = self
                         .known_task_definition(&primary_td)
-                        .map(|facts| facts.images)
+                        .map(|facts| facts.containers)
                         .unwrap_or_default();
                     (primary_td, images)
                 }
@@ -421,6 +423,7 @@ impl EcsModel {
             deployment.unplaceable = self
                 .unplaceable(upstream, &service.cluster_arn, &service.members)
                 .await;
+            deployment.start_failure = self.fails_to_start(&images);
             let target = deployment.task_definition.clone();
             deployment.service_deployment = self.start_service_deployment(service, &target);
             service.deployments.insert(0, deployment);

@@ -657,6 +657,8 @@ impl EcsModel {
                 "UserInitiated",
                 reason,
             ));
+            // "Any tags associated with the task will be deleted."
+            task.tags.clear();
         }
         Answer::Ok(json!({"task": task.describe(&knobs, false)}))
     }
@@ -675,6 +677,10 @@ impl EcsModel {
         let cluster_arn = described["clusterArn"].as_str().unwrap_or_default();
         let cluster = cluster_name(cluster_arn);
         let wanted = body["tasks"].as_array().cloned().unwrap_or_default();
+        // What ECS answers an empty list, as users report it.
+        if wanted.is_empty() {
+            return invalid("Tasks cannot be empty.");
+        }
         if wanted.len() > MAX_DESCRIBED_TASKS {
             return invalid("tasks can have at most 100 items.");
         }
