@@ -669,7 +669,11 @@ async fn describe_and_list_tasks_keep_their_limits_filters_and_pages() {
             break;
         }
     }
-    assert_eq!((pages, all.len()), (2, 3), "the three web tasks still running");
+    assert_eq!(
+        (pages, all.len()),
+        (2, 3),
+        "the three web tasks still running"
+    );
 }
 
 #[tokio::test]
