@@ -105,7 +105,8 @@ impl AutoScalingApi {
                         self.client
                             .describe_scaling_policies()
                             .service_namespace(ServiceNamespace::Ecs)
-                            .max_results(50)
+                            // "This value can be between 1 and 10."
+                            .max_results(10)
                             .set_next_token(next_token.clone())
                             .send()
                     })

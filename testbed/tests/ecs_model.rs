@@ -685,6 +685,33 @@ async fn documented_rejections() {
         err_code(&dimension_alone.into_service_error()).0,
         "ValidationException"
     );
+    // Page sizes: policies "between 1 and 10", scheduled actions "between 1 and 50".
+    let policies = |n: i32| {
+        bed.aas
+            .describe_scaling_policies()
+            .service_namespace(aas::types::ServiceNamespace::Ecs)
+            .max_results(n)
+            .send()
+    };
+    let eleven = policies(11).await.expect_err("11 policies a page");
+    assert_eq!(
+        err_code(&eleven.into_service_error()).0,
+        "ValidationException"
+    );
+    policies(10).await.expect("10 policies a page");
+    let actions = |n: i32| {
+        bed.aas
+            .describe_scheduled_actions()
+            .service_namespace(aas::types::ServiceNamespace::Ecs)
+            .max_results(n)
+            .send()
+    };
+    let many = actions(51).await.expect_err("51 actions a page");
+    assert_eq!(
+        err_code(&many.into_service_error()).0,
+        "ValidationException"
+    );
+    actions(50).await.expect("50 actions a page");
 }
 
 #[tokio::test]

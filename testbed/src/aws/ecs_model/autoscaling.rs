@@ -107,6 +107,56 @@ pub(super) async fn target_tags(
     }
 }
 
+/// A request's `MaxResults`, `max` when absent, or the ValidationException for one outside 1 to
+/// `max`.
+fn page_size(body: &Value, max: u64) -> Result<usize, Answer> {
+    match body.get("MaxResults") {
+        None | Some(Value::Null) => Ok(max as usize),
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=max).contains(&n) => Ok(n as usize),
+            _ => {
+                let bound = if v.as_u64().is_some_and(|n| n > max) {
+                    format!("less than or equal to {max}")
+                } else {
+                    "greater than or equal to 1".to_owned()
+                };
+                Err(error(
+                    400,
+                    "ValidationException",
+                    &format!(
+                        "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value {bound}"
+                    ),
+                ))
+            }
+        },
+    }
+}
+
+/// DescribeScalingPolicies and DescribeScheduledActions, passed to moto once their `MaxResults`
+/// is in range (moto takes any): DescribeScalingPolicies "MaxResults: The maximum number of
+/// scalable targets. This value can be between 1 and 10. The default value is 10.";
+/// DescribeScheduledActions "The maximum number of scheduled action results. This value can be
+/// between 1 and 50. The default value is 50."
+pub(super) async fn describe_paged(
+    upstream: &Upstream<'_>,
+    operation: &str,
+    body: &Value,
+) -> Answer {
+    let max = if operation == "DescribeScalingPolicies" {
+        10
+    } else {
+        50
+    };
+    if let Err(refused) = page_size(body, max) {
+        return refused;
+    }
+    match upstream.autoscaling(operation, body).await {
+        Ok((200, answer)) => Answer::Ok(answer),
+        Ok((status, answer)) => upstream_error(status, &answer),
+        Err(e) => error(500, "ServerException", &e),
+    }
+}
+
 /// DescribeScalableTargets, paged as AWS documents it ("MaxResults: The maximum number of scalable
 /// targets. This value can be between 1 and 50. The default value is 50."). moto 5.2.5 hands out
 /// the page-relative index as NextToken, so from the third page on it repeats the second page
@@ -124,25 +174,9 @@ pub(super) async fn describe_scalable_targets(upstream: &Upstream<'_>, body: &Va
             "If you specify a scalable dimension, you must also specify a resource ID.",
         );
     }
-    let page_size = match body.get("MaxResults") {
-        None | Some(Value::Null) => 50,
-        Some(v) => match v.as_u64() {
-            Some(n @ 1..=50) => n as usize,
-            _ => {
-                let bound = if v.as_u64().is_some_and(|n| n > 50) {
-                    "less than or equal to 50"
-                } else {
-                    "greater than or equal to 1"
-                };
-                return error(
-                    400,
-                    "ValidationException",
-                    &format!(
-                        "1 validation error detected: Value '{v}' at 'maxResults' failed to satisfy constraint: Member must have value {bound}"
-                    ),
-                );
-            }
-        },
+    let page_size = match page_size(body, 50) {
+        Ok(size) => size,
+        Err(refused) => return refused,
     };
     let start = match body["NextToken"].as_str() {
         None | Some("") => 0,

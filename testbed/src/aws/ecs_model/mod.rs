@@ -479,6 +479,8 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 "RegisterScalableTarget"
                     | "DeregisterScalableTarget"
                     | "DescribeScalableTargets"
+                    | "DescribeScalingPolicies"
+                    | "DescribeScheduledActions"
                     | "TagResource"
                     | "UntagResource"
                     | "ListTagsForResource"
@@ -811,6 +813,9 @@ impl EcsModel {
             }
             ("application-autoscaling", "DescribeScalableTargets") => {
                 describe_scalable_targets(upstream, body).await
+            }
+            ("application-autoscaling", "DescribeScalingPolicies" | "DescribeScheduledActions") => {
+                describe_paged(upstream, operation, body).await
             }
             (
                 "application-autoscaling",
