@@ -744,6 +744,28 @@ async fn service_tasks_are_listed_and_a_failing_image_leaves_its_reasons() {
         assert_eq!(task.last_status(), Some("RUNNING"));
         assert_eq!(task.task_definition_arn(), Some(good.as_str()));
     }
+    // The service event names the tasks DescribeTasks knows, not made-up ones.
+    let task_id = |arn: &str| arn.rsplit('/').next().unwrap_or_default().to_owned();
+    let named = |message: &str| -> Vec<String> {
+        message
+            .split("(task ")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let started = service
+        .events()
+        .iter()
+        .filter_map(|e| e.message())
+        .find(|m| m.starts_with("(service web) has started 2 tasks: "))
+        .map(named)
+        .unwrap_or_default();
+    let mut listed_ids: Vec<String> = listed.iter().map(|a| task_id(a)).collect();
+    let mut started_ids = started.clone();
+    listed_ids.sort();
+    started_ids.sort();
+    assert_eq!(started_ids, listed_ids, "{:?}", service.events());
 
     bed.ecs
         .update_service()
@@ -774,6 +796,19 @@ async fn service_tasks_are_listed_and_a_failing_image_leaves_its_reasons() {
     assert_eq!(
         scaled_in.stop_code(),
         Some(&TaskStopCode::ServiceSchedulerInitiated)
+    );
+    let after = bed.describe("web").await;
+    let stopped_event = after
+        .events()
+        .iter()
+        .filter_map(|e| e.message())
+        .find(|m| m.starts_with("(service web) has stopped 1 running tasks: "))
+        .map(named);
+    assert_eq!(
+        stopped_event,
+        Some(vec![task_id(&stopped[0])]),
+        "{:?}",
+        after.events()
     );
 
     let bad = bed.register("web", "web:broken").await;

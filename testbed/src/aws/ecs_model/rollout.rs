@@ -126,16 +126,9 @@ impl EcsModel {
                 .draining_since
                 .is_some_and(|since| since.elapsed() >= drain)
             {
+                // Its tasks stop with the event naming them (materialise_service_tasks).
                 service.status = Status::Inactive;
                 service.deployments.clear();
-                let stopped = service.running();
-                if stopped > 0 {
-                    let event = self.event(format!(
-                        "(service {name}) has stopped {stopped} running tasks: (task {}).",
-                        self.task_id()
-                    ));
-                    service.push_event(event);
-                }
             }
             return;
         }
@@ -161,17 +154,9 @@ impl EcsModel {
                 && p.running_count != p.desired_count
                 && p.started.elapsed() >= rollout
             {
-                let started = (p.desired_count - p.running_count).max(0);
                 p.running_count = p.desired_count;
                 p.pending_count = 0;
                 p.updated_at = epoch();
-                if started > 0 {
-                    let event = self.event(format!(
-                        "(service {name}) has started {started} tasks: (task {}).",
-                        self.task_id()
-                    ));
-                    service.push_event(event);
-                }
             }
             return;
         }
@@ -284,12 +269,6 @@ impl EcsModel {
         }
         if elapsed >= rollout + steady {
             let desired = service.desired_count;
-            let previous_running: i64 = service
-                .deployments
-                .iter()
-                .skip(1)
-                .map(|d| d.running_count)
-                .sum();
             let id = primary.id.clone();
             let rolled_back = primary.is_rollback;
             if let Some(p) = service.deployments.first_mut() {
@@ -315,20 +294,9 @@ impl EcsModel {
             }
             service.task_definition = primary.task_definition.clone();
             service.last_completed = Some(primary.task_definition.clone());
-            if desired > 0 {
-                let event = self.event(format!(
-                    "(service {name}) has started {desired} tasks: (task {}).",
-                    self.task_id()
-                ));
-                service.push_event(event);
-            }
-            if previous_running > 0 {
-                let event = self.event(format!(
-                    "(service {name}) has stopped {previous_running} running tasks: (task {}).",
-                    self.task_id()
-                ));
-                service.push_event(event);
-            }
+            // The new revision's tasks start and the old ones stop (with the events naming
+            // them) before the deployment is called completed.
+            self.materialise_service_tasks(service, &self.knobs());
             let event = self.event(format!(
                 "(service {name}) (deployment {id}) deployment completed."
             ));

@@ -4,23 +4,29 @@
 //! RUNNING tasks; a failing one leaves one STOPPED task per failed task, with its image's
 //! outcome (TaskFailedToStart and CannotPullContainerError, or the essential container's exit
 //! code); tasks of a deployment that is gone, or beyond its count, are stopped by the scheduler
-//! (ServiceSchedulerInitiated). Stopped tasks are kept `stoppedRetentionSeconds`.
+//! (ServiceSchedulerInitiated). Stopped tasks are kept `stoppedRetentionSeconds`. The service
+//! events that tell tasks started and stopped name these tasks.
 
 use super::*;
 
 impl EcsModel {
-    /// Brings `service`'s tasks in line with its deployments now.
+    /// Brings `service`'s tasks in line with its deployments now, with a service event naming
+    /// the tasks started and one naming the running tasks stopped.
     pub(super) fn materialise_service_tasks(&self, service: &mut Service, knobs: &Knobs) {
         let live: Vec<String> = if service.status == Status::Inactive {
             Vec::new()
         } else {
             service.deployments.iter().map(|d| d.id.clone()).collect()
         };
+        let mut started: Vec<String> = Vec::new();
+        let mut stopped: Vec<String> = Vec::new();
         for task in service.tasks.iter_mut() {
-            if task
-                .started_by()
-                .is_some_and(|id| !live.iter().any(|l| l == id))
+            if task.is_live(knobs)
+                && task
+                    .started_by()
+                    .is_some_and(|id| !live.iter().any(|l| l == id))
             {
+                stopped.push(task.id().to_owned());
                 // The message ECS's scheduler leaves, as users report it.
                 let reason = format!(
                     "Scaling activity initiated by (deployment {})",
@@ -30,6 +36,7 @@ impl EcsModel {
             }
         }
         if service.status == Status::Inactive {
+            self.tell_tasks(service, &started, &stopped);
             return;
         }
         let deployments = service.deployments.clone();
@@ -55,6 +62,7 @@ impl EcsModel {
             // Counted, not looked up: stopped tasks are forgotten after their retention.
             let recorded = deployment.failed_recorded;
             for &index in running.iter().skip(wanted) {
+                stopped.push(service.tasks[index].id().to_owned());
                 let reason = format!(
                     "Scaling activity initiated by (deployment {})",
                     deployment.id
@@ -77,6 +85,7 @@ impl EcsModel {
                     &self.task_id()[..32],
                     knobs.task_seconds,
                 );
+                started.push(task.id().to_owned());
                 service.tasks.push(task);
             }
             if deployment.failing {
@@ -94,6 +103,8 @@ impl EcsModel {
                         task =
                             Task::for_service(service, deployment, &facts, knobs, task.id(), after);
                     }
+                    // The scheduler started it; it failed after.
+                    started.push(task.id().to_owned());
                     service.tasks.push(task);
                 }
                 if let Some(d) = service
@@ -104,6 +115,36 @@ impl EcsModel {
                     d.failed_recorded = failed;
                 }
             }
+        }
+        self.tell_tasks(service, &started, &stopped);
+    }
+
+    /// The service events ECS's scheduler leaves for tasks it started and running tasks it
+    /// stopped, naming each task: "(service NAME) has started N tasks: (task ID) (task ID)."
+    /// (the form the developer guide's service event messages show).
+    fn tell_tasks(&self, service: &mut Service, started: &[String], stopped: &[String]) {
+        let name = service.name.clone();
+        let named = |ids: &[String]| {
+            ids.iter()
+                .map(|id| format!("(task {id})"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if !started.is_empty() {
+            let event = self.event(format!(
+                "(service {name}) has started {} tasks: {}.",
+                started.len(),
+                named(started)
+            ));
+            service.push_event(event);
+        }
+        if !stopped.is_empty() {
+            let event = self.event(format!(
+                "(service {name}) has stopped {} running tasks: {}.",
+                stopped.len(),
+                named(stopped)
+            ));
+            service.push_event(event);
         }
     }
 }
