@@ -247,7 +247,11 @@ async fn updates_send_exactly_what_changed_with_ecs_rules() {
         .name("asg")
         .auto_scaling_group_provider(
             ecs::types::AutoScalingGroupProvider::builder()
-                .auto_scaling_group_arn("asg-group")
+                .auto_scaling_group_arn(
+                    ecs_testbed::aws::query::auto_scaling_group(bed.proxy.url(), "asg-group")
+                        .await
+                        .expect("Auto Scaling group"),
+                )
                 .build()
                 .expect("group"),
         )

@@ -17,11 +17,17 @@ mod model_bed;
 
 use model_bed::*;
 
-fn group(name: &str) -> AutoScalingGroupProvider {
+/// The ARN of Auto Scaling group `name`, made in moto if it is not there yet.
+async fn asg(bed: &Bed, name: &str) -> String {
+    ecs_testbed::aws::query::auto_scaling_group(bed.proxy.url(), name)
+        .await
+        .expect("Auto Scaling group")
+}
+
+/// A provider on Auto Scaling group `name` (made in moto if it is not there yet).
+async fn group(bed: &Bed, name: &str) -> AutoScalingGroupProvider {
     AutoScalingGroupProvider::builder()
-        .auto_scaling_group_arn(format!(
-            "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0:autoScalingGroupName/{name}"
-        ))
+        .auto_scaling_group_arn(asg(bed, name).await)
         .build()
         .expect("group")
 }
@@ -74,7 +80,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
             .ecs
             .create_capacity_provider()
             .name(reserved)
-            .auto_scaling_group_provider(group("a"))
+            .auto_scaling_group_provider(group(&bed, "a").await)
             .send()
             .await
             .expect_err("reserved prefix");
@@ -88,7 +94,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .ecs
         .create_capacity_provider()
         .name("bad name")
-        .auto_scaling_group_provider(group("a"))
+        .auto_scaling_group_provider(group(&bed, "a").await)
         .send()
         .await
         .expect_err("space in the name");
@@ -109,7 +115,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .name("protected")
         .auto_scaling_group_provider(
             AutoScalingGroupProvider::builder()
-                .auto_scaling_group_arn("asg-protected")
+                .auto_scaling_group_arn(asg(&bed, "asg-protected").await)
                 .managed_termination_protection(ManagedTerminationProtection::Enabled)
                 .build()
                 .expect("group"),
@@ -124,7 +130,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .name("wide")
         .auto_scaling_group_provider(
             AutoScalingGroupProvider::builder()
-                .auto_scaling_group_arn("asg-wide")
+                .auto_scaling_group_arn(asg(&bed, "asg-wide").await)
                 .managed_scaling(ManagedScaling::builder().target_capacity(101).build())
                 .build()
                 .expect("group"),
@@ -138,7 +144,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .ecs
         .create_capacity_provider()
         .name("pool")
-        .auto_scaling_group_provider(group("pool"))
+        .auto_scaling_group_provider(group(&bed, "pool").await)
         .send()
         .await
         .expect("created")
@@ -162,7 +168,7 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .ecs
         .create_capacity_provider()
         .name("pool")
-        .auto_scaling_group_provider(group("other"))
+        .auto_scaling_group_provider(group(&bed, "other").await)
         .send()
         .await
         .expect_err("the name is taken");
@@ -171,11 +177,69 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .ecs
         .create_capacity_provider()
         .name("pool-two")
-        .auto_scaling_group_provider(group("pool"))
+        .auto_scaling_group_provider(group(&bed, "pool").await)
         .send()
         .await
         .expect_err("the group has a provider");
     assert!(err_code(&same_group).1.contains("already in use"));
+    let same_group_by_name = bed
+        .ecs
+        .create_capacity_provider()
+        .name("pool-three")
+        .auto_scaling_group_provider(
+            AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn("pool")
+                .build()
+                .expect("group"),
+        )
+        .send()
+        .await
+        .expect_err("the group, by its name, has a provider");
+    assert!(err_code(&same_group_by_name).1.contains("already in use"));
+
+    // The group must exist; a name stands for the group's ARN.
+    let missing_arn = asg(&bed, "pool").await.replace("/pool", "/nowhere");
+    for missing in ["nowhere", missing_arn.as_str()] {
+        let refused = bed
+            .ecs
+            .create_capacity_provider()
+            .name("ghost")
+            .auto_scaling_group_provider(
+                AutoScalingGroupProvider::builder()
+                    .auto_scaling_group_arn(missing)
+                    .build()
+                    .expect("group"),
+            )
+            .send()
+            .await
+            .expect_err("no such group");
+        assert_eq!(
+            err_code(&refused).0,
+            "InvalidParameterException",
+            "{missing}"
+        );
+    }
+    let spare = asg(&bed, "spare").await;
+    let by_name = bed
+        .ecs
+        .create_capacity_provider()
+        .name("by-name")
+        .auto_scaling_group_provider(
+            AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn("spare")
+                .build()
+                .expect("group"),
+        )
+        .send()
+        .await
+        .expect("created by the group's name");
+    assert_eq!(
+        by_name
+            .capacity_provider()
+            .and_then(|p| p.auto_scaling_group_provider())
+            .map(|g| g.auto_scaling_group_arn()),
+        Some(spare.as_str())
+    );
 }
 
 #[tokio::test]
@@ -191,7 +255,7 @@ async fn put_cluster_capacity_providers_keeps_its_rules() {
         bed.ecs
             .create_capacity_provider()
             .name(name)
-            .auto_scaling_group_provider(group(name))
+            .auto_scaling_group_provider(group(&bed, name).await)
             .send()
             .await
             .expect("created");
@@ -395,7 +459,7 @@ async fn describe_capacity_providers_pages_and_reports_missing_ones() {
         bed.ecs
             .create_capacity_provider()
             .name(format!("pool-{i}"))
-            .auto_scaling_group_provider(group(&format!("pool-{i}")))
+            .auto_scaling_group_provider(group(&bed, &format!("pool-{i}")).await)
             .tags(
                 ecs::types::Tag::builder()
                     .key("n")
@@ -469,7 +533,7 @@ async fn services_take_the_cluster_default_strategy_and_associated_providers_onl
     bed.ecs
         .create_capacity_provider()
         .name("pool")
-        .auto_scaling_group_provider(group("pool"))
+        .auto_scaling_group_provider(group(&bed, "pool").await)
         .send()
         .await
         .expect("created");

@@ -577,7 +577,14 @@ async fn documented_rejections() {
         .name("asg-provider")
         .auto_scaling_group_provider(
             ecs::types::AutoScalingGroupProvider::builder()
-                .auto_scaling_group_arn("asg-provider-group")
+                .auto_scaling_group_arn(
+                    ecs_testbed::aws::query::auto_scaling_group(
+                        bed.proxy.url(),
+                        "asg-provider-group",
+                    )
+                    .await
+                    .expect("Auto Scaling group"),
+                )
                 .build()
                 .expect("group"),
         )

@@ -4,4 +4,5 @@
 pub mod ecs_model;
 pub mod moto;
 pub mod proxy;
+pub mod query;
 pub mod throttle;

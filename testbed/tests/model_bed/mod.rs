@@ -145,27 +145,15 @@ pub fn err_code<E: ProvideErrorMetadata>(error: &E) -> (String, String) {
 /// Launches an EC2 instance in moto (through the proxy, so in the bed's account) for a container
 /// instance to stand on; moto's RegisterContainerInstance wants a real instance id.
 pub async fn ec2_instance(bed: &Bed) -> String {
-    let (status, body) = ecs_testbed::http::send(
-        &ecs_testbed::http::client(),
-        "POST",
-        &format!("{}/", bed.proxy.url()),
-        &[
-            (
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
-            ),
-            ("content-type", "application/x-www-form-urlencoded"),
-        ],
-        "Action=RunInstances&Version=2016-11-15&ImageId=ami-12c6146b&MinCount=1&MaxCount=1"
-            .into(),
+    let (status, body) = ecs_testbed::aws::query::call(
+        bed.proxy.url(),
+        "ec2",
+        "Action=RunInstances&Version=2016-11-15&ImageId=ami-12c6146b&MinCount=1&MaxCount=1",
     )
     .await
     .expect("RunInstances");
-    let body = String::from_utf8_lossy(&body);
     assert_eq!(status, 200, "{body}");
-    let start = body.find("<instanceId>").expect("an instance") + "<instanceId>".len();
-    let end = body[start..].find('<').expect("its end") + start;
-    body[start..end].to_owned()
+    ecs_testbed::aws::query::xml_value(&body, "instanceId").expect("an instance")
 }
 
 impl Bed {

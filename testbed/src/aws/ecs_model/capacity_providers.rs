@@ -219,11 +219,25 @@ impl EcsModel {
             .filter(|m| !m.is_null());
         let (auto_scaling_group, managed_instances, cluster) = match (group, managed) {
             (Some(group), None) => {
-                let Some(arn) = group["autoScalingGroupArn"].as_str() else {
+                let Some(given) = group["autoScalingGroupArn"].as_str() else {
                     return invalid(
                         "autoScalingGroupProvider.autoScalingGroupArn must be specified.",
                     );
                 };
+                // The group must exist in the account and Region; a name stands for its ARN,
+                // which DescribeCapacityProviders reports. (The refusal's text is the model's.)
+                let arn = match upstream.auto_scaling_group_arn(given).await {
+                    Ok(Some(arn)) => arn,
+                    Ok(None) => {
+                        return invalid(&format!(
+                            "The specified Auto Scaling group {given} could not be found."
+                        ));
+                    }
+                    Err(e) => return error(500, "ServerException", &e),
+                };
+                let mut group = group.clone();
+                group["autoScalingGroupArn"] = json!(arn);
+                let group = &group;
                 if let Some(refused) = scaling_out_of_range(group) {
                     return refused;
                 }

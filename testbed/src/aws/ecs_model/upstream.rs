@@ -22,18 +22,7 @@ impl Upstream<'_> {
         target: &str,
         body: &Value,
     ) -> Result<(u16, Value), String> {
-        let headers: Vec<(String, String)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let v = if n == "authorization" {
-                    rescope(v, signing_service)
-                } else {
-                    v.clone()
-                };
-                (n.clone(), v)
-            })
-            .collect();
+        let headers = self.headers_for(signing_service);
         let mut headers: Vec<(&str, &str)> = headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -53,6 +42,50 @@ impl Upstream<'_> {
             status,
             serde_json::from_slice(&answer).unwrap_or(Value::Null),
         ))
+    }
+
+    /// The request's headers, its authorization scoped to `signing_service`.
+    fn headers_for(&self, signing_service: &str) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(n, v)| {
+                let v = if n == "authorization" {
+                    rescope(v, signing_service)
+                } else {
+                    v.clone()
+                };
+                (n.clone(), v)
+            })
+            .collect()
+    }
+
+    /// The ARN of the Auto Scaling group `name_or_arn` names, if the account has it
+    /// (CreateCapacityProvider's autoScalingGroupArn: "The Amazon Resource Name (ARN) that
+    /// identifies the Auto Scaling group, or the Auto Scaling group name.").
+    pub(super) async fn auto_scaling_group_arn(
+        &self,
+        name_or_arn: &str,
+    ) -> Result<Option<String>, String> {
+        let name = name_or_arn
+            .rsplit_once("autoScalingGroupName/")
+            .map_or(name_or_arn, |(_, name)| name);
+        let headers = self.headers_for("autoscaling");
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let (status, body) = crate::aws::query::send(
+            self.client,
+            self.url,
+            &headers,
+            &crate::aws::query::describe_group_form(name),
+        )
+        .await?;
+        if status != 200 {
+            return Err(format!("DescribeAutoScalingGroups: {status} {body}"));
+        }
+        Ok(crate::aws::query::xml_value(&body, "AutoScalingGroupARN")
+            .filter(|arn| !name_or_arn.starts_with("arn:") || arn == name_or_arn))
     }
 
     pub(super) async fn ecs(&self, operation: &str, body: &Value) -> Result<(u16, Value), String> {
