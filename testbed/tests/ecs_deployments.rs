@@ -389,3 +389,228 @@ async fn a_failed_lambda_hook_rolls_back_and_bad_hooks_are_refused() {
         assert_eq!(err_code(&refused).0, "InvalidParameterException", "{what}");
     }
 }
+
+/// The new revision's requested (test, production) traffic weights, and the source revisions'.
+fn weights(deployment: &ecs::types::ServiceDeployment) -> ((f64, f64), Vec<(f64, f64)>) {
+    let of = |r: &ecs::types::ServiceRevisionSummary| {
+        (
+            r.requested_test_traffic_weight().unwrap_or(-1.0),
+            r.requested_production_traffic_weight().unwrap_or(-1.0),
+        )
+    };
+    (
+        deployment
+            .target_service_revision()
+            .map_or((-1.0, -1.0), of),
+        deployment
+            .source_service_revisions()
+            .iter()
+            .map(of)
+            .collect(),
+    )
+}
+
+/// A lifecycle stage with the target revision's (test, production) weights and the sources'.
+type TrafficPoint = (String, (f64, f64), Vec<(f64, f64)>);
+
+/// Polls service deployment `arn` until it is no longer IN_PROGRESS, and returns each distinct
+/// (stage, target weights, source weights) it went through, in order.
+async fn traffic_timeline(bed: &Bed, arn: &str) -> Vec<TrafficPoint> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen: Vec<TrafficPoint> = Vec::new();
+    loop {
+        let deployment = bed.service_deployment(arn).await;
+        let stage = deployment
+            .lifecycle_stage()
+            .map_or("-".to_owned(), |s| s.as_str().to_owned());
+        let (target, sources) = weights(&deployment);
+        let point = (stage, target, sources);
+        if seen.last() != Some(&point) {
+            seen.push(point);
+        }
+        if deployment.status() != Some(&Status::InProgress) {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never finished: {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+}
+
+#[tokio::test]
+async fn canary_and_linear_deployments_shift_traffic_in_steps_and_wait_their_bake_times() {
+    use ecs::types::{CanaryConfiguration, DeploymentStrategy, LinearConfiguration};
+    let bed = bed().await;
+    // Nine stages of 0.1 s; a minute of bake time lasts 0.25 s.
+    bed.proxy
+        .model()
+        .expect("model")
+        .set_knobs(ecs_testbed::aws::ecs_model::KnobsPatch {
+            rollout_seconds: Some(0.9),
+            minute_seconds: Some(0.25),
+            ..Default::default()
+        });
+    let canary = DeploymentConfiguration::builder()
+        .strategy(DeploymentStrategy::Canary)
+        .bake_time_in_minutes(4)
+        .canary_configuration(
+            CanaryConfiguration::builder()
+                .canary_percent(20.0)
+                .canary_bake_time_in_minutes(8)
+                .build(),
+        )
+        .build();
+    let v1 = bed.register("can", "nginx:1").await;
+    bed.create("can", &v1)
+        .deployment_configuration(canary.clone())
+        .send()
+        .await
+        .expect("created");
+    bed.wait("can", "completed", completed).await;
+    let v2 = bed.register("can", "nginx:2").await;
+    let updated = std::time::Instant::now();
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("can")
+        .task_definition(&v2)
+        .send()
+        .await
+        .expect("updated");
+    let arn = bed.current("can").await;
+    let timeline = traffic_timeline(&bed, &arn).await;
+    // The canary bake (8 minutes) and the bake time (4) take 12 * 0.25 s at least.
+    assert!(
+        updated.elapsed() >= std::time::Duration::from_secs(3),
+        "{timeline:?}"
+    );
+    let at = |stage: &str| {
+        timeline
+            .iter()
+            .filter(|(s, _, _)| s == stage)
+            .map(|(_, target, sources)| (*target, sources.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        at("PRE_SCALE_UP")
+            .iter()
+            .all(|(target, sources)| *target == (0.0, 0.0) && sources == &[(100.0, 100.0)]),
+        "{timeline:?}"
+    );
+    assert!(
+        at("POST_TEST_TRAFFIC_SHIFT")
+            .iter()
+            .all(|(target, _)| *target == (100.0, 0.0)),
+        "test traffic first: {timeline:?}"
+    );
+    assert!(
+        at("PRODUCTION_TRAFFIC_SHIFT").contains(&((100.0, 20.0), vec![(0.0, 80.0)])),
+        "the canary step, waited on: {timeline:?}"
+    );
+    assert!(
+        at("BAKE_TIME")
+            .iter()
+            .all(|(target, _)| *target == (100.0, 100.0))
+            && !at("BAKE_TIME").is_empty(),
+        "{timeline:?}"
+    );
+    let done = bed.service_deployment(&arn).await;
+    assert_eq!(done.status(), Some(&Status::Successful));
+    assert_eq!(weights(&done).0, (100.0, 100.0));
+
+    // LINEAR: 30 % a step, two minutes between steps.
+    let linear = DeploymentConfiguration::builder()
+        .strategy(DeploymentStrategy::Linear)
+        .bake_time_in_minutes(0)
+        .linear_configuration(
+            LinearConfiguration::builder()
+                .step_percent(30.0)
+                .step_bake_time_in_minutes(2)
+                .build(),
+        )
+        .build();
+    let v3 = bed.register("can", "nginx:3").await;
+    bed.ecs
+        .update_service()
+        .cluster("prod")
+        .service("can")
+        .task_definition(&v3)
+        .deployment_configuration(linear)
+        .send()
+        .await
+        .expect("updated");
+    let arn = bed.current("can").await;
+    let mut production: Vec<f64> = traffic_timeline(&bed, &arn)
+        .await
+        .iter()
+        .map(|(_, target, _)| target.1)
+        .collect();
+    production.dedup();
+    assert_eq!(
+        production,
+        [0.0, 30.0, 60.0, 90.0, 100.0],
+        "one step at a time"
+    );
+}
+
+#[tokio::test]
+async fn traffic_shifting_settings_outside_their_ranges_are_refused() {
+    use ecs::types::{CanaryConfiguration, DeploymentStrategy, LinearConfiguration};
+    let bed = bed().await;
+    let v1 = bed.register("odd", "nginx:1").await;
+    let linear = |percent: f64, minutes: i32| {
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Linear)
+            .bake_time_in_minutes(0)
+            .linear_configuration(
+                LinearConfiguration::builder()
+                    .step_percent(percent)
+                    .step_bake_time_in_minutes(minutes)
+                    .build(),
+            )
+            .build()
+    };
+    let canary = |percent: f64, minutes: i32| {
+        DeploymentConfiguration::builder()
+            .strategy(DeploymentStrategy::Canary)
+            .bake_time_in_minutes(0)
+            .canary_configuration(
+                CanaryConfiguration::builder()
+                    .canary_percent(percent)
+                    .canary_bake_time_in_minutes(minutes)
+                    .build(),
+            )
+            .build()
+    };
+    let no_bake_time = DeploymentConfiguration::builder()
+        .strategy(DeploymentStrategy::BlueGreen)
+        .build();
+    for (config, what) in [
+        (no_bake_time, "BLUE_GREEN without bakeTimeInMinutes"),
+        (linear(2.9, 6), "a linear step under 3 %"),
+        (linear(12.25, 6), "a linear step not a multiple of 0.1"),
+        (linear(10.0, 1441), "a linear step bake over a day"),
+        (canary(0.0, 10), "a canary of 0 %"),
+        (canary(5.0, -1), "a negative canary bake"),
+    ] {
+        let refused = bed
+            .create("odd", &v1)
+            .deployment_configuration(config)
+            .send()
+            .await
+            .expect_err(what);
+        assert_eq!(err_code(&refused).0, "InvalidParameterException", "{what}");
+    }
+    for (i, config) in [linear(3.0, 0), linear(100.0, 1440), canary(0.1, 0)]
+        .into_iter()
+        .enumerate()
+    {
+        bed.create(&format!("edge{i}"), &v1)
+            .deployment_configuration(config.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{config:?}: {e:?}"));
+    }
+}

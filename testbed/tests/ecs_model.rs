@@ -941,7 +941,7 @@ async fn knobs_over_http_and_the_model_state() {
                "unlistedSeconds": 0.0, "taskSeconds": 1.0, "runSeconds": 2.0,
                "stoppedRetentionSeconds": 3600.0, "providerSeconds": 1.0,
                "steadyStateSeconds": 0.0, "hookAnswers": [],
-               "requireContainerInstances": false})
+               "requireContainerInstances": false, "minuteSeconds": 0.0})
     );
     let (status, _) = ecs_testbed::http::send(
         &client,

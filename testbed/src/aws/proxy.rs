@@ -734,7 +734,7 @@ async fn control(state: &State, request: Request<Incoming>) -> ProxyResponse {
             (_, Err(e)) => plain(
                 StatusCode::BAD_REQUEST,
                 &format!(
-                    "expected any of the knobs in testbed/README.md (rolloutSeconds, drainSeconds, imageOutcomes, unlistedSeconds, taskSeconds, runSeconds, stoppedRetentionSeconds, providerSeconds, steadyStateSeconds, hookAnswers, requireContainerInstances): {e}"
+                    "expected any of the knobs in testbed/README.md (rolloutSeconds, drainSeconds, imageOutcomes, unlistedSeconds, taskSeconds, runSeconds, stoppedRetentionSeconds, providerSeconds, steadyStateSeconds, hookAnswers, requireContainerInstances, minuteSeconds): {e}"
                 ),
             ),
         },

@@ -2,7 +2,13 @@
 //! `ServiceDeployment.lifecycleStage` in order, a lifecycle hook run when its stage begins
 //! (AWS_LAMBDA hooks answer as the `hookAnswers` knob says, SUCCEEDED by default; PAUSE hooks
 //! wait, AWAITING_ACTION, for ContinueServiceDeployment), a FAILED hook rolling the deployment
-//! back. The stages share `rolloutSeconds` equally; time spent paused does not count.
+//! back. The stages share `rolloutSeconds` equally; time spent paused does not count. The
+//! documented waits come on top, each minute lasting `minuteSeconds`: PRODUCTION_TRAFFIC_SHIFT
+//! shifts production traffic in the strategy's steps (BLUE_GREEN all at once; LINEAR
+//! `stepPercent` at a time with `stepBakeTimeInMinutes` between; CANARY `canaryPercent`, then
+//! the rest after `canaryBakeTimeInMinutes`), and BAKE_TIME lasts `bakeTimeInMinutes`. Test
+//! traffic goes to the new revision at TEST_TRAFFIC_SHIFT. DescribeServiceDeployments reports
+//! both as the revisions' requested traffic weights.
 
 use super::*;
 
@@ -61,9 +67,91 @@ pub(super) struct Lifecycle {
     paused_total: Duration,
     paused_since: Option<Instant>,
     hooks: Vec<HookRun>,
+    /// The percentages of test and production traffic the new revision is requested to get.
+    test_weight: f64,
+    production_weight: f64,
+}
+
+/// The index of a stage in [`STAGES`].
+fn stage_index(stage: &str) -> usize {
+    STAGES.iter().position(|s| *s == stage).unwrap_or(0)
+}
+
+/// The production traffic shift of a strategy: the new revision's weight at each step, with the
+/// minutes waited after it. LINEAR: "The percentage of production traffic to shift in each step
+/// ... The default value is 10.0"; "The amount of time in minutes to wait between each traffic
+/// shifting step ... The default value is 6. This bake time is not applied after reaching 100
+/// percent traffic." CANARY: "The percentage of production traffic to shift to the new service
+/// revision during the canary phase ... The default value is 5.0"; "The amount of time in
+/// minutes to wait during the canary phase before shifting the remaining production traffic ...
+/// The default value is 10." BLUE_GREEN shifts everything at once.
+fn shift_steps(config: &Value) -> Vec<(f64, f64)> {
+    match config["strategy"].as_str() {
+        Some("LINEAR") => {
+            let linear = &config["linearConfiguration"];
+            let step = linear["stepPercent"].as_f64().unwrap_or(10.0).max(0.1);
+            let wait = linear["stepBakeTimeInMinutes"].as_f64().unwrap_or(6.0);
+            let mut steps = Vec::new();
+            let mut weight = 0.0;
+            while weight < 100.0 {
+                weight = ((weight + step) * 10.0).round() / 10.0;
+                let reached = weight >= 100.0;
+                steps.push((weight.min(100.0), if reached { 0.0 } else { wait }));
+            }
+            steps
+        }
+        Some("CANARY") => {
+            let canary = &config["canaryConfiguration"];
+            let percent = canary["canaryPercent"].as_f64().unwrap_or(5.0);
+            let wait = canary["canaryBakeTimeInMinutes"].as_f64().unwrap_or(10.0);
+            vec![(percent, wait), (100.0, 0.0)]
+        }
+        _ => vec![(100.0, 0.0)],
+    }
+}
+
+/// When each stage begins, in seconds of deployment time (paused time not counted), and when
+/// the last one ends: an equal share of `rollout` each, plus the traffic shift's waits and the
+/// bake time ("The time period when both blue and green service revisions are running
+/// simultaneously after the production traffic has shifted.") at `minute` seconds a minute.
+fn stage_schedule(config: &Value, rollout: f64, minute: f64) -> ([f64; 9], f64) {
+    let share = rollout / STAGES.len() as f64;
+    let shift_wait: f64 = shift_steps(config).iter().map(|(_, wait)| wait).sum();
+    let bake = config["bakeTimeInMinutes"].as_f64().unwrap_or(0.0);
+    let mut begins = [0.0; 9];
+    let mut at = 0.0;
+    for (i, stage) in STAGES.iter().enumerate() {
+        begins[i] = at;
+        at += share
+            + match *stage {
+                "PRODUCTION_TRAFFIC_SHIFT" => shift_wait * minute,
+                "BAKE_TIME" => bake * minute,
+                _ => 0.0,
+            };
+    }
+    (begins, at)
+}
+
+/// The production weight `into` seconds into PRODUCTION_TRAFFIC_SHIFT: the last step begun.
+fn production_weight_at(config: &Value, into: f64, minute: f64) -> f64 {
+    let mut begins_at = 0.0;
+    let mut weight = 0.0;
+    for (step, wait) in shift_steps(config) {
+        if into < begins_at {
+            break;
+        }
+        weight = step;
+        begins_at += wait * minute;
+    }
+    weight
 }
 
 impl Lifecycle {
+    /// The new revision's requested test and production traffic weights.
+    pub(super) fn weights(&self) -> (f64, f64) {
+        (self.test_weight, self.production_weight)
+    }
+
     /// `lifecycleStage` and `lifecycleHookDetails` for DescribeServiceDeployments.
     pub(super) fn describe(&self) -> (Value, Value) {
         let stage = STAGES[self.entered.saturating_sub(1).min(STAGES.len() - 1)];
@@ -96,6 +184,9 @@ pub(super) fn has_lifecycle(members: &BTreeMap<String, Value>) -> bool {
 /// PRODUCTION_TRAFFIC_SHIFT stages."), a Lambda hook without its function ("You must provide
 /// this parameter when configuring an AWS_LAMBDA lifecycle hook.").
 pub(super) fn hook_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> {
+    if let Some(refused) = strategy_refusal(members) {
+        return Some(refused);
+    }
     let hooks = members
         .get("deploymentConfiguration")
         .and_then(|c| c["lifecycleHooks"].as_array().cloned())
@@ -124,6 +215,51 @@ pub(super) fn hook_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> 
     None
 }
 
+/// The refusal of a strategy's settings outside their documented ranges, if any. BLUE_GREEN's
+/// `bakeTimeInMinutes`: "You must provide this parameter when you use the BLUE_GREEN deployment
+/// strategy." LINEAR `stepPercent`: "Valid values are multiples of 0.1 from 3.0 to 100.0";
+/// CANARY `canaryPercent`: "Valid values are multiples of 0.1 from 0.1 to 100.0"; their bake
+/// times: "Valid values are 0 to 1440 minutes (24 hours)." (The texts are the model's.)
+fn strategy_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> {
+    let config = members.get("deploymentConfiguration")?;
+    let tenth = |v: f64| ((v * 10.0).round() - v * 10.0).abs() < 1e-6;
+    let minutes_ok = |v: &Value| v.as_f64().is_none_or(|m| (0.0..=1440.0).contains(&m));
+    match config["strategy"].as_str() {
+        Some("BLUE_GREEN") if config["bakeTimeInMinutes"].is_null() => Some(invalid(
+            "bakeTimeInMinutes must be provided for the BLUE_GREEN deployment strategy.",
+        )),
+        Some("LINEAR") => {
+            let linear = &config["linearConfiguration"];
+            if linear["stepPercent"]
+                .as_f64()
+                .is_some_and(|p| !(3.0..=100.0).contains(&p) || !tenth(p))
+            {
+                return Some(invalid(
+                    "linearConfiguration.stepPercent must be a multiple of 0.1 from 3.0 to 100.0.",
+                ));
+            }
+            (!minutes_ok(&linear["stepBakeTimeInMinutes"])).then(|| {
+                invalid("linearConfiguration.stepBakeTimeInMinutes must be from 0 to 1440.")
+            })
+        }
+        Some("CANARY") => {
+            let canary = &config["canaryConfiguration"];
+            if canary["canaryPercent"]
+                .as_f64()
+                .is_some_and(|p| !(0.1..=100.0).contains(&p) || !tenth(p))
+            {
+                return Some(invalid(
+                    "canaryConfiguration.canaryPercent must be a multiple of 0.1 from 0.1 to 100.0.",
+                ));
+            }
+            (!minutes_ok(&canary["canaryBakeTimeInMinutes"])).then(|| {
+                invalid("canaryConfiguration.canaryBakeTimeInMinutes must be from 0 to 1440.")
+            })
+        }
+        _ => None,
+    }
+}
+
 impl EcsModel {
     /// Moves a lifecycle deployment (the PRIMARY `primary` of `service`) through its stages;
     /// true while it is not over (the caller completes it otherwise).
@@ -134,34 +270,35 @@ impl EcsModel {
         rollout: Duration,
     ) -> bool {
         let arn = primary.service_deployment.clone();
-        let hooks = service
+        let config = service
             .members
             .get("deploymentConfiguration")
-            .and_then(|c| c["lifecycleHooks"].as_array().cloned())
+            .cloned()
+            .unwrap_or(Value::Null);
+        let hooks = config["lifecycleHooks"]
+            .as_array()
+            .cloned()
             .unwrap_or_default();
-        let answers = self.knobs().hook_answers;
+        let knobs = self.knobs();
+        let answers = knobs.hook_answers;
         let Some(lifecycle) = service.lifecycle_mut(&arn) else {
             return false;
         };
         if lifecycle.paused_since.is_some() {
             return true;
         }
-        let stage_length = rollout.as_secs_f64() / STAGES.len() as f64;
+        let (begins, end) = stage_schedule(&config, rollout.as_secs_f64(), knobs.minute_seconds);
         let effective = primary
             .started
             .elapsed()
             .saturating_sub(lifecycle.paused_total)
             .as_secs_f64();
-        let reached = if stage_length <= 0.0 {
-            STAGES.len()
-        } else {
-            ((effective / stage_length).floor() as usize + 1).min(STAGES.len())
-        };
+        let reached = begins.iter().filter(|b| effective >= **b).count().max(1);
         let mut failed = None;
+        let mut paused = false;
         while lifecycle.entered < reached {
             let stage = STAGES[lifecycle.entered];
             lifecycle.entered += 1;
-            let mut paused = false;
             // PRE_PRODUCTION_TRAFFIC_SHIFT "occurs before production traffic shift" but is no
             // lifecycleStage of its own: its hooks run as PRODUCTION_TRAFFIC_SHIFT begins.
             let runs_here = |v: &Value| {
@@ -206,13 +343,23 @@ impl EcsModel {
                     status,
                 });
             }
-            if failed.is_some() {
+            if failed.is_some() || paused {
                 break;
             }
-            if paused {
-                lifecycle.paused_since = Some(Instant::now());
-                return true;
-            }
+        }
+        // Test traffic moves to the new revision at TEST_TRAFFIC_SHIFT, production traffic in
+        // the strategy's steps from PRODUCTION_TRAFFIC_SHIFT on (not while hooks before it wait).
+        let shift = stage_index("PRODUCTION_TRAFFIC_SHIFT");
+        if lifecycle.entered > stage_index("TEST_TRAFFIC_SHIFT") {
+            lifecycle.test_weight = 100.0;
+        }
+        if lifecycle.entered > shift && !(paused && lifecycle.entered == shift + 1) {
+            lifecycle.production_weight =
+                production_weight_at(&config, effective - begins[shift], knobs.minute_seconds);
+        }
+        if paused {
+            lifecycle.paused_since = Some(Instant::now());
+            return true;
         }
         if let Some(reason) = failed {
             self.roll_back(service, &arn, reason);
@@ -229,7 +376,7 @@ impl EcsModel {
             p.running_count = running;
             p.pending_count = service.desired_count - running;
         }
-        entered < STAGES.len() || effective < rollout.as_secs_f64()
+        entered < STAGES.len() || effective < end
     }
 
     /// ContinueServiceDeployment: "Continues or rolls back an Amazon ECS service deployment that

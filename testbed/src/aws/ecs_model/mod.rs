@@ -91,6 +91,11 @@ pub struct Knobs {
     /// its tasks (without one its rollout waits); off by default, so plain runs need no EC2.
     #[serde(default)]
     pub require_container_instances: bool,
+    /// Seconds one minute of a traffic-shifting deployment's waits lasts (`bakeTimeInMinutes`,
+    /// LINEAR `stepBakeTimeInMinutes`, CANARY `canaryBakeTimeInMinutes`); 0 by default, so
+    /// plain runs wait none of them.
+    #[serde(default)]
+    pub minute_seconds: f64,
 }
 
 fn default_provider_seconds() -> f64 {
@@ -130,6 +135,7 @@ impl Default for Knobs {
             steady_state_seconds: 0.0,
             hook_answers: Vec::new(),
             require_container_instances: false,
+            minute_seconds: 0.0,
         }
     }
 }
@@ -232,6 +238,8 @@ pub struct KnobsPatch {
     pub hook_answers: Option<Vec<HookAnswer>>,
     /// Whether EC2 services need container instances.
     pub require_container_instances: Option<bool>,
+    /// New length of a deployment's minute.
+    pub minute_seconds: Option<f64>,
 }
 
 /// What the model answers instead of moto.
@@ -673,6 +681,9 @@ impl EcsModel {
             }
             if let Some(v) = patch.require_container_instances {
                 knobs.require_container_instances = v;
+            }
+            if let Some(v) = patch.minute_seconds {
+                knobs.minute_seconds = v.max(0.0);
             }
         }
     }

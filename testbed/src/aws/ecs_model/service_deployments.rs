@@ -372,6 +372,27 @@ fn describe_record(service: &Service, record: &ServiceDeploymentRecord) -> Value
                 o.insert("lifecycleStage".into(), stage);
             }
             o.insert("lifecycleHookDetails".into(), hooks);
+            // ServiceRevisionSummary's requestedTestTrafficWeight and
+            // requestedProductionTrafficWeight: "The percentage of ... traffic that is directed
+            // to this service revision." A rollback sends it all back to the source revision.
+            let (test, production) = if record.status.starts_with("ROLLBACK") {
+                (0.0, 0.0)
+            } else {
+                lifecycle.weights()
+            };
+            if let Some(target) = o.get_mut("targetServiceRevision") {
+                target["requestedTestTrafficWeight"] = json!(test);
+                target["requestedProductionTrafficWeight"] = json!(production);
+            }
+            if let Some(sources) = o
+                .get_mut("sourceServiceRevisions")
+                .and_then(Value::as_array_mut)
+            {
+                for source in sources {
+                    source["requestedTestTrafficWeight"] = json!(100.0 - test);
+                    source["requestedProductionTrafficWeight"] = json!(100.0 - production);
+                }
+            }
         }
         if let Some((reason, at, to)) = &record.rollback {
             o.insert(
