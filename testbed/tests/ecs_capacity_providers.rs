@@ -197,9 +197,15 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
         .expect_err("the group, by its name, has a provider");
     assert!(err_code(&same_group_by_name).1.contains("already in use"));
 
-    // The group must exist; a name stands for the group's ARN.
-    let missing_arn = asg(&bed, "pool").await.replace("/pool", "/nowhere");
-    for missing in ["nowhere", missing_arn.as_str()] {
+    // The group must exist; a name stands for the group's ARN, and an ARN must be the group's.
+    let pool = asg(&bed, "pool").await;
+    let missing_arn = pool.replace("/pool", "/nowhere");
+    // arn:aws:autoscaling:REGION:ACCOUNT:autoScalingGroup:UUID:autoScalingGroupName/pool
+    let mut parts: Vec<&str> = pool.split(':').collect();
+    parts[6] = "00000000-0000-0000-0000-000000000000";
+    let other_group_id = parts.join(":");
+    assert_ne!(other_group_id, pool);
+    for missing in ["nowhere", missing_arn.as_str(), other_group_id.as_str()] {
         let refused = bed
             .ecs
             .create_capacity_provider()
@@ -213,6 +219,11 @@ async fn create_capacity_provider_refuses_what_ecs_refuses() {
             .send()
             .await
             .expect_err("no such group");
+        // (Refused for the group, not for the name "pool", which has a provider.)
+        assert!(
+            err_code(&refused).1.contains("could not be found"),
+            "{missing}: {refused:?}"
+        );
         assert_eq!(
             err_code(&refused).0,
             "InvalidParameterException",

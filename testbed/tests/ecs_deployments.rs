@@ -454,7 +454,7 @@ async fn canary_and_linear_deployments_shift_traffic_in_steps_and_wait_their_bak
         });
     let canary = DeploymentConfiguration::builder()
         .strategy(DeploymentStrategy::Canary)
-        .bake_time_in_minutes(4)
+        .bake_time_in_minutes(8)
         .canary_configuration(
             CanaryConfiguration::builder()
                 .canary_percent(20.0)
@@ -481,10 +481,12 @@ async fn canary_and_linear_deployments_shift_traffic_in_steps_and_wait_their_bak
         .expect("updated");
     let arn = bed.current("can").await;
     let timeline = traffic_timeline(&bed, &arn).await;
-    // The canary bake (8 minutes) and the bake time (4) take 12 * 0.25 s at least.
+    // The stages (0.9 s), the canary bake and the bake time (8 minutes each, 4 s) take 4.9 s
+    // at least; without either bake it would be 2.9 s.
     assert!(
-        updated.elapsed() >= std::time::Duration::from_secs(3),
-        "{timeline:?}"
+        updated.elapsed() >= std::time::Duration::from_millis(4_800),
+        "{:?}: {timeline:?}",
+        updated.elapsed()
     );
     let at = |stage: &str| {
         timeline
@@ -590,10 +592,15 @@ async fn traffic_shifting_settings_outside_their_ranges_are_refused() {
     for (config, what) in [
         (no_bake_time, "BLUE_GREEN without bakeTimeInMinutes"),
         (linear(2.9, 6), "a linear step under 3 %"),
+        (linear(100.1, 6), "a linear step over 100 %"),
         (linear(12.25, 6), "a linear step not a multiple of 0.1"),
         (linear(10.0, 1441), "a linear step bake over a day"),
+        (linear(10.0, -1), "a negative linear step bake"),
         (canary(0.0, 10), "a canary of 0 %"),
+        (canary(100.5, 10), "a canary over 100 %"),
+        (canary(5.05, 10), "a canary not a multiple of 0.1"),
         (canary(5.0, -1), "a negative canary bake"),
+        (canary(5.0, 1441), "a canary bake over a day"),
     ] {
         let refused = bed
             .create("odd", &v1)
@@ -613,4 +620,19 @@ async fn traffic_shifting_settings_outside_their_ranges_are_refused() {
             .await
             .unwrap_or_else(|e| panic!("{config:?}: {e:?}"));
     }
+    // UpdateService too: the defaults it fills in must not hide a bake time left out.
+    let refused = bed
+        .ecs
+        .update_service()
+        .cluster("prod")
+        .service("edge0")
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .strategy(DeploymentStrategy::BlueGreen)
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("BLUE_GREEN without bakeTimeInMinutes on update");
+    assert_eq!(err_code(&refused).0, "InvalidParameterException");
 }

@@ -700,11 +700,13 @@ async fn documented_rejections() {
             .max_results(n)
             .send()
     };
-    let eleven = policies(11).await.expect_err("11 policies a page");
-    assert_eq!(
-        err_code(&eleven.into_service_error()).0,
-        "ValidationException"
-    );
+    for n in [0, 11] {
+        let refused = policies(n).await.expect_err("a page of 0 or 11 policies");
+        assert_eq!(
+            err_code(&refused.into_service_error()).0,
+            "ValidationException"
+        );
+    }
     policies(10).await.expect("10 policies a page");
     let actions = |n: i32| {
         bed.aas

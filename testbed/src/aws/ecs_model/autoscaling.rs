@@ -147,10 +147,16 @@ pub(super) async fn describe_paged(
     } else {
         50
     };
-    if let Err(refused) = page_size(body, max) {
-        return refused;
+    let size = match page_size(body, max) {
+        Ok(size) => size,
+        Err(refused) => return refused,
+    };
+    // "The default value is 10" (50): moto's own default is larger.
+    let mut body = body.clone();
+    if let Some(map) = body.as_object_mut() {
+        map.insert("MaxResults".into(), json!(size));
     }
-    match upstream.autoscaling(operation, body).await {
+    match upstream.autoscaling(operation, &body).await {
         Ok((200, answer)) => Answer::Ok(answer),
         Ok((status, answer)) => upstream_error(status, &answer),
         Err(e) => error(500, "ServerException", &e),

@@ -104,7 +104,12 @@ fn shift_steps(config: &Value) -> Vec<(f64, f64)> {
             let canary = &config["canaryConfiguration"];
             let percent = canary["canaryPercent"].as_f64().unwrap_or(5.0);
             let wait = canary["canaryBakeTimeInMinutes"].as_f64().unwrap_or(10.0);
-            vec![(percent, wait), (100.0, 0.0)]
+            if percent >= 100.0 {
+                // Nothing left to shift after the canary: nothing to wait for.
+                vec![(100.0, 0.0)]
+            } else {
+                vec![(percent, wait), (100.0, 0.0)]
+            }
         }
         _ => vec![(100.0, 0.0)],
     }
@@ -220,7 +225,7 @@ pub(super) fn hook_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> 
 /// strategy." LINEAR `stepPercent`: "Valid values are multiples of 0.1 from 3.0 to 100.0";
 /// CANARY `canaryPercent`: "Valid values are multiples of 0.1 from 0.1 to 100.0"; their bake
 /// times: "Valid values are 0 to 1440 minutes (24 hours)." (The texts are the model's.)
-fn strategy_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> {
+pub(super) fn strategy_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> {
     let config = members.get("deploymentConfiguration")?;
     let tenth = |v: f64| ((v * 10.0).round() - v * 10.0).abs() < 1e-6;
     let minutes_ok = |v: &Value| v.as_f64().is_none_or(|m| (0.0..=1440.0).contains(&m));
@@ -435,5 +440,56 @@ impl EcsModel {
             );
         }
         Answer::Ok(json!({"serviceDeploymentArn": arn}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(config: Value) -> Vec<(f64, f64)> {
+        shift_steps(&config)
+    }
+
+    #[test]
+    fn traffic_shifts_in_the_documented_steps_with_no_wait_after_the_last() {
+        assert_eq!(
+            steps(json!({"strategy": "LINEAR",
+                         "linearConfiguration": {"stepPercent": 30.0, "stepBakeTimeInMinutes": 2}})),
+            [(30.0, 2.0), (60.0, 2.0), (90.0, 2.0), (100.0, 0.0)]
+        );
+        let defaults = steps(json!({"strategy": "LINEAR"}));
+        assert_eq!(defaults.len(), 10, "10 % a step: {defaults:?}");
+        assert_eq!(
+            defaults.iter().map(|(_, wait)| wait).sum::<f64>(),
+            54.0,
+            "nine waits of 6 minutes, none after 100 %"
+        );
+        assert_eq!(
+            steps(json!({"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 33.3}})),
+            [(33.3, 6.0), (66.6, 6.0), (99.9, 6.0), (100.0, 0.0)]
+        );
+        assert_eq!(
+            steps(json!({"strategy": "CANARY"})),
+            [(5.0, 10.0), (100.0, 0.0)]
+        );
+        assert_eq!(
+            steps(json!({"strategy": "CANARY", "canaryConfiguration": {"canaryPercent": 100.0}})),
+            [(100.0, 0.0)]
+        );
+        assert_eq!(steps(json!({"strategy": "BLUE_GREEN"})), [(100.0, 0.0)]);
+        let canary = json!({"strategy": "CANARY", "bakeTimeInMinutes": 3,
+                            "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 4}});
+        let (begins, end) = stage_schedule(&canary, 9.0, 1.0);
+        let shift = stage_index("PRODUCTION_TRAFFIC_SHIFT");
+        assert_eq!(begins[shift], 5.0);
+        assert_eq!(
+            begins[shift + 1],
+            5.0 + 1.0 + 4.0,
+            "the canary bake inside the shift"
+        );
+        assert_eq!(end, 9.0 + 4.0 + 3.0, "and the bake time");
+        assert_eq!(production_weight_at(&canary, 3.9, 1.0), 20.0);
+        assert_eq!(production_weight_at(&canary, 4.0, 1.0), 100.0);
     }
 }

@@ -24,7 +24,7 @@ mod upstream;
 use autoscaling::*;
 use capacity_providers::CapacityProvider;
 pub use lifecycle::HookAnswer;
-use lifecycle::{Lifecycle, has_lifecycle, hook_refusal};
+use lifecycle::{Lifecycle, has_lifecycle, hook_refusal, strategy_refusal};
 use service_deployments::{
     ServiceDeploymentRecord, current_service_deployment, record_breaker, record_rollback,
     set_service_deployment,

@@ -388,9 +388,14 @@ fn describe_record(service: &Service, record: &ServiceDeploymentRecord) -> Value
                 .get_mut("sourceServiceRevisions")
                 .and_then(Value::as_array_mut)
             {
+                // The rest, shared by the source revisions (the model's reading), in tenths
+                // like the steps.
+                let n = sources.len().max(1) as f64;
+                let share = |w: f64| ((100.0 - w) / n * 10.0).round() / 10.0;
+                let (test_rest, production_rest) = (share(test), share(production));
                 for source in sources {
-                    source["requestedTestTrafficWeight"] = json!(100.0 - test);
-                    source["requestedProductionTrafficWeight"] = json!(100.0 - production);
+                    source["requestedTestTrafficWeight"] = json!(test_rest);
+                    source["requestedProductionTrafficWeight"] = json!(production_rest);
                 }
             }
         }

@@ -283,6 +283,12 @@ impl EcsModel {
         // What UpdateService sends is stored as CreateService stores it, defaults filled in
         // (unverified for deploymentConfiguration: that members it leaves out go back to their
         // defaults rather than keep their values).
+        // Checked as sent: the defaults filled in below would hide a BLUE_GREEN bake time left
+        // out ("You must provide this parameter when you use the BLUE_GREEN deployment
+        // strategy.").
+        if let Some(refused) = strategy_refusal(&sent) {
+            return refused;
+        }
         let daemon = members.get("schedulingStrategy").and_then(Value::as_str) == Some("DAEMON");
         normalise_members(&mut sent, daemon, &controller);
         let sent_strategy = sent.get("capacityProviderStrategy").cloned();
