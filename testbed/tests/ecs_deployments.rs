@@ -522,10 +522,15 @@ async fn canary_and_linear_deployments_shift_traffic_in_steps_and_wait_their_bak
     assert_eq!(done.status(), Some(&Status::Successful));
     assert_eq!(weights(&done).0, (100.0, 100.0));
 
-    // LINEAR: 30 % a step, two minutes between steps.
+    // LINEAR: 30 % a step, two minutes between steps, a hook at each step.
+    let check = "arn:aws:lambda:us-east-1:123456789012:function:check-step";
     let linear = DeploymentConfiguration::builder()
         .strategy(DeploymentStrategy::Linear)
         .bake_time_in_minutes(0)
+        .lifecycle_hooks(hook(
+            ecs::types::DeploymentLifecycleHookStage::ProductionTrafficShift,
+            Some(check),
+        ))
         .linear_configuration(
             LinearConfiguration::builder()
                 .step_percent(30.0)
@@ -555,6 +560,16 @@ async fn canary_and_linear_deployments_shift_traffic_in_steps_and_wait_their_bak
         [0.0, 30.0, 60.0, 90.0, 100.0],
         "one step at a time"
     );
+    // "Lambda functions or lifecycle hooks configured for PRODUCTION_TRAFFIC_SHIFT will be
+    // invoked at every production traffic shift step."
+    let done = bed.service_deployment(&arn).await;
+    assert_eq!(done.status(), Some(&Status::Successful));
+    let runs = done
+        .lifecycle_hook_details()
+        .iter()
+        .filter(|h| h.target_arn() == Some(check))
+        .count();
+    assert_eq!(runs, 4, "{:?}", done.lifecycle_hook_details());
 }
 
 #[tokio::test]

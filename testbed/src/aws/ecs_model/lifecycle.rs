@@ -67,6 +67,8 @@ pub(super) struct Lifecycle {
     paused_total: Duration,
     paused_since: Option<Instant>,
     hooks: Vec<HookRun>,
+    /// Production traffic shift steps whose PRODUCTION_TRAFFIC_SHIFT hooks have run.
+    shift_steps_hooked: usize,
     /// The percentages of test and production traffic the new revision is requested to get.
     test_weight: f64,
     production_weight: f64,
@@ -137,18 +139,73 @@ fn stage_schedule(config: &Value, rollout: f64, minute: f64) -> ([f64; 9], f64) 
     (begins, at)
 }
 
-/// The production weight `into` seconds into PRODUCTION_TRAFFIC_SHIFT: the last step begun.
-fn production_weight_at(config: &Value, into: f64, minute: f64) -> f64 {
+/// The production weight `into` seconds into PRODUCTION_TRAFFIC_SHIFT (the last step begun's),
+/// and how many steps have begun.
+fn production_weight_at(config: &Value, into: f64, minute: f64) -> (f64, usize) {
     let mut begins_at = 0.0;
     let mut weight = 0.0;
+    let mut begun = 0;
     for (step, wait) in shift_steps(config) {
         if into < begins_at {
             break;
         }
         weight = step;
+        begun += 1;
         begins_at += wait * minute;
     }
-    weight
+    (weight, begun)
+}
+
+/// Runs the hooks whose stages `runs_here` takes, recorded at `stage` (AWS_LAMBDA hooks answer as
+/// the `hookAnswers` knob says; PAUSE hooks wait): whether one waits, and why one failed.
+fn run_hooks(
+    lifecycle: &mut Lifecycle,
+    hooks: &[Value],
+    answers: &[HookAnswer],
+    stage: &'static str,
+    runs_here: impl Fn(&Value) -> bool,
+) -> (bool, Option<String>) {
+    let mut paused = false;
+    let mut failed = None;
+    for hook in hooks.iter().filter(|h| {
+        h["lifecycleStages"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(&runs_here))
+    }) {
+        let target_type = hook["targetType"]
+            .as_str()
+            .unwrap_or("AWS_LAMBDA")
+            .to_owned();
+        let target_arn = hook["hookTargetArn"].as_str().map(str::to_owned);
+        let status = if target_type == "PAUSE" {
+            paused = true;
+            "AWAITING_ACTION"
+        } else {
+            let answer = target_arn.as_deref().and_then(|arn| {
+                answers
+                    .iter()
+                    .find(|a| glob_matches(&a.hook, arn))
+                    .map(|a| a.answer.as_str())
+            });
+            if answer == Some("FAILED") {
+                failed = Some(format!(
+                    "Lifecycle hook {} failed at {stage}.",
+                    target_arn.clone().unwrap_or_default()
+                ));
+                "FAILED"
+            } else {
+                "SUCCEEDED"
+            }
+        };
+        lifecycle.hooks.push(HookRun {
+            id: format!("{:016x}", fastrand::u64(..)),
+            stage,
+            target_type,
+            target_arn,
+            status,
+        });
+    }
+    (paused, failed)
 }
 
 impl Lifecycle {
@@ -310,43 +367,11 @@ impl EcsModel {
                 v == stage
                     || (stage == "PRODUCTION_TRAFFIC_SHIFT" && v == "PRE_PRODUCTION_TRAFFIC_SHIFT")
             };
-            for hook in hooks.iter().filter(|h| {
-                h["lifecycleStages"]
-                    .as_array()
-                    .is_some_and(|s| s.iter().any(runs_here))
-            }) {
-                let target_type = hook["targetType"]
-                    .as_str()
-                    .unwrap_or("AWS_LAMBDA")
-                    .to_owned();
-                let target_arn = hook["hookTargetArn"].as_str().map(str::to_owned);
-                let status = if target_type == "PAUSE" {
-                    paused = true;
-                    "AWAITING_ACTION"
-                } else {
-                    let answer = target_arn.as_deref().and_then(|arn| {
-                        answers
-                            .iter()
-                            .find(|a| glob_matches(&a.hook, arn))
-                            .map(|a| a.answer.as_str())
-                    });
-                    if answer == Some("FAILED") {
-                        failed = Some(format!(
-                            "Lifecycle hook {} failed at {stage}.",
-                            target_arn.clone().unwrap_or_default()
-                        ));
-                        "FAILED"
-                    } else {
-                        "SUCCEEDED"
-                    }
-                };
-                lifecycle.hooks.push(HookRun {
-                    id: format!("{:016x}", fastrand::u64(..)),
-                    stage,
-                    target_type,
-                    target_arn,
-                    status,
-                });
+            let (waits, failure) = run_hooks(lifecycle, &hooks, &answers, stage, runs_here);
+            paused |= waits;
+            failed = failure;
+            if stage == "PRODUCTION_TRAFFIC_SHIFT" {
+                lifecycle.shift_steps_hooked = 1;
             }
             if failed.is_some() || paused {
                 break;
@@ -359,8 +384,23 @@ impl EcsModel {
             lifecycle.test_weight = 100.0;
         }
         if lifecycle.entered > shift && !(paused && lifecycle.entered == shift + 1) {
-            lifecycle.production_weight =
+            let (weight, begun) =
                 production_weight_at(&config, effective - begins[shift], knobs.minute_seconds);
+            lifecycle.production_weight = weight;
+            // "Lambda functions or lifecycle hooks configured for PRODUCTION_TRAFFIC_SHIFT will
+            // be invoked at every production traffic shift step." (the linear deployment guide)
+            while failed.is_none() && lifecycle.shift_steps_hooked < begun {
+                lifecycle.shift_steps_hooked += 1;
+                let at_shift = |v: &Value| v == "PRODUCTION_TRAFFIC_SHIFT";
+                failed = run_hooks(
+                    lifecycle,
+                    &hooks,
+                    &answers,
+                    "PRODUCTION_TRAFFIC_SHIFT",
+                    at_shift,
+                )
+                .1;
+            }
         }
         if paused {
             lifecycle.paused_since = Some(Instant::now());
@@ -489,7 +529,7 @@ mod tests {
             "the canary bake inside the shift"
         );
         assert_eq!(end, 9.0 + 4.0 + 3.0, "and the bake time");
-        assert_eq!(production_weight_at(&canary, 3.9, 1.0), 20.0);
-        assert_eq!(production_weight_at(&canary, 4.0, 1.0), 100.0);
+        assert_eq!(production_weight_at(&canary, 3.9, 1.0), (20.0, 1));
+        assert_eq!(production_weight_at(&canary, 4.0, 1.0), (100.0, 2));
     }
 }
