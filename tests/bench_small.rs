@@ -116,11 +116,22 @@ async fn a_tenth_of_the_benchmark_converges_with_exact_writes_and_batched_reads(
         scale.services
     );
     // At this scale a listing page and a batch are rarely full; the benchmark's 0.1 target is
-    // for its full scale (1,000 of each), where they are.
+    // for its full scale (1,000 of each), where they are. The scaling listings are bounded per
+    // window above: how many windows a resync spans depends on the machine's speed, so they are
+    // left out of this figure.
+    let per_window: usize = [
+        "DescribeScalableTargets",
+        "DescribeScalingPolicies",
+        "DescribeScheduledActions",
+    ]
+    .iter()
+    .filter_map(|op| steady.reads.get(*op))
+    .sum();
+    let other_reads = steady.reads.values().sum::<usize>() - per_window;
     assert!(
-        steady.reads_per_object <= 0.2,
-        "{:.3} reads per object: {:?}",
-        steady.reads_per_object,
+        other_reads as f64 / steady.objects as f64 <= 0.2,
+        "{other_reads} reads besides the scaling listings for {} objects: {:?}",
+        steady.objects,
         steady.reads
     );
 

@@ -199,55 +199,22 @@ pub async fn default_network(
     moto_url: &str,
     account: &str,
 ) -> Result<(Vec<String>, Vec<String>), TestbedError> {
-    let client = http::client();
-    let query = |action: &'static str| {
-        let client = client.clone();
-        let url = format!("{moto_url}/");
-        let account = account.to_owned();
-        async move {
-            let body = format!("Action={action}&Version=2016-11-15");
-            let (status, body) = http::send(
-                &client,
-                "POST",
-                &url,
-                &[
-                    ("content-type", "application/x-www-form-urlencoded"),
-                    ("x-moto-account-id", &account),
-                    (
-                        "authorization",
-                        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
-                    ),
-                ],
-                body.into(),
-            )
-            .await?;
-            if status != 200 {
-                return Err(TestbedError::Http(format!("{action}: HTTP {status}")));
-            }
-            Ok(String::from_utf8_lossy(&body).into_owned())
+    let query = |action: &'static str| async move {
+        let auth = crate::aws::query::authorization("ec2");
+        let headers = [
+            ("x-moto-account-id", account),
+            ("authorization", auth.as_str()),
+        ];
+        let form = format!("Action={action}&Version=2016-11-15");
+        match crate::aws::query::send(&http::client(), moto_url, &headers, &form).await {
+            Ok((200, body)) => Ok(body),
+            Ok((status, _)) => Err(TestbedError::Http(format!("{action}: HTTP {status}"))),
+            Err(e) => Err(TestbedError::Http(format!("{action}: {e}"))),
         }
     };
-    let subnets = xml_values(&query("DescribeSubnets").await?, "subnetId");
-    let groups = xml_values(&query("DescribeSecurityGroups").await?, "groupId");
+    let subnets = crate::aws::query::xml_values(&query("DescribeSubnets").await?, "subnetId");
+    let groups = crate::aws::query::xml_values(&query("DescribeSecurityGroups").await?, "groupId");
     Ok((subnets, groups))
-}
-
-/// Every `<tag>value</tag>` in an XML document, in order, without duplicates.
-fn xml_values(xml: &str, tag: &str) -> Vec<String> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let mut values: Vec<String> = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find(&open) {
-        rest = &rest[start + open.len()..];
-        let Some(end) = rest.find(&close) else { break };
-        let value = rest[..end].to_owned();
-        if !values.contains(&value) {
-            values.push(value);
-        }
-        rest = &rest[end..];
-    }
-    values
 }
 
 #[cfg(test)]
@@ -261,12 +228,5 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 12);
         assert!(a.chars().all(|c| c.is_ascii_digit()));
-    }
-
-    #[test]
-    fn xml_values_in_order() {
-        let xml =
-            "<a><subnetId>s-1</subnetId><x/><subnetId>s-2</subnetId><subnetId>s-1</subnetId></a>";
-        assert_eq!(xml_values(xml, "subnetId"), ["s-1", "s-2"]);
     }
 }

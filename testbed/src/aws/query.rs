@@ -8,7 +8,7 @@ use crate::http::{self, HttpClient};
 
 /// The Authorization header the tests send for `service` (moto routes by its credential scope
 /// and checks no signature).
-fn authorization(service: &str) -> String {
+pub(crate) fn authorization(service: &str) -> String {
     format!(
         "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
     )
@@ -47,12 +47,27 @@ pub async fn call(url: &str, service: &str, form: &str) -> Result<(u16, String),
     .await
 }
 
-/// The text of the first `<tag>` element of an XML answer.
-pub fn xml_value(body: &str, tag: &str) -> Option<String> {
+/// Every `<tag>value</tag>` in an XML document, in order, without duplicates.
+pub fn xml_values(xml: &str, tag: &str) -> Vec<String> {
     let open = format!("<{tag}>");
-    let start = body.find(&open)? + open.len();
-    let end = body[start..].find('<')? + start;
-    Some(body[start..end].to_owned())
+    let close = format!("</{tag}>");
+    let mut values: Vec<String> = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        rest = &rest[start + open.len()..];
+        let Some(end) = rest.find(&close) else { break };
+        let value = rest[..end].to_owned();
+        if !values.contains(&value) {
+            values.push(value);
+        }
+        rest = &rest[end..];
+    }
+    values
+}
+
+/// The text of the first `<tag>` element of an XML answer.
+pub fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    xml_values(xml, tag).into_iter().next()
 }
 
 /// The form of DescribeAutoScalingGroups for the group `name`.
@@ -109,4 +124,23 @@ pub async fn auto_scaling_group(url: &str, name: &str) -> Result<String, String>
     describe()
         .await?
         .ok_or_else(|| format!("Auto Scaling group {name} not listed after its creation"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_values_in_order() {
+        let xml =
+            "<a><subnetId>s-1</subnetId><x/><subnetId>s-2</subnetId><subnetId>s-1</subnetId></a>";
+        assert_eq!(xml_values(xml, "subnetId"), ["s-1", "s-2"]);
+        assert_eq!(xml_value(xml, "subnetId").as_deref(), Some("s-1"));
+        assert_eq!(xml_value(xml, "groupId"), None);
+    }
+
+    #[test]
+    fn form_values_are_percent_encoded() {
+        assert_eq!(form_encode("a b/c~d"), "a%20b%2Fc~d");
+    }
 }
