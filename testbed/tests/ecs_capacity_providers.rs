@@ -535,6 +535,37 @@ async fn describe_capacity_providers_pages_and_reports_missing_ones() {
         all,
         ["FARGATE", "FARGATE_SPOT", "pool-0", "pool-1", "pool-2"]
     );
+    // With a cluster: "only capacity providers associated with this cluster are returned".
+    bed.ecs
+        .put_cluster_capacity_providers()
+        .cluster("prod")
+        .capacity_providers("FARGATE")
+        .capacity_providers("pool-1")
+        .set_default_capacity_provider_strategy(Some(Vec::new()))
+        .send()
+        .await
+        .expect("associated");
+    let of_prod = bed
+        .ecs
+        .describe_capacity_providers()
+        .cluster("prod")
+        .send()
+        .await
+        .expect("prod's providers");
+    let names: Vec<&str> = of_prod
+        .capacity_providers()
+        .iter()
+        .filter_map(|p| p.name())
+        .collect();
+    assert_eq!(names, ["FARGATE", "pool-1"]);
+    let unknown = bed
+        .ecs
+        .describe_capacity_providers()
+        .cluster("nowhere")
+        .send()
+        .await
+        .expect_err("no such cluster");
+    assert_eq!(err_code(&unknown).0, "ClusterNotFoundException");
 }
 
 #[tokio::test]

@@ -1293,6 +1293,55 @@ async fn describe_and_list_limits_are_refused_not_clamped() {
         .expect("100 is fine");
 }
 
+#[tokio::test]
+async fn list_services_filters_by_launch_type_and_scheduling_strategy() {
+    let bed = bed().await;
+    let v1 = bed.register("web", "nginx:1").await;
+    bed.create("web", &v1).send().await.expect("replica");
+    bed.ecs
+        .create_service()
+        .cluster("prod")
+        .service_name("agent")
+        .task_definition(&v1)
+        .launch_type(LaunchType::Ec2)
+        .scheduling_strategy(ecs::types::SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .expect("daemon");
+    let listed = |launch_type: Option<LaunchType>,
+                  strategy: Option<ecs::types::SchedulingStrategy>| {
+        let request = bed
+            .ecs
+            .list_services()
+            .cluster("prod")
+            .set_launch_type(launch_type)
+            .set_scheduling_strategy(strategy);
+        async move {
+            let mut names: Vec<String> = request
+                .send()
+                .await
+                .expect("listed")
+                .service_arns()
+                .iter()
+                .filter_map(|arn| arn.rsplit('/').next().map(str::to_owned))
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(listed(None, None).await, ["agent", "web"]);
+    assert_eq!(listed(Some(LaunchType::Ec2), None).await, ["agent", "web"]);
+    assert!(listed(Some(LaunchType::Fargate), None).await.is_empty());
+    assert_eq!(
+        listed(None, Some(ecs::types::SchedulingStrategy::Daemon)).await,
+        ["agent"]
+    );
+    assert_eq!(
+        listed(None, Some(ecs::types::SchedulingStrategy::Replica)).await,
+        ["web"]
+    );
+}
+
 /// A rollout with every task running is not over until ECS calls the service steady: the
 /// deployment stays IN_PROGRESS with the desired count running for `steadyStateSeconds`.
 #[tokio::test]

@@ -477,8 +477,32 @@ impl EcsModel {
             .and_then(|c| c["clusterName"].as_str().map(str::to_owned)))
     }
 
-    pub(super) fn describe_capacity_providers(&self, state: &Account, body: &Value) -> Answer {
+    pub(super) async fn describe_capacity_providers(
+        &self,
+        upstream: &Upstream<'_>,
+        state: &Account,
+        body: &Value,
+    ) -> Answer {
         let knobs = self.knobs();
+        // cluster: "When specified, only capacity providers associated with this cluster are
+        // returned, including Amazon ECS Managed Instances capacity providers."
+        let associated: Option<Vec<String>> = match body["cluster"].as_str() {
+            None => None,
+            Some(cluster) => match self.active_cluster(upstream, cluster).await {
+                Ok(described) => {
+                    let name = cluster_name(described["clusterArn"].as_str().unwrap_or(cluster));
+                    let mut names = string_list(&described["capacityProviders"]);
+                    names.extend(self.cluster_providers(state, &name));
+                    Some(names)
+                }
+                Err(answer) => return answer,
+            },
+        };
+        let in_cluster = |name: &str| {
+            associated
+                .as_ref()
+                .is_none_or(|a| a.iter().any(|n| n == name))
+        };
         let with_tags = body["include"]
             .as_array()
             .is_some_and(|i| i.iter().any(|v| v == "TAGS"));
@@ -494,21 +518,27 @@ impl EcsModel {
         let mut providers = Vec::new();
         let mut failures = Vec::new();
         if names.is_empty() {
-            providers.extend(FARGATE_PROVIDERS.iter().map(|n| builtin(n)));
+            providers.extend(
+                FARGATE_PROVIDERS
+                    .iter()
+                    .filter(|n| in_cluster(n))
+                    .map(|n| builtin(n)),
+            );
             providers.extend(
                 state
                     .capacity_providers
                     .values()
+                    .filter(|p| in_cluster(&p.name))
                     .map(|p| p.describe(&knobs, with_tags)),
             );
         }
         for name in &names {
-            if FARGATE_PROVIDERS.contains(&name.as_str()) {
+            if FARGATE_PROVIDERS.contains(&name.as_str()) && in_cluster(name) {
                 providers.push(builtin(name));
             } else if let Some(p) = state
                 .capacity_providers
                 .values()
-                .find(|p| &p.name == name || &p.arn == name)
+                .find(|p| (&p.name == name || &p.arn == name) && in_cluster(&p.name))
             {
                 providers.push(p.describe(&knobs, with_tags));
             } else {

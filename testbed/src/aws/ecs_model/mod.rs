@@ -804,7 +804,10 @@ impl EcsModel {
                 self.delete_capacity_provider(upstream, &mut state, body)
                     .await
             }
-            ("ecs", "DescribeCapacityProviders") => self.describe_capacity_providers(&state, body),
+            ("ecs", "DescribeCapacityProviders") => {
+                self.describe_capacity_providers(upstream, &state, body)
+                    .await
+            }
             ("ecs", "PutClusterCapacityProviders") => {
                 self.put_cluster_capacity_providers(upstream, &mut state, body)
                     .await

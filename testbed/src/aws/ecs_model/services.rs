@@ -566,11 +566,33 @@ impl EcsModel {
             return upstream_error(status, &answer);
         }
         let wanted = cluster_name(&cluster);
+        // "The launch type to use when filtering the ListServices results."; "The scheduling
+        // strategy to use when filtering the ListServices results." (A service on a capacity
+        // provider strategy has no launch type to match.)
+        let member = |s: &Service, key: &str| {
+            s.members
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let launch_type = body["launchType"].as_str();
+        let scheduling = body["schedulingStrategy"].as_str();
         // DRAINING and INACTIVE services are "no longer visible ... in the ListServices API".
         let arns: Vec<String> = state
             .services
             .iter()
             .filter(|((c, _), s)| *c == wanted && s.status == Status::Active)
+            .filter(|(_, s)| {
+                launch_type.is_none_or(|lt| member(s, "launchType").as_deref() == Some(lt))
+            })
+            .filter(|(_, s)| {
+                scheduling.is_none_or(|st| {
+                    member(s, "schedulingStrategy")
+                        .as_deref()
+                        .unwrap_or("REPLICA")
+                        == st
+                })
+            })
             .map(|(_, s)| s.arn.clone())
             .collect();
         // "This value can be between 1 and 100": outside, an error (not clamped).
