@@ -156,6 +156,33 @@ fn production_weight_at(config: &Value, into: f64, minute: f64) -> (f64, usize) 
     (weight, begun)
 }
 
+/// Runs the PRODUCTION_TRAFFIC_SHIFT hooks of the steps up to `begun` that have not run them
+/// ("Lambda functions or lifecycle hooks configured for PRODUCTION_TRAFFIC_SHIFT will be invoked
+/// at every production traffic shift step.", the linear deployment guide; the model does the same
+/// for CANARY's two steps); why one failed.
+fn step_hooks(
+    lifecycle: &mut Lifecycle,
+    hooks: &[Value],
+    answers: &[HookAnswer],
+    begun: usize,
+) -> Option<String> {
+    while lifecycle.shift_steps_hooked < begun {
+        lifecycle.shift_steps_hooked += 1;
+        let at_shift = |v: &Value| v == "PRODUCTION_TRAFFIC_SHIFT";
+        let (_, failed) = run_hooks(
+            lifecycle,
+            hooks,
+            answers,
+            "PRODUCTION_TRAFFIC_SHIFT",
+            at_shift,
+        );
+        if failed.is_some() {
+            return failed;
+        }
+    }
+    None
+}
+
 /// Runs the hooks whose stages `runs_here` takes, recorded at `stage` (AWS_LAMBDA hooks answer as
 /// the `hookAnswers` knob says; PAUSE hooks wait): whether one waits, and why one failed.
 fn run_hooks(
@@ -358,8 +385,17 @@ impl EcsModel {
         let reached = begins.iter().filter(|b| effective >= **b).count().max(1);
         let mut failed = None;
         let mut paused = false;
+        let steps = shift_steps(&config).len();
         while lifecycle.entered < reached {
             let stage = STAGES[lifecycle.entered];
+            if stage == "POST_PRODUCTION_TRAFFIC_SHIFT" {
+                // The shift is over: the hooks of its steps not run yet (several stages passed
+                // in one look) run before the next stage's.
+                failed = step_hooks(lifecycle, &hooks, &answers, steps);
+                if failed.is_some() {
+                    break;
+                }
+            }
             lifecycle.entered += 1;
             // PRE_PRODUCTION_TRAFFIC_SHIFT "occurs before production traffic shift" but is no
             // lifecycleStage of its own: its hooks run as PRODUCTION_TRAFFIC_SHIFT begins.
@@ -387,19 +423,8 @@ impl EcsModel {
             let (weight, begun) =
                 production_weight_at(&config, effective - begins[shift], knobs.minute_seconds);
             lifecycle.production_weight = weight;
-            // "Lambda functions or lifecycle hooks configured for PRODUCTION_TRAFFIC_SHIFT will
-            // be invoked at every production traffic shift step." (the linear deployment guide)
-            while failed.is_none() && lifecycle.shift_steps_hooked < begun {
-                lifecycle.shift_steps_hooked += 1;
-                let at_shift = |v: &Value| v == "PRODUCTION_TRAFFIC_SHIFT";
-                failed = run_hooks(
-                    lifecycle,
-                    &hooks,
-                    &answers,
-                    "PRODUCTION_TRAFFIC_SHIFT",
-                    at_shift,
-                )
-                .1;
+            if failed.is_none() {
+                failed = step_hooks(lifecycle, &hooks, &answers, begun);
             }
         }
         if paused {
