@@ -120,8 +120,8 @@ impl EcsModel {
     }
 
     /// The service events ECS's scheduler leaves for tasks it started and running tasks it
-    /// stopped, naming each task: "(service NAME) has started N tasks: (task ID) (task ID)."
-    /// (the form the developer guide's service event messages show).
+    /// stopped, naming each task: "(service NAME) has started N tasks: (task ID) (task ID)." (as
+    /// users report these messages; the reference quotes none).
     fn tell_tasks(&self, service: &mut Service, started: &[String], stopped: &[String]) {
         let name = service.name.clone();
         let named = |ids: &[String]| {
