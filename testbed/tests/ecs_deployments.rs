@@ -4,8 +4,7 @@
 
 use aws_sdk_ecs as ecs;
 use ecs::types::{
-    DeploymentCircuitBreaker, DeploymentConfiguration, ServiceDeploymentStatus as Status,
-    StopServiceDeploymentStopType,
+    DeploymentConfiguration, ServiceDeploymentStatus as Status, StopServiceDeploymentStopType,
 };
 
 mod model_bed;
@@ -52,16 +51,7 @@ async fn describe_service_deployments_reports_revisions_and_the_breaker() {
     let bed = bed().await;
     let v1 = bed.register("shop", "nginx:1").await;
     bed.create("shop", &v1)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(
-                    DeploymentCircuitBreaker::builder()
-                        .enable(true)
-                        .rollback(true)
-                        .build(),
-                )
-                .build(),
-        )
+        .deployment_configuration(circuit_breaker(true))
         .send()
         .await
         .expect("created");

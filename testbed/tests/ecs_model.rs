@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
 use ecs::types::{
-    CapacityProviderStrategyItem, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType,
-    PlacementStrategy, PlacementStrategyType, Tag,
+    CapacityProviderStrategyItem, DeploymentConfiguration, LaunchType, PlacementStrategy,
+    PlacementStrategyType, Tag,
 };
 use serde_json::json;
 
@@ -172,16 +172,7 @@ async fn a_failing_image_is_rolled_back_by_the_circuit_breaker() {
     let bed = bed().await;
     let good = bed.register("shop", "nginx:1").await;
     bed.create("shop", &good)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(
-                    DeploymentCircuitBreaker::builder()
-                        .enable(true)
-                        .rollback(true)
-                        .build(),
-                )
-                .build(),
-        )
+        .deployment_configuration(circuit_breaker(true))
         .send()
         .await
         .expect("created");
@@ -250,16 +241,7 @@ async fn the_circuit_breaker_trips_at_half_the_desired_count() {
     let bad = bed.register("big", "nginx:broken").await;
     bed.create("big", &bad)
         .desired_count(10)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(
-                    DeploymentCircuitBreaker::builder()
-                        .enable(true)
-                        .rollback(false)
-                        .build(),
-                )
-                .build(),
-        )
+        .deployment_configuration(circuit_breaker(false))
         .send()
         .await
         .expect("created");
@@ -291,16 +273,7 @@ async fn service_deployments_record_a_circuit_breaker_rollback() {
     let bed = bed().await;
     let good = bed.register("roll", "nginx:1").await;
     bed.create("roll", &good)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(
-                    DeploymentCircuitBreaker::builder()
-                        .enable(true)
-                        .rollback(true)
-                        .build(),
-                )
-                .build(),
-        )
+        .deployment_configuration(circuit_breaker(true))
         .send()
         .await
         .expect("created");

@@ -215,6 +215,18 @@ impl Bed {
 }
 
 /// Whether the service's one deployment is COMPLETED.
+/// A deployment configuration with the circuit breaker on, rolling back or not.
+pub fn circuit_breaker(rollback: bool) -> ecs::types::DeploymentConfiguration {
+    ecs::types::DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            ecs::types::DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(rollback)
+                .build(),
+        )
+        .build()
+}
+
 pub fn completed(service: &ecs::types::Service) -> bool {
     service.deployments().len() == 1
         && service.deployments()[0].rollout_state()

@@ -576,12 +576,10 @@ impl EcsModel {
         body: &Value,
     ) -> Answer {
         let knobs = self.knobs();
-        let cluster = body["cluster"].as_str().unwrap_or("default");
-        let described = match self.active_cluster(upstream, cluster).await {
+        let (described, cluster) = match self.requested_cluster(upstream, body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
-        let cluster = cluster_name(described["clusterArn"].as_str().unwrap_or(cluster));
         // "If specifying a capacity provider that uses an Auto Scaling group, the capacity
         // provider must already be created." Managed Instances providers belong to their cluster.
         let wanted = string_list(&body["capacityProviders"]);

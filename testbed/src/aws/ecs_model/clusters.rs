@@ -5,6 +5,40 @@
 use super::*;
 
 impl EcsModel {
+    /// The cluster's ARN, capacity providers and default strategy as moto describes it, or
+    /// ClusterNotFoundException.
+    pub(super) async fn active_cluster(
+        &self,
+        upstream: &Upstream<'_>,
+        cluster: &str,
+    ) -> Result<Value, Answer> {
+        match upstream
+            .ecs("DescribeClusters", &json!({"clusters": [cluster]}))
+            .await
+        {
+            Ok((200, answer)) => answer["clusters"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["status"] == "ACTIVE").cloned())
+                .ok_or_else(|| error(400, "ClusterNotFoundException", "Cluster not found.")),
+            Ok(_) => Err(error(400, "ClusterNotFoundException", "Cluster not found.")),
+            Err(e) => Err(error(500, "ServerException", &e)),
+        }
+    }
+
+    /// The ACTIVE cluster a request names in `cluster` ("If you do not specify a cluster, the
+    /// default cluster is assumed."): its DescribeClusters entry and its name, or
+    /// ClusterNotFoundException.
+    pub(super) async fn requested_cluster(
+        &self,
+        upstream: &Upstream<'_>,
+        body: &Value,
+    ) -> Result<(Value, String), Answer> {
+        let reference = body["cluster"].as_str().unwrap_or("default");
+        let described = self.active_cluster(upstream, reference).await?;
+        let name = cluster_name(described["clusterArn"].as_str().unwrap_or(reference));
+        Ok((described, name))
+    }
+
     pub(super) async fn create_cluster(
         &self,
         upstream: &Upstream<'_>,
@@ -45,8 +79,7 @@ impl EcsModel {
         state: &mut Account,
         body: &Value,
     ) -> Answer {
-        let reference = body["cluster"].as_str().unwrap_or("default");
-        let described = match self.active_cluster(upstream, reference).await {
+        let (described, name) = match self.requested_cluster(upstream, body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
@@ -54,7 +87,6 @@ impl EcsModel {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let name = cluster_name(&cluster_arn);
         // ClusterContainsServicesException: "You can't delete a cluster that contains services.
         // First, update the service to reduce its desired task count to 0, and then delete the
         // service." A DRAINING service still holds the cluster. The messages below are ECS's

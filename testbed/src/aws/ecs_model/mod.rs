@@ -839,6 +839,21 @@ impl EcsModel {
         }
     }
 
+    /// A task definition new work may use: "You can't use an INACTIVE task definition to run
+    /// new tasks or create new services" (DeregisterTaskDefinition), nor "update an existing
+    /// service to reference an INACTIVE task definition" (UpdateService); task sets likewise.
+    async fn active_task_definition(
+        &self,
+        upstream: &Upstream<'_>,
+        reference: &str,
+    ) -> Result<TdFacts, Answer> {
+        let facts = self.task_definition(upstream, reference).await?;
+        if facts.status != "ACTIVE" {
+            return Err(error(400, "ClientException", "TaskDefinition is inactive."));
+        }
+        Ok(facts)
+    }
+
     /// A task definition as moto describes it; `Err` carries moto's error answer.
     async fn task_definition(
         &self,

@@ -97,13 +97,10 @@ impl EcsModel {
             None if external => (String::new(), Vec::new()),
             None => return invalid("A task definition must be specified."),
             Some(reference) => {
-                let facts = match self.task_definition(upstream, reference).await {
+                let facts = match self.active_task_definition(upstream, reference).await {
                     Ok(found) => found,
                     Err(answer) => return answer,
                 };
-                if facts.status != "ACTIVE" {
-                    return error(400, "ClientException", "TaskDefinition is inactive.");
-                }
                 if let Some(misfit) = task_definition_misfit(&facts, &members) {
                     return misfit;
                 }
@@ -346,12 +343,7 @@ impl EcsModel {
             return rejection;
         }
         let new_task_definition = match body["taskDefinition"].as_str() {
-            Some(reference) => match self.task_definition(upstream, reference).await {
-                // "you can't update an existing service to reference an INACTIVE task
-                // definition"
-                Ok(facts) if facts.status != "ACTIVE" => {
-                    return error(400, "ClientException", "TaskDefinition is inactive.");
-                }
+            Some(reference) => match self.active_task_definition(upstream, reference).await {
                 Ok(facts) => Some(facts),
                 Err(answer) => return answer,
             },

@@ -53,13 +53,10 @@ impl EcsModel {
         let Some(reference) = body["taskDefinition"].as_str() else {
             return invalid("taskDefinition must be specified.");
         };
-        let (task_definition, td_status) = match self.task_definition(upstream, reference).await {
-            Ok(found) => (found.arn, found.status),
+        let task_definition = match self.active_task_definition(upstream, reference).await {
+            Ok(found) => found.arn,
             Err(answer) => return answer,
         };
-        if td_status != "ACTIVE" {
-            return error(400, "ClientException", "TaskDefinition is inactive.");
-        }
         let Some(service) = state
             .services
             .get_mut(&service_key(&cluster, name))

@@ -420,34 +420,13 @@ const MAX_TASKS_PER_RUN: i64 = 10;
 const MAX_DESCRIBED_TASKS: usize = 100;
 
 impl EcsModel {
-    /// The cluster's ARN, capacity providers and default strategy as moto describes it, or
-    /// ClusterNotFoundException.
-    pub(super) async fn active_cluster(
-        &self,
-        upstream: &Upstream<'_>,
-        cluster: &str,
-    ) -> Result<Value, Answer> {
-        match upstream
-            .ecs("DescribeClusters", &json!({"clusters": [cluster]}))
-            .await
-        {
-            Ok((200, answer)) => answer["clusters"]
-                .as_array()
-                .and_then(|c| c.iter().find(|c| c["status"] == "ACTIVE").cloned())
-                .ok_or_else(|| error(400, "ClusterNotFoundException", "Cluster not found.")),
-            Ok(_) => Err(error(400, "ClusterNotFoundException", "Cluster not found.")),
-            Err(e) => Err(error(500, "ServerException", &e)),
-        }
-    }
-
     pub(super) async fn run_task(
         &self,
         upstream: &Upstream<'_>,
         state: &mut Account,
         body: &Value,
     ) -> Answer {
-        let cluster = body["cluster"].as_str().unwrap_or("default").to_owned();
-        let described = match self.active_cluster(upstream, &cluster).await {
+        let (described, cluster) = match self.requested_cluster(upstream, body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
@@ -455,7 +434,6 @@ impl EcsModel {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let cluster = cluster_name(&cluster_arn);
         let mut request = body.clone();
         let token = request
             .as_object_mut()
@@ -535,15 +513,10 @@ impl EcsModel {
         let Some(reference) = body["taskDefinition"].as_str() else {
             return invalid("taskDefinition must be specified.");
         };
-        let facts = match self.task_definition(upstream, reference).await {
+        let facts = match self.active_task_definition(upstream, reference).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
-        // "You can't use an INACTIVE task definition to run new tasks or create new services"
-        // (DeregisterTaskDefinition).
-        if facts.status != "ACTIVE" {
-            return error(400, "ClientException", "TaskDefinition is inactive.");
-        }
         if let Some(misfit) = task_definition_misfit(&facts, &members) {
             return misfit;
         }
@@ -630,12 +603,10 @@ impl EcsModel {
         state: &mut Account,
         body: &Value,
     ) -> Answer {
-        let cluster = body["cluster"].as_str().unwrap_or("default");
-        let described = match self.active_cluster(upstream, cluster).await {
-            Ok(found) => found,
+        let cluster = match self.requested_cluster(upstream, body).await {
+            Ok((_, name)) => name,
             Err(answer) => return answer,
         };
-        let cluster = cluster_name(described["clusterArn"].as_str().unwrap_or(cluster));
         let wanted = body["task"].as_str().unwrap_or_default();
         let knobs = self.knobs();
         let Some(task) = state
@@ -669,13 +640,11 @@ impl EcsModel {
         state: &Account,
         body: &Value,
     ) -> Answer {
-        let cluster = body["cluster"].as_str().unwrap_or("default");
-        let described = match self.active_cluster(upstream, cluster).await {
+        let (described, cluster) = match self.requested_cluster(upstream, body).await {
             Ok(found) => found,
             Err(answer) => return answer,
         };
         let cluster_arn = described["clusterArn"].as_str().unwrap_or_default();
-        let cluster = cluster_name(cluster_arn);
         let wanted = body["tasks"].as_array().cloned().unwrap_or_default();
         // What ECS answers an empty list, as users report it.
         if wanted.is_empty() {
@@ -715,12 +684,10 @@ impl EcsModel {
         state: &Account,
         body: &Value,
     ) -> Answer {
-        let cluster = body["cluster"].as_str().unwrap_or("default");
-        let described = match self.active_cluster(upstream, cluster).await {
-            Ok(found) => found,
+        let cluster = match self.requested_cluster(upstream, body).await {
+            Ok((_, name)) => name,
             Err(answer) => return answer,
         };
-        let cluster = cluster_name(described["clusterArn"].as_str().unwrap_or(cluster));
         // "This value can be between 1 and 100."
         let max = body["maxResults"].as_i64().unwrap_or(100);
         if !(1..=100).contains(&max) {
