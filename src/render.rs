@@ -13,8 +13,13 @@ use serde_json::{Value, json};
 
 use crate::api::service::ServiceSettings;
 use crate::api::task_definition::TaskDefinitionBody;
-use crate::api::{EcsScalingPolicySpec, EcsServiceSpec, EcsTaskDefinitionSpec, GROUP, VERSION};
-use crate::translate::{FieldError, TranslateError, scaling, service, task_definition};
+use crate::api::{
+    EcsClusterSpec, EcsScalingPolicySpec, EcsServiceSpec, EcsTaskDefinitionSpec, EcsTaskSpec,
+    GROUP, VERSION,
+};
+use crate::translate::{
+    FieldError, TranslateError, cluster, scaling, service, task, task_definition,
+};
 
 /// Why `render` could not read its input at all (as opposed to objects that failed validation).
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +238,7 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
     let mut task_families: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut services: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
     let mut min_capacity_by_service: BTreeMap<(String, String), i32> = BTreeMap::new();
+    let mut clusters: BTreeMap<(String, String), String> = BTreeMap::new();
 
     // First pass: parse everything, so references resolve whatever the file order.
     let mut parsed = Vec::new();
@@ -252,6 +258,12 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
             }),
             "EcsScalingPolicy" => parse_spec::<EcsScalingPolicySpec, EcsScalingPolicySpec>(object)
                 .map(|spec| Spec::Scaling(Box::new(spec))),
+            "EcsCluster" => parse_spec::<EcsClusterSpec, EcsClusterSpec>(object).map(|spec| {
+                clusters.insert(key, cluster::cluster_name(&object.name, &spec).to_owned());
+                Spec::Cluster(Box::new(spec))
+            }),
+            "EcsTask" => parse_spec::<EcsTaskSpec, EcsTaskSpec>(object)
+                .map(|spec| Spec::Task(Box::new(spec))),
             // A registered kind render does not know yet ("Adding a kind", step 7).
             other => Err(vec![FieldError::new(
                 "kind",
@@ -354,6 +366,58 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                     out
                 })
             }
+            Spec::Cluster(spec) => cluster::validate(&object.name, spec)
+                .into_result()
+                .map(|()| {
+                    vec![request_of(
+                        object,
+                        "ecs",
+                        "CreateCluster",
+                        &cluster::create_request(&object.name, spec, &[]),
+                    )]
+                }),
+            Spec::Task(spec) => {
+                let mut resolve = |reference: &Option<
+                    crate::api::service::LocalObjectReference,
+                >,
+                                   literal: &Option<String>,
+                                   found: &BTreeMap<(String, String), String>,
+                                   kind: &str| {
+                    literal.clone().or_else(|| {
+                        reference.as_ref().map(|r| {
+                            found
+                                .get(&(namespace.clone(), r.name.clone()))
+                                .cloned()
+                                .unwrap_or_else(|| {
+                                    out.notes.push(format!(
+                                        "EcsTask {}: {kind} {:?} is not among the rendered objects; assuming its name is {:?}",
+                                        object.name, r.name, r.name
+                                    ));
+                                    r.name.clone()
+                                })
+                        })
+                    })
+                };
+                let cluster = resolve(&spec.cluster_ref, &spec.cluster, &clusters, "EcsCluster");
+                let family = resolve(
+                    &spec.task_definition_ref,
+                    &spec.task_definition,
+                    &task_families,
+                    "EcsTaskDefinition",
+                );
+                task::validate(spec).into_result().map(|()| {
+                    // In-cluster both come from the object's UID.
+                    let mut request = task::run_request(
+                        spec,
+                        &cluster.unwrap_or_default(),
+                        &family.unwrap_or_default(),
+                        "",
+                    );
+                    request.started_by = None;
+                    request.client_token = None;
+                    vec![request_of(object, "ecs", "RunTask", &request)]
+                })
+            }
         };
         match result {
             Ok(requests) => out.requests.extend(requests),
@@ -368,6 +432,8 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
 }
 
 enum Spec {
+    Cluster(Box<EcsClusterSpec>),
+    Task(Box<EcsTaskSpec>),
     TaskDefinition(Box<EcsTaskDefinitionSpec>),
     Service(Box<EcsServiceSpec>),
     Scaling(Box<EcsScalingPolicySpec>),

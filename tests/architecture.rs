@@ -139,7 +139,13 @@ fn the_runtime_knows_no_ecs_type() {
 
 #[test]
 fn no_controller_imports_another_controllers_internals() {
-    let kinds = ["task_definition", "service", "scaling_policy"];
+    let kinds = [
+        "cluster",
+        "task_definition",
+        "service",
+        "scaling_policy",
+        "task",
+    ];
     let registered: Vec<String> = ecs_operator::controller::registry::kinds()
         .iter()
         .map(|k| k.label.to_owned())

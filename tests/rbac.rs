@@ -242,7 +242,7 @@ async fn as_the_charts_service_account_every_example_becomes_ready_and_is_cleane
         ]);
         assert_eq!(
             out.matches("condition met").count(),
-            15,
+            19,
             "{out}\nlog:\n{}",
             read(&log)
         );
@@ -279,6 +279,9 @@ async fn as_the_charts_service_account_every_example_becomes_ready_and_is_cleane
         "ecs:CreateService",
         "ecs:DeleteService",
         "ecs:DeregisterTaskDefinition",
+        "ecs:CreateCluster",
+        "ecs:DeleteCluster",
+        "ecs:RunTask",
         "application-autoscaling:RegisterScalableTarget",
         "application-autoscaling:DeregisterScalableTarget",
     ] {

@@ -10,7 +10,7 @@ use aws_sdk_ecs as ecs;
 use aws_smithy_http_client::test_util::capture_request;
 use ecs_operator::aws::sdk;
 use ecs_operator::render::{self, RenderedRequest};
-use ecs_operator::translate::{scaling, service};
+use ecs_operator::translate::{cluster, scaling, service, task};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -229,6 +229,20 @@ async fn wire_body(request: &RenderedRequest) -> Value {
                 .send_with(&aas_client)
                 .await;
         }
+        "CreateCluster" => {
+            let body: cluster::CreateClusterRequest = serde_json::from_value(input).expect("body");
+            let _ = sdk::create_cluster(&body)
+                .expect("builder")
+                .send_with(&ecs_client)
+                .await;
+        }
+        "RunTask" => {
+            let body: task::RunTaskRequest = serde_json::from_value(input).expect("body");
+            let _ = sdk::run_task(&body)
+                .expect("builder")
+                .send_with(&ecs_client)
+                .await;
+        }
         other => panic!("no wire check for {other}"),
     }
     let sent = captured.expect_request();
@@ -246,16 +260,20 @@ async fn wire_body(request: &RenderedRequest) -> Value {
 }
 
 /// The SDK models a few members as plain integers rather than optional ones and always sends them,
-/// with 0 when unset (container `cpu`, capacity provider `base` and `weight`); 0 is also what AWS
-/// assumes when they are absent. Drops such zeros where the rendered input has no member at all.
+/// with 0 (or false) when unset (container `cpu`, capacity provider `base` and `weight`, execute
+/// command log encryption); that is also what AWS assumes when they are absent. Drops such
+/// defaults where the rendered input has no member at all.
 fn drop_sdk_zero_defaults(wire: &mut Value, rendered: &Value) {
     const ZERO_DEFAULTED: [&str; 3] = ["cpu", "base", "weight"];
+    // Likewise plain booleans, sent as false when unset (execute command log encryption).
+    const FALSE_DEFAULTED: [&str; 2] = ["cloudWatchEncryptionEnabled", "s3EncryptionEnabled"];
     match (wire, rendered) {
         (Value::Object(wire), Value::Object(rendered)) => {
             wire.retain(|key, value| {
-                !(ZERO_DEFAULTED.contains(&key.as_str())
-                    && value.as_f64() == Some(0.0)
-                    && !rendered.contains_key(key))
+                let default = (ZERO_DEFAULTED.contains(&key.as_str())
+                    && value.as_f64() == Some(0.0))
+                    || (FALSE_DEFAULTED.contains(&key.as_str()) && value == &Value::Bool(false));
+                !default || rendered.contains_key(key)
             });
             for (key, value) in wire.iter_mut() {
                 if let Some(rendered_value) = rendered.get(key) {
@@ -279,6 +297,13 @@ async fn assert_wire_matches(path: &Path) {
     for request in &rendered.requests {
         let mut body = wire_body(request).await;
         drop_sdk_zero_defaults(&mut body, &request.input);
+        // The SDK fills in an idempotency token when none is set (RunTask's clientToken);
+        // in-cluster the operator sets its own, from the object's UID.
+        if request.input.get("clientToken").is_none()
+            && let Some(wire) = body.as_object_mut()
+        {
+            wire.remove("clientToken");
+        }
         let mut input = request.input.clone();
         // Timestamps: render prints RFC 3339 (which the AWS CLI takes); the JSON protocol sends
         // epoch seconds. Compare them as instants.

@@ -23,9 +23,11 @@ async fn the_sandbox_brings_every_example_to_ready_and_cleans_up() {
         .expect("sandbox up");
     assert!(sandbox.all_ready, "every example Ready");
     for (plural, count) in [
+        ("ecsclusters", 2),
         ("ecstaskdefinitions", 7),
         ("ecsservices", 5),
         ("ecsscalingpolicies", 3),
+        ("ecstasks", 2),
     ] {
         let health = sandbox.stack.health(plural).await.expect("health");
         assert_eq!((health.total, health.ready), (count, count), "{plural}");

@@ -664,6 +664,11 @@ pub struct EcsServiceStatus {
     pub applied_force_new_deployment: Option<String>,
     /// Id of the newest ECS service event already published as a Kubernetes Event.
     pub last_event_id: Option<String>,
+    /// The newest task of the service that stopped unexpectedly (a failed start, an exited
+    /// container, a failed health check): stop code, stopped reason, each container's exit code
+    /// and reason. Read only while a rollout is in progress or fewer tasks run than desired; each
+    /// such task also gets a Warning Event (`TaskStopped`).
+    pub last_stopped_task: Option<super::task::TaskStatus>,
     /// Whether an EcsScalingPolicy owns the desired count (it is then never sent after creation).
     pub autoscaled: Option<bool>,
     /// Per setting (by its API name), a hash of the value last sent to ECS: a setting whose spec

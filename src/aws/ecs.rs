@@ -45,8 +45,8 @@ pub enum ListedStatus {
 /// ECS, for the controllers; cloning shares the client, budgets, counters, batch queue and cache.
 #[derive(Clone)]
 pub struct EcsApi {
-    client: ecs::Client,
-    caller: Caller,
+    pub(super) client: ecs::Client,
+    pub(super) caller: Caller,
     services: Batcher<ServiceAnswer>,
     cache: Arc<Mutex<ServiceCache>>,
     /// Wakes passes waiting for an answer being read ahead.
@@ -759,7 +759,7 @@ fn answers_of(
     found
 }
 
-fn missing(operation: &str, member: &str) -> AwsError {
+pub(super) fn missing(operation: &str, member: &str) -> AwsError {
     AwsError::local(
         super::error::AwsErrorKind::Transient,
         &format!("ecs:{operation}"),
@@ -773,6 +773,12 @@ fn revision_of(td: &ecs::types::TaskDefinition) -> TaskDefinitionRevision {
         family: td.family().unwrap_or_default().to_owned(),
         revision: td.revision(),
         status: td.status().map(|s| s.as_str().into()).unwrap_or_default(),
+        essential_containers: td
+            .container_definitions()
+            .iter()
+            .filter(|c| c.essential() != Some(false))
+            .filter_map(|c| c.name().map(str::to_owned))
+            .collect(),
     }
 }
 

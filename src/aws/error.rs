@@ -143,6 +143,13 @@ impl AwsError {
 
 /// Operations whose "not found" answers are about the resource they target (so NotFound), as
 /// opposed to creates and updates, where "not found" is about something the request names.
+/// The operations whose target is the cluster itself (an EcsCluster's writes).
+const CLUSTER_TARGETS: [&str; 3] = [
+    "DeleteCluster",
+    "UpdateCluster",
+    "PutClusterCapacityProviders",
+];
+
 fn targets_existing_resource(operation: &str) -> bool {
     let name = operation.rsplit(':').next().unwrap_or(operation);
     ["Describe", "Delete", "Deregister", "List", "Untag"]
@@ -196,10 +203,18 @@ pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16)
         "ServiceNotFoundException" | "ServiceNotActiveException" | "TargetNotFoundException" => {
             AwsErrorKind::NotFound
         }
-        // A cluster or namespace is never what the operator manages: always a dependency.
+        // The cluster an EcsCluster's own write targets is gone (deleted outside the operator):
+        // the next pass observes it afresh. For every other operation the cluster, like a
+        // namespace, is something the request depends on.
+        "ClusterNotFoundException" if CLUSTER_TARGETS.contains(&op) => AwsErrorKind::NotFound,
         "ClusterNotFoundException" | "NamespaceNotFoundException" => {
             AwsErrorKind::MissingDependency
         }
+        // DeleteCluster while the cluster still holds what must go first.
+        "ClusterContainsServicesException"
+        | "ClusterContainsTasksException"
+        | "ClusterContainsContainerInstancesException"
+        | "ClusterContainsCapacityProviderException" => AwsErrorKind::InUse,
         // Application Auto Scaling: "No scalable target registered for service namespace: ecs,
         // resource ID: ..." (PutScalingPolicy, PutScheduledAction) and "No scalable target found
         // ..." (DeregisterScalableTarget): the target itself is gone.
@@ -348,6 +363,24 @@ mod tests {
         );
         assert_eq!(k, Conflict);
         assert!(k.is_retryable());
+    }
+
+    #[test]
+    fn a_missing_cluster_is_gone_for_its_own_writes_and_a_dependency_for_others() {
+        let missing = |op| kind(op, "ClusterNotFoundException", "Cluster not found.");
+        assert_eq!(missing("ecs:UpdateCluster"), NotFound);
+        assert_eq!(missing("ecs:DeleteCluster"), NotFound);
+        assert_eq!(missing("ecs:PutClusterCapacityProviders"), NotFound);
+        assert_eq!(missing("ecs:CreateService"), MissingDependency);
+        assert_eq!(missing("ecs:RunTask"), MissingDependency);
+        assert_eq!(
+            kind(
+                "ecs:DeleteCluster",
+                "ClusterContainsServicesException",
+                "The Cluster cannot be deleted while Services are active."
+            ),
+            InUse
+        );
     }
 
     #[test]

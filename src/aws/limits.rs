@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 pub enum ApiCategory {
     /// DescribeClusters, ListClusters.
     ClusterRead,
+    /// CreateCluster, DeleteCluster, UpdateCluster, PutClusterCapacityProviders.
+    ClusterModify,
+    /// DescribeTasks, ListTasks (and the other container-instance reads).
+    ClusterResourceRead,
+    /// RunTask, StopTask (and the other container-instance writes).
+    ClusterResourceModify,
     /// DescribeServices, ListServices.
     ServiceRead,
     /// CreateService, UpdateService, DeleteService.
@@ -38,8 +44,11 @@ pub enum ApiCategory {
 
 impl ApiCategory {
     /// Every category, for configuration and metrics.
-    pub const ALL: [ApiCategory; 9] = [
+    pub const ALL: [ApiCategory; 12] = [
         Self::ClusterRead,
+        Self::ClusterModify,
+        Self::ClusterResourceRead,
+        Self::ClusterResourceModify,
         Self::ServiceRead,
         Self::ServiceWrite,
         Self::ServiceDeploymentRead,
@@ -54,6 +63,9 @@ impl ApiCategory {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::ClusterRead => "cluster-read",
+            Self::ClusterModify => "cluster-modify",
+            Self::ClusterResourceRead => "cluster-resource-read",
+            Self::ClusterResourceModify => "cluster-resource-modify",
             Self::ServiceRead => "service-read",
             Self::ServiceWrite => "service-write",
             Self::ServiceDeploymentRead => "service-deployment-read",
@@ -94,6 +106,9 @@ pub fn default_budgets(ceiling: f64) -> BTreeMap<ApiCategory, Budget> {
     };
     BTreeMap::from([
         (ApiCategory::ClusterRead, budget(20.0, 50.0)),
+        (ApiCategory::ClusterModify, budget(1.0, 20.0)),
+        (ApiCategory::ClusterResourceRead, budget(20.0, 100.0)),
+        (ApiCategory::ClusterResourceModify, budget(40.0, 100.0)),
         (ApiCategory::ServiceRead, budget(20.0, 100.0)),
         (ApiCategory::ServiceWrite, budget(5.0, 50.0)),
         (ApiCategory::ServiceDeploymentRead, budget(20.0, 50.0)),

@@ -9,6 +9,7 @@ pub mod answers;
 pub mod autoscaling;
 pub mod batch;
 pub mod call;
+pub mod clusters;
 pub mod ecs;
 pub mod error;
 pub mod limits;
@@ -16,6 +17,7 @@ pub mod metrics;
 mod read_ahead;
 pub mod sdk;
 pub mod snapshot;
+pub mod tasks;
 pub mod types;
 
 use std::collections::BTreeMap;

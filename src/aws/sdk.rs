@@ -11,10 +11,16 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
 
 use super::error::{AwsError, AwsErrorKind};
+use crate::api::cluster as cl;
 use crate::api::common::{KeyValuePair, LogConfiguration, LogDriver, Secret, Tag};
 use crate::api::scaling_policy as sp;
 use crate::api::service as svc;
+use crate::api::task as tk;
 use crate::api::task_definition as td;
+use crate::translate::cluster::{
+    ClusterSettingRequest, CreateClusterRequest, PutClusterCapacityProvidersRequest,
+    UpdateClusterRequest,
+};
 use crate::translate::scaling::{
     CustomizedMetricSpecification, DimensionRequest, MetricDataQueryRequest, MetricRequest,
     MetricStatRequest, PredefinedMetricSpecification, PutScalingPolicyRequest,
@@ -23,6 +29,7 @@ use crate::translate::scaling::{
     TrackingDimensionRequest,
 };
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
+use crate::translate::task::RunTaskRequest;
 
 /// The SDK refused to build a shape: a member it requires is missing. Validation should have
 /// caught it, so the spec (not AWS) must change.
@@ -165,6 +172,8 @@ enum_to_sdk! {
     svc::DeploymentLifecycleHookAction => et::DeploymentLifecycleHookAction,
     svc::TaskFilesystemType => et::TaskFilesystemType,
     svc::EbsResourceType => et::EbsResourceType,
+    cl::ExecuteCommandLogging => et::ExecuteCommandLogging,
+    tk::TaskPropagateTags => et::PropagateTags,
     sp::PredefinedMetricType => aas::types::MetricType,
     sp::MetricStatistic => aas::types::MetricStatistic,
     sp::AdjustmentType => aas::types::AdjustmentType,
@@ -433,6 +442,129 @@ pub fn register_task_definition(
         )
     })()
     .map_err(|e| e.into_aws("ecs:RegisterTaskDefinition"))
+}
+
+impl ToSdk for ClusterSettingRequest {
+    type Sdk = et::ClusterSetting;
+    fn to_sdk(&self) -> Result<et::ClusterSetting, BuildError> {
+        Ok(et::ClusterSetting::builder()
+            .name(et::ClusterSettingName::from(self.name.as_str()))
+            .value(&self.value)
+            .build())
+    }
+}
+convert!(plain cl::ClusterConfiguration => et::ClusterConfiguration {
+    execute_command_configuration => set_execute_command_configuration,
+    managed_storage_configuration => set_managed_storage_configuration,
+});
+convert!(plain cl::ExecuteCommandConfiguration => et::ExecuteCommandConfiguration {
+    kms_key_id => set_kms_key_id, logging => set_logging, log_configuration => set_log_configuration,
+});
+convert!(plain cl::ExecuteCommandLogConfiguration => et::ExecuteCommandLogConfiguration {
+    cloud_watch_log_group_name => set_cloud_watch_log_group_name,
+    cloud_watch_encryption_enabled => set_cloud_watch_encryption_enabled,
+    s3_bucket_name => set_s3_bucket_name, s3_encryption_enabled => set_s3_encryption_enabled,
+    s3_key_prefix => set_s3_key_prefix,
+});
+convert!(plain cl::ManagedStorageConfiguration => et::ManagedStorageConfiguration {
+    kms_key_id => set_kms_key_id,
+    fargate_ephemeral_storage_kms_key_id => set_fargate_ephemeral_storage_kms_key_id,
+});
+convert!(fallible cl::ClusterServiceConnectDefaults => et::ClusterServiceConnectDefaultsRequest {
+    namespace => set_namespace,
+});
+
+/// The CreateCluster input for `request`.
+pub fn create_cluster(
+    request: &CreateClusterRequest,
+) -> Result<ecs::operation::create_cluster::builders::CreateClusterInputBuilder, AwsError> {
+    (|| -> Result<_, BuildError> {
+        Ok(
+            ecs::operation::create_cluster::CreateClusterInput::builder()
+                .cluster_name(&request.cluster_name)
+                .set_tags(request.tags.arg()?)
+                .set_settings(request.settings.arg()?)
+                .set_configuration(request.configuration.arg()?)
+                .set_capacity_providers(request.capacity_providers.clone())
+                .set_default_capacity_provider_strategy(
+                    request.default_capacity_provider_strategy.arg()?,
+                )
+                .set_service_connect_defaults(request.service_connect_defaults.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:CreateCluster"))
+}
+
+/// The UpdateCluster input for `request`.
+pub fn update_cluster(
+    request: &UpdateClusterRequest,
+) -> Result<ecs::operation::update_cluster::builders::UpdateClusterInputBuilder, AwsError> {
+    (|| -> Result<_, BuildError> {
+        Ok(
+            ecs::operation::update_cluster::UpdateClusterInput::builder()
+                .cluster(&request.cluster)
+                .set_settings(request.settings.arg()?)
+                .set_configuration(request.configuration.arg()?)
+                .set_service_connect_defaults(request.service_connect_defaults.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:UpdateCluster"))
+}
+
+/// The PutClusterCapacityProviders input for `request`.
+pub fn put_cluster_capacity_providers(
+    request: &PutClusterCapacityProvidersRequest,
+) -> Result<
+    ecs::operation::put_cluster_capacity_providers::builders::PutClusterCapacityProvidersInputBuilder,
+    AwsError,
+>{
+    (|| -> Result<_, BuildError> {
+        Ok(
+            ecs::operation::put_cluster_capacity_providers::PutClusterCapacityProvidersInput::builder()
+                .cluster(&request.cluster)
+                .set_capacity_providers(Some(request.capacity_providers.clone()))
+                .set_default_capacity_provider_strategy(Some(
+                    request.default_capacity_provider_strategy.to_sdk()?,
+                )),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:PutClusterCapacityProviders"))
+}
+
+convert!(plain tk::TaskOverride => et::TaskOverride {
+    container_overrides => set_container_overrides, cpu => set_cpu, memory => set_memory,
+    task_role_arn => set_task_role_arn, execution_role_arn => set_execution_role_arn,
+});
+convert!(plain tk::ContainerOverride => et::ContainerOverride {
+    name => set_name, command => set_command, environment => set_environment, cpu => set_cpu,
+    memory => set_memory, memory_reservation => set_memory_reservation,
+});
+
+/// The RunTask input for `request`.
+pub fn run_task(
+    request: &RunTaskRequest,
+) -> Result<ecs::operation::run_task::builders::RunTaskInputBuilder, AwsError> {
+    (|| -> Result<_, BuildError> {
+        Ok(ecs::operation::run_task::RunTaskInput::builder()
+            .cluster(&request.cluster)
+            .task_definition(&request.task_definition)
+            .set_count(request.count)
+            .set_launch_type(request.launch_type.arg()?)
+            .set_capacity_provider_strategy(request.capacity_provider_strategy.arg()?)
+            .set_platform_version(request.platform_version.clone())
+            .set_network_configuration(request.network_configuration.arg()?)
+            .set_overrides(request.overrides.arg()?)
+            .set_group(request.group.clone())
+            .set_placement_constraints(request.placement_constraints.arg()?)
+            .set_placement_strategy(request.placement_strategy.arg()?)
+            .set_tags(request.tags.arg()?)
+            .set_propagate_tags(request.propagate_tags.arg()?)
+            .set_enable_execute_command(request.enable_execute_command)
+            .set_enable_ecs_managed_tags(request.enable_ecs_managed_tags)
+            .set_started_by(request.started_by.clone())
+            .set_client_token(request.client_token.clone()))
+    })()
+    .map_err(|e| e.into_aws("ecs:RunTask"))
 }
 
 /// The SDK input for `CreateService`.

@@ -153,6 +153,8 @@ pub struct TaskDefinitionRevision {
     pub revision: i32,
     /// ACTIVE, INACTIVE or DELETE_IN_PROGRESS.
     pub status: RevisionStatus,
+    /// The names of its essential containers (a task succeeds when they all exit 0).
+    pub essential_containers: Vec<String>,
 }
 
 /// An ECS service as DescribeServices reports it.
@@ -353,4 +355,72 @@ mod state_tests {
         assert!(!ServiceDeploymentStatus::from("SUCCESSFUL").is_rollback());
         assert!(ServiceDeploymentStatus::from("ROLLBACK_SOMETHING_NEW").is_rollback());
     }
+}
+
+/// An ECS cluster as DescribeClusters reports it (with its settings and tags).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterObservation {
+    /// Cluster ARN.
+    pub arn: String,
+    /// Cluster name.
+    pub name: String,
+    /// ACTIVE, PROVISIONING, DEPROVISIONING, FAILED or INACTIVE.
+    pub status: String,
+    /// The `containerInsights` setting's value.
+    pub container_insights: Option<String>,
+    /// The associated capacity providers.
+    pub capacity_providers: Vec<String>,
+    /// The default capacity provider strategy.
+    pub default_strategy: Vec<crate::api::service::CapacityProviderStrategyItem>,
+    /// Its tags.
+    pub tags: Vec<Tag>,
+    /// Registered container instances.
+    pub registered_container_instances: i32,
+    /// RUNNING tasks.
+    pub running_tasks: i32,
+    /// PENDING tasks.
+    pub pending_tasks: i32,
+    /// ACTIVE services.
+    pub active_services: i32,
+}
+
+/// One container of a task, as DescribeTasks reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerObservation {
+    /// Container name.
+    pub name: String,
+    /// PENDING, RUNNING or STOPPED.
+    pub last_status: String,
+    /// Its exit code, once it exited.
+    pub exit_code: Option<i32>,
+    /// Why it stopped (CannotPullContainerError, OutOfMemoryError, ...).
+    pub reason: Option<String>,
+}
+
+/// A task, as DescribeTasks reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskObservation {
+    /// Task ARN.
+    pub arn: String,
+    /// Its cluster's ARN.
+    pub cluster_arn: String,
+    /// Task definition ARN.
+    pub task_definition_arn: String,
+    /// PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING or
+    /// STOPPED.
+    pub last_status: String,
+    /// RUNNING or STOPPED.
+    pub desired_status: String,
+    /// Who started it (an EcsTask's token, a service's deployment id).
+    pub started_by: Option<String>,
+    /// TaskFailedToStart, EssentialContainerExited, UserInitiated, ...
+    pub stop_code: Option<String>,
+    /// Why it stopped, as ECS says it.
+    pub stopped_reason: Option<String>,
+    /// When it started running (RFC 3339).
+    pub started_at: Option<String>,
+    /// When it stopped (RFC 3339).
+    pub stopped_at: Option<String>,
+    /// Its containers.
+    pub containers: Vec<ContainerObservation>,
 }

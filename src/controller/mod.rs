@@ -2,6 +2,7 @@
 //! backoff; `error`: error classes and their reactions; `conditions`; `metrics`), and one
 //! submodule per kind holding only its own observe -> plan (pure) -> apply.
 
+pub mod cluster;
 pub mod conditions;
 pub mod error;
 pub mod metrics;
@@ -10,6 +11,8 @@ pub mod registry;
 pub mod runner;
 pub mod scaling_policy;
 pub mod service;
+pub mod stopped_tasks;
+pub mod task;
 pub mod task_definition;
 
 use std::collections::HashMap;
@@ -217,6 +220,21 @@ impl Context {
             retries.remove(key);
         }
     }
+}
+
+/// Whether `object` is Ready for its current generation: what an object that references it
+/// (`taskDefinitionRef`, `clusterRef`) waits for.
+pub fn is_ready<K: runner::Managed>(object: &K) -> bool {
+    let Some(mut status) = object.status().cloned() else {
+        return false;
+    };
+    let generation = kube::Resource::meta(object).generation;
+    let shared = K::reconcile_status(&mut status);
+    shared.observed_generation == generation
+        && shared
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
 /// Exponential backoff from 1 s, capped, with full jitter in its upper half so that many objects

@@ -89,6 +89,16 @@ pub enum Progress {
         /// For people.
         message: String,
     },
+    /// As `Ready`, but looked at again after `requeue` rather than the resync interval (a
+    /// finished run whose `ttlSecondsAfterFinished` runs out then).
+    ReadyFor {
+        /// CamelCase reason.
+        reason: String,
+        /// For people.
+        message: String,
+        /// When to look again.
+        requeue: Duration,
+    },
     /// AWS is working on it by itself (a rollout): Reconciling, and a look again after `requeue`.
     Progressing {
         /// CamelCase reason.
@@ -120,6 +130,17 @@ pub enum Cleanup {
         /// CamelCase reason.
         reason: String,
         /// For people.
+        message: String,
+        /// When to look again.
+        requeue: Duration,
+    },
+    /// The deletion needs something else to go first, which a human decides (a cluster that
+    /// still holds services): keep the finalizer, Stalled with a Warning when that is news, and
+    /// look again after `requeue` (the blocker may go by itself meanwhile).
+    Stalled {
+        /// CamelCase reason.
+        reason: String,
+        /// What blocks it and the ways out.
         message: String,
         /// When to look again.
         requeue: Duration,
@@ -263,7 +284,7 @@ pub trait Kind: Send + Sync + Sized + 'static {
 
     /// The outcome once every write succeeded, seeing the committed status (pure; the default
     /// keeps the planned outcome).
-    fn finish(outcome: Progress, _status: &StatusOf<Self>) -> Progress {
+    fn finish(outcome: Progress, _status: &StatusOf<Self>, _timing: Timing) -> Progress {
         outcome
     }
 

@@ -11,12 +11,14 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use super::Context;
+use super::cluster::Clusters;
 use super::pipeline::Kind;
 use super::runner;
 use super::scaling_policy::ScalingPolicies;
 use super::service::Services;
+use super::task::Tasks;
 use super::task_definition::TaskDefinitions;
-use crate::api::{EcsScalingPolicy, EcsService, EcsTaskDefinition};
+use crate::api::{EcsCluster, EcsScalingPolicy, EcsService, EcsTask, EcsTaskDefinition};
 
 /// Completes when the controllers must stop (shared by all of them).
 pub type Stop = Shared<BoxFuture<'static, ()>>;
@@ -61,6 +63,9 @@ impl Registration {
 /// Every managed kind, in the order their controllers start.
 pub fn kinds() -> Vec<Registration> {
     vec![
+        Registration::of::<Clusters>(EcsCluster::crd, |ctx, stop| {
+            runner::run(Clusters, ctx, stop).boxed()
+        }),
         Registration::of::<TaskDefinitions>(EcsTaskDefinition::crd, |ctx, stop| {
             runner::run(TaskDefinitions, ctx, stop).boxed()
         }),
@@ -71,6 +76,9 @@ pub fn kinds() -> Vec<Registration> {
         Registration::of::<ScalingPolicies>(EcsScalingPolicy::crd, |ctx, stop| {
             let kind = ScalingPolicies::new(&ctx);
             runner::run(kind, ctx, stop).boxed()
+        }),
+        Registration::of::<Tasks>(EcsTask::crd, |ctx, stop| {
+            runner::run(Tasks, ctx, stop).boxed()
         }),
     ]
 }

@@ -268,6 +268,18 @@ async fn reconcile<R: Kind>(
                 requeue_after(ctx, R::KIND, &key, requeue),
                 None,
             ),
+            Ok(Cleanup::Stalled {
+                reason,
+                message,
+                requeue,
+            }) => {
+                let error = ReconcileError::blocked(&reason, message.clone());
+                (
+                    Health::Stalled { reason, message },
+                    requeue_after(ctx, R::KIND, &key, requeue),
+                    Some((error, EventType::Warning)),
+                )
+            }
             Err(error) => failed(ctx, R::KIND, &key, error),
         };
         finish::<R>(
@@ -297,6 +309,19 @@ async fn reconcile<R: Kind>(
             (
                 Health::Ready { reason, message },
                 requeue_after(ctx, R::KIND, &key, jittered(ctx.config.resync)),
+                None,
+                "ready",
+            )
+        }
+        Ok(Progress::ReadyFor {
+            reason,
+            message,
+            requeue,
+        }) => {
+            ctx.reset_backoff(&key);
+            (
+                Health::Ready { reason, message },
+                requeue_after(ctx, R::KIND, &key, requeue),
                 None,
                 "ready",
             )
@@ -394,7 +419,10 @@ async fn pass<R: Kind>(
     };
     let plan = R::plan(&desired, &observed, &status, plan_timing(ctx));
     let mut ran = pipeline::run_steps(kind, ctx, plan).await;
-    ran.outcome = ran.outcome.map(|outcome| R::finish(outcome, &ran.status));
+    let timing = plan_timing(ctx);
+    ran.outcome = ran
+        .outcome
+        .map(|outcome| R::finish(outcome, &ran.status, timing));
     ran
 }
 

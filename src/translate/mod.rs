@@ -5,9 +5,11 @@
 //! in the AWS API's own JSON shape, as our own types (what `render` prints and what the content hash
 //! covers); the `aws` layer turns them into SDK inputs. `tags` holds the operator's ownership tags.
 
+pub mod cluster;
 pub mod scaling;
 pub mod service;
 pub mod tags;
+pub mod task;
 pub mod task_definition;
 
 use std::fmt;
@@ -109,6 +111,39 @@ pub(crate) fn is_ecs_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Checks a capacity provider strategy (a service's, a task's or a cluster's default) the way
+/// ECS does: each provider once, a base on one provider at most, and a weight above 0 somewhere.
+pub(crate) fn validate_strategy(
+    strategy: &[crate::api::service::CapacityProviderStrategyItem],
+    path: &str,
+    errors: &mut FieldErrors,
+) {
+    for (i, provider) in duplicates(strategy.iter().map(|s| s.capacity_provider.as_str())) {
+        errors.push(
+            format!("{path}[{i}].capacityProvider"),
+            format!("capacity provider {provider:?} is listed twice"),
+        );
+    }
+    let with_base: Vec<usize> = strategy
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.base.unwrap_or(0) > 0)
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(second) = with_base.get(1) {
+        errors.push(
+            format!("{path}[{second}].base"),
+            "only one capacity provider of a strategy may set a base",
+        );
+    }
+    if !strategy.is_empty() && strategy.iter().all(|s| s.weight.unwrap_or(0) == 0) {
+        errors.push(
+            path,
+            "at least one capacity provider needs a weight greater than 0",
+        );
+    }
 }
 
 /// Paths of duplicated keys in a list, reported at every repeat after the first.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-use super::{FieldErrors, TranslateError, duplicates, is_arn_of, is_ecs_name};
+use super::{FieldErrors, TranslateError, is_arn_of, is_ecs_name};
 use crate::api::EcsServiceSpec;
 use crate::api::common::Tag;
 use crate::api::service::AvailabilityZoneRebalancing;
@@ -260,30 +260,7 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
             "launchType and capacityProviderStrategy are mutually exclusive; remove one",
         );
     }
-    for (i, provider) in duplicates(strategy.iter().map(|s| s.capacity_provider.as_str())) {
-        errors.push(
-            format!("spec.capacityProviderStrategy[{i}].capacityProvider"),
-            format!("capacity provider {provider:?} is listed twice"),
-        );
-    }
-    let with_base: Vec<usize> = strategy
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.base.unwrap_or(0) > 0)
-        .map(|(i, _)| i)
-        .collect();
-    if let Some(second) = with_base.get(1) {
-        errors.push(
-            format!("spec.capacityProviderStrategy[{second}].base"),
-            "only one capacity provider of a strategy may set a base",
-        );
-    }
-    if !strategy.is_empty() && strategy.iter().all(|s| s.weight.unwrap_or(0) == 0) {
-        errors.push(
-            "spec.capacityProviderStrategy",
-            "at least one capacity provider needs a weight greater than 0",
-        );
-    }
+    super::validate_strategy(strategy, "spec.capacityProviderStrategy", &mut errors);
 
     let fargate = settings.launch_type == Some(LaunchType::Fargate)
         || strategy

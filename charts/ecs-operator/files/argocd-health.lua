@@ -1,5 +1,5 @@
--- Argo CD health of EcsTaskDefinition, EcsService and EcsScalingPolicy objects, read from the
--- conditions and observedGeneration that ecs-operator writes.
+-- Argo CD health of EcsCluster, EcsTaskDefinition, EcsService, EcsScalingPolicy and EcsTask
+-- objects, read from the conditions and observedGeneration that ecs-operator writes.
 local hs = {}
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"

@@ -27,14 +27,19 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 {{- end -}}
 
-{{/* What the operator does with its own kinds: watch them, patch finalizers and status. */}}
+{{/* What the operator does with its own kinds: watch them, read the ones another references
+(clusterRef, taskDefinitionRef), patch finalizers and status; and delete an EcsTask whose
+ttlSecondsAfterFinished ran out. */}}
 {{- define "ecs-operator.rules" -}}
 - apiGroups: ["ecs.operator.dev"]
-  resources: ["ecstaskdefinitions", "ecsservices", "ecsscalingpolicies"]
-  verbs: ["list", "watch", "patch"]
+  resources: ["ecsclusters", "ecstaskdefinitions", "ecsservices", "ecsscalingpolicies", "ecstasks"]
+  verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["ecs.operator.dev"]
-  resources: ["ecstaskdefinitions/status", "ecsservices/status", "ecsscalingpolicies/status"]
+  resources: ["ecsclusters/status", "ecstaskdefinitions/status", "ecsservices/status", "ecsscalingpolicies/status", "ecstasks/status"]
   verbs: ["patch"]
+- apiGroups: ["ecs.operator.dev"]
+  resources: ["ecstasks"]
+  verbs: ["delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

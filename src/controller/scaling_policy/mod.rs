@@ -337,7 +337,7 @@ impl Kind for ScalingPolicies {
         plan::commit(write, answer, status, notes);
     }
 
-    fn finish(outcome: Progress, status: &EcsScalingPolicyStatus) -> Progress {
+    fn finish(outcome: Progress, status: &EcsScalingPolicyStatus, _timing: Timing) -> Progress {
         let Progress::Ready { reason, .. } = outcome else {
             return outcome;
         };

@@ -28,6 +28,7 @@ use crate::api::service::{DeploymentControllerType, DeploymentStrategy, EcsServi
 use crate::api::{
     DeletionPolicy, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
 };
+use crate::aws::tasks::TaskFilter;
 use crate::aws::{AwsErrorKind, gone_is_done};
 use crate::translate::{scaling, service, tags};
 
@@ -87,14 +88,8 @@ fn revision_key(td: &EcsTaskDefinition) -> Option<u64> {
 
 /// The ARN of a task definition that is Ready at its current generation.
 fn task_definition_ready(td: &EcsTaskDefinition) -> Option<&str> {
-    let status = td.status.as_ref()?;
-    let ready = status
-        .reconcile
-        .conditions
-        .iter()
-        .any(|c| c.type_ == "Ready" && c.status == "True");
-    (ready && status.reconcile.observed_generation == td.metadata.generation)
-        .then_some(status.task_definition_arn.as_deref())
+    super::is_ready(td)
+        .then(|| td.status.as_ref()?.task_definition_arn.as_deref())
         .flatten()
 }
 
@@ -511,12 +506,30 @@ async fn observe(
         }
         _ => None,
     };
+    // The troubleshooting read: only while the service is troubled, never for a healthy one.
+    let stopped_tasks = match &service {
+        Some(s) if plan::troubled(s) => {
+            let filter = TaskFilter {
+                service_name: Some(name.clone()),
+                stopped: true,
+                ..Default::default()
+            };
+            let arns = ctx.aws.ecs.list_tasks(cluster, &filter).await?;
+            if arns.is_empty() {
+                Vec::new()
+            } else {
+                ctx.aws.ecs.describe_tasks(cluster, &arns).await?
+            }
+        }
+        _ => Vec::new(),
+    };
     Ok(Observed {
         service,
         service_deployment,
         lifecycle_done,
         other_owner,
         rolled_back,
+        stopped_tasks,
         now: epoch_seconds(),
     })
 }

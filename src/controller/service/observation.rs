@@ -6,9 +6,11 @@ use super::plan::{Desired, Health, Note, Observed, short};
 use crate::api::service::{
     DeploymentControllerType, DeploymentStrategy, EcsServiceStatus, TaskSetStatus,
 };
+use crate::api::task::TaskStatus;
 use crate::aws::types::{
-    DeploymentStatus, RolloutState, ServiceDeploymentStatus, ServiceObservation,
+    DeploymentStatus, RolloutState, ServiceDeploymentStatus, ServiceObservation, TaskObservation,
 };
+use crate::controller::stopped_tasks::{ending, task_status, unexpected};
 
 /// The health of a service whose primary deployment runs the desired task definition.
 /// The rollout's health from the service as observed.
@@ -237,6 +239,63 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
         .collect()
 }
 
+/// Whether the service's stopped tasks are worth reading: a rollout is in progress (or an older
+/// deployment still runs) or fewer tasks run than desired. A healthy service costs no task read.
+pub fn troubled(service: &ServiceObservation) -> bool {
+    service.running_count < service.desired_count
+        || service.deployments.len() > 1
+        || service
+            .deployments
+            .iter()
+            .any(|d| d.rollout_state == Some(RolloutState::InProgress))
+}
+
+/// Most stopped tasks told on the first look at a troubled service (ECS keeps stopped tasks
+/// about an hour; older trouble is not news).
+const FIRST_LOOK_TASKS: usize = 3;
+/// Most stopped tasks told in one pass.
+const TASKS_PER_PASS: usize = 10;
+
+fn stopped_key(task: &TaskStatus) -> (i64, String) {
+    let at = task
+        .stopped_at
+        .as_deref()
+        .and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok())
+        .map_or(0, |t| t.as_millisecond());
+    (at, task.task_arn.clone())
+}
+
+/// A Warning Event for each unexpectedly stopped task newer than `last` (by stop time, then
+/// ARN, so each task is told once), oldest first; and the newest of them, for status.
+pub fn stopped_task_notes(
+    stopped: &[TaskObservation],
+    last: Option<&TaskStatus>,
+) -> (Vec<Note>, Option<TaskStatus>) {
+    let after = last.map(stopped_key);
+    let mut fresh: Vec<TaskStatus> = stopped
+        .iter()
+        .filter(|t| t.last_status == "STOPPED" && unexpected(t))
+        .map(task_status)
+        .filter(|t| after.as_ref().is_none_or(|after| stopped_key(t) > *after))
+        .collect();
+    fresh.sort_by_key(stopped_key);
+    let keep = if last.is_none() {
+        FIRST_LOOK_TASKS
+    } else {
+        TASKS_PER_PASS
+    };
+    let fresh = fresh.split_off(fresh.len().saturating_sub(keep));
+    let notes = fresh
+        .iter()
+        .map(|task| Note {
+            warning: true,
+            reason: "TaskStopped",
+            message: ending(task),
+        })
+        .collect();
+    (notes, fresh.last().cloned())
+}
+
 /// Whether a status value is considered settled (no need for a fresh read).
 pub fn settled(status: &EcsServiceStatus) -> bool {
     // ECS reports no rollout state behind a Classic Load Balancer or for CODE_DEPLOY / EXTERNAL.
@@ -251,4 +310,69 @@ pub fn settled(status: &EcsServiceStatus) -> bool {
                     .task_sets
                     .iter()
                     .all(|t| t.stability_status.as_deref() == Some("STEADY_STATE"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stopped(id: &str, at: &str, code: &str, reason: &str) -> TaskObservation {
+        TaskObservation {
+            arn: format!("arn:aws:ecs:us-east-1:1:task/prod/{id}"),
+            last_status: "STOPPED".into(),
+            stop_code: Some(code.into()),
+            stopped_reason: Some(reason.into()),
+            stopped_at: Some(at.into()),
+            ..Default::default()
+        }
+    }
+
+    fn pull(id: &str, at: &str) -> TaskObservation {
+        stopped(
+            id,
+            at,
+            "TaskFailedToStart",
+            "CannotPullContainerError: not found",
+        )
+    }
+
+    #[test]
+    fn each_unexpected_stop_is_told_once_newest_into_status() {
+        let tasks = vec![
+            pull("b", "2026-12-05T01:00:02Z"),
+            pull("a", "2026-12-05T01:00:01Z"),
+            stopped(
+                "old",
+                "2026-12-05T01:00:03Z",
+                "ServiceSchedulerInitiated",
+                "Scaling activity initiated by (deployment ecs-svc/1)",
+            ),
+        ];
+        let (notes, last) = stopped_task_notes(&tasks, None);
+        let told: Vec<&str> = notes.iter().map(|n| n.message.as_str()).collect();
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert!(told[0].starts_with("task a stopped (TaskFailedToStart)"));
+        assert!(notes.iter().all(|n| n.warning && n.reason == "TaskStopped"));
+        let last = last.expect("newest");
+        assert!(last.task_arn.ends_with("/b"));
+
+        // The next pass tells only what stopped since.
+        let mut more = tasks.clone();
+        more.push(pull("c", "2026-12-05T01:00:02.500Z"));
+        let (notes, newest) = stopped_task_notes(&more, Some(&last));
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].message.starts_with("task c stopped"));
+        let (again, none) = stopped_task_notes(&more, newest.as_ref());
+        assert!(again.is_empty() && none.is_none());
+    }
+
+    #[test]
+    fn the_first_look_tells_only_the_newest_few() {
+        let tasks: Vec<TaskObservation> = (0..8)
+            .map(|i| pull(&format!("t{i}"), &format!("2026-12-05T01:00:0{i}Z")))
+            .collect();
+        let (notes, last) = stopped_task_notes(&tasks, None);
+        assert_eq!(notes.len(), FIRST_LOOK_TASKS);
+        assert!(last.is_some_and(|t| t.task_arn.ends_with("/t7")));
+    }
 }

@@ -12,7 +12,7 @@ use super::diff::{
     member_hash, member_values, normalise_settings, update_with,
 };
 use super::observation::{clear_observation, record_observation, rollout};
-pub use super::observation::{ecs_events, settled};
+pub use super::observation::{ecs_events, settled, troubled};
 use crate::api::ADOPT_ANNOTATION;
 use crate::api::common::Tag;
 use crate::api::service::DeploymentControllerType;
@@ -102,6 +102,9 @@ pub struct Observed {
     /// The service deployment that rolled back the task definition sent (read only when ECS
     /// runs another one, see [`rollback_in_question`]).
     pub rolled_back: Option<ServiceDeploymentObservation>,
+    /// The service's tasks that stopped unexpectedly, as ECS still reports them (read only
+    /// while it is troubled: see [`troubled`]).
+    pub stopped_tasks: Vec<crate::aws::types::TaskObservation>,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }
@@ -623,6 +626,14 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         (!change.is_empty()).then_some(change)
     };
 
+    let (mut stopped_notes, last_stopped) = super::observation::stopped_task_notes(
+        &observed.stopped_tasks,
+        current.last_stopped_task.as_ref(),
+    );
+    notes.append(&mut stopped_notes);
+    if last_stopped.is_some() {
+        status.last_stopped_task = last_stopped;
+    }
     let mut new_notes = ecs_events(service, current.last_event_id.as_deref());
     status.last_event_id = service
         .events

@@ -138,7 +138,7 @@ impl Kind for TaskDefinitions {
         plan::commit(step, answer, status, notes);
     }
 
-    fn finish(outcome: Progress, status: &EcsTaskDefinitionStatus) -> Progress {
+    fn finish(outcome: Progress, status: &EcsTaskDefinitionStatus, _timing: Timing) -> Progress {
         match outcome {
             Progress::Ready { reason, .. } => Progress::Ready {
                 reason,

@@ -17,14 +17,17 @@ use crate::http::{self, HttpClient};
 pub const CLUSTERS: [&str; 2] = ["my-cluster", "prod"];
 
 /// The kinds, as (plural for the API, label for people).
-pub const KINDS: [(&str, &str); 3] = [
+pub const KINDS: [(&str, &str); 5] = [
+    ("ecsclusters", "clusters"),
     ("ecstaskdefinitions", "task definitions"),
     ("ecsservices", "services"),
     ("ecsscalingpolicies", "scaling policies"),
+    ("ecstasks", "one-off tasks"),
 ];
 
 /// Creates in `account` behind `aws_url` what the examples expect to exist already: their clusters
-/// (with the Fargate capacity providers associated) and the task definitions two services name literally (`web-app:1`, `web-app-ec2`).
+/// (with the Fargate capacity providers associated) and the task definitions two services and a
+/// task name literally (`web-app:1`, `web-app-ec2`, `report-builder`).
 pub async fn seed_aws(
     client: &HttpClient,
     aws_url: &str,
@@ -53,7 +56,13 @@ pub async fn seed_aws(
                                   "essential": true, "memory": 256,
                                   "portMappings": [{"containerPort": 80, "hostPort": 0}]}]
     });
-    for body in [web_app, web_app_ec2] {
+    let report_builder = json!({
+        "family": "report-builder", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "512", "memory": "1024",
+        "containerDefinitions": [{"name": "report", "image": "public.ecr.aws/docker/library/busybox:1.37",
+                                  "essential": true}]
+    });
+    for body in [web_app, web_app_ec2, report_builder] {
         ecs_call(client, aws_url, account, "RegisterTaskDefinition", &body).await?;
     }
     Ok(())

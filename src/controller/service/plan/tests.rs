@@ -139,6 +139,7 @@ fn observed(service: ServiceObservation) -> Observed {
         lifecycle_done: false,
         other_owner: None,
         rolled_back: None,
+        stopped_tasks: Vec::new(),
         now: 2_000,
     }
 }

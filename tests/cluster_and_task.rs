@@ -1,0 +1,646 @@
+//! EcsCluster and EcsTask controllers end to end: a real Kubernetes API server (or
+//! $E2E_KUBECONFIG) + the operator's controllers + the AWS proxy with its ECS model + moto.
+
+mod common;
+
+use std::fmt::Debug;
+use std::time::{Duration, Instant};
+
+use common::stack::Bed;
+use ecs_operator::api::{EcsCluster, EcsTask};
+use ecs_operator::controller::runner::Managed;
+use ecs_testbed::aws::ecs_model::KnobsPatch;
+use ecs_testbed::{ImageOutcome, TaskOutcome};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+fn clusters(bed: &Bed) -> Api<EcsCluster> {
+    Api::namespaced(bed.client.clone(), bed.ns())
+}
+
+fn tasks(bed: &Bed) -> Api<EcsTask> {
+    Api::namespaced(bed.client.clone(), bed.ns())
+}
+
+async fn create<K>(api: &Api<K>, kind: &str, name: &str, spec: Value) -> K
+where
+    K: kube::Resource + Clone + DeserializeOwned + serde::Serialize + Debug,
+{
+    let object: K = serde_json::from_value(json!({
+        "apiVersion": "ecs.operator.dev/v1alpha1", "kind": kind,
+        "metadata": {"name": name}, "spec": spec
+    }))
+    .expect("object");
+    api.create(&PostParams::default(), &object)
+        .await
+        .expect("created")
+}
+
+/// (status, reason, message) of condition `type_`.
+fn condition<K: Managed>(object: &K, type_: &str) -> (String, String, String) {
+    let mut status = object.status().cloned().unwrap_or_default();
+    K::reconcile_status(&mut status)
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        .unwrap_or_default()
+}
+
+async fn wait<K>(api: &Api<K>, name: &str, what: &str, check: impl Fn(&K) -> bool) -> K
+where
+    K: Managed + Clone + DeserializeOwned + Debug,
+{
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match api.get_opt(name).await.expect("read") {
+            Some(object) if check(&object) => return object,
+            Some(object) => assert!(
+                Instant::now() < deadline,
+                "{name}: never {what}: {:#?}",
+                object.status()
+            ),
+            None => assert!(Instant::now() < deadline, "{name}: never {what}: missing"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_gone<K>(api: &Api<K>, name: &str)
+where
+    K: Managed + Clone + DeserializeOwned + Debug,
+{
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while api.get_opt(name).await.expect("read").is_some() {
+        assert!(Instant::now() < deadline, "{name}: never deleted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn ready<K: Managed>(object: &K) -> bool {
+    condition(object, "Ready").0 == "True"
+}
+
+fn stalled<K: Managed>(object: &K, reason: &str) -> bool {
+    let (status, found, _) = condition(object, "Stalled");
+    status == "True" && found == reason
+}
+
+async fn describe_cluster(bed: &Bed, name: &str) -> Option<aws_sdk_ecs::types::Cluster> {
+    bed.ecs
+        .describe_clusters()
+        .clusters(name)
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .send()
+        .await
+        .expect("described")
+        .clusters()
+        .first()
+        .filter(|c| c.status() == Some("ACTIVE"))
+        .cloned()
+}
+
+fn insights(cluster: &aws_sdk_ecs::types::Cluster) -> Option<String> {
+    cluster
+        .settings()
+        .iter()
+        .find(|s| s.name().map(|n| n.as_str()) == Some("containerInsights"))
+        .and_then(|s| s.value().map(str::to_owned))
+}
+
+fn fargate_task(bed: &Bed, extra: Value) -> Value {
+    let mut spec = json!({
+        "cluster": "prod",
+        "launchType": "FARGATE",
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet(bed)]}},
+    });
+    if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+        spec.extend(extra);
+    }
+    spec
+}
+
+fn subnet(_bed: &Bed) -> String {
+    "subnet-12345".to_owned()
+}
+
+#[tokio::test]
+async fn a_cluster_is_created_updated_refused_deletion_while_in_use_and_then_deleted() {
+    let bed = Bed::start().await;
+    let api = clusters(&bed);
+    create(
+        &api,
+        "EcsCluster",
+        "platform",
+        json!({
+            "settings": {"containerInsights": "enhanced"},
+            "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+            "defaultCapacityProviderStrategy": [
+                {"capacityProvider": "FARGATE", "weight": 1, "base": 2},
+                {"capacityProvider": "FARGATE_SPOT", "weight": 4}
+            ],
+            "tags": [{"key": "team", "value": "platform"}]
+        }),
+    )
+    .await;
+    let object = wait(&api, "platform", "Ready", ready).await;
+    let status = object.status.clone().expect("status");
+    assert_eq!(status.status.as_deref(), Some("ACTIVE"));
+    assert!(
+        status
+            .cluster_arn
+            .is_some_and(|a| a.ends_with(":cluster/platform"))
+    );
+    let created = describe_cluster(&bed, "platform").await.expect("in ECS");
+    assert_eq!(insights(&created).as_deref(), Some("enhanced"));
+    assert_eq!(created.capacity_providers(), ["FARGATE", "FARGATE_SPOT"]);
+    assert_eq!(
+        bed.proxy.count("CreateCluster"),
+        3,
+        "two by the bed, one by the operator"
+    );
+
+    // An update the first attempt of which fails (500): it is sent again and lands.
+    bed.refuse_once("ecs:UpdateCluster", 500, "ServerException", "try again");
+    api.patch(
+        "platform",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {
+            "settings": {"containerInsights": "disabled"},
+            "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+        }})),
+    )
+    .await
+    .expect("patched");
+    wait(&api, "platform", "Ready at generation 2", |o| {
+        ready(o)
+            && o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == Some(2)
+    })
+    .await;
+    let updated = describe_cluster(&bed, "platform").await.expect("in ECS");
+    assert_eq!(insights(&updated).as_deref(), Some("disabled"));
+    let strategy = updated.default_capacity_provider_strategy();
+    assert_eq!(strategy.len(), 1);
+    assert_eq!(strategy[0].capacity_provider(), "FARGATE_SPOT");
+    let updates = bed.requests("UpdateCluster");
+    assert!(
+        updates.len() >= 2,
+        "the failed update was sent again: {updates:?}"
+    );
+    assert!(
+        updates.iter().all(|u| u.get("configuration").is_none()),
+        "only the changed group is sent: {updates:?}"
+    );
+
+    // Drift made outside the operator is reverted at the next pass.
+    bed.ecs
+        .put_cluster_capacity_providers()
+        .cluster("platform")
+        .capacity_providers("FARGATE")
+        .set_default_capacity_provider_strategy(Some(vec![]))
+        .send()
+        .await
+        .expect("drifted");
+
+    api.patch(
+        "platform",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"tags": [{"key": "team", "value": "core"}]}})),
+    )
+    .await
+    .expect("patched");
+    wait(&api, "platform", "Ready at generation 3", |o| {
+        ready(o)
+            && o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == Some(3)
+    })
+    .await;
+    let reverted = describe_cluster(&bed, "platform").await.expect("in ECS");
+    assert_eq!(reverted.capacity_providers(), ["FARGATE", "FARGATE_SPOT"]);
+    assert_eq!(
+        reverted.default_capacity_provider_strategy()[0].capacity_provider(),
+        "FARGATE_SPOT"
+    );
+    let tags = bed
+        .ecs
+        .list_tags_for_resource()
+        .resource_arn(reverted.cluster_arn().expect("arn"))
+        .send()
+        .await
+        .expect("tags");
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("team") && t.value() == Some("core"))
+    );
+
+    // A service in the cluster holds its deletion.
+    let td = bed.register_fargate("held", "nginx:1").await;
+    bed.ecs
+        .create_service()
+        .cluster("platform")
+        .service_name("holder")
+        .task_definition(&td)
+        .desired_count(0)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(
+            aws_sdk_ecs::types::NetworkConfiguration::builder()
+                .awsvpc_configuration(
+                    aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                        .subnets(subnet(&bed))
+                        .build()
+                        .expect("vpc"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("service");
+    api.delete("platform", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let held = wait(&api, "platform", "Stalled ClusterInUse", |o| {
+        stalled(o, "ClusterInUse")
+    })
+    .await;
+    let message = condition(&held, "Stalled").2;
+    assert!(
+        message.contains("holder") && message.contains("deletionPolicy: Retain"),
+        "{message}"
+    );
+    assert_eq!(
+        bed.proxy.count("DeleteCluster"),
+        0,
+        "no refused delete is sent"
+    );
+    let events = common::wait_event(&bed.client, bed.ns(), "platform", |e| {
+        e.0 == "Warning" && e.1 == "ClusterInUse"
+    })
+    .await;
+    assert!(!events.is_empty());
+
+    bed.ecs
+        .delete_service()
+        .cluster("platform")
+        .service("holder")
+        .force(true)
+        .send()
+        .await
+        .expect("service deleted");
+    wait_gone(&api, "platform").await;
+    assert!(describe_cluster(&bed, "platform").await.is_none());
+}
+
+#[tokio::test]
+async fn a_retained_cluster_outlives_its_object_and_a_foreign_one_is_not_taken() {
+    let bed = Bed::start().await;
+    let api = clusters(&bed);
+    create(
+        &api,
+        "EcsCluster",
+        "kept",
+        json!({"clusterName": "kept-cluster", "deletionPolicy": "Retain"}),
+    )
+    .await;
+    wait(&api, "kept", "Ready", ready).await;
+    api.delete("kept", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&api, "kept").await;
+    assert!(describe_cluster(&bed, "kept-cluster").await.is_some());
+    assert_eq!(bed.proxy.count("DeleteCluster"), 0);
+
+    // "prod" was made by the bed, not by an EcsCluster: refused, and left alone on deletion.
+    create(&api, "EcsCluster", "prod", json!({})).await;
+    let refused = wait(&api, "prod", "Stalled AlreadyExists", |o| {
+        stalled(o, "AlreadyExists")
+    })
+    .await;
+    assert!(
+        condition(&refused, "Stalled")
+            .2
+            .contains("ecs.operator.dev/adopt")
+    );
+    api.delete("prod", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&api, "prod").await;
+    assert!(describe_cluster(&bed, "prod").await.is_some());
+    assert_eq!(bed.proxy.count("DeleteCluster"), 0);
+}
+
+#[tokio::test]
+async fn a_task_runs_once_and_reports_success_through_a_referenced_cluster() {
+    let bed = Bed::start().await;
+    create(
+        &clusters(&bed),
+        "EcsCluster",
+        "batch",
+        json!({
+            "capacityProviders": ["FARGATE"],
+        }),
+    )
+    .await;
+    bed.register_fargate("migrate", "migrator:1").await;
+    let mut spec = fargate_task(
+        &bed,
+        json!({
+            "taskDefinition": "migrate",
+            "clusterRef": {"name": "batch"},
+            "overrides": {"containerOverrides": [{"name": "app", "command": ["migrate", "up"]}]}
+        }),
+    );
+    spec.as_object_mut().expect("spec").remove("cluster");
+    create(&tasks(&bed), "EcsTask", "migrate-1", spec).await;
+    let done = wait(&tasks(&bed), "migrate-1", "Ready", ready).await;
+    let status = done.status.expect("status");
+    assert_eq!(status.phase.map(|p| p.as_str()), Some("Succeeded"));
+    assert_eq!(status.task_definition.as_deref(), Some("migrate:1"));
+    assert_eq!(
+        status.stop_code.as_deref(),
+        Some("EssentialContainerExited")
+    );
+    assert_eq!(status.tasks.len(), 1);
+    assert_eq!(status.tasks[0].containers[0].exit_code, Some(0));
+    assert!(status.completion_time.is_some() && status.start_time.is_some());
+    let runs = bed.requests("RunTask");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(
+        runs[0]["cluster"]
+            .as_str()
+            .is_some_and(|c| c.ends_with(":cluster/batch"))
+    );
+    assert_eq!(
+        runs[0]["overrides"]["containerOverrides"][0]["command"],
+        json!(["migrate", "up"])
+    );
+    assert_eq!(
+        runs[0]["clientToken"],
+        json!(done.metadata.uid.clone().expect("uid"))
+    );
+    let events = common::wait_event(&bed.client, bed.ns(), "migrate-1", |e| {
+        e.1 == "TaskSucceeded"
+    })
+    .await;
+    assert!(events.iter().any(|e| e.1 == "TaskStarted"), "{events:?}");
+
+    // A finished run is not read again: a pass on a spec change (the TTL, which may change)
+    // costs no task read and runs nothing.
+    let reads = bed.proxy.count("DescribeTasks") + bed.proxy.count("ListTasks");
+    tasks(&bed)
+        .patch(
+            "migrate-1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"ttlSecondsAfterFinished": 3600}})),
+        )
+        .await
+        .expect("patched");
+    wait(&tasks(&bed), "migrate-1", "observed generation 2", |o| {
+        ready(o)
+            && o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == Some(2)
+    })
+    .await;
+    assert_eq!(
+        bed.proxy.count("DescribeTasks") + bed.proxy.count("ListTasks"),
+        reads
+    );
+    assert_eq!(bed.proxy.count("RunTask"), 1);
+}
+
+#[tokio::test]
+async fn each_failing_outcome_stalls_the_run_with_its_stop_code_and_reason() {
+    let bed = Bed::start().await;
+    let model = bed.proxy.model().expect("model");
+    model.set_knobs(KnobsPatch {
+        image_outcomes: Some(vec![
+            ImageOutcome {
+                image: "*:exit3".into(),
+                outcome: TaskOutcome::Exit(3),
+            },
+            ImageOutcome {
+                image: "*:oom".into(),
+                outcome: TaskOutcome::OutOfMemory,
+            },
+            ImageOutcome {
+                image: "*:broken".into(),
+                outcome: TaskOutcome::PullFailure,
+            },
+            ImageOutcome {
+                image: "*:nolog".into(),
+                outcome: TaskOutcome::ResourceInitFailure,
+            },
+        ]),
+        ..Default::default()
+    });
+    let cases = [
+        ("exit3", "EssentialContainerExited", "exit code 3"),
+        ("oom", "EssentialContainerExited", "OutOfMemoryError"),
+        ("broken", "TaskFailedToStart", "CannotPullContainerError"),
+        ("nolog", "TaskFailedToStart", "ResourceInitializationError"),
+    ];
+    for (tag, _, _) in cases {
+        bed.register_fargate(&format!("job-{tag}"), &format!("job:{tag}"))
+            .await;
+        create(
+            &tasks(&bed),
+            "EcsTask",
+            &format!("run-{tag}"),
+            fargate_task(&bed, json!({"taskDefinition": format!("job-{tag}")})),
+        )
+        .await;
+    }
+    for (tag, stop_code, text) in cases {
+        let name = format!("run-{tag}");
+        let failed = wait(&tasks(&bed), &name, "Stalled TaskFailed", |o| {
+            stalled(o, "TaskFailed")
+        })
+        .await;
+        let status = failed.status.clone().expect("status");
+        assert_eq!(status.phase.map(|p| p.as_str()), Some("Failed"), "{tag}");
+        assert_eq!(status.stop_code.as_deref(), Some(stop_code), "{tag}");
+        let message = condition(&failed, "Stalled").2;
+        assert!(
+            message.contains(text) && message.contains(stop_code),
+            "{tag}: {message}"
+        );
+        assert_eq!(condition(&failed, "Ready").0, "False", "{tag}");
+        let events = common::wait_event(&bed.client, bed.ns(), &name, |e| {
+            e.0 == "Warning" && e.1 == "TaskFailed"
+        })
+        .await;
+        assert!(
+            events.iter().any(|e| e.2.contains(text)),
+            "{tag}: {events:?}"
+        );
+    }
+    assert_eq!(
+        bed.proxy.count("RunTask"),
+        cases.len(),
+        "one RunTask per object"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_mid_run_finds_the_tasks_and_runs_nothing_again_and_deletion_stops_them() {
+    let mut bed = Bed::start().await;
+    let model = bed.proxy.model().expect("model");
+    model.set_knobs(KnobsPatch {
+        image_outcomes: Some(vec![ImageOutcome {
+            image: "*:server".into(),
+            outcome: TaskOutcome::RunUntilStopped,
+        }]),
+        ..Default::default()
+    });
+    bed.register_fargate("server", "app:server").await;
+    create(
+        &tasks(&bed),
+        "EcsTask",
+        "long",
+        fargate_task(&bed, json!({"taskDefinition": "server", "count": 2})),
+    )
+    .await;
+    wait(&tasks(&bed), "long", "Running", |o| {
+        o.status.as_ref().and_then(|s| s.phase).map(|p| p.as_str()) == Some("Running")
+    })
+    .await;
+
+    // The operator stops, and its record of the run is lost (as if it crashed between RunTask
+    // and the status write): the restarted operator must find the tasks, not run them again.
+    bed.stop_controllers().await;
+    tasks(&bed)
+        .patch_status(
+            "long",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"tasks": null, "phase": null}})),
+        )
+        .await
+        .expect("status cleared");
+    bed.start_controllers().await;
+    let found = wait(&tasks(&bed), "long", "Running again with 2 tasks", |o| {
+        o.status.as_ref().is_some_and(|s| s.tasks.len() == 2)
+    })
+    .await;
+    assert_eq!(bed.proxy.count("RunTask"), 1, "no second RunTask");
+    let events = common::wait_event(&bed.client, bed.ns(), "long", |e| e.1 == "TaskFound").await;
+    assert!(!events.is_empty());
+
+    tasks(&bed)
+        .delete("long", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&tasks(&bed), "long").await;
+    let stops = bed.requests("StopTask");
+    assert_eq!(stops.len(), 2, "{stops:?}");
+    assert!(stops.iter().all(|s| {
+        s["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("EcsTask was deleted"))
+    }));
+    let arns: Vec<String> = found
+        .status
+        .expect("status")
+        .tasks
+        .into_iter()
+        .map(|t| t.task_arn)
+        .collect();
+    let described = bed
+        .ecs
+        .describe_tasks()
+        .cluster("prod")
+        .set_tasks(Some(arns))
+        .send()
+        .await
+        .expect("tasks");
+    assert!(
+        described
+            .tasks()
+            .iter()
+            .all(|t| t.desired_status() == Some("STOPPED"))
+    );
+}
+
+#[tokio::test]
+async fn a_service_whose_image_cannot_be_pulled_says_why_in_events_and_status() {
+    let bed = Bed::start().await;
+    // A healthy service first: no task is read for it.
+    bed.register("healthy", "app:1").await;
+    bed.create_service(
+        "healthy",
+        common::stack::ec2(json!({"taskDefinition": "healthy", "desiredCount": 1})),
+    )
+    .await;
+    bed.wait_ready("healthy").await;
+    let task_reads = bed.proxy.count("ListTasks") + bed.proxy.count("DescribeTasks");
+    bed.services()
+        .patch(
+            "healthy",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"tags": [{"key": "touched", "value": "yes"}]}})),
+        )
+        .await
+        .expect("patched");
+    bed.wait_for("healthy", "observed generation 2", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.reconcile.observed_generation)
+            == Some(2)
+            && common::stack::condition(o, "Ready").0 == "True"
+    })
+    .await;
+    assert_eq!(
+        bed.proxy.count("ListTasks") + bed.proxy.count("DescribeTasks"),
+        task_reads,
+        "a healthy service costs no task read"
+    );
+
+    // Its image cannot be pulled: each stopped task is told once, the newest kept in status.
+    bed.register("unpullable", "app:broken-7").await;
+    bed.create_service(
+        "unpullable",
+        common::stack::ec2(json!({"taskDefinition": "unpullable", "desiredCount": 2})),
+    )
+    .await;
+    let told = bed
+        .wait_for("unpullable", "a stopped task in status", |o| {
+            o.status
+                .as_ref()
+                .is_some_and(|s| s.last_stopped_task.is_some())
+        })
+        .await;
+    let last = told.status.and_then(|s| s.last_stopped_task).expect("task");
+    assert_eq!(last.stop_code.as_deref(), Some("TaskFailedToStart"));
+    assert!(
+        last.stopped_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("CannotPullContainerError")),
+        "{last:?}"
+    );
+    let events = common::wait_event(&bed.client, bed.ns(), "unpullable", |e| {
+        e.0 == "Warning" && e.1 == "TaskStopped"
+    })
+    .await;
+    let stopped: Vec<&(String, String, String)> =
+        events.iter().filter(|e| e.1 == "TaskStopped").collect();
+    assert!(
+        stopped
+            .iter()
+            .all(|e| e.2.contains("TaskFailedToStart") && e.2.contains("CannotPullContainerError")),
+        "{stopped:?}"
+    );
+    // Stopped tasks only, by service (the healthy one was read only while it rolled out).
+    let requests = bed.requests("ListTasks");
+    assert!(
+        requests.iter().all(|r| r["desiredStatus"] == "STOPPED")
+            && requests.iter().any(|r| r["serviceName"] == "unpullable"),
+        "{requests:?}"
+    );
+}
