@@ -14,11 +14,11 @@ use serde_json::{Value, json};
 use crate::api::service::ServiceSettings;
 use crate::api::task_definition::TaskDefinitionBody;
 use crate::api::{
-    EcsClusterSpec, EcsScalingPolicySpec, EcsServiceSpec, EcsTaskDefinitionSpec, EcsTaskSpec,
-    GROUP, VERSION,
+    EcsCapacityProviderSpec, EcsClusterSpec, EcsScalingPolicySpec, EcsServiceSpec,
+    EcsTaskDefinitionSpec, EcsTaskSpec, GROUP, VERSION,
 };
 use crate::translate::{
-    FieldError, TranslateError, cluster, scaling, service, task, task_definition,
+    FieldError, TranslateError, capacity_provider, cluster, scaling, service, task, task_definition,
 };
 
 /// Why `render` could not read its input at all (as opposed to objects that failed validation).
@@ -264,6 +264,10 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
             }),
             "EcsTask" => parse_spec::<EcsTaskSpec, EcsTaskSpec>(object)
                 .map(|spec| Spec::Task(Box::new(spec))),
+            "EcsCapacityProvider" => {
+                parse_spec::<EcsCapacityProviderSpec, EcsCapacityProviderSpec>(object)
+                    .map(|spec| Spec::CapacityProvider(Box::new(spec)))
+            }
             // A registered kind render does not know yet ("Adding a kind", step 7).
             other => Err(vec![FieldError::new(
                 "kind",
@@ -376,6 +380,37 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                         &cluster::create_request(&object.name, spec, &[]),
                     )]
                 }),
+            Spec::CapacityProvider(spec) => {
+                let cluster = spec.cluster.clone().or_else(|| {
+                    spec.cluster_ref.as_ref().map(|r| {
+                        clusters
+                            .get(&(namespace.clone(), r.name.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                out.notes.push(format!(
+                                    "EcsCapacityProvider {}: EcsCluster {:?} is not among the rendered objects; assuming its name is {:?}",
+                                    object.name, r.name, r.name
+                                ));
+                                r.name.clone()
+                            })
+                    })
+                });
+                capacity_provider::validate(&object.name, spec)
+                    .into_result()
+                    .map(|()| {
+                        vec![request_of(
+                            object,
+                            "ecs",
+                            "CreateCapacityProvider",
+                            &capacity_provider::create_request(
+                                &object.name,
+                                spec,
+                                cluster.as_deref(),
+                                &[],
+                            ),
+                        )]
+                    })
+            }
             Spec::Task(spec) => {
                 let mut resolve = |reference: &Option<
                     crate::api::service::LocalObjectReference,
@@ -432,6 +467,7 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
 }
 
 enum Spec {
+    CapacityProvider(Box<EcsCapacityProviderSpec>),
     Cluster(Box<EcsClusterSpec>),
     Task(Box<EcsTaskSpec>),
     TaskDefinition(Box<EcsTaskDefinitionSpec>),

@@ -140,6 +140,7 @@ fn the_runtime_knows_no_ecs_type() {
 #[test]
 fn no_controller_imports_another_controllers_internals() {
     let kinds = [
+        "capacity_provider",
         "cluster",
         "task_definition",
         "service",

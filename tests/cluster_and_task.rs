@@ -7,7 +7,7 @@ use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 use common::stack::Bed;
-use ecs_operator::api::{EcsCluster, EcsTask};
+use ecs_operator::api::{EcsCapacityProvider, EcsCluster, EcsTask};
 use ecs_operator::controller::runner::Managed;
 use ecs_testbed::aws::ecs_model::KnobsPatch;
 use ecs_testbed::{ImageOutcome, TaskOutcome};
@@ -16,6 +16,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 fn clusters(bed: &Bed) -> Api<EcsCluster> {
+    Api::namespaced(bed.client.clone(), bed.ns())
+}
+
+fn providers(bed: &Bed) -> Api<EcsCapacityProvider> {
     Api::namespaced(bed.client.clone(), bed.ns())
 }
 
@@ -643,4 +647,163 @@ async fn a_service_whose_image_cannot_be_pulled_says_why_in_events_and_status() 
             && requests.iter().any(|r| r["serviceName"] == "unpullable"),
         "{requests:?}"
     );
+}
+
+async fn describe_provider(bed: &Bed, name: &str) -> Option<aws_sdk_ecs::types::CapacityProvider> {
+    bed.ecs
+        .describe_capacity_providers()
+        .capacity_providers(name)
+        .send()
+        .await
+        .expect("described")
+        .capacity_providers()
+        .first()
+        .filter(|p| p.status().map(|s| s.as_str()) == Some("ACTIVE"))
+        .cloned()
+}
+
+#[tokio::test]
+async fn capacity_providers_are_created_updated_and_deleted_once_no_cluster_lists_them() {
+    let bed = Bed::start().await;
+    let group = ecs_testbed::aws::query::auto_scaling_group(bed.proxy.url(), "e2e-instances")
+        .await
+        .expect("group");
+    create(
+        &providers(&bed),
+        "EcsCapacityProvider",
+        "asg-pool",
+        json!({"autoScalingGroupProvider": {
+            "autoScalingGroupArn": "e2e-instances",
+            "managedScaling": {"status": "ENABLED", "targetCapacity": 90},
+            "managedTerminationProtection": "DISABLED",
+            "managedDraining": "ENABLED"
+        }}),
+    )
+    .await;
+    let object = wait(&providers(&bed), "asg-pool", "Ready", ready).await;
+    let status = object.status.expect("status");
+    assert_eq!(status.kind.as_deref(), Some("EC2_AUTOSCALING"));
+    let created = describe_provider(&bed, "asg-pool").await.expect("in ECS");
+    let asg = created
+        .auto_scaling_group_provider()
+        .expect("group provider");
+    assert_eq!(asg.auto_scaling_group_arn(), group);
+
+    // An update the first attempt of which is throttled: sent again, and it lands.
+    bed.refuse_once(
+        "ecs:UpdateCapacityProvider",
+        400,
+        "ThrottlingException",
+        "Rate exceeded",
+    );
+    providers(&bed)
+        .patch(
+            "asg-pool",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"autoScalingGroupProvider": {
+                "managedScaling": {"status": "ENABLED", "targetCapacity": 70}
+            }}})),
+        )
+        .await
+        .expect("patched");
+    wait(&providers(&bed), "asg-pool", "Ready at generation 2", |o| {
+        ready(o)
+            && o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == Some(2)
+    })
+    .await;
+    let updated = describe_provider(&bed, "asg-pool").await.expect("in ECS");
+    assert_eq!(
+        updated
+            .auto_scaling_group_provider()
+            .and_then(|g| g.managed_scaling())
+            .and_then(|m| m.target_capacity()),
+        Some(70)
+    );
+    assert!(bed.proxy.count("UpdateCapacityProvider") >= 2);
+
+    // A cluster lists it: its deletion waits, naming the cluster, until the cluster drops it.
+    create(
+        &clusters(&bed),
+        "EcsCluster",
+        "ec2-cluster",
+        json!({"capacityProviders": ["asg-pool"],
+               "defaultCapacityProviderStrategy": [{"capacityProvider": "asg-pool", "weight": 1}]}),
+    )
+    .await;
+    wait(&clusters(&bed), "ec2-cluster", "Ready", ready).await;
+    providers(&bed)
+        .delete("asg-pool", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let held = wait(&providers(&bed), "asg-pool", "Stalled in use", |o| {
+        stalled(o, "CapacityProviderInUse")
+    })
+    .await;
+    assert!(condition(&held, "Stalled").2.contains("ec2-cluster"));
+    assert_eq!(bed.proxy.count("DeleteCapacityProvider"), 0);
+    clusters(&bed)
+        .patch(
+            "ec2-cluster",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"spec": {"capacityProviders": [], "defaultCapacityProviderStrategy": []}}),
+            ),
+        )
+        .await
+        .expect("patched");
+    wait_gone(&providers(&bed), "asg-pool").await;
+    assert_eq!(bed.proxy.count("DeleteCapacityProvider"), 1);
+    let deleting = describe_provider(&bed, "asg-pool")
+        .await
+        .and_then(|p| p.update_status().map(|u| u.as_str().to_owned()));
+    assert!(
+        deleting.is_none() || deleting.as_deref() == Some("DELETE_IN_PROGRESS"),
+        "{deleting:?}"
+    );
+
+    // A Managed Instances provider belongs to its cluster, which waits for it on deletion.
+    create(
+        &providers(&bed),
+        "EcsCapacityProvider",
+        "managed-pool",
+        json!({"clusterRef": {"name": "ec2-cluster"},
+        "managedInstancesProvider": {
+            "infrastructureRoleArn": "arn:aws:iam::123456789012:role/infra",
+            "instanceLaunchTemplate": {
+                "ec2InstanceProfileArn": "arn:aws:iam::123456789012:instance-profile/p",
+                "networkConfiguration": {"subnets": ["subnet-12345"]},
+                "instanceRequirements": {"vCpuCount": {"min": 2}, "memoryMiB": {"min": 4096}}
+            }}}),
+    )
+    .await;
+    let managed = wait(&providers(&bed), "managed-pool", "Ready", ready).await;
+    assert_eq!(
+        managed.status.and_then(|s| s.kind).as_deref(),
+        Some("MANAGED_INSTANCES")
+    );
+    let created = bed.requests("CreateCapacityProvider");
+    assert!(
+        created.iter().any(|r| r["cluster"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("ec2-cluster"))),
+        "{created:?}"
+    );
+    clusters(&bed)
+        .delete("ec2-cluster", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let waiting = wait(&clusters(&bed), "ec2-cluster", "Stalled in use", |o| {
+        stalled(o, "ClusterInUse")
+    })
+    .await;
+    assert!(condition(&waiting, "Stalled").2.contains("managed-pool"));
+    providers(&bed)
+        .delete("managed-pool", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&providers(&bed), "managed-pool").await;
+    wait_gone(&clusters(&bed), "ec2-cluster").await;
 }

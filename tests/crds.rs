@@ -56,7 +56,10 @@ fn crds_are_namespaced_with_names_columns_and_status() {
         .into_iter()
         .flat_map(|(_, crd)| crd.spec.names.short_names.unwrap_or_default())
         .collect();
-    assert_eq!(short, ["ecscl", "ecstd", "ecssvc", "ecssp", "ecstask"]);
+    assert_eq!(
+        short,
+        ["ecscl", "ecscp", "ecstd", "ecssvc", "ecssp", "ecstask"]
+    );
 }
 
 /// The openAPIV3Schema of the CRD for `kind`, as the API server evaluates it.

@@ -53,7 +53,11 @@ fn called() -> BTreeSet<String> {
     let sdk = read("sdk.rs");
     let mut all = BTreeSet::new();
     for (files, service, alias) in [
-        (&["ecs.rs", "clusters.rs", "tasks.rs"][..], "ecs", "ecs"),
+        (
+            &["ecs.rs", "clusters.rs", "tasks.rs", "capacity_providers.rs"][..],
+            "ecs",
+            "ecs",
+        ),
         (&["autoscaling.rs"][..], "application-autoscaling", "aas"),
     ] {
         let file = files.join(" + ");

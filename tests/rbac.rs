@@ -242,7 +242,7 @@ async fn as_the_charts_service_account_every_example_becomes_ready_and_is_cleane
         ]);
         assert_eq!(
             out.matches("condition met").count(),
-            19,
+            21,
             "{out}\nlog:\n{}",
             read(&log)
         );
@@ -282,6 +282,8 @@ async fn as_the_charts_service_account_every_example_becomes_ready_and_is_cleane
         "ecs:CreateCluster",
         "ecs:DeleteCluster",
         "ecs:RunTask",
+        "ecs:CreateCapacityProvider",
+        "ecs:DeleteCapacityProvider",
         "application-autoscaling:RegisterScalableTarget",
         "application-autoscaling:DeregisterScalableTarget",
     ] {

@@ -10,7 +10,7 @@ use aws_sdk_ecs as ecs;
 use aws_smithy_http_client::test_util::capture_request;
 use ecs_operator::aws::sdk;
 use ecs_operator::render::{self, RenderedRequest};
-use ecs_operator::translate::{cluster, scaling, service, task};
+use ecs_operator::translate::{capacity_provider, cluster, scaling, service, task};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
@@ -232,6 +232,14 @@ async fn wire_body(request: &RenderedRequest) -> Value {
         "CreateCluster" => {
             let body: cluster::CreateClusterRequest = serde_json::from_value(input).expect("body");
             let _ = sdk::create_cluster(&body)
+                .expect("builder")
+                .send_with(&ecs_client)
+                .await;
+        }
+        "CreateCapacityProvider" => {
+            let body: capacity_provider::CreateCapacityProviderRequest =
+                serde_json::from_value(input).expect("body");
+            let _ = sdk::create_capacity_provider(&body)
                 .expect("builder")
                 .send_with(&ecs_client)
                 .await;

@@ -23,6 +23,7 @@ async fn the_sandbox_brings_every_example_to_ready_and_cleans_up() {
         .expect("sandbox up");
     assert!(sandbox.all_ready, "every example Ready");
     for (plural, count) in [
+        ("ecscapacityproviders", 2),
         ("ecsclusters", 2),
         ("ecstaskdefinitions", 7),
         ("ecsservices", 5),

@@ -4,6 +4,8 @@
 //! descriptions `kubectl explain` shows are generated from these types and their doc comments.
 
 #[allow(clippy::duplicated_attributes)]
+pub mod capacity_provider;
+#[allow(clippy::duplicated_attributes)]
 pub mod cluster;
 pub mod common;
 // kube's `printcolumn(...)` repeats `type_ = ...`, which clippy mistakes for duplicated attributes.
@@ -16,6 +18,9 @@ pub mod task;
 #[allow(clippy::duplicated_attributes)]
 pub mod task_definition;
 
+pub use capacity_provider::{
+    EcsCapacityProvider, EcsCapacityProviderSpec, EcsCapacityProviderStatus,
+};
 pub use cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
 pub use common::{
     ADOPT_ANNOTATION, Condition, DeletionPolicy, ECS_CATEGORY, GROUP, ReconcileStatus, VERSION,

@@ -96,6 +96,7 @@ pub struct EcsTaskSpec {
     /// Turn on ECS Exec for the tasks.
     pub enable_execute_command: Option<bool>,
     /// Turn on ECS managed tags (cluster name) for the tasks.
+    #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: Option<bool>,
     /// Stop the tasks (StopTask) when this object is deleted while they run (default true).
     pub stop_on_delete: Option<bool>,

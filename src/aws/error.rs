@@ -177,6 +177,9 @@ pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16)
             AwsErrorKind::Conflict
         }
         "ConcurrentUpdateException" | "ConcurrentModificationException" => AwsErrorKind::Conflict,
+        // PutClusterCapacityProviders, UpdateCluster while an earlier change to the cluster's
+        // capacity providers is still being applied: the next attempt, a moment later, goes.
+        "UpdateInProgressException" => AwsErrorKind::Pending,
         // ECS: "Unable to Start a service that is still Draining." A same-named service is on its
         // way to INACTIVE; CreateService succeeds once it is.
         "InvalidParameterException" | "ClientException" if lower.contains("still draining") => {
@@ -209,6 +212,13 @@ pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16)
         "ClusterNotFoundException" if CLUSTER_TARGETS.contains(&op) => AwsErrorKind::NotFound,
         "ClusterNotFoundException" | "NamespaceNotFoundException" => {
             AwsErrorKind::MissingDependency
+        }
+        // DeleteCapacityProvider while a service's strategy or a cluster still uses it.
+        "ClientException" | "InvalidParameterException"
+            if op == "DeleteCapacityProvider"
+                && (lower.contains("in use") || lower.contains("associated with")) =>
+        {
+            AwsErrorKind::InUse
         }
         // DeleteCluster while the cluster still holds what must go first.
         "ClusterContainsServicesException"
@@ -373,6 +383,22 @@ mod tests {
         assert_eq!(missing("ecs:PutClusterCapacityProviders"), NotFound);
         assert_eq!(missing("ecs:CreateService"), MissingDependency);
         assert_eq!(missing("ecs:RunTask"), MissingDependency);
+        assert_eq!(
+            kind(
+                "ecs:PutClusterCapacityProviders",
+                "UpdateInProgressException",
+                "An update is in progress."
+            ),
+            Pending
+        );
+        assert_eq!(
+            kind(
+                "ecs:DeleteCapacityProvider",
+                "ClientException",
+                "The specified capacity provider is associated with cluster prod."
+            ),
+            InUse
+        );
         assert_eq!(
             kind(
                 "ecs:DeleteCluster",

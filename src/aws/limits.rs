@@ -24,6 +24,10 @@ pub enum ApiCategory {
     ClusterResourceRead,
     /// RunTask, StopTask (and the other container-instance writes).
     ClusterResourceModify,
+    /// DescribeCapacityProviders.
+    CapacityProviderRead,
+    /// CreateCapacityProvider, UpdateCapacityProvider, DeleteCapacityProvider.
+    CapacityProviderModify,
     /// DescribeServices, ListServices.
     ServiceRead,
     /// CreateService, UpdateService, DeleteService.
@@ -44,11 +48,13 @@ pub enum ApiCategory {
 
 impl ApiCategory {
     /// Every category, for configuration and metrics.
-    pub const ALL: [ApiCategory; 12] = [
+    pub const ALL: [ApiCategory; 14] = [
         Self::ClusterRead,
         Self::ClusterModify,
         Self::ClusterResourceRead,
         Self::ClusterResourceModify,
+        Self::CapacityProviderRead,
+        Self::CapacityProviderModify,
         Self::ServiceRead,
         Self::ServiceWrite,
         Self::ServiceDeploymentRead,
@@ -66,6 +72,8 @@ impl ApiCategory {
             Self::ClusterModify => "cluster-modify",
             Self::ClusterResourceRead => "cluster-resource-read",
             Self::ClusterResourceModify => "cluster-resource-modify",
+            Self::CapacityProviderRead => "capacity-provider-read",
+            Self::CapacityProviderModify => "capacity-provider-modify",
             Self::ServiceRead => "service-read",
             Self::ServiceWrite => "service-write",
             Self::ServiceDeploymentRead => "service-deployment-read",
@@ -109,6 +117,8 @@ pub fn default_budgets(ceiling: f64) -> BTreeMap<ApiCategory, Budget> {
         (ApiCategory::ClusterModify, budget(1.0, 20.0)),
         (ApiCategory::ClusterResourceRead, budget(20.0, 100.0)),
         (ApiCategory::ClusterResourceModify, budget(40.0, 100.0)),
+        (ApiCategory::CapacityProviderRead, budget(20.0, 50.0)),
+        (ApiCategory::CapacityProviderModify, budget(1.0, 10.0)),
         (ApiCategory::ServiceRead, budget(20.0, 100.0)),
         (ApiCategory::ServiceWrite, budget(5.0, 50.0)),
         (ApiCategory::ServiceDeploymentRead, budget(20.0, 50.0)),

@@ -9,6 +9,7 @@ pub mod answers;
 pub mod autoscaling;
 pub mod batch;
 pub mod call;
+pub mod capacity_providers;
 pub mod clusters;
 pub mod ecs;
 pub mod error;

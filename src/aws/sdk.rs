@@ -11,12 +11,16 @@ use aws_sdk_applicationautoscaling as aas;
 use aws_sdk_ecs as ecs;
 
 use super::error::{AwsError, AwsErrorKind};
+use crate::api::capacity_provider as cp;
 use crate::api::cluster as cl;
 use crate::api::common::{KeyValuePair, LogConfiguration, LogDriver, Secret, Tag};
 use crate::api::scaling_policy as sp;
 use crate::api::service as svc;
 use crate::api::task as tk;
 use crate::api::task_definition as td;
+use crate::translate::capacity_provider::{
+    CreateCapacityProviderRequest, UpdateCapacityProviderRequest,
+};
 use crate::translate::cluster::{
     ClusterSettingRequest, CreateClusterRequest, PutClusterCapacityProvidersRequest,
     UpdateClusterRequest,
@@ -174,6 +178,7 @@ enum_to_sdk! {
     svc::EbsResourceType => et::EbsResourceType,
     cl::ExecuteCommandLogging => et::ExecuteCommandLogging,
     tk::TaskPropagateTags => et::PropagateTags,
+    cp::PropagateMiTags => et::PropagateMiTags,
     sp::PredefinedMetricType => aas::types::MetricType,
     sp::MetricStatistic => aas::types::MetricStatistic,
     sp::AdjustmentType => aas::types::AdjustmentType,
@@ -565,6 +570,70 @@ pub fn run_task(
             .set_client_token(request.client_token.clone()))
     })()
     .map_err(|e| e.into_aws("ecs:RunTask"))
+}
+
+mod capacity;
+
+/// The CreateCapacityProvider input for `request`.
+pub fn create_capacity_provider(
+    request: &CreateCapacityProviderRequest,
+) -> Result<
+    ecs::operation::create_capacity_provider::builders::CreateCapacityProviderInputBuilder,
+    AwsError,
+> {
+    (|| -> Result<_, BuildError> {
+        Ok(
+            ecs::operation::create_capacity_provider::CreateCapacityProviderInput::builder()
+                .name(&request.name)
+                .set_cluster(request.cluster.clone())
+                .set_auto_scaling_group_provider(
+                    request
+                        .auto_scaling_group_provider
+                        .as_ref()
+                        .map(capacity::auto_scaling_group)
+                        .transpose()?,
+                )
+                .set_managed_instances_provider(
+                    request
+                        .managed_instances_provider
+                        .as_ref()
+                        .map(capacity::managed_instances)
+                        .transpose()?,
+                )
+                .set_tags(request.tags.arg()?),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:CreateCapacityProvider"))
+}
+
+/// The UpdateCapacityProvider input for `request`.
+pub fn update_capacity_provider(
+    request: &UpdateCapacityProviderRequest,
+) -> Result<
+    ecs::operation::update_capacity_provider::builders::UpdateCapacityProviderInputBuilder,
+    AwsError,
+> {
+    (|| -> Result<_, BuildError> {
+        Ok(
+            ecs::operation::update_capacity_provider::UpdateCapacityProviderInput::builder()
+                .name(&request.name)
+                .set_cluster(request.cluster.clone())
+                .set_auto_scaling_group_provider(
+                    request
+                        .auto_scaling_group_provider
+                        .as_ref()
+                        .map(capacity::auto_scaling_group_update),
+                )
+                .set_managed_instances_provider(
+                    request
+                        .managed_instances_provider
+                        .as_ref()
+                        .map(capacity::managed_instances_update)
+                        .transpose()?,
+                ),
+        )
+    })()
+    .map_err(|e| e.into_aws("ecs:UpdateCapacityProvider"))
 }
 
 /// The SDK input for `CreateService`.

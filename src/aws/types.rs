@@ -424,3 +424,26 @@ pub struct TaskObservation {
     /// Its containers.
     pub containers: Vec<ContainerObservation>,
 }
+
+/// A capacity provider, as DescribeCapacityProviders reports it (with its tags).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CapacityProviderObservation {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// EC2_AUTOSCALING or MANAGED_INSTANCES.
+    pub kind: Option<String>,
+    /// PROVISIONING, ACTIVE, DEPROVISIONING or INACTIVE.
+    pub status: String,
+    /// The state of the last update.
+    pub update_status: Option<String>,
+    /// Why.
+    pub update_status_reason: Option<String>,
+    /// The cluster of a Managed Instances provider.
+    pub cluster: Option<String>,
+    /// The Auto Scaling group's ARN.
+    pub auto_scaling_group_arn: Option<String>,
+    /// Its tags.
+    pub tags: Vec<Tag>,
+}

@@ -2,6 +2,7 @@
 //! backoff; `error`: error classes and their reactions; `conditions`; `metrics`), and one
 //! submodule per kind holding only its own observe -> plan (pure) -> apply.
 
+pub mod capacity_provider;
 pub mod cluster;
 pub mod conditions;
 pub mod error;

@@ -11,6 +11,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use super::Context;
+use super::capacity_provider::CapacityProviders;
 use super::cluster::Clusters;
 use super::pipeline::Kind;
 use super::runner;
@@ -18,7 +19,9 @@ use super::scaling_policy::ScalingPolicies;
 use super::service::Services;
 use super::task::Tasks;
 use super::task_definition::TaskDefinitions;
-use crate::api::{EcsCluster, EcsScalingPolicy, EcsService, EcsTask, EcsTaskDefinition};
+use crate::api::{
+    EcsCapacityProvider, EcsCluster, EcsScalingPolicy, EcsService, EcsTask, EcsTaskDefinition,
+};
 
 /// Completes when the controllers must stop (shared by all of them).
 pub type Stop = Shared<BoxFuture<'static, ()>>;
@@ -65,6 +68,9 @@ pub fn kinds() -> Vec<Registration> {
     vec![
         Registration::of::<Clusters>(EcsCluster::crd, |ctx, stop| {
             runner::run(Clusters, ctx, stop).boxed()
+        }),
+        Registration::of::<CapacityProviders>(EcsCapacityProvider::crd, |ctx, stop| {
+            runner::run(CapacityProviders, ctx, stop).boxed()
         }),
         Registration::of::<TaskDefinitions>(EcsTaskDefinition::crd, |ctx, stop| {
             runner::run(TaskDefinitions, ctx, stop).boxed()

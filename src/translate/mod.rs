@@ -5,6 +5,7 @@
 //! in the AWS API's own JSON shape, as our own types (what `render` prints and what the content hash
 //! covers); the `aws` layer turns them into SDK inputs. `tags` holds the operator's ownership tags.
 
+pub mod capacity_provider;
 pub mod cluster;
 pub mod scaling;
 pub mod service;

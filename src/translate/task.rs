@@ -50,6 +50,7 @@ pub struct RunTaskRequest {
     /// ECS Exec.
     pub enable_execute_command: Option<bool>,
     /// ECS managed tags.
+    #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: Option<bool>,
     /// Who started the tasks: this object (see [`started_by`]).
     pub started_by: Option<String>,

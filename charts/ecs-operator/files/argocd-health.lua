@@ -1,5 +1,6 @@
--- Argo CD health of EcsCluster, EcsTaskDefinition, EcsService, EcsScalingPolicy and EcsTask
--- objects, read from the conditions and observedGeneration that ecs-operator writes.
+-- Argo CD health of the ecs-operator kinds (EcsCapacityProvider, EcsCluster, EcsTaskDefinition,
+-- EcsService, EcsScalingPolicy, EcsTask), read from the conditions and observedGeneration that
+-- ecs-operator writes.
 local hs = {}
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"

@@ -32,10 +32,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 ttlSecondsAfterFinished ran out. */}}
 {{- define "ecs-operator.rules" -}}
 - apiGroups: ["ecs.operator.dev"]
-  resources: ["ecsclusters", "ecstaskdefinitions", "ecsservices", "ecsscalingpolicies", "ecstasks"]
+  resources: ["ecscapacityproviders", "ecsclusters", "ecstaskdefinitions", "ecsservices", "ecsscalingpolicies", "ecstasks"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["ecs.operator.dev"]
-  resources: ["ecsclusters/status", "ecstaskdefinitions/status", "ecsservices/status", "ecsscalingpolicies/status", "ecstasks/status"]
+  resources: ["ecscapacityproviders/status", "ecsclusters/status", "ecstaskdefinitions/status", "ecsservices/status", "ecsscalingpolicies/status", "ecstasks/status"]
   verbs: ["patch"]
 - apiGroups: ["ecs.operator.dev"]
   resources: ["ecstasks"]

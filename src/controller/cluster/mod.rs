@@ -231,10 +231,27 @@ impl Kind for Clusters {
                 )
             })
             .collect();
+        let providers = ctx
+            .aws
+            .ecs
+            .cluster_capacity_providers(&found.arn)
+            .await?
+            .into_iter()
+            .filter(|p| {
+                p.kind.as_deref() == Some("MANAGED_INSTANCES")
+                    && matches!(p.status.as_str(), "ACTIVE" | "PROVISIONING")
+            })
+            .map(|p| {
+                let owner = crate::translate::tags::value(&p.tags, crate::translate::tags::OWNER)
+                    .map(str::to_owned);
+                (p.name, owner)
+            })
+            .collect();
         Ok(Some(CleanupObserved {
             cluster: Some(found),
             services,
             tasks,
+            providers,
         }))
     }
 

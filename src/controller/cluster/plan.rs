@@ -64,6 +64,9 @@ pub struct CleanupObserved {
     /// The tasks left running in it: their ids, each with its `startedBy` (an EcsTask's is
     /// `ecs-operator/<uid>`, a service's its deployment id).
     pub tasks: Vec<(String, Option<String>)>,
+    /// The Managed Instances capacity providers that belong to it ("You must first delete all
+    /// capacity providers from the cluster"), each with the EcsCapacityProvider that owns it.
+    pub providers: Vec<(String, Option<String>)>,
 }
 
 /// One AWS write.
@@ -376,6 +379,7 @@ pub fn cleanup_plan(
         cluster: Some(cluster),
         services,
         tasks,
+        providers,
     }) = observed
     else {
         return Plan::only(status.clone(), Ok(Cleanup::Done));
@@ -398,6 +402,21 @@ pub fn cleanup_plan(
             "{} service(s): {}",
             services.len(),
             named(services, "EcsService")
+        ));
+    }
+    if !providers.is_empty() {
+        blockers.push(format!(
+            "{} Managed Instances capacity provider(s): {}",
+            providers.len(),
+            named(providers, "EcsCapacityProvider")
+        ));
+    }
+    if cluster.registered_container_instances > 0 {
+        // "You must deregister all container instances from this cluster before you may
+        // delete it."
+        blockers.push(format!(
+            "{} registered container instance(s) (deregister them, or scale their Auto Scaling group to 0)",
+            cluster.registered_container_instances
         ));
     }
     if !tasks.is_empty() {

@@ -75,12 +75,10 @@ impl Kind for Tasks {
         ctx: &Context,
         status: &EcsTaskStatus,
     ) -> Result<Resolved, ReconcileError> {
-        if let (true, Some(cluster), Some(task_definition)) = (
-            started(status),
-            &status.cluster_arn,
-            &status.task_definition_arn,
-        ) {
-            // A run in progress keeps what it started with, whatever its references do since.
+        if let (Some(cluster), Some(task_definition)) =
+            (&status.cluster_arn, &status.task_definition_arn)
+        {
+            // A pinned run keeps what it was pinned to, whatever its references do since.
             return Ok(Resolved {
                 cluster: cluster.clone(),
                 task_definition: task_definition.clone(),
@@ -195,27 +193,30 @@ impl Kind for Tasks {
                 .collect();
             if !open.is_empty() {
                 observed.tasks = ecs.describe_tasks(cluster, &open).await?;
+                observed.missing = open
+                    .into_iter()
+                    .filter(|arn| !observed.tasks.iter().any(|t| &t.arn == arn))
+                    .collect();
             }
             return Ok(observed);
         }
-        // Before running: a crash after RunTask left tasks that status does not record.
-        let started_by = desired.request.started_by.clone();
-        let mut arns = Vec::new();
-        for stopped in [false, true] {
-            let filter = TaskFilter {
-                started_by: started_by.clone(),
-                stopped,
-                ..Default::default()
-            };
-            arns.extend(ecs.list_tasks(cluster, &filter).await?);
-        }
+        // Before running: a crash after RunTask left running tasks that status does not record.
+        // (Tasks that already stopped are the pinned RunTask's: its repeat returns them.)
+        // "When you specify startedBy as the filter, it must be the only filter that you use."
+        let filter = TaskFilter {
+            started_by: desired.request.started_by.clone(),
+            ..Default::default()
+        };
+        let arns = ecs.list_tasks(cluster, &filter).await?;
         if !arns.is_empty() {
             observed.tasks = ecs.describe_tasks(cluster, &arns).await?;
         }
-        observed.revision = ecs
-            .describe_task_definition(&desired.request.task_definition)
-            .await?
-            .map(|(revision, _)| revision);
+        if status.task_definition_arn.is_none() {
+            observed.revision = ecs
+                .describe_task_definition(&desired.request.task_definition)
+                .await?
+                .map(|(revision, _)| revision);
+        }
         Ok(observed)
     }
 
@@ -225,11 +226,7 @@ impl Kind for Tasks {
         status: &EcsTaskStatus,
         timing: Timing,
     ) -> KindPlan<Self> {
-        let mut plan = plan::plan(desired, observed, status, timing);
-        if plan.status.cluster_arn.is_none() {
-            plan.status.cluster_arn = Some(desired.request.cluster.clone());
-        }
-        plan
+        plan::plan(desired, observed, status, timing)
     }
 
     async fn apply(&self, ctx: &Context, step: &Step) -> Result<Answer, ReconcileError> {

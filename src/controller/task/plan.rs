@@ -35,6 +35,9 @@ pub struct Observed {
     /// The task definition to run, described before the run (its ARN and essential
     /// containers).
     pub revision: Option<TaskDefinitionRevision>,
+    /// Recorded tasks ECS no longer reports (DescribeTasks answers MISSING: "stopped tasks
+    /// appear in the returned results for at least one hour").
+    pub missing: Vec<String>,
     /// The time of the observation.
     pub now: Option<Timestamp>,
 }
@@ -44,14 +47,8 @@ pub struct Observed {
 pub enum Step {
     /// RunTask.
     Run {
-        /// The request (its task definition the described ARN).
+        /// The request (its task definition the pinned ARN).
         request: Box<RunTaskRequest>,
-        /// The revision's essential containers, recorded with the run.
-        essential: Vec<String>,
-        /// The run hash, recorded with the run.
-        run_hash: String,
-        /// When it was sent (RFC 3339).
-        at: String,
     },
     /// StopTask.
     Stop {
@@ -180,6 +177,17 @@ fn judge(status: &mut EcsTaskStatus) {
     };
 }
 
+/// Fixes in status what the run is: the revision (by ARN) and its essential containers, the
+/// run's identity and the spec hash it starts from.
+fn pin(status: &mut EcsTaskStatus, desired: &Desired, revision: &TaskDefinitionRevision) {
+    status.task_definition_arn = Some(revision.arn.clone());
+    status.task_definition = Some(format!("{}:{}", revision.family, revision.revision));
+    status.essential_containers = revision.essential_containers.clone();
+    status.started_by = desired.request.started_by.clone();
+    status.run_hash = Some(desired.run_hash.clone());
+    status.cluster_arn = Some(desired.request.cluster.clone());
+}
+
 /// The plan of a pass.
 pub fn plan(
     desired: &Desired,
@@ -191,6 +199,24 @@ pub fn plan(
     let mut notes = Vec::new();
     let started = !status.tasks.is_empty() || !status.failures.is_empty();
     if !started && observed.tasks.is_empty() {
+        // The run is pinned in status (a pass of its own, before RunTask): a RunTask repeated
+        // after a crash is then the same request, and its client token returns the same tasks
+        // ("Requests with the same token in the same cluster are idempotent").
+        if let Some(arn) = &status.task_definition_arn {
+            let mut request = desired.request.clone();
+            request.task_definition = arn.clone();
+            return Plan::new(
+                next,
+                vec![Step::Run {
+                    request: Box::new(request),
+                }],
+                Ok(Progress::Progressing {
+                    reason: "TaskStarting".into(),
+                    message: "RunTask accepted; waiting for the tasks".into(),
+                    requeue: timing.poll,
+                }),
+            );
+        }
         let Some(revision) = &observed.revision else {
             return Plan::only(
                 next,
@@ -203,37 +229,28 @@ pub fn plan(
                 )),
             );
         };
-        let mut request = desired.request.clone();
-        request.task_definition = revision.arn.clone();
-        next.task_definition_arn = Some(revision.arn.clone());
-        next.task_definition = Some(format!("{}:{}", revision.family, revision.revision));
-        next.started_by = request.started_by.clone();
+        pin(&mut next, desired, revision);
+        next.start_time = observed.now.map(|t| t.to_string());
         next.phase = Some(TaskPhase::Pending);
-        let at = observed.now.map(|t| t.to_string()).unwrap_or_default();
-        return Plan::new(
+        let message = format!(
+            "running {} in {}",
+            next.task_definition.as_deref().unwrap_or_default(),
+            desired.request.cluster
+        );
+        return Plan::only(
             next,
-            vec![Step::Run {
-                request: Box::new(request),
-                essential: revision.essential_containers.clone(),
-                run_hash: desired.run_hash.clone(),
-                at,
-            }],
             Ok(Progress::Progressing {
                 reason: "TaskStarting".into(),
-                message: "RunTask accepted; waiting for the tasks".into(),
-                requeue: timing.poll,
+                message,
+                requeue: Duration::ZERO,
             }),
         );
     }
     if !started {
         // Tasks of this object exist that status does not record (a crash right after
         // RunTask): they are the run, and RunTask is not sent again.
-        next.started_by = desired.request.started_by.clone();
-        next.run_hash = Some(desired.run_hash.clone());
         if let Some(revision) = &observed.revision {
-            next.essential_containers = revision.essential_containers.clone();
-            next.task_definition_arn = Some(revision.arn.clone());
-            next.task_definition = Some(format!("{}:{}", revision.family, revision.revision));
+            pin(&mut next, desired, revision);
         }
         notes.push(Note::normal(
             "TaskFound",
@@ -244,6 +261,15 @@ pub fn plan(
         ));
     }
     merge(&mut next, &observed.tasks, &mut notes);
+    for task in next.tasks.iter_mut() {
+        if observed.missing.contains(&task.task_arn) && !stopped(task) {
+            task.last_status = Some("STOPPED".into());
+            task.stopped_reason = Some(
+                "ECS no longer reports this task (it stopped over an hour before the operator looked again): its outcome is unknown".into(),
+            );
+            notes.push(Note::warning("TaskFailed", ending(task)));
+        }
+    }
     judge(&mut next);
     let changed = next
         .run_hash
@@ -334,18 +360,7 @@ fn finished(
 /// Records a write AWS accepted.
 pub fn commit(step: Step, answer: Answer, status: &mut EcsTaskStatus, notes: &mut Vec<Note>) {
     match (step, answer) {
-        (
-            Step::Run {
-                essential,
-                run_hash,
-                at,
-                ..
-            },
-            Answer::Ran(ran),
-        ) => {
-            status.essential_containers = essential;
-            status.run_hash = Some(run_hash);
-            status.start_time = Some(at).filter(|a| !a.is_empty());
+        (Step::Run { .. }, Answer::Ran(ran)) => {
             status.failures = ran.failures.clone();
             notes.push(Note::normal(
                 "TaskStarted",

@@ -17,7 +17,8 @@ use crate::http::{self, HttpClient};
 pub const CLUSTERS: [&str; 2] = ["my-cluster", "prod"];
 
 /// The kinds, as (plural for the API, label for people).
-pub const KINDS: [(&str, &str); 5] = [
+pub const KINDS: [(&str, &str); 6] = [
+    ("ecscapacityproviders", "capacity providers"),
     ("ecsclusters", "clusters"),
     ("ecstaskdefinitions", "task definitions"),
     ("ecsservices", "services"),
@@ -26,8 +27,9 @@ pub const KINDS: [(&str, &str); 5] = [
 ];
 
 /// Creates in `account` behind `aws_url` what the examples expect to exist already: their clusters
-/// (with the Fargate capacity providers associated) and the task definitions two services and a
-/// task name literally (`web-app:1`, `web-app-ec2`, `report-builder`).
+/// (with the Fargate capacity providers associated), the task definitions two services and a
+/// task name literally (`web-app:1`, `web-app-ec2`, `report-builder`), and the Auto Scaling
+/// group of the capacity provider example (`ecs-ec2-instances`).
 pub async fn seed_aws(
     client: &HttpClient,
     aws_url: &str,
@@ -64,6 +66,23 @@ pub async fn seed_aws(
     });
     for body in [web_app, web_app_ec2, report_builder] {
         ecs_call(client, aws_url, account, "RegisterTaskDefinition", &body).await?;
+    }
+    // The Auto Scaling group the capacity provider example names.
+    let auth = crate::aws::query::authorization("autoscaling");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("x-moto-account-id", account),
+    ];
+    for form in [
+        "Action=CreateLaunchConfiguration&Version=2011-01-01&LaunchConfigurationName=ecs-ec2-instances&ImageId=ami-12c6146b&InstanceType=t3.medium",
+        "Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=ecs-ec2-instances&LaunchConfigurationName=ecs-ec2-instances&MinSize=0&MaxSize=4&AvailabilityZones.member.1=us-east-1a",
+    ] {
+        let (status, body) = crate::aws::query::send(client, aws_url, &headers, form)
+            .await
+            .map_err(TestbedError::Tool)?;
+        if status != 200 {
+            return Err(TestbedError::Tool(format!("{form}: {status} {body}")));
+        }
     }
     Ok(())
 }

@@ -279,6 +279,7 @@ fn deletion_waits_for_services_and_tasks_naming_them_and_their_owners() {
             ("legacy".into(), None),
         ],
         tasks: vec![("abc123".into(), Some("ecs-operator/uid-9".into()))],
+        providers: vec![("managed-pool".into(), Some("ns/managed-pool".into()))],
     };
     let p = cleanup_plan(Some(&observed), &EcsClusterStatus::default(), TIMING);
     assert!(p.steps.is_empty());
@@ -291,6 +292,7 @@ fn deletion_waits_for_services_and_tasks_naming_them_and_their_owners() {
                 "web (EcsService ns/web)",
                 "legacy",
                 "abc123",
+                "managed-pool (EcsCapacityProvider ns/managed-pool)",
                 "deletionPolicy: Retain",
             ] {
                 assert!(message.contains(part), "{part}: {message}");
@@ -298,6 +300,18 @@ fn deletion_waits_for_services_and_tasks_naming_them_and_their_owners() {
         }
         other => panic!("{other:?}"),
     }
+    let mut with_instances = matching(&d);
+    with_instances.registered_container_instances = 2;
+    let held = CleanupObserved {
+        cluster: Some(with_instances),
+        ..Default::default()
+    };
+    let p = cleanup_plan(Some(&held), &EcsClusterStatus::default(), TIMING);
+    assert!(
+        matches!(&p.outcome, Ok(Cleanup::Stalled { message, .. }) if message.contains("2 registered container instance(s)")),
+        "{:?}",
+        p.outcome
+    );
     let empty = CleanupObserved {
         cluster: Some(matching(&d)),
         ..Default::default()

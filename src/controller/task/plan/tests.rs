@@ -67,8 +67,8 @@ fn task(
     }
 }
 
-/// The status right after RunTask started `tasks`.
-fn after_run(tasks: Vec<TaskObservation>) -> EcsTaskStatus {
+/// The status once the run is pinned (the first pass).
+fn pinned() -> EcsTaskStatus {
     let p = plan(
         &desired(),
         &Observed {
@@ -79,6 +79,17 @@ fn after_run(tasks: Vec<TaskObservation>) -> EcsTaskStatus {
         &EcsTaskStatus::default(),
         TIMING,
     );
+    assert!(
+        p.steps.is_empty(),
+        "the first pass only pins: {:?}",
+        p.steps
+    );
+    p.status
+}
+
+/// The status right after RunTask started `tasks`.
+fn after_run(tasks: Vec<TaskObservation>) -> EcsTaskStatus {
+    let p = plan(&desired(), &Observed::default(), &pinned(), TIMING);
     let mut status = p.status.clone();
     let step = p.steps.into_iter().next().expect("run");
     commit(
@@ -94,32 +105,25 @@ fn after_run(tasks: Vec<TaskObservation>) -> EcsTaskStatus {
 }
 
 #[test]
-fn the_first_pass_runs_the_described_revision_with_the_uid_token() {
-    let p = plan(
-        &desired(),
-        &Observed {
-            revision: Some(revision()),
-            now: now("2026-12-05T00:59:00Z"),
-            ..Default::default()
-        },
-        &EcsTaskStatus::default(),
-        TIMING,
+fn the_run_is_pinned_first_then_runs_the_pinned_revision_with_the_uid_token() {
+    let status = pinned();
+    assert_eq!(
+        status.task_definition_arn.as_deref(),
+        Some(revision().arn.as_str())
     );
-    let [
-        Step::Run {
-            request, essential, ..
-        },
-    ] = p.steps.as_slice()
-    else {
+    assert_eq!(status.essential_containers, ["app"]);
+    assert_eq!(status.start_time.as_deref(), Some("2026-12-05T00:59:00Z"));
+    assert!(status.tasks.is_empty());
+    // The next pass runs exactly the pinned revision, whatever the family's latest is now.
+    let p = plan(&desired(), &Observed::default(), &status, TIMING);
+    let [Step::Run { request }] = p.steps.as_slice() else {
         panic!("{:?}", p.steps)
     };
     assert_eq!(request.task_definition, revision().arn);
     assert_eq!(request.client_token.as_deref(), Some("uid-1"));
-    assert_eq!(essential, &["app"]);
-    assert!(
-        p.status.tasks.is_empty(),
-        "no task is recorded before AWS answers"
-    );
+    // RunTask failed (5xx): nothing recorded, the same request goes again.
+    let again = plan(&desired(), &Observed::default(), &p.status, TIMING);
+    assert_eq!(again.steps, p.steps);
 }
 
 #[test]
@@ -130,6 +134,7 @@ fn tasks_found_by_started_by_are_the_run_and_nothing_runs_again() {
             tasks: vec![task("t1", "RUNNING", None, &[("app", None)])],
             revision: Some(revision()),
             now: now("2026-12-05T01:00:00Z"),
+            ..Default::default()
         },
         &EcsTaskStatus::default(),
         TIMING,
@@ -252,9 +257,6 @@ fn run_task_failures_without_tasks_fail_the_run_and_are_not_retried() {
     commit(
         Step::Run {
             request: Box::new(desired().request),
-            essential: vec![],
-            run_hash: "h1".into(),
-            at: String::new(),
         },
         Answer::Ran(RunTaskAnswer {
             tasks: vec![],
@@ -355,4 +357,24 @@ fn deletion_stops_running_tasks_unless_told_not_to() {
             .is_empty()
     );
     assert!(cleanup_plan(true, None, &running, &status).steps.is_empty());
+}
+
+#[test]
+fn a_task_ecs_no_longer_reports_ends_the_run_as_unknown_not_running_forever() {
+    let status = after_run(vec![task("t1", "RUNNING", None, &[])]);
+    let p = plan(
+        &desired(),
+        &Observed {
+            missing: vec!["arn:aws:ecs:us-east-1:1:task/prod/t1".into()],
+            now: now("2026-12-05T03:00:00Z"),
+            ..Default::default()
+        },
+        &status,
+        TIMING,
+    );
+    assert_eq!(p.status.phase, Some(TaskPhase::Failed));
+    let Ok(Progress::Stalled { message, .. }) = &p.outcome else {
+        panic!("{:?}", p.outcome)
+    };
+    assert!(message.contains("no longer reports"), "{message}");
 }
