@@ -236,7 +236,9 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), RenderError>
 pub fn render(objects: &[SourceObject]) -> Rendered {
     let mut out = Rendered::default();
     let mut task_families: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut services: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    // Per service: its cluster (Ok) or the EcsCluster it references (Err), and its name.
+    let mut services: BTreeMap<(String, String), (Result<String, String>, String)> =
+        BTreeMap::new();
     let mut min_capacity_by_service: BTreeMap<(String, String), i32> = BTreeMap::new();
     let mut clusters: BTreeMap<(String, String), String> = BTreeMap::new();
 
@@ -253,7 +255,14 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                 }),
             "EcsService" => parse_spec::<EcsServiceSpec, ServiceSettings>(object).map(|spec| {
                 let name = service::service_name(&object.name, &spec).to_owned();
-                services.insert(key, (spec.cluster.clone(), name));
+                // A clusterRef is resolved once every cluster is known (second pass).
+                let cluster = spec.cluster.clone().ok_or_else(|| {
+                    spec.cluster_ref
+                        .as_ref()
+                        .map(|r| r.name.clone())
+                        .unwrap_or_default()
+                });
+                services.insert(key, (cluster, name));
                 Spec::Service(Box::new(spec))
             }),
             "EcsScalingPolicy" => parse_spec::<EcsScalingPolicySpec, EcsScalingPolicySpec>(object)
@@ -333,8 +342,26 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                     .get(&(namespace.clone(), object.name.clone()))
                     .copied()
                     .unwrap_or(service::DEFAULT_DESIRED_COUNT_AT_CREATE);
-                service::create_request(&object.name, spec, resolved.as_deref(), initial, &[])
-                    .map(|request| vec![request_of(object, "ecs", "CreateService", &request)])
+                let cluster = spec.cluster.clone().or_else(|| {
+                    spec.cluster_ref.as_ref().map(|r| {
+                        clusters
+                            .get(&(namespace.clone(), r.name.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                out.notes.push(format!(
+                                    "EcsService {}: EcsCluster {:?} is not among the rendered objects; assuming its name is {:?}",
+                                    object.name, r.name, r.name
+                                ));
+                                r.name.clone()
+                            })
+                    })
+                });
+                service::create_request(&object.name, spec, resolved.as_deref(), initial, &[]).map(
+                    |mut request| {
+                        request.cluster = cluster.unwrap_or_default();
+                        vec![request_of(object, "ecs", "CreateService", &request)]
+                    },
+                )
             }
             Spec::Scaling(spec) => {
                 let resolved = spec.service_ref.as_ref().and_then(|r| {
@@ -345,7 +372,15 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                             object.name, r.name
                         ));
                     }
-                    found.map(|(cluster, name)| scaling::resource_id(cluster, name))
+                    found.map(|(cluster, name)| {
+                        let cluster = cluster.clone().unwrap_or_else(|reference| {
+                            clusters
+                                .get(&(namespace.clone(), reference.clone()))
+                                .cloned()
+                                .unwrap_or(reference)
+                        });
+                        scaling::resource_id(&cluster, name)
+                    })
                 });
                 scaling::requests(spec, resolved.as_deref(), &BTreeMap::new()).map(|requests| {
                     let aas = "application-autoscaling";

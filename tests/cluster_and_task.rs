@@ -76,8 +76,12 @@ where
     K: Managed + Clone + DeserializeOwned + Debug,
 {
     let deadline = Instant::now() + Duration::from_secs(90);
-    while api.get_opt(name).await.expect("read").is_some() {
-        assert!(Instant::now() < deadline, "{name}: never deleted");
+    while let Some(object) = api.get_opt(name).await.expect("read") {
+        assert!(
+            Instant::now() < deadline,
+            "{name}: never deleted: {:#?}",
+            object.status()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -806,4 +810,79 @@ async fn capacity_providers_are_created_updated_and_deleted_once_no_cluster_list
         .expect("delete");
     wait_gone(&providers(&bed), "managed-pool").await;
     wait_gone(&clusters(&bed), "ec2-cluster").await;
+}
+
+#[tokio::test]
+async fn a_service_and_its_scaling_policy_follow_a_referenced_cluster() {
+    let bed = Bed::start().await;
+    bed.register_fargate("web", "web:1").await;
+    // The service waits for its cluster, which does not exist yet.
+    bed.create_service(
+        "web",
+        json!({
+            "clusterRef": {"name": "apps"},
+            "taskDefinition": "web",
+            "desiredCount": 1,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet(&bed)]}}
+        }),
+    )
+    .await;
+    let waiting = bed
+        .wait_for("web", "waiting for its cluster", |o| {
+            common::stack::condition(o, "Reconciling").1 == "ClusterNotFound"
+        })
+        .await;
+    assert!(
+        common::stack::condition(&waiting, "Reconciling")
+            .2
+            .contains("apps")
+    );
+    assert_eq!(bed.proxy.count("CreateService"), 0);
+    create(&clusters(&bed), "EcsCluster", "apps", json!({})).await;
+    let ready = bed.wait_ready("web").await;
+    let cluster_arn = ready.status.and_then(|s| s.cluster_arn).expect("cluster");
+    assert!(cluster_arn.ends_with(":cluster/apps"), "{cluster_arn}");
+    let created = bed.requests("CreateService");
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["cluster"], json!(cluster_arn));
+
+    let policy: ecs_operator::api::EcsScalingPolicy = serde_json::from_value(json!({
+        "apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsScalingPolicy",
+        "metadata": {"name": "web"},
+        "spec": {"serviceRef": {"name": "web"}, "minCapacity": 1, "maxCapacity": 3}
+    }))
+    .expect("policy");
+    bed.policies()
+        .create(&PostParams::default(), &policy)
+        .await
+        .expect("created");
+    wait(&bed.policies(), "web", "Ready", ready_policy).await;
+    let registered = bed.requests("RegisterScalableTarget");
+    assert!(
+        registered
+            .iter()
+            .any(|r| r["ResourceId"] == "service/apps/web"),
+        "{registered:?}"
+    );
+
+    // Deleted together, the service goes first; the cluster waits for it.
+    clusters(&bed)
+        .delete("apps", &DeleteParams::default())
+        .await
+        .expect("delete");
+    bed.services()
+        .delete("web", &DeleteParams::default())
+        .await
+        .expect("delete");
+    bed.policies()
+        .delete("web", &DeleteParams::default())
+        .await
+        .expect("delete");
+    wait_gone(&clusters(&bed), "apps").await;
+    assert!(describe_cluster(&bed, "apps").await.is_none());
+}
+
+fn ready_policy(object: &ecs_operator::api::EcsScalingPolicy) -> bool {
+    ready(object)
 }

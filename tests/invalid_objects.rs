@@ -364,6 +364,74 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
             "spec.tags[1].key",
             "duplicate tag key",
         ),
+        (
+            "EcsService",
+            service(json!({"cluster": null})),
+            "spec.cluster",
+            "exactly one of cluster",
+        ),
+        (
+            "EcsCluster",
+            json!({"capacityProviders": ["FARGATE"],
+                   "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}),
+            "spec.defaultCapacityProviderStrategy[0].capacityProvider",
+            "only the cluster's capacity providers",
+        ),
+        (
+            "EcsCluster",
+            json!({"settings": {"containerInsights": "on"}}),
+            "spec.settings.containerInsights",
+            "unknown variant",
+        ),
+        (
+            "EcsCluster",
+            json!({"configuration": {"executeCommandConfiguration": {"logging": "OVERRIDE"}}}),
+            "spec.configuration.executeCommandConfiguration.logConfiguration",
+            "OVERRIDE needs",
+        ),
+        (
+            "EcsCapacityProvider",
+            json!({"name": "fargate-extra", "autoScalingGroupProvider": {"autoScalingGroupArn": "g"}}),
+            "spec.name",
+            "reserved",
+        ),
+        (
+            "EcsCapacityProvider",
+            json!({"autoScalingGroupProvider": {"autoScalingGroupArn": "g",
+                   "managedTerminationProtection": "ENABLED"}}),
+            "spec.autoScalingGroupProvider.managedTerminationProtection",
+            "managedScaling.status: ENABLED",
+        ),
+        (
+            "EcsCapacityProvider",
+            json!({"managedInstancesProvider": {"infrastructureRoleArn": "arn:aws:iam::1:role/r"}}),
+            "spec.cluster",
+            "belongs to one cluster",
+        ),
+        (
+            "EcsTask",
+            json!({"cluster": "prod", "taskDefinition": "job", "count": 11}),
+            "spec.count",
+            "1 to 10",
+        ),
+        (
+            "EcsTask",
+            json!({"cluster": "prod", "taskDefinition": "job", "launchType": "FARGATE"}),
+            "spec.networkConfiguration.awsvpcConfiguration",
+            "awsvpc",
+        ),
+        (
+            "EcsTask",
+            json!({"taskDefinition": "job"}),
+            "spec.cluster",
+            "exactly one of clusterRef",
+        ),
+        (
+            "EcsTask",
+            json!({"cluster": "prod", "taskDefinition": "job", "propagateTags": "SERVICE"}),
+            "spec.propagateTags",
+            "unknown variant",
+        ),
     ]
 }
 

@@ -57,13 +57,19 @@ use super::common::{
 #[x_kube(validation = Rule::new("!(has(self.deploymentController) && self.deploymentController.type == 'EXTERNAL') || !(has(self.taskDefinitionRef) || has(self.taskDefinition) || has(self.launchType))").message("an EXTERNAL service takes its task definitions and launch type from its task sets: remove taskDefinition, taskDefinitionRef and launchType").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("launchType and capacityProviderStrategy are mutually exclusive; remove one").field_path(".capacityProviderStrategy").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)").message("DAEMON services run one task per instance; remove desiredCount").field_path(".desiredCount").reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("has(self.cluster) != has(self.clusterRef)").message("set exactly one of cluster (a cluster name or ARN) or clusterRef (an EcsCluster in this namespace)").reason(Reason::FieldValueInvalid))]
+#[x_kube(validation = Rule::new("has(self.cluster) == has(oldSelf.cluster)").message("cluster and clusterRef cannot be swapped after creation (moving a service means recreating it)").field_path(".cluster"))]
 #[x_kube(validation = Rule::new("has(self.serviceName) == has(oldSelf.serviceName)").message("serviceName cannot be added or removed after creation (it names the ECS service)").field_path(".serviceName"))]
 #[serde(rename_all = "camelCase")]
 pub struct EcsServiceSpec {
     /// Cluster short name or ARN. Immutable: moving a service means deleting and recreating it.
     #[schemars(length(min = 1))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("cluster is immutable"))]
-    pub cluster: String,
+    pub cluster: Option<String>,
+    /// An `EcsCluster` in this namespace, instead of `cluster`: the service waits until it is
+    /// Ready. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("clusterRef is immutable"))]
+    pub cluster_ref: Option<LocalObjectReference>,
     /// ECS service name (letters, digits, hyphens, underscores; up to 255). Defaults to
     /// `metadata.name`. Immutable.
     #[schemars(length(min = 1, max = 255), regex(pattern = r"^[a-zA-Z0-9_-]+$"))]

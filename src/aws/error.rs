@@ -220,10 +220,14 @@ pub fn classify(operation: &str, code: Option<&str>, message: &str, status: u16)
         {
             AwsErrorKind::InUse
         }
-        // DeleteCluster while the cluster still holds what must go first.
-        "ClusterContainsServicesException"
-        | "ClusterContainsTasksException"
-        | "ClusterContainsContainerInstancesException"
+        // DeleteCluster while services drain or tasks stop: the EcsCluster's deletion checks for
+        // ACTIVE services and RUNNING tasks first (and reports those as in use), so these
+        // refusals are what is already on its way out, and go by themselves.
+        "ClusterContainsServicesException" | "ClusterContainsTasksException" => {
+            AwsErrorKind::Pending
+        }
+        // DeleteCluster while instances are registered or capacity providers belong to it.
+        "ClusterContainsContainerInstancesException"
         | "ClusterContainsCapacityProviderException" => AwsErrorKind::InUse,
         // Application Auto Scaling: "No scalable target registered for service namespace: ecs,
         // resource ID: ..." (PutScalingPolicy, PutScheduledAction) and "No scalable target found
@@ -402,8 +406,16 @@ mod tests {
         assert_eq!(
             kind(
                 "ecs:DeleteCluster",
-                "ClusterContainsServicesException",
-                "The Cluster cannot be deleted while Services are active."
+                "ClusterContainsTasksException",
+                "The Cluster cannot be deleted while Tasks are active."
+            ),
+            Pending
+        );
+        assert_eq!(
+            kind(
+                "ecs:DeleteCluster",
+                "ClusterContainsContainerInstancesException",
+                "The Cluster cannot be deleted while Container Instances are active."
             ),
             InUse
         );

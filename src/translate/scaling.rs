@@ -881,12 +881,12 @@ pub fn scales(policy: &crate::api::EcsScalingPolicy, service: &crate::api::EcsSe
     let service_object = service.metadata.name.as_deref().unwrap_or_default();
     match (&policy.spec.service_ref, &policy.spec.resource_id) {
         (Some(reference), _) => reference.name == service_object,
-        (None, Some(id)) => {
+        (None, Some(id)) => super::service::cluster_of(service).is_some_and(|cluster| {
             *id == resource_id(
-                &service.spec.cluster,
+                cluster,
                 super::service::service_name(service_object, &service.spec),
             )
-        }
+        }),
         (None, None) => false,
     }
 }

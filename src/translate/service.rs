@@ -105,6 +105,17 @@ impl UpdateServiceRequest {
     }
 }
 
+/// The cluster of a service: `spec.cluster`, or (with `clusterRef`) the cluster its status
+/// records once the service exists; `None` before that.
+pub fn cluster_of(service: &crate::api::EcsService) -> Option<&str> {
+    service.spec.cluster.as_deref().or_else(|| {
+        service
+            .status
+            .as_ref()
+            .and_then(|s| s.cluster_arn.as_deref())
+    })
+}
+
 /// The ECS service name an object manages: `spec.serviceName`, or the object's name.
 pub fn service_name<'a>(object_name: &'a str, spec: &'a EcsServiceSpec) -> &'a str {
     spec.service_name.as_deref().unwrap_or(object_name)
@@ -166,7 +177,8 @@ pub fn assemble_create_request(
         }
     }
     Ok(CreateServiceRequest {
-        cluster: spec.cluster.clone(),
+        // With clusterRef, the controller (or render) puts the resolved cluster here.
+        cluster: spec.cluster.clone().unwrap_or_default(),
         service_name: service_name(object_name, spec).to_owned(),
         task_definition,
         desired_count: (!daemon).then(|| spec.desired_count.unwrap_or(desired_count_if_unset)),
@@ -180,14 +192,20 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
     let mut errors = FieldErrors::default();
     let settings = &spec.settings;
 
-    if spec.cluster.is_empty() || !(is_ecs_name(&spec.cluster) || is_arn_of(&spec.cluster, "ecs")) {
-        errors.push(
+    match (&spec.cluster, &spec.cluster_ref) {
+        (Some(cluster), None) => {
+            if cluster.is_empty() || !(is_ecs_name(cluster) || is_arn_of(cluster, "ecs")) {
+                errors.push(
+                    "spec.cluster",
+                    format!("{cluster:?} is neither a cluster name nor a cluster ARN"),
+                );
+            }
+        }
+        (None, Some(_)) => {}
+        _ => errors.push(
             "spec.cluster",
-            format!(
-                "{:?} is neither a cluster name nor a cluster ARN",
-                spec.cluster
-            ),
-        );
+            "set exactly one of cluster (a cluster name or ARN) or clusterRef (an EcsCluster in this namespace)",
+        ),
     }
     let name = service_name(object_name, spec);
     if !is_ecs_name(name) {

@@ -111,7 +111,7 @@ impl ScalingPolicies {
                     ));
                 }
                 Ok(scaling::resource_id(
-                    &target.spec.cluster,
+                    service::cluster_of(&target).unwrap_or_default(),
                     service::service_name(&target.name_any(), &target.spec),
                 ))
             }

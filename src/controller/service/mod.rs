@@ -26,7 +26,7 @@ use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Timing};
 use super::runner::{self, Managed};
 use crate::api::service::{DeploymentControllerType, DeploymentStrategy, EcsServiceStatus};
 use crate::api::{
-    DeletionPolicy, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
+    DeletionPolicy, EcsCluster, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
 };
 use crate::aws::tasks::TaskFilter;
 use crate::aws::{AwsErrorKind, gone_is_done};
@@ -96,6 +96,8 @@ fn task_definition_ready(td: &EcsTaskDefinition) -> Option<&str> {
 /// What an EcsService's desired state depends on besides its spec: the task definition resolved
 /// and the autoscaler that owns the desired count, if any.
 pub struct Lookups {
+    /// The cluster (`spec.cluster`, or the referenced EcsCluster's).
+    cluster: String,
     /// `None` for an EXTERNAL service.
     target: Option<TaskDefinitionTarget>,
     /// `minCapacity` of the EcsScalingPolicy that scales the service.
@@ -165,6 +167,7 @@ impl Kind for Services {
         // Decisions read both caches (is the desired count the autoscaler's? which revision?).
         runner::synced(&self.task_definitions).await;
         runner::synced(&self.policies).await;
+        let cluster = service_cluster(object, ctx, status).await?;
         let target = self.target(object, ctx, status).await?;
         let policy_min_capacity = self
             .policies
@@ -173,6 +176,7 @@ impl Kind for Services {
             .find(|p| p.metadata.deletion_timestamp.is_none() && scaling::scales(p, object))
             .map(|p| p.spec.min_capacity);
         Ok(Lookups {
+            cluster,
             target,
             policy_min_capacity,
         })
@@ -243,9 +247,36 @@ impl Kind for Services {
         &self,
         object: &EcsService,
         ctx: &Context,
-        _status: &EcsServiceStatus,
+        status: &EcsServiceStatus,
     ) -> Result<CleanupObserved, ReconcileError> {
-        let cluster = object.spec.cluster.clone();
+        let cluster = match (&object.spec.cluster, &status.cluster_arn) {
+            (Some(cluster), _) | (None, Some(cluster)) => Some(cluster.clone()),
+            // clusterRef, and no creation recorded (a CreateService whose answer was lost
+            // included): the referenced EcsCluster's cluster, if it still exists.
+            (None, None) => match &object.spec.cluster_ref {
+                Some(reference) => {
+                    let api: kube::Api<EcsCluster> = kube::Api::namespaced(
+                        ctx.client.clone(),
+                        &object.namespace().unwrap_or_default(),
+                    );
+                    api.get_opt(&reference.name)
+                        .await?
+                        .and_then(|c| c.status)
+                        .and_then(|s| s.cluster_arn)
+                }
+                None => None,
+            },
+        };
+        let Some(cluster) = cluster else {
+            // The cluster was never there: neither is the service.
+            return Ok(CleanupObserved {
+                retain: true,
+                cluster: String::new(),
+                name: service::service_name(&object.name_any(), &object.spec).to_owned(),
+                uid: object.uid().unwrap_or_default(),
+                service: None,
+            });
+        };
         let name = service::service_name(&object.name_any(), &object.spec).to_owned();
         let retain = object.spec.deletion_policy == DeletionPolicy::Retain;
         let service = if retain {
@@ -348,6 +379,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
     let namespace = object.namespace().unwrap_or_default();
     let spec = &object.spec;
     let Lookups {
+        cluster,
         target,
         policy_min_capacity,
     } = lookups;
@@ -355,7 +387,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
     let uid = object.uid().unwrap_or_default();
     let owner_tags = tags::ownership(&uid, &namespace, &name, None);
     let create_count = policy_min_capacity.unwrap_or(service::DEFAULT_DESIRED_COUNT_AT_CREATE);
-    let create = service::assemble_create_request(
+    let mut create = service::assemble_create_request(
         &name,
         spec,
         target
@@ -365,6 +397,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
         create_count,
         &owner_tags,
     )?;
+    create.cluster = cluster;
     let generation = object.metadata.generation.unwrap_or_default();
     Ok(Desired {
         create,
@@ -385,6 +418,43 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
             .get(crate::api::ADOPT_ANNOTATION)
             .is_some_and(|v| v == "true"),
     })
+}
+
+/// The cluster a service runs in: `spec.cluster`; with `clusterRef`, the cluster recorded at
+/// creation (immutable since), else the referenced EcsCluster's once it is Ready.
+async fn service_cluster(
+    object: &EcsService,
+    ctx: &Context,
+    status: &EcsServiceStatus,
+) -> Result<String, ReconcileError> {
+    if let Some(cluster) = &object.spec.cluster {
+        return Ok(cluster.clone());
+    }
+    if let Some(cluster) = &status.cluster_arn {
+        return Ok(cluster.clone());
+    }
+    let Some(reference) = &object.spec.cluster_ref else {
+        return Ok(String::new());
+    };
+    let namespace = object.namespace().unwrap_or_default();
+    let api: kube::Api<EcsCluster> = kube::Api::namespaced(ctx.client.clone(), &namespace);
+    match api.get_opt(&reference.name).await? {
+        Some(cluster) if super::is_ready(&cluster) => Ok(cluster
+            .status
+            .and_then(|s| s.cluster_arn)
+            .unwrap_or_default()),
+        found => Err(ReconcileError::waiting(
+            if found.is_some() {
+                "ClusterNotReady"
+            } else {
+                "ClusterNotFound"
+            },
+            format!(
+                "waiting for EcsCluster {} (spec.clusterRef) in namespace {namespace} to be Ready",
+                reference.name
+            ),
+        )),
+    }
 }
 
 /// A literal task definition: an ARN as it is, `family:revision` as it is, a bare family resolved
