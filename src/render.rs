@@ -342,20 +342,12 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                     .get(&(namespace.clone(), object.name.clone()))
                     .copied()
                     .unwrap_or(service::DEFAULT_DESIRED_COUNT_AT_CREATE);
-                let cluster = spec.cluster.clone().or_else(|| {
-                    spec.cluster_ref.as_ref().map(|r| {
-                        clusters
-                            .get(&(namespace.clone(), r.name.clone()))
-                            .cloned()
-                            .unwrap_or_else(|| {
-                                out.notes.push(format!(
-                                    "EcsService {}: EcsCluster {:?} is not among the rendered objects; assuming its name is {:?}",
-                                    object.name, r.name, r.name
-                                ));
-                                r.name.clone()
-                            })
-                    })
-                });
+                let cluster = resolve(
+                    object,
+                    (&spec.cluster, &spec.cluster_ref),
+                    (&clusters, "EcsCluster"),
+                    &mut out.notes,
+                );
                 service::create_request(&object.name, spec, resolved.as_deref(), initial, &[]).map(
                     |mut request| {
                         request.cluster = cluster.unwrap_or_default();
@@ -416,20 +408,12 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                     )]
                 }),
             Spec::CapacityProvider(spec) => {
-                let cluster = spec.cluster.clone().or_else(|| {
-                    spec.cluster_ref.as_ref().map(|r| {
-                        clusters
-                            .get(&(namespace.clone(), r.name.clone()))
-                            .cloned()
-                            .unwrap_or_else(|| {
-                                out.notes.push(format!(
-                                    "EcsCapacityProvider {}: EcsCluster {:?} is not among the rendered objects; assuming its name is {:?}",
-                                    object.name, r.name, r.name
-                                ));
-                                r.name.clone()
-                            })
-                    })
-                });
+                let cluster = resolve(
+                    object,
+                    (&spec.cluster, &spec.cluster_ref),
+                    (&clusters, "EcsCluster"),
+                    &mut out.notes,
+                );
                 capacity_provider::validate(&object.name, spec)
                     .into_result()
                     .map(|()| {
@@ -447,33 +431,17 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                     })
             }
             Spec::Task(spec) => {
-                let mut resolve = |reference: &Option<
-                    crate::api::service::LocalObjectReference,
-                >,
-                                   literal: &Option<String>,
-                                   found: &BTreeMap<(String, String), String>,
-                                   kind: &str| {
-                    literal.clone().or_else(|| {
-                        reference.as_ref().map(|r| {
-                            found
-                                .get(&(namespace.clone(), r.name.clone()))
-                                .cloned()
-                                .unwrap_or_else(|| {
-                                    out.notes.push(format!(
-                                        "EcsTask {}: {kind} {:?} is not among the rendered objects; assuming its name is {:?}",
-                                        object.name, r.name, r.name
-                                    ));
-                                    r.name.clone()
-                                })
-                        })
-                    })
-                };
-                let cluster = resolve(&spec.cluster_ref, &spec.cluster, &clusters, "EcsCluster");
+                let cluster = resolve(
+                    object,
+                    (&spec.cluster, &spec.cluster_ref),
+                    (&clusters, "EcsCluster"),
+                    &mut out.notes,
+                );
                 let family = resolve(
-                    &spec.task_definition_ref,
-                    &spec.task_definition,
-                    &task_families,
-                    "EcsTaskDefinition",
+                    object,
+                    (&spec.task_definition, &spec.task_definition_ref),
+                    (&task_families, "EcsTaskDefinition"),
+                    &mut out.notes,
                 );
                 task::validate(spec).into_result().map(|()| {
                     // In-cluster both come from the object's UID.
@@ -499,6 +467,34 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
         }
     }
     out
+}
+
+/// What a `literal` or a `reference` of `object` stands for: the literal, or the name the
+/// referenced object of `kind` resolves to among the rendered objects of its namespace (`found`),
+/// or, with a note, the reference's own name.
+fn resolve(
+    object: &SourceObject,
+    (literal, reference): (
+        &Option<String>,
+        &Option<crate::api::service::LocalObjectReference>,
+    ),
+    (found, kind): (&BTreeMap<(String, String), String>, &str),
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    literal.clone().or_else(|| {
+        reference.as_ref().map(|r| {
+            found
+                .get(&(object.namespace.clone(), r.name.clone()))
+                .cloned()
+                .unwrap_or_else(|| {
+                    notes.push(format!(
+                        "{} {}: {kind} {:?} is not among the rendered objects; assuming its name is {:?}",
+                        object.kind, object.name, r.name, r.name
+                    ));
+                    r.name.clone()
+                })
+        })
+    })
 }
 
 enum Spec {

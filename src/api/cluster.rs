@@ -49,7 +49,7 @@ use super::service::CapacityProviderStrategyItem;
     )
 )]
 #[x_kube(validation = Rule::new("has(self.clusterName) == has(oldSelf.clusterName)").message("clusterName cannot be added or removed after creation (it names the ECS cluster)").field_path(".clusterName"))]
-#[x_kube(validation = Rule::new("!has(self.defaultCapacityProviderStrategy) || self.defaultCapacityProviderStrategy.all(s, has(self.capacityProviders) && s.capacityProvider in self.capacityProviders)").message("a default capacity provider strategy may name only the cluster's capacity providers: list them in capacityProviders").field_path(".defaultCapacityProviderStrategy").reason(Reason::FieldValueInvalid))]
+#[x_kube(validation = Rule::new("!has(self.defaultCapacityProviderStrategy) || (has(self.capacityProviders) && self.defaultCapacityProviderStrategy.all(s, s.capacityProvider in self.capacityProviders))").message("a default capacity provider strategy may name only the cluster's capacity providers: list them in capacityProviders").field_path(".defaultCapacityProviderStrategy").reason(Reason::FieldValueInvalid))]
 #[serde(rename_all = "camelCase")]
 pub struct EcsClusterSpec {
     /// ECS cluster name (letters, digits, hyphens, underscores; up to 255). Defaults to

@@ -184,9 +184,9 @@ pub struct EcsTaskStatus {
     /// Containers that must exit 0 for the run to succeed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub essential_containers: Vec<String>,
-    /// The tasks' `startedBy`: finds them again after a crash.
+    /// The tasks' `startedBy` (this object's UID): finds them again after a crash.
     pub started_by: Option<String>,
-    /// When RunTask was first sent (RFC 3339).
+    /// When the run was started: pinned, just before its first RunTask (RFC 3339).
     pub start_time: Option<String>,
     /// When the last task stopped (RFC 3339).
     pub completion_time: Option<String>,

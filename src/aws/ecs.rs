@@ -45,7 +45,10 @@ pub enum ListedStatus {
 /// ECS, for the controllers; cloning shares the client, budgets, counters, batch queue and cache.
 #[derive(Clone)]
 pub struct EcsApi {
+    /// The SDK client (the calls of other resources live in sibling files: `clusters.rs`,
+    /// `tasks.rs`, `capacity_providers.rs`).
     pub(super) client: ecs::Client,
+    /// Budgets, counts, classifies and retries every call.
     pub(super) caller: Caller,
     services: Batcher<ServiceAnswer>,
     cache: Arc<Mutex<ServiceCache>>,
@@ -759,6 +762,7 @@ fn answers_of(
     found
 }
 
+/// An answer without the member it always carries: a broken answer, tried again.
 pub(super) fn missing(operation: &str, member: &str) -> AwsError {
     AwsError::local(
         super::error::AwsErrorKind::Transient,

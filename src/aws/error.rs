@@ -141,8 +141,6 @@ impl AwsError {
     }
 }
 
-/// Operations whose "not found" answers are about the resource they target (so NotFound), as
-/// opposed to creates and updates, where "not found" is about something the request names.
 /// The operations whose target is the cluster itself (an EcsCluster's writes).
 const CLUSTER_TARGETS: [&str; 3] = [
     "DeleteCluster",
@@ -150,6 +148,8 @@ const CLUSTER_TARGETS: [&str; 3] = [
     "PutClusterCapacityProviders",
 ];
 
+/// Operations whose "not found" answers are about the resource they target (so NotFound), as
+/// opposed to creates and updates, where "not found" is about something the request names.
 fn targets_existing_resource(operation: &str) -> bool {
     let name = operation.rsplit(':').next().unwrap_or(operation);
     ["Describe", "Delete", "Deregister", "List", "Untag"]

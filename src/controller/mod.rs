@@ -238,6 +238,31 @@ pub fn is_ready<K: runner::Managed>(object: &K) -> bool {
             .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
+/// The status of the EcsCluster `reference` names in `namespace`, once it is Ready: what
+/// `clusterRef` waits for (EcsService, EcsTask, EcsCapacityProvider).
+pub async fn ready_cluster(
+    ctx: &Context,
+    namespace: &str,
+    reference: &crate::api::service::LocalObjectReference,
+) -> Result<crate::api::EcsClusterStatus, ReconcileError> {
+    let api: kube::Api<crate::api::EcsCluster> =
+        kube::Api::namespaced(ctx.client.clone(), namespace);
+    match api.get_opt(&reference.name).await? {
+        Some(cluster) if is_ready(&cluster) => Ok(cluster.status.unwrap_or_default()),
+        found => Err(ReconcileError::waiting(
+            if found.is_some() {
+                "ClusterNotReady"
+            } else {
+                "ClusterNotFound"
+            },
+            format!(
+                "waiting for EcsCluster {} (spec.clusterRef) in namespace {namespace} to be Ready",
+                reference.name
+            ),
+        )),
+    }
+}
+
 /// Exponential backoff from 1 s, capped, with full jitter in its upper half so that many objects
 /// failing together (a throttled account) do not retry together.
 pub fn backoff(attempt: u32, max: Duration) -> Duration {

@@ -149,7 +149,7 @@ pub fn group_hashes(spec: &EcsClusterSpec) -> std::collections::BTreeMap<String,
             hash(serde_json::json!(defaults)),
         );
     }
-    if spec.capacity_providers.is_some() || spec.default_capacity_provider_strategy.is_some() {
+    if spec.capacity_providers.is_some() {
         groups.insert(
             "capacityProviders".to_owned(),
             hash(serde_json::json!([
@@ -198,6 +198,14 @@ pub fn validate(object_name: &str, spec: &EcsClusterSpec) -> FieldErrors {
         "spec.defaultCapacityProviderStrategy",
         &mut errors,
     );
+    if spec.default_capacity_provider_strategy.is_some() && spec.capacity_providers.is_none() {
+        // PutClusterCapacityProviders sets both lists whole: without the providers it would
+        // disassociate every one of them.
+        errors.push(
+            "spec.capacityProviders",
+            "a defaultCapacityProviderStrategy needs capacityProviders (PutClusterCapacityProviders sets both); list the cluster's providers",
+        );
+    }
     for (i, item) in strategy.iter().enumerate() {
         if !providers.contains(&item.capacity_provider) {
             errors.push(
@@ -312,6 +320,17 @@ mod tests {
         ] {
             assert!(paths.iter().any(|p| p == expected), "{expected}: {paths:?}");
         }
+    }
+
+    #[test]
+    fn a_strategy_without_the_providers_is_refused_rather_than_emptying_them() {
+        let spec = EcsClusterSpec {
+            default_capacity_provider_strategy: Some(vec![]),
+            ..Default::default()
+        };
+        let paths: Vec<String> = validate("c", &spec).0.into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["spec.capacityProviders"]);
+        assert!(!group_hashes(&spec).contains_key("capacityProviders"));
     }
 
     #[test]

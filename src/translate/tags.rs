@@ -117,6 +117,23 @@ impl TagChange {
     }
 }
 
+/// [`diff`], plus the operator's `owner` tags wherever the resource lacks them (a resource
+/// adopted, or tagged by hand since).
+pub fn diff_with_owner(desired: &[Tag], owner: &[Tag], observed: &[Tag]) -> TagChange {
+    let mut change = diff(desired, observed);
+    change.set.extend(
+        owner
+            .iter()
+            .filter(|t| {
+                !observed
+                    .iter()
+                    .any(|o| o.key == t.key && o.value == t.value)
+            })
+            .cloned(),
+    );
+    change
+}
+
 /// What differs between the user's `desired` tags and a resource's `observed` tags.
 pub fn diff(desired: &[Tag], observed: &[Tag]) -> TagChange {
     let user = |key: &str| !is_operator_key(key) && !is_aws_reserved(key);

@@ -13,9 +13,6 @@ use crate::api::service::{
 };
 use crate::api::task::{TaskOverride, TaskPropagateTags};
 
-/// Prefix of the `startedBy` of every task an EcsTask runs.
-pub const STARTED_BY_PREFIX: &str = "ecs-operator/";
-
 /// The ECS `RunTask` request.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -59,9 +56,11 @@ pub struct RunTaskRequest {
 }
 
 /// The `startedBy` of the tasks of the object with `uid`: ListTasks finds them by it after a
-/// crash, so the run is never started twice.
+/// crash, so the run is never started twice. The bare UID (36 characters): StartTask and
+/// ListTasks document `startedBy` as "Up to 36 letters ..." and users report ListTasks refusing
+/// longer ones, though RunTask's own reference allows 128.
 pub fn started_by(uid: &str) -> String {
-    format!("{STARTED_BY_PREFIX}{uid}")
+    uid.chars().take(36).collect()
 }
 
 /// RunTask's client token for the object with `uid` ("Up to 64 ASCII characters"; a UID is 36):
@@ -216,7 +215,7 @@ mod tests {
             serde_json::json!({
                 "cluster": "prod",
                 "taskDefinition": "migrate:3",
-                "startedBy": "ecs-operator/0b7c-uid",
+                "startedBy": "0b7c-uid",
                 "clientToken": "0b7c-uid"
             })
         );

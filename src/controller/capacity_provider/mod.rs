@@ -12,7 +12,7 @@ use super::error::ReconcileError;
 use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
 use crate::api::capacity_provider::EcsCapacityProviderStatus;
-use crate::api::{DeletionPolicy, EcsCapacityProvider, EcsCluster, ReconcileStatus};
+use crate::api::{DeletionPolicy, EcsCapacityProvider, ReconcileStatus};
 use crate::aws::gone_is_done;
 use crate::translate::{capacity_provider, tags};
 
@@ -69,23 +69,9 @@ impl Kind for CapacityProviders {
             return Ok(Some(cluster.clone()));
         }
         let namespace = object.namespace().unwrap_or_default();
-        let api: kube::Api<EcsCluster> = kube::Api::namespaced(ctx.client.clone(), &namespace);
-        match api.get_opt(&reference.name).await? {
-            Some(cluster) if super::is_ready(&cluster) => {
-                Ok(cluster.status.and_then(|s| s.cluster_name))
-            }
-            found => Err(ReconcileError::waiting(
-                if found.is_some() {
-                    "ClusterNotReady"
-                } else {
-                    "ClusterNotFound"
-                },
-                format!(
-                    "waiting for EcsCluster {} (spec.clusterRef) in namespace {namespace} to be Ready",
-                    reference.name
-                ),
-            )),
-        }
+        Ok(super::ready_cluster(ctx, &namespace, reference)
+            .await?
+            .cluster_name)
     }
 
     fn desired(

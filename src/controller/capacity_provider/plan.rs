@@ -198,16 +198,7 @@ pub fn plan(
             hash: desired.hash.clone(),
         });
     }
-    let mut change = tags::diff(&desired.tags, &provider.tags);
-    for tag in &desired.owner_tags {
-        if !provider
-            .tags
-            .iter()
-            .any(|t| t.key == tag.key && t.value == tag.value)
-        {
-            change.set.push(tag.clone());
-        }
-    }
+    let change = tags::diff_with_owner(&desired.tags, &desired.owner_tags, &provider.tags);
     if !change.is_empty() {
         steps.push(Step::Retag {
             arn: provider.arn.clone(),

@@ -78,15 +78,17 @@ impl Kind for Clusters {
                 configuration: spec.configuration.clone(),
                 service_connect_defaults: spec.service_connect_defaults.clone(),
             },
-            capacity: (spec.capacity_providers.is_some()
-                || spec.default_capacity_provider_strategy.is_some())
-            .then(|| cluster::PutClusterCapacityProvidersRequest {
-                cluster: name.clone(),
-                capacity_providers: spec.capacity_providers.clone().unwrap_or_default(),
-                default_capacity_provider_strategy: spec
-                    .default_capacity_provider_strategy
-                    .clone()
-                    .unwrap_or_default(),
+            // Only when the spec manages the providers (validation requires them with a
+            // strategy): PutClusterCapacityProviders replaces both lists.
+            capacity: spec.capacity_providers.as_ref().map(|providers| {
+                cluster::PutClusterCapacityProvidersRequest {
+                    cluster: name.clone(),
+                    capacity_providers: providers.clone(),
+                    default_capacity_provider_strategy: spec
+                        .default_capacity_provider_strategy
+                        .clone()
+                        .unwrap_or_default(),
+                }
             }),
             container_insights: spec
                 .settings

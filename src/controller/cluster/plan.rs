@@ -61,8 +61,8 @@ pub struct CleanupObserved {
     pub cluster: Option<ClusterObservation>,
     /// The services left in it: their names, each with the EcsService that owns it, if any.
     pub services: Vec<(String, Option<String>)>,
-    /// The tasks left running in it: their ids, each with its `startedBy` (an EcsTask's is
-    /// `ecs-operator/<uid>`, a service's its deployment id).
+    /// The tasks left running in it: their ids, each with its `startedBy` (an EcsTask's is its
+    /// UID, a service's its deployment id).
     pub tasks: Vec<(String, Option<String>)>,
     /// The Managed Instances capacity providers that belong to it ("You must first delete all
     /// capacity providers from the cluster"), each with the EcsCapacityProvider that owns it.
@@ -272,16 +272,7 @@ pub fn plan(
             hash: hash.clone(),
         });
     }
-    let mut change = tags::diff(&desired.tags, &cluster.tags);
-    for tag in &desired.owner_tags {
-        let present = cluster
-            .tags
-            .iter()
-            .any(|t| t.key == tag.key && t.value == tag.value);
-        if !present {
-            change.set.push(tag.clone());
-        }
-    }
+    let change = tags::diff_with_owner(&desired.tags, &desired.owner_tags, &cluster.tags);
     if !change.is_empty() {
         steps.push(Step::Retag {
             arn: cluster.arn.clone(),

@@ -437,24 +437,10 @@ async fn service_cluster(
         return Ok(String::new());
     };
     let namespace = object.namespace().unwrap_or_default();
-    let api: kube::Api<EcsCluster> = kube::Api::namespaced(ctx.client.clone(), &namespace);
-    match api.get_opt(&reference.name).await? {
-        Some(cluster) if super::is_ready(&cluster) => Ok(cluster
-            .status
-            .and_then(|s| s.cluster_arn)
-            .unwrap_or_default()),
-        found => Err(ReconcileError::waiting(
-            if found.is_some() {
-                "ClusterNotReady"
-            } else {
-                "ClusterNotFound"
-            },
-            format!(
-                "waiting for EcsCluster {} (spec.clusterRef) in namespace {namespace} to be Ready",
-                reference.name
-            ),
-        )),
-    }
+    Ok(super::ready_cluster(ctx, &namespace, reference)
+        .await?
+        .cluster_arn
+        .unwrap_or_default())
 }
 
 /// A literal task definition: an ARN as it is, `family:revision` as it is, a bare family resolved

@@ -610,19 +610,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     }
 
     let retag = {
-        let mut change = tags::diff(&desired.user_tags, &service.tags);
-        change.set.extend(
-            desired
-                .owner_tags
-                .iter()
-                .filter(|t| {
-                    !service
-                        .tags
-                        .iter()
-                        .any(|s| s.key == t.key && s.value == t.value)
-                })
-                .cloned(),
-        );
+        let change = tags::diff_with_owner(&desired.user_tags, &desired.owner_tags, &service.tags);
         (!change.is_empty()).then_some(change)
     };
 

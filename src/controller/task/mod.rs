@@ -16,7 +16,7 @@ use super::error::ReconcileError;
 use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Timing};
 use super::runner::Managed;
 use crate::api::task::EcsTaskStatus;
-use crate::api::{EcsCluster, EcsTask, EcsTaskDefinition, ReconcileStatus};
+use crate::api::{EcsTask, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::tasks::TaskFilter;
 use crate::aws::types::TaskObservation;
 use crate::aws::{AwsErrorKind, gone_is_done};
@@ -88,35 +88,10 @@ impl Kind for Tasks {
         let spec = &object.spec;
         let cluster = match (&spec.cluster, &spec.cluster_ref) {
             (Some(cluster), _) => cluster.clone(),
-            (None, Some(reference)) => {
-                let api: kube::Api<EcsCluster> =
-                    kube::Api::namespaced(ctx.client.clone(), &namespace);
-                let found = api.get_opt(&reference.name).await?;
-                match found {
-                    Some(cluster) if super::is_ready(&cluster) => cluster
-                        .status
-                        .and_then(|s| s.cluster_arn)
-                        .unwrap_or_default(),
-                    Some(_) => {
-                        return Err(ReconcileError::waiting(
-                            "ClusterNotReady",
-                            format!(
-                                "waiting for EcsCluster {} (spec.clusterRef) to be Ready",
-                                reference.name
-                            ),
-                        ));
-                    }
-                    None => {
-                        return Err(ReconcileError::waiting(
-                            "ClusterNotFound",
-                            format!(
-                                "waiting for EcsCluster {} (spec.clusterRef) in namespace {namespace}: it does not exist",
-                                reference.name
-                            ),
-                        ));
-                    }
-                }
-            }
+            (None, Some(reference)) => super::ready_cluster(ctx, &namespace, reference)
+                .await?
+                .cluster_arn
+                .unwrap_or_default(),
             (None, None) => String::new(),
         };
         let task_definition = match (&spec.task_definition, &spec.task_definition_ref) {

@@ -166,15 +166,17 @@ fn judge(status: &mut EcsTaskStatus) {
     let shown = failed.or_else(|| status.tasks.iter().rfind(|t| stopped(t)));
     status.stop_code = shown.and_then(|t| t.stop_code.clone());
     status.stopped_reason = shown.and_then(|t| t.stopped_reason.clone());
-    status.completion_time = if all_stopped {
-        status
-            .tasks
-            .iter()
-            .filter_map(|t| t.stopped_at.clone())
-            .max()
-    } else {
-        None
-    };
+    status.completion_time =
+        if all_stopped || (status.tasks.is_empty() && !status.failures.is_empty()) {
+            status
+                .tasks
+                .iter()
+                .filter_map(|t| t.stopped_at.clone())
+                .max()
+                .or(status.completion_time.take())
+        } else {
+            None
+        };
 }
 
 /// Fixes in status what the run is: the revision (by ARN) and its essential containers, the
@@ -188,6 +190,10 @@ fn pin(status: &mut EcsTaskStatus, desired: &Desired, revision: &TaskDefinitionR
     status.cluster_arn = Some(desired.request.cluster.clone());
 }
 
+/// How long ECS keeps reporting stopped tasks ("stopped tasks appear in the returned results for
+/// at least one hour").
+const STOPPED_TASK_RETENTION_SECONDS: i64 = 3600;
+
 /// The plan of a pass.
 pub fn plan(
     desired: &Desired,
@@ -198,10 +204,12 @@ pub fn plan(
     let mut next = status.clone();
     let mut notes = Vec::new();
     let started = !status.tasks.is_empty() || !status.failures.is_empty();
-    if !started && observed.tasks.is_empty() {
+    let wanted = usize::try_from(desired.request.count.unwrap_or(1)).unwrap_or(1);
+    if !started && observed.tasks.len() < wanted {
         // The run is pinned in status (a pass of its own, before RunTask): a RunTask repeated
         // after a crash is then the same request, and its client token returns the same tasks
-        // ("Requests with the same token in the same cluster are idempotent").
+        // ("Requests with the same token in the same cluster are idempotent"), the stopped
+        // ones too, which ListTasks by startedBy (RUNNING only) does not find.
         if let Some(arn) = &status.task_definition_arn {
             let mut request = desired.request.clone();
             request.task_definition = arn.clone();
@@ -223,7 +231,7 @@ pub fn plan(
                 Err(ReconcileError::waiting(
                     "TaskDefinitionNotFound",
                     format!(
-                        "task definition {} is not registered",
+                        "task definition {} is not registered (or not ACTIVE): register it, or correct spec.taskDefinition / spec.taskDefinitionRef",
                         desired.request.task_definition
                     ),
                 )),
@@ -242,7 +250,8 @@ pub fn plan(
             Ok(Progress::Progressing {
                 reason: "TaskStarting".into(),
                 message,
-                requeue: Duration::ZERO,
+                // Soon, but not at once: the next pass must see the pinned status in the cache.
+                requeue: timing.poll.min(Duration::from_secs(1)),
             }),
         );
     }
@@ -261,16 +270,34 @@ pub fn plan(
         ));
     }
     merge(&mut next, &observed.tasks, &mut notes);
-    for task in next.tasks.iter_mut() {
-        if observed.missing.contains(&task.task_arn) && !stopped(task) {
-            task.last_status = Some("STOPPED".into());
-            task.stopped_reason = Some(
-                "ECS no longer reports this task (it stopped over an hour before the operator looked again): its outcome is unknown".into(),
-            );
-            notes.push(Note::warning("TaskFailed", ending(task)));
+    // A task ECS does not report is gone only once ECS would have dropped it (stopped tasks
+    // stay "for at least one hour"); a task just started may not be visible yet.
+    let run_age = match (next.start_time.as_deref(), observed.now) {
+        (Some(start), Some(now)) => start
+            .parse::<Timestamp>()
+            .map_or(0, |start| now.as_second() - start.as_second()),
+        _ => 0,
+    };
+    if run_age > STOPPED_TASK_RETENTION_SECONDS {
+        for task in next.tasks.iter_mut() {
+            if observed.missing.contains(&task.task_arn) && !stopped(task) {
+                task.last_status = Some("STOPPED".into());
+                task.stopped_at = observed.now.map(|t| t.to_string());
+                task.stopped_reason = Some(
+                    "ECS no longer reports this task (it stopped over an hour before the operator looked again): its outcome is unknown".into(),
+                );
+                notes.push(Note::warning("TaskFailed", ending(task)));
+            }
         }
     }
     judge(&mut next);
+    if matches!(next.phase, Some(TaskPhase::Succeeded | TaskPhase::Failed))
+        && next.completion_time.is_none()
+    {
+        // Nothing stopped with a time (RunTask started nothing): finished as of this pass, so
+        // the TTL after finishing counts from here.
+        next.completion_time = observed.now.map(|t| t.to_string());
+    }
     let changed = next
         .run_hash
         .as_deref()

@@ -378,3 +378,42 @@ fn a_task_ecs_no_longer_reports_ends_the_run_as_unknown_not_running_forever() {
     };
     assert!(message.contains("no longer reports"), "{message}");
 }
+
+#[test]
+fn a_task_not_reported_right_after_the_run_is_waited_for_not_ended() {
+    let status = after_run(vec![task("t1", "PROVISIONING", None, &[])]);
+    let p = plan(
+        &desired(),
+        &Observed {
+            missing: vec!["arn:aws:ecs:us-east-1:1:task/prod/t1".into()],
+            now: now("2026-12-05T00:59:30Z"),
+            ..Default::default()
+        },
+        &status,
+        TIMING,
+    );
+    assert_eq!(p.status.phase, Some(TaskPhase::Pending));
+    assert!(matches!(p.outcome, Ok(Progress::Progressing { .. })));
+}
+
+#[test]
+fn fewer_tasks_found_than_asked_for_repeats_the_pinned_run_for_the_whole_set() {
+    let mut two = desired();
+    two.request.count = Some(2);
+    let status = pinned();
+    let p = plan(
+        &two,
+        &Observed {
+            tasks: vec![task("t1", "RUNNING", None, &[])],
+            now: now("2026-12-05T01:00:00Z"),
+            ..Default::default()
+        },
+        &status,
+        TIMING,
+    );
+    assert!(
+        matches!(p.steps.as_slice(), [Step::Run { .. }]),
+        "{:?}",
+        p.steps
+    );
+}
