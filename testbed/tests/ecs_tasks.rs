@@ -329,6 +329,12 @@ async fn run_task_refuses_what_ecs_refuses() {
     assert!(message.contains("up to 10 tasks"), "{message}");
     let (code, _) = refused(bed.run(&fargate).count(0).send().await);
     assert_eq!(code, "InvalidParameterException");
+    for started_by in ["has space", "colon:not-allowed", &"x".repeat(129)] {
+        let (code, message) = refused(bed.run(&fargate).started_by(started_by).send().await);
+        assert_eq!(code, "InvalidParameterException", "{started_by}");
+        assert!(message.starts_with("startedBy"), "{message}");
+    }
+
     let (_, message) = refused(
         bed.run(&fargate)
             .capacity_provider_strategy(
@@ -431,6 +437,16 @@ async fn run_task_refuses_what_ecs_refuses() {
         Some(&LaunchType::Ec2),
         "the default launch type"
     );
+    let allowed = bed
+        .ecs
+        .run_task()
+        .cluster("prod")
+        .task_definition(&ec2_only)
+        .started_by(format!("team/batch_{}", "x".repeat(117)))
+        .send()
+        .await
+        .expect("128 allowed characters");
+    assert_eq!(allowed.tasks().len(), 1);
 }
 
 #[tokio::test]

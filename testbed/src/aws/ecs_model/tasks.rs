@@ -468,6 +468,18 @@ impl EcsModel {
                 return Answer::Ok(json!({"tasks": tasks, "failures": []}));
             }
         }
+        // startedBy: "Up to 128 letters (uppercase and lowercase), numbers, hyphens (-), forward
+        // slash (/), and underscores (_) are allowed." (The refusal's text is the model's.)
+        if let Some(started_by) = body["startedBy"].as_str()
+            && (started_by.len() > 128
+                || !started_by
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_')))
+        {
+            return invalid(
+                "startedBy: up to 128 letters, numbers, hyphens (-), forward slashes (/) and underscores (_) are allowed.",
+            );
+        }
         let count = body["count"].as_i64().unwrap_or(1);
         if !(1..=MAX_TASKS_PER_RUN).contains(&count) {
             return invalid(
