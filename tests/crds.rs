@@ -295,3 +295,77 @@ fn cel_takes_an_external_service_without_a_task_definition_and_refuses_one_with(
         );
     }
 }
+
+/// [`cel_failures`] for an object named `name`.
+fn cel_failures_named(kind: &str, name: &str, spec: Value) -> Vec<String> {
+    let mut object = object(kind, spec);
+    object["metadata"]["name"] = json!(name);
+    match Validator::new().validate(&schema_of(kind), &object, None) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.to_string().lines().map(str::to_owned).collect(),
+    }
+}
+
+#[test]
+fn cel_refuses_capacity_provider_names_aws_reserves_whether_spec_or_metadata() {
+    let group = json!({"autoScalingGroupProvider": {"autoScalingGroupArn": "g"}});
+    assert!(cel_failures_named("EcsCapacityProvider", "pool", group.clone()).is_empty());
+    let failures = cel_failures_named("EcsCapacityProvider", "ECS-pool", group.clone());
+    assert!(
+        failures.iter().any(|f| f.contains("set spec.name")),
+        "{failures:?}"
+    );
+    let mut named = group.clone();
+    named["name"] = json!("pool");
+    assert!(cel_failures_named("EcsCapacityProvider", "fargate-pool", named.clone()).is_empty());
+    named["name"] = json!("aws-pool");
+    let failures = cel_failures_named("EcsCapacityProvider", "pool", named);
+    assert!(
+        failures.iter().any(|f| f.contains("reserved by AWS")),
+        "{failures:?}"
+    );
+    let mut both = group;
+    both["managedInstancesProvider"] = json!({"infrastructureRoleArn": "arn:aws:iam::1:role/r"});
+    assert!(!cel_failures_named("EcsCapacityProvider", "pool", both).is_empty());
+}
+
+#[test]
+fn cel_keeps_a_cluster_default_strategy_within_its_providers() {
+    let fine = json!({"capacityProviders": ["FARGATE"],
+                      "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]});
+    assert!(cel_failures("EcsCluster", fine, None).is_empty());
+    for bad in [
+        json!({"defaultCapacityProviderStrategy": []}),
+        json!({"capacityProviders": ["FARGATE"],
+               "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}),
+    ] {
+        let failures = cel_failures("EcsCluster", bad.clone(), None);
+        assert!(
+            failures
+                .iter()
+                .any(|f| f.contains("only the cluster's capacity providers")),
+            "{bad}: {failures:?}"
+        );
+    }
+}
+
+#[test]
+fn cel_wants_one_cluster_source_for_services_and_tasks() {
+    let task = json!({"cluster": "prod", "taskDefinition": "job"});
+    assert!(cel_failures("EcsTask", task.clone(), None).is_empty());
+    let mut both = task.clone();
+    both["clusterRef"] = json!({"name": "prod"});
+    assert!(!cel_failures("EcsTask", both, None).is_empty());
+    let neither = json!({"taskDefinition": "job"});
+    assert!(!cel_failures("EcsTask", neither, None).is_empty());
+
+    let mut by_ref = service_spec();
+    by_ref.as_object_mut().expect("spec").remove("cluster");
+    by_ref["clusterRef"] = json!({"name": "prod"});
+    assert!(cel_failures("EcsService", by_ref.clone(), None).is_empty());
+    let failures = cel_failures("EcsService", by_ref, Some(service_spec()));
+    assert!(
+        failures.iter().any(|f| f.contains("cannot be swapped")),
+        "{failures:?}"
+    );
+}

@@ -359,3 +359,35 @@ pub struct EcsCapacityProviderStatus {
     /// Hash of the provider settings last sent and accepted.
     pub applied_hash: Option<String>,
 }
+
+/// The EcsCapacityProvider CRD, with one rule the derive cannot place: an object without
+/// `spec.name` is named after `metadata.name`, which must then not start with a prefix AWS
+/// reserves ("The name can't be prefixed with "aws", "ecs", or "fargate"."). Only a rule at the
+/// root of the schema sees `metadata.name`, so the API server refuses such an object at admission.
+pub fn crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::ValidationRule;
+    use kube::CustomResourceExt;
+    let mut crd = EcsCapacityProvider::crd();
+    for version in &mut crd.spec.versions {
+        if let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        {
+            schema
+                .x_kubernetes_validations
+                .get_or_insert_with(Vec::new)
+                .push(ValidationRule {
+                    rule: "has(self.spec.name) || !['aws', 'ecs', 'fargate'].exists(p, self.metadata.name.lowerAscii().startsWith(p))".into(),
+                    message: Some(
+                        "metadata.name starts with aws, ecs or fargate, which AWS reserves for capacity provider names: set spec.name to another name".into(),
+                    ),
+                    field_path: None,
+                    reason: Some("FieldValueInvalid".into()),
+                    ..Default::default()
+                });
+        }
+    }
+    crd
+}

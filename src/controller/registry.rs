@@ -19,9 +19,8 @@ use super::scaling_policy::ScalingPolicies;
 use super::service::Services;
 use super::task::Tasks;
 use super::task_definition::TaskDefinitions;
-use crate::api::{
-    EcsCapacityProvider, EcsCluster, EcsScalingPolicy, EcsService, EcsTask, EcsTaskDefinition,
-};
+use crate::api::capacity_provider;
+use crate::api::{EcsCluster, EcsScalingPolicy, EcsService, EcsTask, EcsTaskDefinition};
 
 /// Completes when the controllers must stop (shared by all of them).
 pub type Stop = Shared<BoxFuture<'static, ()>>;
@@ -69,7 +68,7 @@ pub fn kinds() -> Vec<Registration> {
         Registration::of::<Clusters>(EcsCluster::crd, |ctx, stop| {
             runner::run(Clusters, ctx, stop).boxed()
         }),
-        Registration::of::<CapacityProviders>(EcsCapacityProvider::crd, |ctx, stop| {
+        Registration::of::<CapacityProviders>(capacity_provider::crd, |ctx, stop| {
             runner::run(CapacityProviders, ctx, stop).boxed()
         }),
         Registration::of::<TaskDefinitions>(EcsTaskDefinition::crd, |ctx, stop| {
