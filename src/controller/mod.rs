@@ -194,6 +194,27 @@ impl Context {
             .map(|_| format!("{namespace}/{name}")))
     }
 
+    /// [`Context::live_other_owner`] of a resource with `tags` that is not owned by `uid`;
+    /// `None` when it is (nothing to refuse).
+    pub async fn claimed_by_other<K>(
+        &self,
+        tags: &[crate::api::common::Tag],
+        uid: &str,
+    ) -> Result<Option<String>, ReconcileError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        use crate::translate::tags as t;
+        if t::is_owned_by(tags, uid) {
+            return Ok(None);
+        }
+        self.live_other_owner::<K>(t::value(tags, t::OWNER_UID), t::value(tags, t::OWNER), uid)
+            .await
+    }
+
     /// How long an account-wide listing answers drift checks: a tenth of the resync period
     /// (between 1 s and 2 min), so one listing serves the passes of a resync that its jitter
     /// spreads out, and out-of-band changes are seen at most that much later.

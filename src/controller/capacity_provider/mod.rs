@@ -130,15 +130,11 @@ impl Kind for CapacityProviders {
             .await?
             .filter(|p| p.status != "INACTIVE");
         let other_owner = match &provider {
-            Some(found) if !tags::is_owned_by(&found.tags, &desired.uid) => {
-                ctx.live_other_owner::<EcsCapacityProvider>(
-                    tags::value(&found.tags, tags::OWNER_UID),
-                    tags::value(&found.tags, tags::OWNER),
-                    &desired.uid,
-                )
-                .await?
+            Some(found) => {
+                ctx.claimed_by_other::<EcsCapacityProvider>(&found.tags, &desired.uid)
+                    .await?
             }
-            _ => None,
+            None => None,
         };
         Ok(Observed {
             provider,

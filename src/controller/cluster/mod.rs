@@ -121,15 +121,11 @@ impl Kind for Clusters {
             .await?
             .filter(|c| c.status != "INACTIVE");
         let other_owner = match &cluster {
-            Some(found) if !tags::is_owned_by(&found.tags, &desired.uid) => {
-                ctx.live_other_owner::<EcsCluster>(
-                    tags::value(&found.tags, tags::OWNER_UID),
-                    tags::value(&found.tags, tags::OWNER),
-                    &desired.uid,
-                )
-                .await?
+            Some(found) => {
+                ctx.claimed_by_other::<EcsCluster>(&found.tags, &desired.uid)
+                    .await?
             }
-            _ => None,
+            None => None,
         };
         Ok(Observed {
             cluster,
