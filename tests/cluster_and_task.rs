@@ -886,3 +886,83 @@ async fn a_service_and_its_scaling_policy_follow_a_referenced_cluster() {
 fn ready_policy(object: &ecs_operator::api::EcsScalingPolicy) -> bool {
     ready(object)
 }
+
+fn lose_answer_once(operation: &str) -> ecs_testbed::aws::proxy::FaultRule {
+    ecs_testbed::aws::proxy::FaultRule {
+        operation: operation.into(),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: ecs_testbed::aws::proxy::Fault::DropResponse,
+    }
+}
+
+#[tokio::test]
+async fn lost_answers_to_creates_and_runs_make_nothing_twice() {
+    let bed = Bed::start().await;
+    // AWS does the work and the answer never arrives, once for each create.
+    bed.proxy.set_faults(vec![
+        lose_answer_once("ecs:CreateCluster"),
+        lose_answer_once("ecs:CreateCapacityProvider"),
+        lose_answer_once("ecs:RunTask"),
+    ]);
+    ecs_testbed::aws::query::auto_scaling_group(bed.proxy.url(), "lost-instances")
+        .await
+        .expect("group");
+    create(
+        &clusters(&bed),
+        "EcsCluster",
+        "lost",
+        json!({"settings": {"containerInsights": "enabled"}}),
+    )
+    .await;
+    create(
+        &providers(&bed),
+        "EcsCapacityProvider",
+        "lost-pool",
+        json!({"autoScalingGroupProvider": {"autoScalingGroupArn": "lost-instances"}}),
+    )
+    .await;
+    bed.register_fargate("once", "job:1").await;
+    create(
+        &tasks(&bed),
+        "EcsTask",
+        "once",
+        fargate_task(&bed, json!({"taskDefinition": "once"})),
+    )
+    .await;
+    wait(&clusters(&bed), "lost", "Ready", ready).await;
+    wait(&providers(&bed), "lost-pool", "Ready", ready).await;
+    let done = wait(&tasks(&bed), "once", "Ready", ready).await;
+
+    // CreateCluster is repeated (the same arguments: ECS answers with the same cluster).
+    assert!(
+        bed.proxy.count("CreateCluster") >= 4,
+        "two by the bed, the lost one, its repeat"
+    );
+    let listed = bed.ecs.list_clusters().send().await.expect("clusters");
+    let named_lost = listed
+        .cluster_arns()
+        .iter()
+        .filter(|a| a.ends_with(":cluster/lost"))
+        .count();
+    assert_eq!(named_lost, 1);
+    // CreateCapacityProvider is not repeated: the next pass finds it by name and owner tags.
+    assert_eq!(bed.proxy.count("CreateCapacityProvider"), 1);
+    // RunTask is repeated with the same client token: still one task, the one in status.
+    assert!(bed.proxy.count("RunTask") >= 2);
+    let status = done.status.expect("status");
+    assert_eq!(status.tasks.len(), 1);
+    let started: Vec<String> = bed
+        .ecs
+        .list_tasks()
+        .cluster("prod")
+        .started_by(status.started_by.clone().expect("startedBy"))
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .expect("tasks")
+        .task_arns()
+        .to_vec();
+    assert_eq!(started, [status.tasks[0].task_arn.clone()]);
+}
