@@ -17,6 +17,7 @@ mod rollout;
 mod service_deployments;
 mod service_tasks;
 mod services;
+mod task_definitions;
 mod task_sets;
 mod tasks;
 mod upstream;
@@ -477,6 +478,7 @@ pub fn handles(service: &str, operation: &str) -> bool {
                 | "StopTask"
                 | "DescribeTasks"
                 | "ListTasks"
+                | "ListTaskDefinitions"
                 | "TagResource"
                 | "UntagResource"
                 | "ListTagsForResource"
@@ -782,6 +784,7 @@ impl EcsModel {
                 self.describe_services(upstream, &state, body).await
             }
             ("ecs", "ListServices") => self.list_services(upstream, &state, body).await,
+            ("ecs", "ListTaskDefinitions") => self.list_task_definitions(upstream, body).await,
             ("ecs", "ListServiceDeployments") => self.list_service_deployments(&state, body),
             ("ecs", "DescribeServiceDeployments") => {
                 self.describe_service_deployments(&state, body)
