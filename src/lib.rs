@@ -10,4 +10,5 @@ pub mod controller;
 pub mod crdgen;
 pub mod render;
 pub mod runtime;
+pub mod tools;
 pub mod translate;

@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use futures::FutureExt;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use ecs_operator::controller::{Context, ControllerConfig, registry};
 use ecs_operator::runtime;
 use ecs_operator::runtime::admin::{self, Role};
 use ecs_operator::runtime::leader::{self, Election, ElectionConfig};
 use ecs_operator::runtime::telemetry::{self, LogFormat};
-use ecs_operator::{crdgen, render};
+use ecs_operator::{crdgen, render, tools};
 
 /// Kubernetes operator for Amazon ECS task definitions, services and autoscaling.
 #[derive(Parser)]
@@ -43,6 +42,105 @@ enum Command {
         #[arg(short = 'f', long = "filename", value_name = "PATH")]
         path: PathBuf,
     },
+    /// Show the AWS calls applying the files would make now (the controllers' own plans against
+    /// live AWS reads; writes nothing). Exit 0: no change; 1: changes; 2: errors.
+    Diff {
+        /// A YAML/JSON file (multi-document) or a folder of them.
+        #[arg(short = 'f', long = "filename", value_name = "PATH")]
+        path: PathBuf,
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Print manifests that take over a running ECS cluster, its services, their task definitions
+    /// and their autoscaling (with the adopt annotation: applied, the operator writes nothing but
+    /// its owner tags). Reads AWS only.
+    Import {
+        /// The ECS cluster (name or ARN).
+        #[arg(long)]
+        cluster: String,
+        /// Only this service (repeatable); every ACTIVE service of the cluster when omitted.
+        #[arg(long = "service", value_name = "NAME")]
+        services: Vec<String>,
+        /// Namespace of the manifests.
+        #[arg(short = 'n', long, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        connection: AwsArgs,
+        /// Output format: YAML documents, or one JSON `List`.
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
+        output: Output,
+    },
+    /// Find what AWS would refuse when the files are applied (missing or inactive clusters,
+    /// providers and task definitions; a task definition that does not suit its launch type,
+    /// network or load balancers). Reads AWS only. Exit 0: nothing found; 1: findings; 2: errors.
+    Verify {
+        /// A YAML/JSON file (multi-document) or a folder of them.
+        #[arg(short = 'f', long = "filename", value_name = "PATH")]
+        path: PathBuf,
+        #[command(flatten)]
+        connection: AwsArgs,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+}
+
+/// How the tools print their results.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Output {
+    /// For people.
+    Text,
+    /// One JSON document.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Where `diff` finds Kubernetes and AWS.
+#[derive(clap::Args, Debug)]
+struct ConnectionArgs {
+    /// Kubeconfig file (otherwise $KUBECONFIG or ~/.kube/config).
+    #[arg(long, env = "ECS_OPERATOR_KUBECONFIG", value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (otherwise its current context).
+    #[arg(long, env = "ECS_OPERATOR_KUBE_CONTEXT")]
+    kube_context: Option<String>,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// Where `diff`, `import` and `verify` find AWS.
+#[derive(clap::Args, Debug)]
+struct AwsArgs {
+    /// AWS region (otherwise from the AWS default chain).
+    #[arg(long, alias = "region", env = "ECS_OPERATOR_AWS_REGION")]
+    aws_region: Option<String>,
+    /// AWS endpoint override.
+    #[arg(long, env = "ECS_OPERATOR_AWS_ENDPOINT_URL")]
+    aws_endpoint_url: Option<String>,
+}
+
+impl ConnectionArgs {
+    fn connection(&self) -> tools::Connection {
+        tools::Connection {
+            kubeconfig: self.kubeconfig.clone(),
+            kube_context: self.kube_context.clone(),
+            ..self.aws.connection()
+        }
+    }
+}
+
+impl AwsArgs {
+    fn connection(&self) -> tools::Connection {
+        tools::Connection {
+            aws_region: self.aws_region.clone(),
+            aws_endpoint_url: self.aws_endpoint_url.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Settings of `run`; every flag can also be set through its environment variable.
@@ -157,7 +255,195 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Crds { output_dir } => crds(output_dir),
         Command::Render { path } => render_command(&path),
+        Command::Diff {
+            path,
+            connection,
+            output,
+        } => block_on(diff_command(path, connection.connection(), output)),
+        Command::Import {
+            cluster,
+            services,
+            namespace,
+            connection,
+            output,
+        } => {
+            let request = tools::import::ImportRequest {
+                cluster,
+                services,
+                namespace,
+            };
+            block_on(import_command(request, connection.connection(), output))
+        }
+        Command::Verify {
+            path,
+            connection,
+            output,
+        } => block_on(verify_command(path, connection.connection(), output)),
     }
+}
+
+/// The objects in the files at `path` (notes on stderr); exit status 2 when they cannot be read.
+fn load_files(path: &std::path::Path) -> Result<Vec<render::SourceObject>, ExitCode> {
+    let (objects, notes) = render::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
+    for note in &notes {
+        eprintln!("note: {note}");
+    }
+    Ok(objects)
+}
+
+async fn verify_command(path: PathBuf, connection: tools::Connection, output: Output) -> ExitCode {
+    let objects = match load_files(&path) {
+        Ok(objects) => objects,
+        Err(code) => return code,
+    };
+    let aws = connection.aws().await;
+    let needs = tools::verify::needs(&objects);
+    let facts = match tools::verify::gather(&aws, &needs).await {
+        Ok(facts) => facts,
+        Err(e) => {
+            eprintln!("error: cannot read AWS: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let findings = tools::verify::check(&objects, &facts);
+    let printed = match output {
+        Output::Text => {
+            for finding in &findings {
+                println!(
+                    "{} {}/{}: {}: {}",
+                    finding.kind, finding.namespace, finding.name, finding.field, finding.message
+                );
+            }
+            if findings.is_empty() {
+                println!("{} objects: nothing AWS would refuse", objects.len());
+            }
+            true
+        }
+        _ => print_structured(&findings, output),
+    };
+    if !printed {
+        ExitCode::from(2)
+    } else if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn import_command(
+    request: tools::import::ImportRequest,
+    connection: tools::Connection,
+    output: Output,
+) -> ExitCode {
+    let aws = connection.aws().await;
+    let imported = match tools::import::import(&aws, &request).await {
+        Ok(imported) => imported,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for note in &imported.notes {
+        eprintln!("note: {note}");
+    }
+    let printed = match output {
+        Output::Json => print_structured(
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": imported.objects}),
+            output,
+        ),
+        _ => {
+            let mut documents = Vec::new();
+            for object in &imported.objects {
+                match serde_yaml::to_string(object) {
+                    Ok(yaml) => documents.push(yaml),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            print!("{}", documents.join("---\n"));
+            true
+        }
+    };
+    for problem in &imported.problems {
+        eprintln!("error: {problem}");
+    }
+    if printed && imported.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+/// Runs a tool command on a runtime of its own.
+fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints `value` as JSON or YAML.
+fn print_structured(value: &impl serde::Serialize, output: Output) -> bool {
+    let text = match output {
+        Output::Yaml => serde_yaml::to_string(value).map_err(|e| e.to_string()),
+        _ => serde_json::to_string_pretty(value)
+            .map(|j| j + "\n")
+            .map_err(|e| e.to_string()),
+    };
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            true
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            false
+        }
+    }
+}
+
+async fn diff_command(path: PathBuf, connection: tools::Connection, output: Output) -> ExitCode {
+    let mut objects = match load_files(&path) {
+        Ok(objects) => objects,
+        Err(code) => return code,
+    };
+    let ctx = match connection.context().await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("error: cannot reach Kubernetes: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tools::diff::default_namespace(&mut objects, ctx.client.default_namespace());
+    let previews = tools::diff::diff(ctx, &objects).await;
+    let printed = match output {
+        Output::Text => {
+            print!("{}", tools::diff::to_text(&previews));
+            true
+        }
+        _ => print_structured(&previews, output),
+    };
+    for preview in previews.iter().filter(|p| p.is_error()) {
+        eprintln!(
+            "error: {} {}/{}: {}: {}",
+            preview.kind, preview.namespace, preview.name, preview.reason, preview.message
+        );
+    }
+    if !printed {
+        return ExitCode::from(2);
+    }
+    ExitCode::from(tools::diff::exit_code(&previews))
 }
 
 fn crds(output_dir: Option<PathBuf>) -> ExitCode {
@@ -453,23 +739,7 @@ async fn run_controllers(
 /// The Kubernetes connection from `--kubeconfig`/`--kube-context`, else inferred (KUBECONFIG,
 /// ~/.kube/config, in-cluster).
 async fn kube_config(args: &RunArgs) -> Result<kube::Config, String> {
-    let options = KubeConfigOptions {
-        context: args.kube_context.clone(),
-        ..Default::default()
-    };
-    match (&args.kubeconfig, &args.kube_context) {
-        (Some(path), _) => {
-            let file = Kubeconfig::read_from(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            kube::Config::from_custom_kubeconfig(file, &options)
-                .await
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
-        (None, Some(_)) => kube::Config::from_kubeconfig(&options)
-            .await
-            .map_err(|e| e.to_string()),
-        (None, None) => kube::Config::infer().await.map_err(|e| e.to_string()),
-    }
+    tools::kube_config(args.kubeconfig.as_ref(), args.kube_context.as_deref()).await
 }
 
 /// `category=calls-per-second`.

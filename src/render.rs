@@ -94,6 +94,8 @@ pub struct ObjectError {
     pub file: PathBuf,
     /// Kind.
     pub kind: String,
+    /// Namespace (objects of one name in two namespaces are two objects).
+    pub namespace: String,
     /// Name.
     pub name: String,
     /// The problem.
@@ -105,6 +107,7 @@ impl ObjectError {
         Self {
             file: object.file.clone(),
             kind: object.kind.clone(),
+            namespace: object.namespace.clone(),
             name: object.name.clone(),
             error,
         }
@@ -312,6 +315,7 @@ pub fn render(objects: &[SourceObject]) -> Rendered {
                         ObjectError {
                             file: object.file.clone(),
                             kind: object.kind.clone(),
+                            namespace: object.namespace.clone(),
                             name: object.name.clone(),
                             error,
                         }

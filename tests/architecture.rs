@@ -93,12 +93,25 @@ fn translate_is_pure_and_imports_only_api() {
 #[test]
 fn only_the_aws_layer_knows_the_aws_sdk() {
     let mut found = Vec::new();
-    for dir in ["api", "translate", "controller", "runtime"] {
+    for dir in ["api", "translate", "controller", "runtime", "tools"] {
         found.extend(violations(dir, &["aws_sdk_", "aws_smithy", "aws_config"]));
     }
     assert!(
         found.is_empty(),
         "SDK types stay in aws/:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_command_line_tools_sit_on_top_and_nothing_imports_them() {
+    let mut found = Vec::new();
+    for dir in ["api", "translate", "aws", "controller", "runtime"] {
+        found.extend(violations(dir, &["crate::tools"]));
+    }
+    assert!(
+        found.is_empty(),
+        "tools/ (import, diff, verify) use the layers below; none of them uses tools/:\n{}",
         found.join("\n")
     );
 }

@@ -54,7 +54,13 @@ fn called() -> BTreeSet<String> {
     let mut all = BTreeSet::new();
     for (files, service, alias) in [
         (
-            &["ecs.rs", "clusters.rs", "tasks.rs", "capacity_providers.rs"][..],
+            &[
+                "ecs.rs",
+                "clusters.rs",
+                "tasks.rs",
+                "capacity_providers.rs",
+                "raw.rs",
+            ][..],
             "ecs",
             "ecs",
         ),

@@ -14,6 +14,12 @@ pub const VERSION: &str = "v1alpha1";
 /// Annotation (`"true"`) that lets an object take over an AWS resource of its name that it did
 /// not create (an ECS service, a scalable target).
 pub const ADOPT_ANNOTATION: &str = "ecs.operator.dev/adopt";
+
+/// With [`ADOPT_ANNOTATION`] on an EcsTaskDefinition: the revision number to take over when it
+/// holds the spec's content (the one a service runs, as `ecs-operator import` writes it), rather
+/// than the newest revision that does: adopting an identical later revision would roll every
+/// service that follows the object onto it.
+pub const ADOPT_REVISION_ANNOTATION: &str = "ecs.operator.dev/adopt-revision";
 /// Category shared by all kinds, so `kubectl get ecs` lists them together.
 pub const ECS_CATEGORY: &str = "ecs";
 

@@ -2,6 +2,7 @@
 //! safe to repeat: registers and puts set a target state, deletes of a missing object answer
 //! ObjectNotFoundException.
 
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +29,8 @@ pub const DESCRIBE_TARGETS_MAX: usize = 50;
 /// Application Auto Scaling for ECS services; cloning shares client, limits, counters and batches.
 #[derive(Clone)]
 pub struct AutoScalingApi {
-    client: aas::Client,
-    caller: Caller,
+    pub(super) client: aas::Client,
+    pub(super) caller: Caller,
     targets: Batcher<ScalableTargetObservation>,
     listing: Snapshot<ScalableTargetObservation>,
     /// Every ECS scaling policy, by resource id (drift of settled objects at resync).
@@ -536,6 +537,9 @@ fn action_of(a: &aas::types::ScheduledAction) -> ScheduledActionObservation {
         schedule: a.schedule().to_owned(),
         min_capacity: a.scalable_target_action().and_then(|t| t.min_capacity()),
         max_capacity: a.scalable_target_action().and_then(|t| t.max_capacity()),
+        timezone: a.timezone().map(str::to_owned),
+        start_time: a.start_time().map(|t| t.secs()),
+        end_time: a.end_time().map(|t| t.secs()),
     }
 }
 
@@ -555,4 +559,91 @@ fn group<V>(items: Vec<(String, V)>) -> HashMap<String, Vec<V>> {
         grouped.entry(resource_id).or_default().push(item);
     }
     grouped
+}
+
+/// Reads as Application Auto Scaling wrote them (see `raw.rs`), for `import`.
+impl AutoScalingApi {
+    /// The ECS scalable target of `resource_id` as Application Auto Scaling wrote it, if any.
+    pub async fn describe_scalable_target_raw(
+        &self,
+        resource_id: &str,
+    ) -> Result<Option<Value>, AwsError> {
+        let raw = super::raw::RawBody::default();
+        self.caller
+            .send(
+                ApiCategory::AutoScaling,
+                "DescribeScalableTargets",
+                Repeat::Safe,
+                || {
+                    self.client
+                        .describe_scalable_targets()
+                        .service_namespace(aas::types::ServiceNamespace::Ecs)
+                        .resource_ids(resource_id)
+                        .customize()
+                        .interceptor(raw.clone())
+                        .send()
+                },
+            )
+            .await?;
+        Ok(raw
+            .json()
+            .get("ScalableTargets")
+            .and_then(Value::as_array)
+            .and_then(|t| t.first().cloned()))
+    }
+
+    /// The scaling policies of `resource_id` as Application Auto Scaling wrote them (all pages).
+    pub async fn describe_policies_raw(&self, resource_id: &str) -> Result<Vec<Value>, AwsError> {
+        collect_pages("DescribeScalingPolicies", |next_token| async move {
+            let raw = super::raw::RawBody::default();
+            self.caller
+                .send(
+                    ApiCategory::AutoScaling,
+                    "DescribeScalingPolicies",
+                    Repeat::Safe,
+                    || {
+                        self.client
+                            .describe_scaling_policies()
+                            .service_namespace(aas::types::ServiceNamespace::Ecs)
+                            .resource_id(resource_id)
+                            .set_next_token(next_token.clone())
+                            .customize()
+                            .interceptor(raw.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            Ok(super::raw::page(&raw.json(), "ScalingPolicies"))
+        })
+        .await
+    }
+
+    /// The scheduled actions of `resource_id` as Application Auto Scaling wrote them (all pages).
+    pub async fn describe_scheduled_actions_raw(
+        &self,
+        resource_id: &str,
+    ) -> Result<Vec<Value>, AwsError> {
+        collect_pages("DescribeScheduledActions", |next_token| async move {
+            let raw = super::raw::RawBody::default();
+            self.caller
+                .send(
+                    ApiCategory::AutoScaling,
+                    "DescribeScheduledActions",
+                    Repeat::Safe,
+                    || {
+                        self.client
+                            .describe_scheduled_actions()
+                            .service_namespace(aas::types::ServiceNamespace::Ecs)
+                            .resource_id(resource_id)
+                            .set_next_token(next_token.clone())
+                            .customize()
+                            .interceptor(raw.clone())
+                            .send()
+                    },
+                )
+                .await?;
+            Ok(super::raw::page(&raw.json(), "ScheduledActions"))
+        })
+        .await
+    }
 }

@@ -15,6 +15,7 @@ pub mod ecs;
 pub mod error;
 pub mod limits;
 pub mod metrics;
+mod raw;
 mod read_ahead;
 pub mod sdk;
 pub mod snapshot;

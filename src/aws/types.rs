@@ -336,6 +336,12 @@ pub struct ScheduledActionObservation {
     pub min_capacity: Option<i32>,
     /// New maximum capacity.
     pub max_capacity: Option<i32>,
+    /// Its time zone, when it has one (UTC otherwise).
+    pub timezone: Option<String>,
+    /// When it starts to apply, in seconds since the epoch.
+    pub start_time: Option<i64>,
+    /// When it stops applying, in seconds since the epoch.
+    pub end_time: Option<i64>,
 }
 
 #[cfg(test)]

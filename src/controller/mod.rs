@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod error;
 pub mod metrics;
 pub mod pipeline;
+pub mod preview;
 pub mod registry;
 pub mod runner;
 pub mod scaling_policy;

@@ -21,9 +21,12 @@ use std::time::Duration;
 use kube::runtime::controller::Controller;
 use kube::runtime::events::{Event, EventType};
 
+use serde::Serialize;
+
 use super::Context;
 use super::error::ReconcileError;
 use super::runner::Managed;
+use crate::translate::tags::TagChange;
 
 /// An Event a pass wants published.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +79,60 @@ impl Note {
             ),
             secondary: None,
         }
+    }
+}
+
+/// One AWS call a step makes, as `ecs-operator diff` shows it: the plan's steps are the calls the
+/// controller would make, so a preview is exactly what a pass would do.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Call {
+    /// `service:Operation`, as IAM names it (`ecs:UpdateService`).
+    pub operation: String,
+    /// What it acts on: a name or an ARN.
+    pub target: String,
+    /// The members sent, in the AWS API's shape (`null` when the call takes only the target).
+    pub input: serde_json::Value,
+    /// What the call changes against what AWS holds, when that was compared (`path: before ->
+    /// after`, e.g. a new revision's content against the family's latest).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<String>,
+}
+
+impl Call {
+    /// A call of `operation` on `target` sending `input`.
+    pub fn new(operation: &str, target: impl Into<String>, input: impl Serialize) -> Self {
+        Self {
+            operation: operation.to_owned(),
+            target: target.into(),
+            input: serde_json::to_value(input).unwrap_or(serde_json::Value::Null),
+            changes: Vec::new(),
+        }
+    }
+
+    /// A call that sends nothing but its target.
+    pub fn bare(operation: &str, target: impl Into<String>) -> Self {
+        Self::new(operation, target, serde_json::Value::Null)
+    }
+
+    /// The UntagResource and TagResource calls of an ECS tag change (removals first, each only
+    /// when it has something to do).
+    pub fn tag_change(arn: &str, change: &TagChange) -> Vec<Self> {
+        let mut calls = Vec::new();
+        if !change.remove.is_empty() {
+            calls.push(Self::new(
+                "ecs:UntagResource",
+                arn,
+                serde_json::json!({ "tagKeys": change.remove }),
+            ));
+        }
+        if !change.set.is_empty() {
+            calls.push(Self::new(
+                "ecs:TagResource",
+                arn,
+                serde_json::json!({ "tags": change.set }),
+            ));
+        }
+        calls
     }
 }
 
@@ -274,6 +331,9 @@ pub trait Kind: Send + Sync + Sized + 'static {
         step: &Self::Step,
     ) -> impl Future<Output = Result<Self::Answer, ReconcileError>> + Send;
 
+    /// The AWS calls `step` makes (pure), for `ecs-operator diff`.
+    fn calls(step: &Self::Step) -> Vec<Call>;
+
     /// Records a write AWS accepted (pure): its effect on status and its Events.
     fn commit(
         step: Self::Step,
@@ -303,6 +363,12 @@ pub trait Kind: Send + Sync + Sized + 'static {
         status: &StatusOf<Self>,
         timing: Timing,
     ) -> CleanupPlan<Self>;
+
+    /// The watches behind the caches `lookups` reads, for a run without a controller (a preview):
+    /// a future that keeps them filled. `None` when the kind reads no cache.
+    fn drive_dependencies(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
+        None
+    }
 
     /// More triggers than the kind's own changes (another kind the objects depend on).
     fn watches(
@@ -361,7 +427,7 @@ pub async fn run_steps<K: Kind, O>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
     use std::sync::Mutex;
 
@@ -371,10 +437,14 @@ mod tests {
     use crate::aws::{AwsClients, AwsSettings};
     use crate::controller::ControllerConfig;
 
-    /// A kind whose writes succeed or fail as told, recording the calls.
-    struct Fake {
-        fail_at: Option<usize>,
-        calls: Mutex<Vec<usize>>,
+    /// A kind whose writes succeed or fail as told, recording the calls; its plan is three
+    /// steps (1, 2, 3) that end Ready.
+    #[derive(Default)]
+    pub(crate) struct Fake {
+        pub(crate) fail_at: Option<usize>,
+        pub(crate) calls: Mutex<Vec<usize>>,
+        /// Lookups that never finish (a watch that never fills).
+        pub(crate) hang_lookups: bool,
     }
 
     impl Kind for Fake {
@@ -397,6 +467,9 @@ mod tests {
             _: &Context,
             _: &EcsTaskDefinitionStatus,
         ) -> Result<(), ReconcileError> {
+            if self.hang_lookups {
+                futures::future::pending::<()>().await;
+            }
             Ok(())
         }
         fn desired(_: &EcsTaskDefinition, _: ()) -> Result<(), ReconcileError> {
@@ -412,7 +485,14 @@ mod tests {
             Ok(())
         }
         fn plan(_: &(), _: &(), status: &EcsTaskDefinitionStatus, _: Timing) -> KindPlan<Self> {
-            Plan::only(status.clone(), Err(ReconcileError::blocked("Unused", "")))
+            Plan::new(
+                status.clone(),
+                vec![1, 2, 3],
+                Ok(Progress::Ready {
+                    reason: "Done".into(),
+                    message: String::new(),
+                }),
+            )
         }
         async fn apply(&self, _: &Context, step: &usize) -> Result<i32, ReconcileError> {
             if let Ok(mut calls) = self.calls.lock() {
@@ -422,6 +502,9 @@ mod tests {
                 return Err(ReconcileError::waiting("Failed", format!("step {step}")));
             }
             Ok(i32::try_from(*step).unwrap_or_default() * 10)
+        }
+        fn calls(step: &usize) -> Vec<Call> {
+            vec![Call::bare("fake:Write", step.to_string())]
         }
         fn commit(
             step: usize,
@@ -450,7 +533,7 @@ mod tests {
         }
     }
 
-    async fn context() -> Context {
+    pub(crate) async fn context() -> Context {
         let aws = AwsClients::connect(&AwsSettings {
             region: Some("us-east-1".into()),
             endpoint_url: Some("http://127.0.0.1:9".into()),
@@ -481,10 +564,7 @@ mod tests {
     #[tokio::test]
     async fn every_step_succeeding_commits_all_and_keeps_the_outcome() {
         let ctx = context().await;
-        let fake = Fake {
-            fail_at: None,
-            calls: Mutex::new(Vec::new()),
-        };
+        let fake = Fake::default();
         let ran = run_steps(&fake, &ctx, three_steps()).await;
         assert_eq!(ran.status.revision, Some(30));
         let reasons: Vec<&str> = ran.notes.iter().map(|n| n.reason.as_str()).collect();
@@ -500,7 +580,7 @@ mod tests {
         let ctx = context().await;
         let fake = Fake {
             fail_at: Some(2),
-            calls: Mutex::new(Vec::new()),
+            ..Fake::default()
         };
         let ran = run_steps(&fake, &ctx, three_steps()).await;
         assert_eq!(

@@ -14,6 +14,7 @@ use super::Context;
 use super::capacity_provider::CapacityProviders;
 use super::cluster::Clusters;
 use super::pipeline::Kind;
+use super::preview::{Previewer, previewer};
 use super::runner;
 use super::scaling_policy::ScalingPolicies;
 use super::service::Services;
@@ -36,18 +37,22 @@ pub struct Registration {
     pub crd: fn() -> CustomResourceDefinition,
     /// Runs its controller with `ctx` until `stop`.
     pub run: fn(Arc<Context>, Stop) -> BoxFuture<'static, ()>,
+    /// Previews objects of the kind with `ctx` (`ecs-operator diff`).
+    pub previewer: fn(Arc<Context>) -> Previewer,
 }
 
 impl Registration {
     fn of<K: Kind>(
         crd: fn() -> CustomResourceDefinition,
         run: fn(Arc<Context>, Stop) -> BoxFuture<'static, ()>,
+        previewer: fn(Arc<Context>) -> Previewer,
     ) -> Self {
         Self {
             label: K::KIND,
             finalizer: K::FINALIZER,
             crd,
             run,
+            previewer,
         }
     }
 
@@ -65,26 +70,42 @@ impl Registration {
 /// Every managed kind, in the order their controllers start.
 pub fn kinds() -> Vec<Registration> {
     vec![
-        Registration::of::<Clusters>(EcsCluster::crd, |ctx, stop| {
-            runner::run(Clusters, ctx, stop).boxed()
-        }),
-        Registration::of::<CapacityProviders>(capacity_provider::crd, |ctx, stop| {
-            runner::run(CapacityProviders, ctx, stop).boxed()
-        }),
-        Registration::of::<TaskDefinitions>(EcsTaskDefinition::crd, |ctx, stop| {
-            runner::run(TaskDefinitions, ctx, stop).boxed()
-        }),
-        Registration::of::<Services>(EcsService::crd, |ctx, stop| {
-            let kind = Services::new(&ctx);
-            runner::run(kind, ctx, stop).boxed()
-        }),
-        Registration::of::<ScalingPolicies>(EcsScalingPolicy::crd, |ctx, stop| {
-            let kind = ScalingPolicies::new(&ctx);
-            runner::run(kind, ctx, stop).boxed()
-        }),
-        Registration::of::<Tasks>(EcsTask::crd, |ctx, stop| {
-            runner::run(Tasks, ctx, stop).boxed()
-        }),
+        Registration::of::<Clusters>(
+            EcsCluster::crd,
+            |ctx, stop| runner::run(Clusters, ctx, stop).boxed(),
+            |ctx| previewer(Clusters, ctx),
+        ),
+        Registration::of::<CapacityProviders>(
+            capacity_provider::crd,
+            |ctx, stop| runner::run(CapacityProviders, ctx, stop).boxed(),
+            |ctx| previewer(CapacityProviders, ctx),
+        ),
+        Registration::of::<TaskDefinitions>(
+            EcsTaskDefinition::crd,
+            |ctx, stop| runner::run(TaskDefinitions, ctx, stop).boxed(),
+            |ctx| previewer(TaskDefinitions, ctx),
+        ),
+        Registration::of::<Services>(
+            EcsService::crd,
+            |ctx, stop| {
+                let kind = Services::new(&ctx);
+                runner::run(kind, ctx, stop).boxed()
+            },
+            |ctx| previewer(Services::new(&ctx), ctx),
+        ),
+        Registration::of::<ScalingPolicies>(
+            EcsScalingPolicy::crd,
+            |ctx, stop| {
+                let kind = ScalingPolicies::new(&ctx);
+                runner::run(kind, ctx, stop).boxed()
+            },
+            |ctx| previewer(ScalingPolicies::new(&ctx), ctx),
+        ),
+        Registration::of::<Tasks>(
+            EcsTask::crd,
+            |ctx, stop| runner::run(Tasks, ctx, stop).boxed(),
+            |ctx| previewer(Tasks, ctx),
+        ),
     ]
 }
 

@@ -7,6 +7,7 @@
 
 pub mod capacity_provider;
 pub mod cluster;
+pub mod described;
 pub mod scaling;
 pub mod service;
 pub mod tags;

@@ -530,6 +530,18 @@ pub fn validate(spec: &EcsScalingPolicySpec) -> FieldErrors {
             format!("duplicate policy name {name:?}: policy names must be unique"),
         );
     }
+    // The schema's rule, checked here too so that `render`, `verify` and `import` see it:
+    // Application Auto Scaling itself allows any printable name.
+    let actions = spec
+        .scheduled_actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("spec.scheduledActions[{i}].name"), a.name.as_str()));
+    for (path, name) in names.iter().map(|(p, n)| (p.clone(), *n)).chain(actions) {
+        if name.contains([':', '/']) {
+            errors.push(path, format!("{name:?}: names may not contain ':' or '/'"));
+        }
+    }
 
     for (i, policy) in spec.target_tracking_policies.iter().enumerate() {
         let at = format!("spec.targetTrackingPolicies[{i}]");

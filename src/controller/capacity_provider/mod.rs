@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use self::plan::{Answer, CleanupObserved, Desired, Observed, Step};
 use super::Context;
 use super::error::ReconcileError;
-use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
+use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
 use crate::api::capacity_provider::EcsCapacityProviderStatus;
 use crate::api::{DeletionPolicy, EcsCapacityProvider, ReconcileStatus};
@@ -169,6 +169,27 @@ impl Kind for CapacityProviders {
                 Answer::Done
             }
         })
+    }
+
+    fn calls(step: &Step) -> Vec<Call> {
+        match step {
+            Step::Create { request, .. } => vec![Call::new(
+                "ecs:CreateCapacityProvider",
+                &request.name,
+                request,
+            )],
+            Step::Update { request, .. } => vec![Call::new(
+                "ecs:UpdateCapacityProvider",
+                &request.name,
+                request,
+            )],
+            Step::Retag { arn, change } => Call::tag_change(arn, change),
+            Step::Delete { name, cluster } => vec![Call::new(
+                "ecs:DeleteCapacityProvider",
+                name,
+                serde_json::json!({ "capacityProvider": name, "cluster": cluster }),
+            )],
+        }
     }
 
     fn commit(

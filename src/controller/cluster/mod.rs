@@ -9,7 +9,7 @@ use kube::ResourceExt;
 use self::plan::{Answer, CleanupObserved, Desired, Observed, Step};
 use super::Context;
 use super::error::ReconcileError;
-use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
+use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
 use crate::api::cluster::EcsClusterStatus;
 use crate::api::{DeletionPolicy, EcsCluster, EcsService, ReconcileStatus};
@@ -127,9 +127,25 @@ impl Kind for Clusters {
             }
             None => None,
         };
+        // Taking over a cluster the operator did not create: read it as ECS wrote it once, so
+        // the groups it already holds are not written again.
+        let held = match &cluster {
+            Some(found)
+                if desired.adopt
+                    && !tags::is_owned_by(&found.tags, &desired.uid)
+                    && other_owner.is_none() =>
+            {
+                match ctx.aws.ecs.describe_cluster_raw(&desired.name).await? {
+                    Some(described) => plan::held_groups(desired, &described, found),
+                    None => Default::default(),
+                }
+            }
+            _ => Default::default(),
+        };
         Ok(Observed {
             cluster,
             other_owner,
+            held,
         })
     }
 
@@ -163,6 +179,26 @@ impl Kind for Clusters {
                 Answer::Done
             }
         })
+    }
+
+    fn calls(step: &Step) -> Vec<Call> {
+        match step {
+            Step::Create { request, .. } => vec![Call::new(
+                "ecs:CreateCluster",
+                &request.cluster_name,
+                request,
+            )],
+            Step::Update { request, .. } => {
+                vec![Call::new("ecs:UpdateCluster", &request.cluster, request)]
+            }
+            Step::PutCapacityProviders { request, .. } => vec![Call::new(
+                "ecs:PutClusterCapacityProviders",
+                &request.cluster,
+                request,
+            )],
+            Step::Retag { arn, change } => Call::tag_change(arn, change),
+            Step::Delete { name } => vec![Call::bare("ecs:DeleteCluster", name)],
+        }
     }
 
     fn commit(step: Step, answer: Answer, status: &mut EcsClusterStatus, notes: &mut Vec<Note>) {

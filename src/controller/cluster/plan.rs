@@ -1,7 +1,7 @@
 //! The EcsCluster plan (pure): what to create, update, retag or delete, from the spec, what
 //! DescribeClusters reported and the status; and what each accepted write puts in status.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::api::ADOPT_ANNOTATION;
 use crate::api::cluster::EcsClusterStatus;
@@ -52,6 +52,56 @@ pub struct Observed {
     pub cluster: Option<ClusterObservation>,
     /// `namespace/name` of another live object whose tags claim the cluster.
     pub other_owner: Option<String>,
+    /// Groups of the spec the cluster already holds exactly (read only while taking over a
+    /// cluster the operator did not create): recorded as applied without a write.
+    pub held: BTreeSet<String>,
+}
+
+/// The update groups of `desired` that a cluster, as `DescribeClusters` wrote it (with settings
+/// and configurations), already holds, and the capacity group when its providers and strategy
+/// match. Taking over such a cluster then writes nothing for them.
+pub fn held_groups(
+    desired: &Desired,
+    described: &serde_json::Value,
+    cluster: &ClusterObservation,
+) -> BTreeSet<String> {
+    use crate::translate::described::holds;
+    let mut held = BTreeSet::new();
+    let settings_hold = desired.update.settings.iter().flatten().all(|wanted| {
+        described["settings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|s| s["name"] == wanted.name.as_str() && s["value"] == wanted.value.as_str())
+    });
+    let groups: [(&str, bool); 3] = [
+        ("settings", settings_hold),
+        (
+            "configuration",
+            holds(
+                &serde_json::to_value(&desired.update.configuration).unwrap_or_default(),
+                &described["configuration"],
+            ),
+        ),
+        (
+            "serviceConnectDefaults",
+            holds(
+                &serde_json::to_value(&desired.update.service_connect_defaults).unwrap_or_default(),
+                &described["serviceConnectDefaults"],
+            ),
+        ),
+    ];
+    for (group, holds) in groups {
+        if holds && desired.groups.contains_key(group) {
+            held.insert(group.to_owned());
+        }
+    }
+    if let Some(request) = &desired.capacity
+        && !capacity_drifted(request, cluster)
+    {
+        held.insert(CAPACITY_GROUP.to_owned());
+    }
+    held
 }
 
 /// What deletion found.
@@ -232,12 +282,19 @@ pub fn plan(
             }),
         );
     }
+    let mut next = next;
+    for group in &observed.held {
+        if let Some(hash) = desired.groups.get(group) {
+            next.applied.insert(group.clone(), hash.clone());
+        }
+    }
     let mut steps = Vec::new();
     let stale = |group: &str| {
         desired
             .groups
             .get(group)
             .is_some_and(|hash| status.applied.get(group) != Some(hash))
+            && !observed.held.contains(group)
     };
     let insights_drifted = desired.container_insights.is_some()
         && desired.container_insights != cluster.container_insights;

@@ -16,7 +16,7 @@ use kube::runtime::watcher;
 use self::plan::{Answer, CleanupObserved, Desired, Observed, Write};
 use super::Context;
 use super::error::ReconcileError;
-use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
+use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::{self, Managed};
 use crate::api::scaling_policy::EcsScalingPolicyStatus;
 use crate::api::service::SchedulingStrategy;
@@ -179,6 +179,12 @@ impl Kind for ScalingPolicies {
     const KIND: &'static str = "scaling_policy";
     const FINALIZER: &'static str = FINALIZER;
 
+    fn drive_dependencies(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
+        use futures::{FutureExt, StreamExt};
+        let stream = self.stream.lock().ok().and_then(|mut s| s.take())?;
+        Some(stream.for_each(|_| async {}).boxed())
+    }
+
     fn watches(
         &self,
         controller: Controller<EcsScalingPolicy>,
@@ -326,6 +332,64 @@ impl Kind for ScalingPolicies {
                 Answer::Done
             }
         })
+    }
+
+    fn calls(write: &Write) -> Vec<Call> {
+        const ECS_COUNT: &str = "ecs:service:DesiredCount";
+        let named = |resource_id: &str, member: &str, name: &str| {
+            serde_json::json!({
+                "ServiceNamespace": "ecs",
+                "ResourceId": resource_id,
+                "ScalableDimension": ECS_COUNT,
+                member: name,
+            })
+        };
+        match write {
+            Write::Register { request, .. } => vec![Call::new(
+                "application-autoscaling:RegisterScalableTarget",
+                &request.resource_id,
+                request,
+            )],
+            Write::Tag { arn, tags } => vec![Call::new(
+                "application-autoscaling:TagResource",
+                arn,
+                serde_json::json!({ "ResourceARN": arn, "Tags": tags }),
+            )],
+            Write::DeletePolicy { resource_id, name } => vec![Call::new(
+                "application-autoscaling:DeleteScalingPolicy",
+                name,
+                named(resource_id, "PolicyName", name),
+            )],
+            Write::PutPolicy(request) => vec![Call::new(
+                "application-autoscaling:PutScalingPolicy",
+                &request.policy_name,
+                request,
+            )],
+            Write::DeleteAction { resource_id, name } => vec![Call::new(
+                "application-autoscaling:DeleteScheduledAction",
+                name,
+                named(resource_id, "ScheduledActionName", name),
+            )],
+            Write::PutActions { requests, .. } => requests
+                .iter()
+                .map(|request| {
+                    Call::new(
+                        "application-autoscaling:PutScheduledAction",
+                        &request.scheduled_action_name,
+                        request,
+                    )
+                })
+                .collect(),
+            Write::Deregister { resource_id } => vec![Call::new(
+                "application-autoscaling:DeregisterScalableTarget",
+                resource_id,
+                serde_json::json!({
+                    "ServiceNamespace": "ecs",
+                    "ResourceId": resource_id,
+                    "ScalableDimension": ECS_COUNT,
+                }),
+            )],
+        }
     }
 
     fn commit(

@@ -254,6 +254,25 @@ fn action_holds(wanted: &PutScheduledActionRequest, seen: &ScheduledActionObserv
         && seen.max_capacity == wanted.scalable_target_action.max_capacity
 }
 
+/// Whether a scheduled action as AWS reports it runs in the time zone and window the spec sets
+/// ("If a time zone is not provided, UTC is used by default"; no start or end is none).
+fn action_window_holds(
+    wanted: &PutScheduledActionRequest,
+    seen: &ScheduledActionObservation,
+) -> bool {
+    let zone = |z: Option<&str>| z.unwrap_or("UTC").to_owned();
+    let epoch = |t: &Option<String>| {
+        t.as_deref().map(|t| {
+            t.parse::<k8s_openapi::jiff::Timestamp>()
+                .map(|t| t.as_second())
+                .ok()
+        })
+    };
+    zone(wanted.timezone.as_deref()) == zone(seen.timezone.as_deref())
+        && epoch(&wanted.start_time) == seen.start_time.map(Some)
+        && epoch(&wanted.end_time) == seen.end_time.map(Some)
+}
+
 /// The plan for one pass.
 pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicyStatus) -> Plan {
     let mut status = current.clone();
@@ -378,6 +397,27 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                     && seen.policy_type == policy.policy_type
                     && !policy_holds(policy, seen)
             });
+        // Never recorded as applied, but AWS holds it as the spec says (a policy taken over with
+        // its target, or put before an answer was lost): recorded without a write. Only where
+        // every member the spec sets is compared (customized metrics are not). A policy applied
+        // before is put when the spec changes: a member removed from the spec is not compared
+        // (AWS's default stands in for it), and only a put sends that default.
+        let comparable = !lost
+            && !status.applied.contains_key(&key)
+            && policy
+                .target_tracking_scaling_policy_configuration
+                .as_ref()
+                .is_none_or(|t| t.customized_metric_specification.is_none());
+        let held = observed.policies.iter().flatten().find(|seen| {
+            comparable
+                && seen.name == policy.policy_name
+                && seen.policy_type == policy.policy_type
+                && policy_holds(policy, seen)
+        });
+        if let Some(seen) = held {
+            record_policy(&mut status, policy, seen);
+            continue;
+        }
         match known.iter().find(|(name, _)| *name == policy.policy_name) {
             None => plan.put_policies.push(policy.clone()),
             // "You cannot change a TargetTrackingScaling policy to a non TargetTrackingScaling
@@ -430,6 +470,19 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
             && observed.actions.iter().flatten().any(|seen| {
                 seen.name == action.scheduled_action_name && !action_holds(action, seen)
             });
+        // Held as the spec says though never recorded (see the policies): recorded without a
+        // write.
+        let held = (!lost && exists && !drifted && !status.applied.contains_key(&key))
+            .then(|| {
+                observed.actions.iter().flatten().find(|seen| {
+                    seen.name == action.scheduled_action_name && action_window_holds(action, seen)
+                })
+            })
+            .flatten();
+        if let Some(seen) = held {
+            record_action(&mut status, action, std::slice::from_ref(seen));
+            continue;
+        }
         if !exists || drifted || status.applied.get(&key) != Some(&hash(action)) {
             // A bound removed from the spec: a put would keep the old one ("specify the
             // parameters that you want to change"), so the action is deleted and put anew.

@@ -303,6 +303,17 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
             canary.canary_percent.get_or_insert(5.0);
             canary.canary_bake_time_in_minutes.get_or_insert(10);
         }
+    } else {
+        // The circuit breaker, alarms and strategies belong to the ECS deployment controller
+        // (validation refuses them for CODE_DEPLOY and EXTERNAL): whatever ECS reports of them
+        // for another controller (its rolling defaults) is nothing to send or compare.
+        deployment.deployment_circuit_breaker = None;
+        deployment.alarms = None;
+        deployment.strategy = None;
+        deployment.bake_time_in_minutes = None;
+        deployment.lifecycle_hooks = None;
+        deployment.linear_configuration = None;
+        deployment.canary_configuration = None;
     }
     out.placement_constraints.get_or_insert_with(Vec::new);
     out.placement_strategy.get_or_insert_with(Vec::new);
@@ -464,6 +475,33 @@ mod tests {
             changed_members(&desired, &observed, &BTreeMap::new()),
             ["serviceConnectConfiguration"],
             "never applied: sent"
+        );
+    }
+
+    #[test]
+    fn rolling_defaults_reported_for_code_deploy_are_not_a_difference() {
+        let code_deploy = json!({"cluster": "prod", "taskDefinition": "web", "desiredCount": 2,
+            "deploymentController": {"type": "CODE_DEPLOY"}});
+        let settings = create_request("web", &spec(code_deploy), None, 1, &[])
+            .expect("code deploy")
+            .settings;
+        let mut reported = settings.clone();
+        reported.deployment_configuration = Some(DeploymentConfiguration {
+            maximum_percent: Some(200),
+            minimum_healthy_percent: Some(100),
+            deployment_circuit_breaker: Some(DeploymentCircuitBreaker::default()),
+            strategy: Some(DeploymentStrategy::Rolling),
+            bake_time_in_minutes: Some(0),
+            alarms: Some(DeploymentAlarms::default()),
+            ..Default::default()
+        });
+        let desired = member_values(&settings);
+        let observed = member_values(&reported);
+        assert!(
+            changed_members(&desired, &observed, &BTreeMap::new()).is_empty(),
+            "{:?} against {:?}",
+            desired["deploymentConfiguration"],
+            observed["deploymentConfiguration"]
         );
     }
 

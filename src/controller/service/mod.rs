@@ -22,7 +22,7 @@ use self::plan::{Desired, Observed, TaskDefinitionTarget};
 use self::writes::{Answer, CleanupObserved, Write};
 use super::Context;
 use super::error::ReconcileError;
-use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Timing};
+use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Timing};
 use super::runner::{self, Managed};
 use crate::api::service::{DeploymentControllerType, DeploymentStrategy, EcsServiceStatus};
 use crate::api::{
@@ -153,6 +153,16 @@ impl Kind for Services {
             })
     }
 
+    fn drive_dependencies(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
+        use futures::{FutureExt, StreamExt};
+        let (td_stream, policy_stream) = self.streams.lock().ok().and_then(|mut s| s.take())?;
+        Some(
+            futures::stream::select(td_stream.map(|_| ()), policy_stream.map(|_| ()))
+                .for_each(|()| async {})
+                .boxed(),
+        )
+    }
+
     fn validate(object: &EcsService) -> Result<(), ReconcileError> {
         service::validate(&object.name_any(), &object.spec).into_result()?;
         Ok(())
@@ -236,6 +246,27 @@ impl Kind for Services {
                 ecs.unfollow_service(cluster, name);
                 Ok(Answer::Done)
             }
+        }
+    }
+
+    fn calls(write: &Write) -> Vec<Call> {
+        match write {
+            Write::Create { request, .. } => vec![Call::new(
+                "ecs:CreateService",
+                &request.service_name,
+                request,
+            )],
+            Write::Update { request, .. } => {
+                vec![Call::new("ecs:UpdateService", &request.service, request)]
+            }
+            Write::Delete { cluster, name, .. } => vec![Call::new(
+                "ecs:DeleteService",
+                name,
+                serde_json::json!({ "cluster": cluster, "service": name, "force": true }),
+            )],
+            Write::Retag { arn, change, .. } => Call::tag_change(arn, change),
+            // Bookkeeping of the read-ahead, not a call.
+            Write::Unfollow { .. } => Vec::new(),
         }
     }
 

@@ -13,7 +13,7 @@ use kube::ResourceExt;
 use self::plan::{Answer, Desired, Observed, Step};
 use super::Context;
 use super::error::ReconcileError;
-use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Timing};
+use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Timing};
 use super::runner::Managed;
 use crate::api::task::EcsTaskStatus;
 use crate::api::{EcsTask, EcsTaskDefinition, ReconcileStatus};
@@ -226,6 +226,27 @@ impl Kind for Tasks {
                     Err(error) => Err(error.into()),
                 }
             }
+        }
+    }
+
+    fn calls(step: &Step) -> Vec<Call> {
+        match step {
+            Step::Run { request } => vec![Call::new(
+                "ecs:RunTask",
+                &request.task_definition,
+                request.as_ref(),
+            )],
+            Step::Stop {
+                cluster,
+                task,
+                reason,
+            } => vec![Call::new(
+                "ecs:StopTask",
+                task,
+                serde_json::json!({ "cluster": cluster, "task": task, "reason": reason }),
+            )],
+            // A Kubernetes deletion of the finished object, not an AWS call.
+            Step::Expire { .. } => Vec::new(),
         }
     }
 

@@ -12,14 +12,15 @@ use kube::ResourceExt;
 use self::plan::{Answer, CurrentState, Desired, Observed, OwnedRevision, RevisionUser, Step};
 use super::Context;
 use super::error::ReconcileError;
-use super::pipeline::{CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
+use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
+use crate::api::common::{ADOPT_ANNOTATION, ADOPT_REVISION_ANNOTATION, Tag};
 use crate::api::task_definition::EcsTaskDefinitionStatus;
 use crate::api::{DeletionPolicy, EcsService, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::gone_is_done;
 use crate::aws::snapshot::Lookup;
 use crate::aws::types::RevisionStatus;
-use crate::translate::{short_hash, tags, task_definition};
+use crate::translate::{described, short_hash, tags, task_definition};
 
 /// Finalizer that keeps an object until its revisions are dealt with.
 pub const FINALIZER: &str = "ecs.operator.dev/task-definition";
@@ -83,10 +84,10 @@ impl Kind for TaskDefinitions {
         &self,
         object: &EcsTaskDefinition,
         ctx: &Context,
-        (desired, _): &Self::Desired,
+        (desired, owner): &Self::Desired,
         status: &EcsTaskDefinitionStatus,
     ) -> Result<Observed, ReconcileError> {
-        observe(object, ctx, desired, status).await
+        observe(object, ctx, desired, owner, status).await
     }
 
     fn plan(
@@ -98,7 +99,7 @@ impl Kind for TaskDefinitions {
         plan::pipeline_plan(
             desired,
             owner,
-            plan::plan(desired, observed, status),
+            plan::plan(desired, owner, observed, status),
             status,
         )
     }
@@ -126,6 +127,28 @@ impl Kind for TaskDefinitions {
                 gone_is_done(ecs.deregister_task_definition(arn).await)?;
                 Ok(Answer::Done)
             }
+        }
+    }
+
+    fn calls(step: &Step) -> Vec<Call> {
+        match step {
+            Step::Register {
+                request,
+                owner_tags,
+                family,
+                ..
+            } => {
+                let mut input = serde_json::to_value(request.as_ref()).unwrap_or_default();
+                let mut tags = request.tags.clone().unwrap_or_default();
+                tags.retain(|t| !owner_tags.iter().any(|o| o.key == t.key));
+                tags.extend(owner_tags.iter().cloned());
+                if let Some(members) = input.as_object_mut() {
+                    members.insert("tags".into(), serde_json::json!(tags));
+                }
+                vec![Call::new("ecs:RegisterTaskDefinition", family, input)]
+            }
+            Step::Retag { arn, change, .. } => Call::tag_change(arn, change),
+            Step::Deregister { arn, .. } => vec![Call::bare("ecs:DeregisterTaskDefinition", arn)],
         }
     }
 
@@ -250,6 +273,7 @@ async fn observe(
     object: &EcsTaskDefinition,
     ctx: &Context,
     desired: &Desired,
+    owner_tags: &[Tag],
     status: &EcsTaskDefinitionStatus,
 ) -> Result<Observed, ReconcileError> {
     let mut observed = Observed::default();
@@ -282,9 +306,106 @@ async fn observe(
         });
     }
     if !matches!(observed.current, Some(CurrentState::Active { .. })) {
-        observed.unrecorded = scan_unrecorded(object, ctx, &desired.family, status).await?;
+        let adopting = object
+            .annotations()
+            .get(ADOPT_ANNOTATION)
+            .is_some_and(|v| v == "true")
+            && status.task_definition_arn.is_none();
+        observed.unrecorded = if adopting {
+            let named = object
+                .annotations()
+                .get(ADOPT_REVISION_ANNOTATION)
+                .and_then(|r| r.trim().parse::<i32>().ok());
+            scan_adoptable(object, ctx, desired, owner_tags, named).await?
+        } else {
+            scan_unrecorded(object, ctx, &desired.family, status).await?
+        };
     }
     Ok(observed)
+}
+
+/// For an object with the adopt annotation that records no revision yet: the newest ACTIVE
+/// revisions of its family (at most [`ADOPTION_SCAN_LIMIT`]; only revision `named` when the
+/// adopt-revision annotation names one) that carry its UID, or that carry no live owner (none,
+/// or an object that no longer exists) and hold exactly the desired content (registered by hand or by another tool), newest first. Each
+/// is read once, as ECS wrote it. Revisions of its own come back alone when there are any;
+/// otherwise at most one unowned revision (the newest holding the content), so the plan never
+/// tracks (and later deregisters) unowned revisions it did not adopt.
+async fn scan_adoptable(
+    object: &EcsTaskDefinition,
+    ctx: &Context,
+    desired: &Desired,
+    owner_tags: &[Tag],
+    named: Option<i32>,
+) -> Result<Vec<OwnedRevision>, ReconcileError> {
+    let uid = object.uid().unwrap_or_default();
+    let arns = match named {
+        Some(revision) => vec![format!("{}:{revision}", desired.family)],
+        None => {
+            ctx.aws
+                .ecs
+                .active_revisions_above(&desired.family, 0, ADOPTION_SCAN_LIMIT)
+                .await?
+        }
+    };
+    let mut found = Vec::new();
+    let mut unowned: Option<OwnedRevision> = None;
+    for arn in arns {
+        let Some(raw) = ctx.aws.ecs.describe_task_definition_raw(&arn).await? else {
+            continue;
+        };
+        let described = &raw["taskDefinition"];
+        if described["status"] != "ACTIVE" {
+            continue;
+        }
+        let revision_tags: Vec<Tag> =
+            serde_json::from_value(raw["tags"].clone()).unwrap_or_default();
+        let owned = tags::is_owned_by(&revision_tags, &uid);
+        let same_and_free = !owned
+            && unowned.is_none()
+            && described::task_definition_body(described)
+                .is_ok_and(|body| described::same_task_definition(&desired.request, &body))
+            // Free: no owner, or an owner that is gone (deleted with deletionPolicy: Retain,
+            // or its cluster rebuilt) and so cannot manage it too.
+            && (tags::value(&revision_tags, tags::OWNER_UID).is_none()
+                || ctx
+                    .claimed_by_other::<EcsTaskDefinition>(&revision_tags, &uid)
+                    .await?
+                    .is_none());
+        if !owned && !same_and_free {
+            continue;
+        }
+        let revision = OwnedRevision {
+            arn: described["taskDefinitionArn"]
+                .as_str()
+                .unwrap_or(&arn)
+                .to_owned(),
+            revision: described["revision"]
+                .as_i64()
+                .and_then(|r| i32::try_from(r).ok())
+                .unwrap_or_else(|| task_definition::revision_of_arn(&arn)),
+            content_hash: if owned {
+                tags::value(&revision_tags, tags::CONTENT_HASH).map(str::to_owned)
+            } else {
+                Some(desired.hash.clone())
+            },
+            missing_owner_tags: if owned {
+                Vec::new()
+            } else {
+                owner_tags.to_vec()
+            },
+            tags: revision_tags,
+        };
+        if owned {
+            found.push(revision);
+        } else {
+            unowned = Some(revision);
+        }
+    }
+    if found.is_empty() {
+        found.extend(unowned);
+    }
+    Ok(found)
 }
 
 /// Revisions of `family` newer than every recorded one that carry this object's UID, newest first
@@ -319,6 +440,7 @@ async fn scan_unrecorded(
                 revision: revision.revision,
                 content_hash: tags::value(&revision_tags, tags::CONTENT_HASH).map(str::to_owned),
                 tags: revision_tags,
+                missing_owner_tags: Vec::new(),
             });
         }
     }

@@ -3,7 +3,7 @@
 //! re-register after drift), which revisions to start tracking, which tags to change in place and
 //! which old revisions to deregister. No I/O; every case is unit-tested below.
 
-use crate::api::common::Tag;
+use crate::api::common::{ADOPT_ANNOTATION, Tag};
 use crate::api::task_definition::{
     EcsTaskDefinitionStatus, RegisteredRevision, TaskDefinitionBody,
 };
@@ -41,7 +41,9 @@ pub enum CurrentState {
 }
 
 /// A revision carrying this object's owner tag that the status does not record (a crash between
-/// RegisterTaskDefinition and the status write left it behind).
+/// RegisterTaskDefinition and the status write left it behind), or, for an object with the adopt
+/// annotation, an untagged revision holding exactly the desired content (registered outside the
+/// operator: taken over without registering it again).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OwnedRevision {
     /// Its ARN.
@@ -52,6 +54,8 @@ pub struct OwnedRevision {
     pub content_hash: Option<String>,
     /// All its tags.
     pub tags: Vec<Tag>,
+    /// The owner tags it lacks (a revision registered outside the operator), added on adoption.
+    pub missing_owner_tags: Vec<Tag>,
 }
 
 /// What the observe step found.
@@ -122,7 +126,12 @@ pub fn tags_stale(desired: &Desired, status: &EcsTaskDefinitionStatus) -> bool {
 }
 
 /// The plan for one pass.
-pub fn plan(desired: &Desired, observed: &Observed, status: &EcsTaskDefinitionStatus) -> Plan {
+pub fn plan(
+    desired: &Desired,
+    owner_tags: &[Tag],
+    observed: &Observed,
+    status: &EcsTaskDefinitionStatus,
+) -> Plan {
     let recorded = recorded_matches(desired, status);
     let adoptable = observed.unrecorded.iter().find(|r| {
         r.content_hash
@@ -193,13 +202,18 @@ pub fn plan(desired: &Desired, observed: &Observed, status: &EcsTaskDefinitionSt
     };
 
     let retag = match &current {
+        // The owner tags too: an adopted revision whose first tag call failed gets them here.
         Current::Keep { .. } if tags_stale(desired, status) => match &observed.current {
             Some(CurrentState::Active { tags: Some(found) }) => {
-                Some(tags::diff(&desired.tags, found))
+                Some(tags::diff_with_owner(&desired.tags, owner_tags, found))
             }
             _ => None,
         },
-        Current::Adopt(r) => Some(tags::diff(&desired.tags, &r.tags)),
+        Current::Adopt(r) => {
+            let mut change = tags::diff(&desired.tags, &r.tags);
+            change.set.extend(r.missing_owner_tags.iter().cloned());
+            Some(change)
+        }
         _ => None,
     }
     .filter(|change| !change.is_empty());
@@ -329,10 +343,17 @@ pub fn pipeline_plan(
         Current::Adopt(adopted) => {
             notes.push(Note::normal(
                 "Adopted",
-                format!(
-                    "adopted revision {} registered earlier for this content",
-                    adopted.revision
-                ),
+                if adopted.missing_owner_tags.is_empty() {
+                    format!(
+                        "adopted revision {} registered earlier for this content",
+                        adopted.revision
+                    )
+                } else {
+                    format!(
+                        "took over revision {}, registered outside the operator with exactly this content ({ADOPT_ANNOTATION}); nothing registered",
+                        adopted.revision
+                    )
+                },
             ));
             record_current(
                 &mut status,

@@ -64,3 +64,23 @@ fn resource_id_from_cluster_arn_uses_the_name() {
     );
     assert_eq!(resource_id("prod", "web"), "service/prod/web");
 }
+
+#[test]
+fn names_with_a_colon_or_slash_are_refused_as_the_schema_does() {
+    let spec: EcsScalingPolicySpec = serde_json::from_value(serde_json::json!({
+        "resourceId": "service/prod/web", "minCapacity": 1, "maxCapacity": 2,
+        "targetTrackingPolicies": [{"policyName": "cpu:50", "targetValue": 50.0,
+            "predefinedMetric": {"type": "ECSServiceAverageCPUUtilization"}}],
+        "scheduledActions": [{"name": "night/weekday", "schedule": "cron(0 22 * * ? *)", "minCapacity": 1},
+                             {"name": "morning", "schedule": "cron(0 6 * * ? *)", "minCapacity": 2}]
+    }))
+    .expect("spec");
+    let paths: Vec<String> = validate(&spec).0.into_iter().map(|e| e.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "spec.targetTrackingPolicies[0].policyName",
+            "spec.scheduledActions[0].name"
+        ]
+    );
+}

@@ -95,6 +95,7 @@ fn found(cluster: ClusterObservation) -> Observed {
     Observed {
         cluster: Some(cluster),
         other_owner: None,
+        held: BTreeSet::new(),
     }
 }
 
@@ -247,9 +248,59 @@ fn a_cluster_this_object_did_not_create_is_refused_unless_adopted() {
     let owned = Observed {
         cluster: Some(foreign),
         other_owner: Some("ns/other".into()),
+        held: BTreeSet::new(),
     };
     let p = plan(&adopting, &owned, &EcsClusterStatus::default(), TIMING);
     assert!(p.steps.is_empty(), "another live owner is never overridden");
+}
+
+#[test]
+fn taking_over_a_cluster_that_holds_the_spec_writes_only_the_owner_tags() {
+    let mut with_configuration = spec();
+    with_configuration.configuration = Some(
+        serde_json::from_value(serde_json::json!({
+            "executeCommandConfiguration": {"logging": "DEFAULT"}
+        }))
+        .expect("configuration"),
+    );
+    let mut d = desired(&with_configuration);
+    d.adopt = true;
+    let mut foreign = matching(&d);
+    foreign.tags.retain(|t| !tags::is_operator_key(&t.key));
+    // As DescribeClusters writes it: more than the spec sets, in its own order.
+    let described = serde_json::json!({
+        "clusterName": "prod",
+        "settings": [{"name": "containerInsights", "value": "enhanced"}],
+        "configuration": {"executeCommandConfiguration": {"logging": "DEFAULT", "kmsKeyId": null}},
+    });
+    let held = held_groups(&d, &described, &foreign);
+    assert_eq!(
+        held.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["capacityProviders", "configuration", "settings"]
+    );
+    let observed = Observed {
+        cluster: Some(foreign.clone()),
+        other_owner: None,
+        held,
+    };
+    let p = plan(&d, &observed, &EcsClusterStatus::default(), TIMING);
+    assert!(
+        p.steps.iter().all(|s| matches!(s, Step::Retag { .. })),
+        "{:?}",
+        p.steps
+    );
+    assert_eq!(
+        p.status.applied, d.groups,
+        "held groups are recorded as applied"
+    );
+
+    // What the cluster does not hold is still written.
+    let mut other = described.clone();
+    other["settings"][0]["value"] = serde_json::json!("disabled");
+    other["configuration"]["executeCommandConfiguration"]["logging"] = serde_json::json!("NONE");
+    foreign.capacity_providers.pop();
+    let held = held_groups(&d, &other, &foreign);
+    assert!(held.is_empty(), "{held:?}");
 }
 
 #[test]

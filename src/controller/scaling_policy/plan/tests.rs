@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::api::EcsScalingPolicySpec;
+use crate::aws::types::PolicyFigures;
 use serde_json::json;
 
 const ID: &str = "service/prod/web";
@@ -144,6 +145,9 @@ fn a_changed_target_value_is_one_put() {
             figures: Default::default(),
         }]),
         actions: Some(vec![ScheduledActionObservation {
+            timezone: None,
+            start_time: None,
+            end_time: None,
             name: "night".into(),
             schedule: "cron(0 22 * * ? *)".into(),
             min_capacity: Some(1),
@@ -240,6 +244,115 @@ fn someone_elses_target_needs_the_annotation() {
 }
 
 #[test]
+fn taking_over_policies_and_actions_aws_holds_writes_nothing_but_records_them() {
+    let mut adopting = desired(base());
+    adopting.adopt = true;
+    let seen_policy = |target_value: f64| ScalingPolicyObservation {
+        name: "cpu".into(),
+        arn: "arn:policy/cpu".into(),
+        policy_type: "TargetTrackingScaling".into(),
+        alarm_names: vec!["alarm-high".into()],
+        figures: PolicyFigures {
+            target_value: Some(target_value),
+            predefined_metric_type: Some("ECSServiceAverageCPUUtilization".into()),
+            ..Default::default()
+        },
+    };
+    let seen_action = |min: Option<i32>| ScheduledActionObservation {
+        timezone: None,
+        start_time: None,
+        end_time: None,
+        name: "night".into(),
+        arn: "arn:action/night".into(),
+        schedule: "cron(0 22 * * ? *)".into(),
+        min_capacity: min,
+        max_capacity: None,
+    };
+    let foreign = Observed {
+        target: Some(target(2, 10)),
+        target_tags: Some(BTreeMap::new()),
+        policies: Some(vec![seen_policy(70.0)]),
+        actions: Some(vec![seen_action(Some(1))]),
+        other_owner: None,
+    };
+    let p = plan(&adopting, &foreign, &EcsScalingPolicyStatus::default());
+    assert!(p.register.is_none() && p.put_policies.is_empty() && p.put_actions.is_empty());
+    assert_eq!(
+        p.tag.as_ref(),
+        Some(&adopting.owner_tags),
+        "only the owner tags"
+    );
+    assert_eq!(p.status.policies[0].policy_arn, "arn:policy/cpu");
+    assert_eq!(p.status.scheduled_actions[0].arn, "arn:action/night");
+    assert_eq!(
+        p.status.applied.len(),
+        2,
+        "both recorded as applied: {:?}",
+        p.status.applied
+    );
+
+    // A time zone or window AWS has and the spec does not set is a difference.
+    let berlin = Observed {
+        actions: Some(vec![ScheduledActionObservation {
+            timezone: Some("Europe/Berlin".into()),
+            ..seen_action(Some(1))
+        }]),
+        ..foreign.clone()
+    };
+    let p = plan(&adopting, &berlin, &EcsScalingPolicyStatus::default());
+    assert_eq!(p.put_actions.len(), 1, "UTC is not Europe/Berlin");
+    let mut windowed = adopting.clone();
+    windowed.requests.scheduled_actions[0].timezone = Some("Europe/Berlin".into());
+    windowed.requests.scheduled_actions[0].start_time = Some("2027-01-01T00:00:00Z".into());
+    let same_window = Observed {
+        actions: Some(vec![ScheduledActionObservation {
+            timezone: Some("Europe/Berlin".into()),
+            start_time: Some(1_798_761_600),
+            ..seen_action(Some(1))
+        }]),
+        ..foreign.clone()
+    };
+    let p = plan(&windowed, &same_window, &EcsScalingPolicyStatus::default());
+    assert!(p.put_actions.is_empty(), "the same zone and window is held");
+
+    // A setting removed from the spec of a policy applied before is put (without it), though
+    // the listing still shows it: a removed member is not compared.
+    let mut spec = base();
+    spec["targetTrackingPolicies"][0]["disableScaleIn"] = json!(true);
+    let status = applied(&desired(spec));
+    let still_disabled = Observed {
+        policies: Some(vec![ScalingPolicyObservation {
+            figures: PolicyFigures {
+                disable_scale_in: Some(true),
+                ..seen_policy(70.0).figures
+            },
+            ..seen_policy(70.0)
+        }]),
+        ..foreign.clone()
+    };
+    let p = plan(&desired(base()), &still_disabled, &status);
+    assert_eq!(p.put_policies.len(), 1, "disableScaleIn removed: put");
+    assert_ne!(
+        p.put_policies[0]
+            .target_tracking_scaling_policy_configuration
+            .as_ref()
+            .and_then(|t| t.disable_scale_in),
+        Some(true),
+        "the put replaces the configuration: left out is AWS's default (false)"
+    );
+
+    // What differs is put, as before.
+    let differing = Observed {
+        policies: Some(vec![seen_policy(50.0)]),
+        actions: Some(vec![seen_action(Some(3))]),
+        ..foreign
+    };
+    let p = plan(&adopting, &differing, &EcsScalingPolicyStatus::default());
+    assert_eq!(p.put_policies.len(), 1);
+    assert_eq!(p.put_actions.len(), 1);
+}
+
+#[test]
 fn a_target_another_live_object_owns_is_not_adopted() {
     let mut adopting = desired(base());
     adopting.adopt = true;
@@ -314,6 +427,9 @@ fn removed_values_are_sent_as_their_defaults() {
     let seen = Observed {
         target: Some(target(2, 10)),
         actions: Some(vec![ScheduledActionObservation {
+            timezone: None,
+            start_time: None,
+            end_time: None,
             name: "night".into(),
             schedule: "cron(0 22 * * ? *)".into(),
             min_capacity: Some(1),
@@ -377,6 +493,9 @@ fn drift_outside_the_operator_is_seen_in_listings_and_put_back() {
         &d,
         std::slice::from_ref(&retargeted),
         &[ScheduledActionObservation {
+            timezone: None,
+            start_time: None,
+            end_time: None,
             name: "night".into(),
             schedule: "cron(0 22 * * ? *)".into(),
             min_capacity: Some(1),
@@ -384,6 +503,9 @@ fn drift_outside_the_operator_is_seen_in_listings_and_put_back() {
         }]
     ));
     let night = ScheduledActionObservation {
+        timezone: None,
+        start_time: None,
+        end_time: None,
         name: "night".into(),
         schedule: "cron(0 22 * * ? *)".into(),
         min_capacity: Some(1),

@@ -55,6 +55,7 @@ fn status(image: &str, recorded: &[i32], tags_hash: Option<String>) -> EcsTaskDe
 
 fn owned(n: i32, image: &str, tags: Vec<Tag>) -> OwnedRevision {
     OwnedRevision {
+        missing_owner_tags: Vec::new(),
         arn: format!("{F}:{n}"),
         revision: n,
         content_hash: Some(content_hash(&request(image))),
@@ -74,6 +75,7 @@ fn a_new_object_registers() {
     let d = desired("nginx:1", vec![], 5);
     let p = plan(
         &d,
+        &[],
         &Observed::default(),
         &EcsTaskDefinitionStatus::default(),
     );
@@ -86,7 +88,7 @@ fn a_new_object_registers() {
 fn recorded_content_that_is_still_registered_is_kept_with_no_write() {
     let d = desired("nginx:1", vec![], 5);
     let s = status("nginx:1", &[3, 2], Some(d.tags_hash.clone()));
-    let p = plan(&d, &active(), &s);
+    let p = plan(&d, &[], &active(), &s);
     assert_eq!(
         p.current,
         Current::Keep {
@@ -105,7 +107,7 @@ fn a_hash_recorded_by_an_earlier_release_is_kept() {
     // The release before versioned hashes: bare hex over the request, tags included.
     s.content_hash = Some(legacy_hash(&d.request));
     assert!(recorded_matches(&d, &s));
-    let p = plan(&d, &active(), &s);
+    let p = plan(&d, &[], &active(), &s);
     assert!(p.is_noop(), "an upgrade registers nothing: {p:?}");
     d.request.container_definitions[0].image = Some("nginx:2".into());
     assert!(!recorded_matches(&d, &s), "an edit still registers");
@@ -126,7 +128,7 @@ fn a_deregistered_current_revision_is_registered_again_as_drift() {
         current: Some(CurrentState::Gone),
         unrecorded: vec![],
     };
-    let p = plan(&d, &observed, &s);
+    let p = plan(&d, &[], &observed, &s);
     assert_eq!(
         p.current,
         Current::Register {
@@ -146,7 +148,7 @@ fn drift_with_our_re_registration_left_unrecorded_adopts_it() {
         current: Some(CurrentState::Gone),
         unrecorded: vec![owned(3, "nginx:1", vec![])],
     };
-    let p = plan(&d, &observed, &s);
+    let p = plan(&d, &[], &observed, &s);
     assert!(matches!(p.current, Current::Adopt(ref r) if r.revision == 3));
     assert!(p.expire.is_empty(), "{:?}", p.expire);
 }
@@ -159,7 +161,7 @@ fn an_unrecorded_revision_with_the_desired_content_is_adopted() {
         current: None,
         unrecorded: vec![owned(2, "nginx:2", vec![])],
     };
-    let p = plan(&d, &observed, &s);
+    let p = plan(&d, &[], &observed, &s);
     assert!(matches!(p.current, Current::Adopt(ref r) if r.revision == 2));
     assert!(p.track.is_empty());
 }
@@ -174,7 +176,7 @@ fn unrecorded_revisions_of_other_content_are_tracked_so_they_never_leak() {
         current: None,
         unrecorded: vec![owned(2, "nginx:2", vec![])],
     };
-    let p = plan(&d, &observed, &s);
+    let p = plan(&d, &[], &observed, &s);
     assert_eq!(p.current, Current::Register { drifted: None });
     assert_eq!(p.track.iter().map(|r| r.revision).collect::<Vec<_>>(), [2]);
     // Limit 2 with the new one: keep 2, expire 1.
@@ -185,7 +187,7 @@ fn unrecorded_revisions_of_other_content_are_tracked_so_they_never_leak() {
 fn registering_expires_beyond_the_limit_counting_the_new_revision() {
     let d = desired("nginx:9", vec![], 3);
     let s = status("nginx:1", &[5, 4, 3, 2, 1], Some(d.tags_hash.clone()));
-    let p = plan(&d, &Observed::default(), &s);
+    let p = plan(&d, &[], &Observed::default(), &s);
     assert_eq!(
         p.expire.iter().map(|r| r.revision).collect::<Vec<_>>(),
         [3, 2, 1]
@@ -199,7 +201,7 @@ fn keeping_trims_history_but_never_the_current_revision() {
     // The current revision is an older one (adopted earlier).
     s.task_definition_arn = Some(format!("{F}:3"));
     s.revision = Some(3);
-    let p = plan(&d, &active(), &s);
+    let p = plan(&d, &[], &active(), &s);
     assert_eq!(p.expire.iter().map(|r| r.revision).collect::<Vec<_>>(), [4]);
 }
 
@@ -219,7 +221,7 @@ fn a_tag_only_change_retags_in_place() {
         }),
         unrecorded: vec![],
     };
-    let p = plan(&d, &observed, &s);
+    let p = plan(&d, &[], &observed, &s);
     assert!(
         matches!(p.current, Current::Keep { .. }),
         "no new revision for tags"
@@ -239,7 +241,7 @@ fn tags_already_applied_cost_nothing() {
         }),
         unrecorded: vec![],
     };
-    assert!(plan(&d, &observed, &s).is_noop());
+    assert!(plan(&d, &[], &observed, &s).is_noop());
 }
 
 #[test]
@@ -249,7 +251,7 @@ fn an_adopted_revision_gets_the_tags_of_today() {
         current: None,
         unrecorded: vec![owned(2, "nginx:2", vec![tag("team", "a")])],
     };
-    let p = plan(&d, &observed, &EcsTaskDefinitionStatus::default());
+    let p = plan(&d, &[], &observed, &EcsTaskDefinitionStatus::default());
     assert_eq!(p.retag.expect("retag").set, vec![tag("team", "b")]);
 }
 
@@ -290,7 +292,7 @@ fn history_keeps_the_newest_and_always_the_current() {
 fn a_new_revision_is_recorded_only_once_registered_and_old_ones_expire_after() {
     let d = desired("nginx:2", vec![], 2);
     let s = status("nginx:1", &[2, 1], Some(d.tags_hash.clone()));
-    let p = pipeline_plan(&d, &[], plan(&d, &Observed::default(), &s), &s);
+    let p = pipeline_plan(&d, &[], plan(&d, &[], &Observed::default(), &s), &s);
     assert_eq!(
         p.status.task_definition_arn.as_deref(),
         Some(format!("{F}:2").as_str()),
@@ -409,4 +411,58 @@ fn deletion_keeps_a_revision_a_live_service_runs_until_it_moves_off() {
     // Moved off: nothing kept.
     let moved = cleanup_plan(false, "web", &[], &[], &s, TIMING);
     assert!(matches!(moved.outcome, Ok(Cleanup::Done)));
+}
+
+#[test]
+fn a_revision_registered_outside_the_operator_is_taken_over_with_owner_tags_only() {
+    let d = desired("nginx:1", vec![tag("team", "a")], 5);
+    let owner = vec![tag(tags::OWNER_UID, "uid-1")];
+    let mut outside = owned(3, "nginx:1", vec![tag("team", "a")]);
+    outside.missing_owner_tags = owner.clone();
+    let observed = Observed {
+        current: None,
+        unrecorded: vec![outside],
+    };
+    let decided = plan(&d, &[], &observed, &EcsTaskDefinitionStatus::default());
+    assert!(matches!(decided.current, Current::Adopt(ref r) if r.revision == 3));
+    let planned = pipeline_plan(&d, &owner, decided, &EcsTaskDefinitionStatus::default());
+    assert_eq!(
+        planned.steps.len(),
+        1,
+        "no RegisterTaskDefinition: {:?}",
+        planned.steps
+    );
+    match &planned.steps[0] {
+        Step::Retag { change, .. } => {
+            assert_eq!(change.set, owner, "only the owner tags are added");
+            assert!(change.remove.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(planned.status.revision, Some(3));
+    assert!(
+        planned
+            .notes
+            .iter()
+            .any(|n| n.note.contains("outside the operator")),
+        "{:?}",
+        planned.notes
+    );
+
+    // The TagResource failed (nothing committed): the next pass reads the revision's tags and
+    // adds the owner tags still missing, so no other object can take the revision over.
+    let after_failure = planned.status;
+    let read_again = Observed {
+        current: Some(CurrentState::Active {
+            tags: Some(vec![tag("team", "a")]),
+        }),
+        unrecorded: vec![],
+    };
+    let decided = plan(&d, &owner, &read_again, &after_failure);
+    assert!(matches!(decided.current, Current::Keep { revision: 3, .. }));
+    assert_eq!(
+        decided.retag.map(|change| change.set),
+        Some(owner),
+        "the owner tags, again"
+    );
 }
