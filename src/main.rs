@@ -171,10 +171,12 @@ struct RunArgs {
     /// with their own backoff on top.
     #[arg(long, env = "ECS_OPERATOR_AWS_MAX_ATTEMPTS", default_value_t = 3)]
     aws_max_attempts: u32,
-    /// Highest rate, in calls per second, of every AWS API category. Each category starts at the
-    /// rate ECS documents, grows while AWS accepts calls and halves when it throttles.
-    #[arg(long, env = "ECS_OPERATOR_AWS_MAX_RATE", default_value_t = ecs_operator::aws::DEFAULT_RATE_CEILING)]
-    aws_max_rate: f64,
+    /// Highest rate, in calls per second, of every AWS API category, for an account whose ECS
+    /// quotas were raised. Each category starts at the rate ECS documents, grows while AWS
+    /// accepts calls up to this (by default: not past the documented rate) and halves when it
+    /// throttles.
+    #[arg(long, env = "ECS_OPERATOR_AWS_MAX_RATE")]
+    aws_max_rate: Option<f64>,
     /// Per-category ceilings overriding --aws-max-rate, e.g.
     /// `task-definition-write=5,service-write=10` (categories: cluster-read, service-read,
     /// service-write, service-deployment-read, task-definition-read, task-definition-write,

@@ -28,6 +28,7 @@ const VARIANTS: &[&[&str]] = &[
         "watchNamespaces={team-a,team-b}",
         "aws.region=eu-west-1",
         "aws.rateCeilings.service-write=10",
+        "aws.maxRate=100",
     ],
     &[
         "replicaCount=1",
@@ -118,6 +119,24 @@ fn the_deployment_is_hardened_and_probed() {
     assert!(
         !documents.iter().any(|d| d["kind"] == "ServiceMonitor"),
         "off by default"
+    );
+    // No rate ceiling by default (the documented rates); one for an account with raised quotas.
+    assert!(
+        !args.iter().any(|a| a.starts_with("--aws-max-rate")),
+        "{args:?}"
+    );
+    let raised = render("ops", &["aws.maxRate=100"]);
+    let raised_args = &raised
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        raised_args
+            .as_array()
+            .expect("args")
+            .iter()
+            .any(|a| a == "--aws-max-rate=100"),
+        "{raised_args}"
     );
 }
 

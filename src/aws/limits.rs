@@ -1,6 +1,7 @@
 //! Client-side rate limits that adapt: one token bucket per ECS throttling category, starting at
 //! the rate ECS documents, growing while AWS accepts calls and halving when it throttles, never
-//! above a configurable ceiling.
+//! above a ceiling (by default the documented rate itself; raised for accounts with raised
+//! quotas), and back to the documented rate after a quiet period.
 //!
 //! Why not the AWS SDK's adaptive retry mode: its rate limiter is shared by every operation of a
 //! service (one bucket for all of ECS, keyed by the retry partition), and ECS throttles per action
@@ -103,13 +104,15 @@ pub struct Budget {
 }
 
 /// The ECS figures ("Request throttling for the Amazon ECS API": bucket maximum capacity is the
-/// burst, refill rate the sustained rate, per account and Region) as starting points. ECS quotas
-/// can be raised per account, so the rate grows past them while AWS accepts, up to `ceiling`.
-/// Application Auto Scaling publishes no request rates; 10/s is assumed.
-pub fn default_budgets(ceiling: f64) -> BTreeMap<ApiCategory, Budget> {
+/// burst, refill rate the sustained rate, per account and Region). Without `ceiling` each
+/// category's ceiling is its documented refill rate, so the operator never sends more than AWS
+/// promises to accept; an account whose quotas were raised sets `ceiling` (every category) and the
+/// rate grows past the documented one while AWS accepts, up to it. Application Auto Scaling
+/// publishes no request rates; 10/s is assumed.
+pub fn default_budgets(ceiling: Option<f64>) -> BTreeMap<ApiCategory, Budget> {
     let budget = |start_per_second: f64, burst: f64| Budget {
         start_per_second,
-        max_per_second: ceiling.max(start_per_second),
+        max_per_second: ceiling.map_or(start_per_second, |c| c.max(start_per_second)),
         burst,
     };
     BTreeMap::from([
@@ -145,6 +148,9 @@ struct Bucket {
     refilled: Instant,
     /// True until the first throttle: the rate grows fast to find what AWS allows.
     slow_start: bool,
+    /// Whether the rate is what holds callers back (one had to wait, or AWS throttled) since the
+    /// bucket was last full; only then do accepted calls tell that AWS takes more.
+    limiting: bool,
     last_decrease: Option<Instant>,
 }
 
@@ -156,6 +162,7 @@ impl Bucket {
             tokens: budget.burst.max(1.0),
             refilled: now,
             slow_start: true,
+            limiting: false,
             last_decrease: None,
         }
     }
@@ -164,10 +171,22 @@ impl Bucket {
         (self.budget.start_per_second / 2.0).max(0.1)
     }
 
+    /// Adds the tokens earned since the last call. A bucket that filled up was quiet long enough
+    /// for AWS's bucket to fill too: the burst that follows spends AWS's tokens, and after it AWS
+    /// grants only its refill rate, so a rate grown above the documented one (a raised ceiling)
+    /// goes back to it and slow start finds again what AWS accepts now.
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.budget.burst.max(1.0));
+        let full = self.budget.burst.max(1.0);
+        self.tokens = (self.tokens + elapsed * self.rate).min(full);
         self.refilled = now;
+        if self.tokens >= full {
+            self.limiting = false;
+            if self.rate > self.budget.start_per_second {
+                self.rate = self.budget.start_per_second.max(0.01);
+                self.slow_start = true;
+            }
+        }
     }
 
     /// Takes a token, or says how long to wait for one.
@@ -177,11 +196,17 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
+            self.limiting = true;
             Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
         }
     }
 
     fn on_success(&mut self) {
+        // A call paid from the burst says nothing about the sustained rate AWS accepts (AWS
+        // paid it from its own burst): only calls made while the rate holds callers back grow it.
+        if !self.limiting {
+            return;
+        }
         let step = if self.slow_start {
             // Slow start: each accepted call adds at least one call per second (the rate at
             // least doubles every second under load), faster once the rate is high.
@@ -204,6 +229,7 @@ impl Bucket {
         self.last_decrease = Some(now);
         self.rate = (self.rate * DECREASE_FACTOR).max(self.floor());
         self.tokens = self.tokens.min(0.0);
+        self.limiting = true;
     }
 }
 
@@ -304,6 +330,9 @@ mod tests {
     fn slow_start_doubles_at_least_until_the_ceiling() {
         let mut bucket = Bucket::new(budget(1.0, 100.0, 20.0), Instant::now());
         bucket.on_success();
+        assert_eq!(bucket.rate, 1.0, "paid from the burst: no growth");
+        bucket.limiting = true;
+        bucket.on_success();
         assert_eq!(bucket.rate, 2.0);
         bucket.on_success();
         assert_eq!(bucket.rate, 3.0);
@@ -317,6 +346,7 @@ mod tests {
     fn a_throttle_halves_once_per_window_and_ends_slow_start() {
         let start = Instant::now();
         let mut bucket = Bucket::new(budget(1.0, 100.0, 20.0), start);
+        bucket.limiting = true;
         for _ in 0..30 {
             bucket.on_success();
         }
@@ -340,6 +370,82 @@ mod tests {
             bucket.on_throttle(start + Duration::from_secs(200));
         }
         assert!(bucket.rate >= 0.5, "never below half the documented rate");
+    }
+
+    /// Calls granted by `bucket` to a caller that takes a token whenever one is there, in steps
+    /// of 1 ms from `from` for `seconds`, each accepted by AWS.
+    fn granted(bucket: &mut Bucket, from: Instant, seconds: u64) -> usize {
+        (0..seconds * 1000)
+            .map(|ms| from + Duration::from_millis(ms))
+            .filter(|now| {
+                let ok = bucket.take(*now).is_ok();
+                if ok {
+                    bucket.on_success();
+                }
+                ok
+            })
+            .count()
+    }
+
+    #[test]
+    fn by_default_no_category_exceeds_its_documented_refill_rate() {
+        let start = Instant::now();
+        for (category, budget) in default_budgets(None) {
+            let mut bucket = Bucket::new(budget, start);
+            // Busy, then quiet for a minute, then busy again: after each burst, the documented
+            // refill rate at most (what AWS's own bucket grants).
+            let busy = granted(&mut bucket, start, 10);
+            let again = granted(&mut bucket, start + Duration::from_secs(70), 10);
+            for calls in [busy, again] {
+                let allowed = budget.burst + budget.start_per_second * 10.0;
+                assert!(
+                    calls as f64 <= allowed + 1.0,
+                    "{}: {calls} calls in 10 s, AWS grants {allowed}",
+                    category.as_str()
+                );
+            }
+            assert!(
+                bucket.rate <= budget.start_per_second,
+                "{}",
+                category.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn a_rate_grown_past_the_documented_one_returns_to_it_after_a_quiet_period() {
+        let start = Instant::now();
+        let documented = budget(20.0, 1000.0, 50.0);
+        let mut bucket = Bucket::new(documented, start);
+        granted(&mut bucket, start, 10);
+        assert!(bucket.rate > 100.0, "grew while accepted: {}", bucket.rate);
+        // Quiet: the bucket fills. The burst that follows is AWS's burst too, and does not
+        // grow the rate; after it, the documented rate.
+        let after_quiet = start + Duration::from_secs(70);
+        for call in 0..50 {
+            assert_eq!(bucket.take(after_quiet), Ok(()), "burst call {call}");
+            bucket.on_success();
+        }
+        assert_eq!(bucket.rate, 20.0);
+        let wait = bucket.take(after_quiet).expect_err("burst spent");
+        assert!(
+            (wait.as_secs_f64() - 1.0 / 20.0).abs() < 1e-6,
+            "the next token at 20/s: {wait:?}"
+        );
+    }
+
+    #[test]
+    fn a_ceiling_for_every_category_is_never_below_the_documented_rate() {
+        let budgets = default_budgets(Some(30.0));
+        assert_eq!(budgets[&ApiCategory::ServiceRead].max_per_second, 30.0);
+        assert_eq!(
+            budgets[&ApiCategory::ClusterResourceModify].max_per_second,
+            40.0
+        );
+        assert_eq!(
+            default_budgets(None)[&ApiCategory::ServiceWrite].max_per_second,
+            5.0
+        );
     }
 
     #[tokio::test]

@@ -36,10 +36,6 @@ pub use error::{AwsError, AwsErrorKind, gone_is_done};
 pub use limits::{ApiCategory, Budget, RateLimits};
 pub use metrics::CallCounters;
 
-/// The default ceiling of every category's adaptive rate (calls per second). ECS quotas can be
-/// raised per account; the ceiling keeps the operator from ever taking more than this.
-pub const DEFAULT_RATE_CEILING: f64 = 50.0;
-
 /// How to reach AWS. Everything left unset comes from the default chain (environment, profile,
 /// IRSA web identity, EKS Pod Identity / container credentials, IMDS).
 #[derive(Clone, Debug)]
@@ -66,7 +62,7 @@ impl Default for AwsSettings {
             endpoint_url: None,
             max_attempts: 3,
             static_credentials: None,
-            budgets: limits::default_budgets(DEFAULT_RATE_CEILING),
+            budgets: limits::default_budgets(None),
             batch_window: Duration::from_millis(20),
         }
     }

@@ -412,7 +412,7 @@ mod tests {
         counters.record("ecs", "DescribeServices", "ok");
         counters.record("ecs", "DescribeServices", "ok");
         counters.record("ecs", "CreateService", "throttled");
-        let budgets = crate::aws::limits::default_budgets(crate::aws::DEFAULT_RATE_CEILING);
+        let budgets = crate::aws::limits::default_budgets(None);
         metrics.watch_aws(counters, RateLimits::new(&budgets));
         let text = metrics.encode();
         assert!(text.contains(r#"ecs_operator_aws_calls_total{service="ecs",operation="DescribeServices",outcome="ok"} 2"#), "{text}");
