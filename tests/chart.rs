@@ -155,8 +155,15 @@ fn namespace_lists_get_roles_and_nothing_cluster_wide() {
             )
         })
         .collect();
-    assert!(
-        !kinds.iter().any(|(k, _)| k.starts_with("Cluster")),
+    // Nothing cluster-wide for the operator; the tenants' roles are aggregated ClusterRoles.
+    let cluster_wide: Vec<&str> = documents
+        .iter()
+        .filter(|d| d["kind"].as_str().is_some_and(|k| k.starts_with("Cluster")))
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        cluster_wide,
+        ["ecs-operator-view", "ecs-operator-edit"],
         "{kinds:?}"
     );
     for namespace in ["team-a", "team-b"] {
@@ -264,7 +271,7 @@ fn every_registered_kind_has_its_rbac_and_argo_cd_health() {
     let documents = render("ops", &["argocd.healthCheck.enabled=true"]);
     let role = documents
         .iter()
-        .find(|d| d["kind"] == "ClusterRole")
+        .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "ecs-operator")
         .expect("ClusterRole");
     let verbs_on = |resource: &str| -> Vec<String> {
         role["rules"]
@@ -309,6 +316,18 @@ fn every_registered_kind_has_its_rbac_and_argo_cd_health() {
             ["patch"],
             "{plural}/status"
         );
+        for tenant_role in ["ecs-operator-view", "ecs-operator-edit"] {
+            let role = documents
+                .iter()
+                .find(|d| d["metadata"]["name"] == tenant_role)
+                .expect("tenant role");
+            assert!(
+                role["rules"][0]["resources"]
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| *r == plural.as_str())),
+                "{tenant_role} lacks {plural}"
+            );
+        }
         let key = format!(
             "resource.customizations.health.ecs.operator.dev_{}",
             kind.kind()
@@ -321,4 +340,57 @@ fn every_registered_kind_has_its_rbac_and_argo_cd_health() {
             kind.kind()
         );
     }
+}
+
+#[test]
+fn the_chart_works_as_a_subchart_with_globals_and_a_condition() {
+    let parent = std::env::temp_dir().join(format!("ecs-operator-parent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&parent);
+    std::fs::create_dir_all(&parent).expect("parent chart folder");
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: platform\nversion: 1.0.0\ndependencies:\n  - name: ecs-operator\n    version: 0.1.0\n    repository: file://{}\n    condition: ecs-operator.enabled\n",
+            chart().display()
+        ),
+    )
+    .expect("Chart.yaml");
+    std::fs::write(
+        parent.join("values.yaml"),
+        "global:\n  imageRegistry: registry.example.com\necs-operator:\n  enabled: true\n",
+    )
+    .expect("values.yaml");
+    let parent_path = parent.to_str().expect("utf-8 path");
+    let built = helm(&["dependency", "build", parent_path]);
+    assert!(
+        built.status.success(),
+        "helm dependency build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let rendered = helm(&["template", "platform", parent_path, "--namespace", "ops"]);
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    assert!(
+        rendered.status.success(),
+        "helm template of a parent chart: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    assert!(text.contains("kind: Deployment"), "{text}");
+    // The condition switches it off.
+    let off = helm(&[
+        "template",
+        "platform",
+        parent_path,
+        "--set",
+        "ecs-operator.enabled=false",
+    ]);
+    assert!(
+        off.status.success(),
+        "{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&off.stdout).contains("kind: Deployment"),
+        "disabled by the condition"
+    );
+    let _ = std::fs::remove_dir_all(&parent);
 }

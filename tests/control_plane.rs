@@ -410,3 +410,123 @@ fn a_stopped_control_plane_leaves_no_state_behind() {
     drop(plane);
     assert!(!dir.exists(), "{} is left behind", dir.display());
 }
+
+/// Tenants bound to the built-in `edit` or `view` role in their namespace use the ECS kinds there
+/// (the chart's ClusterRoles are aggregated into them by the controller manager), and nowhere
+/// else; status stays the operator's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_with_the_built_in_edit_or_view_role_get_the_ecs_kinds_in_their_namespace() {
+    let Some(cluster) = real_cluster().await else {
+        return;
+    };
+    let ns = cluster.namespace.clone();
+    let editor = format!("editor-{ns}");
+    let viewer = format!("viewer-{ns}");
+    for role in common::render_chart("ops", &[])
+        .into_iter()
+        .filter(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] != "ecs-operator")
+    {
+        tokio::task::block_in_place(|| apply(&cluster, &role));
+    }
+    for (user, role) in [(&editor, "edit"), (&viewer, "view")] {
+        tokio::task::block_in_place(|| {
+            apply(
+                &cluster,
+                &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                        "metadata": {"name": user, "namespace": ns},
+                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+            )
+        });
+    }
+    let can = |cluster: &Cluster, user: &str, args: &[&str]| -> String {
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        all.extend(["--as", user]);
+        String::from_utf8_lossy(&kubectl(cluster, &all).stdout)
+            .trim()
+            .to_owned()
+    };
+    // The aggregation controller fills the built-in roles soon after the ClusterRoles appear.
+    wait(
+        Duration::from_secs(60),
+        "edit aggregates the ECS kinds",
+        || {
+            can(
+                &cluster,
+                &editor,
+                &["create", "ecsservices.ecs.operator.dev"],
+            ) == "yes"
+                && can(&cluster, &viewer, &["list", "ecstasks.ecs.operator.dev"]) == "yes"
+        },
+    )
+    .await;
+    tokio::task::block_in_place(|| {
+        let td = json!({"apiVersion": "ecs.operator.dev/v1alpha1", "kind": "EcsTaskDefinition",
+                        "metadata": {"name": "tenant", "namespace": ns},
+                        "spec": {"containerDefinitions": [{"name": "app", "image": "nginx", "memory": 128}]}});
+        let path = common::temp_yaml(&format!("tenant-{ns}"), std::slice::from_ref(&td));
+        let path = path.to_str().expect("path");
+        ok(&cluster, &["apply", "-f", path, "--as", &editor]);
+        ok(
+            &cluster,
+            &["get", "ecstaskdefinition", "tenant", "--as", &viewer],
+        );
+        let refused = kubectl(
+            &cluster,
+            &["delete", "ecstaskdefinition", "tenant", "--as", &viewer],
+        );
+        assert!(!refused.status.success(), "a viewer cannot delete");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("forbidden"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    });
+    for resource in [
+        "ecsclusters",
+        "ecscapacityproviders",
+        "ecstaskdefinitions",
+        "ecsservices",
+        "ecsscalingpolicies",
+        "ecstasks",
+    ] {
+        let resource = format!("{resource}.ecs.operator.dev");
+        assert_eq!(
+            can(&cluster, &editor, &["delete", &resource]),
+            "yes",
+            "{resource}"
+        );
+        assert_eq!(
+            can(&cluster, &viewer, &["watch", &resource]),
+            "yes",
+            "{resource}"
+        );
+        assert_eq!(
+            can(&cluster, &viewer, &["patch", &resource]),
+            "no",
+            "{resource}"
+        );
+        assert_eq!(
+            can(
+                &cluster,
+                &editor,
+                &["patch", &resource, "--subresource", "status"]
+            ),
+            "no",
+            "{resource}/status is the operator's"
+        );
+        // Only in the namespace the binding is in.
+        let elsewhere = Command::new("kubectl")
+            .args(["auth", "can-i", "create", &resource, "--as", &editor])
+            .args(["--namespace", "default"])
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .output()
+            .expect("kubectl runs");
+        assert_eq!(
+            String::from_utf8_lossy(&elsewhere.stdout).trim(),
+            "no",
+            "{resource} elsewhere"
+        );
+    }
+}

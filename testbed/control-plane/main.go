@@ -172,8 +172,9 @@ func up(args []string) error {
 		"--authorization-kubeconfig="+kubeconfig,
 		"--secure-port=0",
 		"--leader-elect=false",
-		// What a cluster does for namespaces and owners, and what service-account tokens need.
-		"--controllers=namespace,garbagecollector,serviceaccount,serviceaccount-token",
+		// What a cluster does for namespaces and owners, what service-account tokens need, and
+		// the aggregation of ClusterRoles into the built-in view / edit / admin roles.
+		"--controllers=namespace,garbagecollector,serviceaccount,serviceaccount-token,clusterrole-aggregation",
 		"--service-account-private-key-file="+pki.serviceAccountKey,
 		"--root-ca-file="+pki.caCert,
 		"--use-service-account-credentials=false",
