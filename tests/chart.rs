@@ -37,6 +37,17 @@ const VARIANTS: &[&[&str]] = &[
         "podDisruptionBudget.enabled=false",
     ],
     &[
+        "fullnameOverride=ecs",
+        "networkPolicy.enabled=true",
+        "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability",
+        "prometheusRule.enabled=true",
+        "extraVolumes[0].name=ca",
+        "extraVolumes[0].configMap.name=corporate-ca",
+        "extraVolumeMounts[0].name=ca",
+        "extraVolumeMounts[0].mountPath=/etc/corporate-ca",
+        "podDisruptionBudget.unhealthyPodEvictionPolicy=IfHealthyBudget",
+    ],
+    &[
         "argocd.healthCheck.enabled=true",
         "metrics.serviceMonitor.enabled=true",
         "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/ecs-operator",
@@ -235,10 +246,11 @@ async fn the_api_server_accepts_every_rendered_manifest() {
         })
         .collect();
     for sets in variants {
-        // ServiceMonitor needs the Prometheus Operator's CRDs, which this cluster does not have.
+        // ServiceMonitor and PrometheusRule need the Prometheus Operator's CRDs, which this
+        // cluster does not have.
         let documents: Vec<Value> = render(&cluster.namespace, &sets)
             .into_iter()
-            .filter(|d| d["kind"] != "ServiceMonitor")
+            .filter(|d| d["kind"] != "ServiceMonitor" && d["kind"] != "PrometheusRule")
             .collect();
         let path = common::temp_yaml("chart", &documents);
         let output = tokio::task::block_in_place(|| {
@@ -393,4 +405,173 @@ fn the_chart_works_as_a_subchart_with_globals_and_a_condition() {
         "disabled by the condition"
     );
     let _ = std::fs::remove_dir_all(&parent);
+}
+
+fn find<'a>(documents: &'a [Value], kind: &str) -> &'a Value {
+    documents
+        .iter()
+        .find(|d| d["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+#[test]
+fn platform_values_image_digest_names_volumes_spread_and_budgets() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let documents = render(
+        "ops",
+        &[
+            &format!("image.digest={digest}"),
+            "image.tag=ignored",
+            "nameOverride=ecs",
+            "extraVolumes[0].name=ca",
+            "extraVolumes[0].configMap.name=corporate-ca",
+            "extraVolumeMounts[0].name=ca",
+            "extraVolumeMounts[0].mountPath=/etc/corporate-ca",
+            "extraVolumeMounts[0].readOnly=true",
+        ],
+    );
+    let deployment = find(&documents, "Deployment");
+    // The release (`ecs-operator`) contains the name: Helm's convention keeps the release name.
+    assert_eq!(deployment["metadata"]["name"], "ecs-operator");
+    assert_eq!(
+        deployment["metadata"]["labels"]["app.kubernetes.io/name"],
+        "ecs"
+    );
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["image"],
+        format!("ghcr.io/ecs-operator/ecs-operator@{digest}"),
+        "by digest, the tag ignored"
+    );
+    assert_eq!(pod["volumes"][0]["configMap"]["name"], "corporate-ca");
+    assert_eq!(
+        container["volumeMounts"][0]["mountPath"],
+        "/etc/corporate-ca"
+    );
+    let spread = &pod["topologySpreadConstraints"][0];
+    assert_eq!(spread["topologyKey"], "topology.kubernetes.io/zone");
+    assert_eq!(spread["whenUnsatisfiable"], "ScheduleAnyway");
+    assert_eq!(
+        spread["labelSelector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(
+        find(&documents, "PodDisruptionBudget")["spec"]["unhealthyPodEvictionPolicy"],
+        "AlwaysAllow"
+    );
+    assert!(!documents.iter().any(|d| d["kind"] == "NetworkPolicy"));
+    assert!(!documents.iter().any(|d| d["kind"] == "PrometheusRule"));
+
+    let renamed = render("ops", &["fullnameOverride=ecs"]);
+    for kind in ["Deployment", "ServiceAccount", "ClusterRole"] {
+        assert_eq!(find(&renamed, kind)["metadata"]["name"], "ecs", "{kind}");
+    }
+    // Without volumes, no empty members.
+    let plain = render("ops", &[]);
+    let pod = &find(&plain, "Deployment")["spec"]["template"]["spec"];
+    assert!(pod.get("volumes").is_none() && pod["containers"][0].get("volumeMounts").is_none());
+    // A digest that is not one is refused.
+    let chart = chart();
+    let refused = helm(&[
+        "template",
+        "x",
+        chart.to_str().expect("path"),
+        "--set",
+        "image.digest=latest",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("/image/digest"));
+    // The CEL rules' reason and fieldPath need Kubernetes 1.28.
+    let old = helm(&[
+        "template",
+        "x",
+        chart.to_str().expect("path"),
+        "--kube-version",
+        "1.27.9",
+    ]);
+    assert!(!old.status.success());
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("kubeVersion"),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
+}
+
+#[test]
+fn the_network_policy_and_alerts_cover_what_the_operator_talks_to_and_fails_at() {
+    let documents = render(
+        "ops",
+        &[
+            "networkPolicy.enabled=true",
+            "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability",
+            "prometheusRule.enabled=true",
+            "prometheusRule.labels.release=prometheus",
+        ],
+    );
+    let policy = find(&documents, "NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"],
+        find(&documents, "Deployment")["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(policy["spec"]["ingress"][0]["ports"][0]["port"], 8080);
+    assert_eq!(
+        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["team"],
+        "observability"
+    );
+    let egress_ports: Vec<(i64, &str)> = policy["spec"]["egress"]
+        .as_array()
+        .expect("egress")
+        .iter()
+        .flat_map(|rule| rule["ports"].as_array().cloned().unwrap_or_default())
+        .map(|p| {
+            (
+                p["port"].as_i64().expect("port"),
+                if p["protocol"] == "UDP" { "UDP" } else { "TCP" },
+            )
+        })
+        .collect();
+    for wanted in [(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")] {
+        assert!(
+            egress_ports.contains(&wanted),
+            "{wanted:?} in {egress_ports:?}"
+        );
+    }
+    let rule = find(&documents, "PrometheusRule");
+    assert_eq!(rule["metadata"]["labels"]["release"], "prometheus");
+    let alerts: Vec<(&str, &str)> = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| {
+            (
+                r["alert"].as_str().expect("alert"),
+                r["expr"].as_str().expect("expr"),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = alerts.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        names,
+        [
+            "EcsOperatorObjectsStalled",
+            "EcsOperatorNoLeader",
+            "EcsOperatorAwsThrottling"
+        ]
+    );
+    // The metrics the expressions name are the ones the operator exports.
+    for (metric, alert) in [
+        ("ecs_operator_objects{", 0),
+        ("ecs_operator_leader{", 1),
+        ("ecs_operator_aws_calls_total{", 2),
+    ] {
+        assert!(alerts[alert].1.contains(metric), "{:?}", alerts[alert]);
+        assert!(
+            alerts[alert].1.contains("namespace=\"ops\""),
+            "{:?}",
+            alerts[alert]
+        );
+    }
+    assert!(alerts[0].1.contains("condition=\"stalled\""));
+    assert!(alerts[2].1.contains("outcome=\"throttled\""));
 }
