@@ -183,6 +183,11 @@ struct RunArgs {
     /// tag-write, tag-read, autoscaling).
     #[arg(long, env = "ECS_OPERATOR_AWS_RATE_CEILINGS", value_delimiter = ',', value_parser = parse_ceiling)]
     aws_rate_ceilings: Vec<(ecs_operator::aws::ApiCategory, f64)>,
+    /// Observe and report only: no AWS writes for any object (each shows a Paused condition
+    /// with the calls applying it would make); deleting an object leaves AWS as it is. For a
+    /// second install that watches a production account, or a freeze.
+    #[arg(long, env = "ECS_OPERATOR_READ_ONLY")]
+    read_only: bool,
     /// Seconds between drift checks of a settled object.
     #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
@@ -576,6 +581,7 @@ async fn operate(args: RunArgs) -> ExitCode {
         max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
         poll: Duration::from_secs(args.poll_seconds.max(1)),
         concurrency: args.concurrency,
+        read_only: args.read_only,
     };
     let ctx = Arc::new(Context::new(client.clone(), aws, config, &args.reporter));
     let caches = ctx.caches.clone();

@@ -46,6 +46,7 @@ const VARIANTS: &[&[&str]] = &[
         "extraVolumeMounts[0].name=ca",
         "extraVolumeMounts[0].mountPath=/etc/corporate-ca",
         "podDisruptionBudget.unhealthyPodEvictionPolicy=IfHealthyBudget",
+        "readOnly=true",
     ],
     &[
         "argocd.healthCheck.enabled=true",
@@ -136,19 +137,30 @@ fn the_deployment_is_hardened_and_probed() {
         !args.iter().any(|a| a.starts_with("--aws-max-rate")),
         "{args:?}"
     );
-    let raised = render("ops", &["aws.maxRate=100"]);
-    let raised_args = &raised
+    let raised = render("ops", &["aws.maxRate=100", "readOnly=true"]);
+    let raised_args: Vec<String> = raised
         .iter()
         .find(|d| d["kind"] == "Deployment")
-        .expect("deployment")["spec"]["template"]["spec"]["containers"][0]["args"];
+        .expect("deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("string").to_owned())
+        .collect();
+    for flag in ["--aws-max-rate=100", "--read-only"] {
+        assert!(raised_args.iter().any(|a| a == flag), "{raised_args:?}");
+    }
+    let parsed = Command::new(env!("CARGO_BIN_EXE_ecs-operator"))
+        .args(&raised_args)
+        .arg("--help")
+        .output()
+        .expect("runs");
     assert!(
-        raised_args
-            .as_array()
-            .expect("args")
-            .iter()
-            .any(|a| a == "--aws-max-rate=100"),
-        "{raised_args}"
+        parsed.status.success(),
+        "{raised_args:?}: {}",
+        String::from_utf8_lossy(&parsed.stderr)
     );
+    assert!(!args.iter().any(|a| a == "--read-only"), "off by default");
 }
 
 #[test]

@@ -137,6 +137,23 @@ fn argo_cd_health_follows_the_conditions() {
             "Progressing",
         ),
         (sample(1, None, Value::Null, false), "Progressing"),
+        // Paused (the reconcile annotation or --read-only): Suspended, in sync or not.
+        (
+            sample(
+                2,
+                Some(2),
+                {
+                    let mut all = conditions("False", "False", "False", 2);
+                    all.as_array_mut().expect("list").push(json!({
+                        "type": "Paused", "status": "True", "reason": "ReconcileDisabled",
+                        "message": "AWS calls that applying the spec needs: ecs:UpdateService web",
+                        "observedGeneration": 2, "lastTransitionTime": "2026-01-01T00:00:00Z"}));
+                    all
+                },
+                false,
+            ),
+            "Suspended",
+        ),
         // Conditions of an older generation say nothing about this one.
         (
             sample(3, Some(3), conditions("False", "False", "True", 2), false),
@@ -277,4 +294,27 @@ async fn kstatus_and_argo_cd_agree_with_the_operator_on_real_objects() {
         );
     }
     bed.stop_controllers().await;
+}
+
+/// A paused object: Argo CD shows Suspended. The real kstatus library knows no pause: it reads
+/// Ready, so a paused object that AWS matches is Current and one that drifted is InProgress (it
+/// is not what the spec says, and will not become so until resumed).
+#[test]
+fn a_paused_object_is_suspended_for_argo_cd_and_judged_by_ready_in_kstatus() {
+    let paused = |ready: &str| {
+        let mut all = conditions(ready, "False", "False", 2);
+        all.as_array_mut().expect("list").push(json!({
+            "type": "Paused", "status": "True", "reason": "ReconcileDisabled",
+            "message": "reconcile disabled; AWS calls that applying the spec needs: ecs:UpdateService web",
+            "observedGeneration": 2, "lastTransitionTime": "2026-01-01T00:00:00Z"}));
+        sample(2, Some(2), all, false)
+    };
+    for ready in ["True", "False"] {
+        let (status, message) = argo_health(&paused(ready));
+        assert_eq!(status, "Suspended", "Ready {ready}");
+        assert!(message.starts_with("ReconcileDisabled: "), "{message}");
+    }
+    let judged = kstatus(&[paused("True"), paused("False")]);
+    let statuses: Vec<&str> = judged.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(statuses, ["Current", "InProgress"], "{judged:?}");
 }

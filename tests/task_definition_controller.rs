@@ -90,6 +90,7 @@ impl Bed {
             resync,
             max_backoff: Duration::from_secs(2),
             poll: Duration::from_millis(500),
+            read_only: false,
             concurrency: 8,
         };
         let ctx = Arc::new(Context::new(

@@ -20,6 +20,9 @@ pub const ADOPT_ANNOTATION: &str = "ecs.operator.dev/adopt";
 /// than the newest revision that does: adopting an identical later revision would roll every
 /// service that follows the object onto it.
 pub const ADOPT_REVISION_ANNOTATION: &str = "ecs.operator.dev/adopt-revision";
+/// Annotation that pauses one object: with the value `disabled` the operator observes it and
+/// reports drift, but makes no AWS write for it; deleting it then leaves AWS as it is.
+pub const RECONCILE_ANNOTATION: &str = "ecs.operator.dev/reconcile";
 /// Category shared by all kinds, so `kubectl get ecs` lists them together.
 pub const ECS_CATEGORY: &str = "ecs";
 

@@ -10,6 +10,9 @@ pub const READY: &str = "Ready";
 pub const RECONCILING: &str = "Reconciling";
 /// Condition type: progress needs a human.
 pub const STALLED: &str = "Stalled";
+/// Condition type: the operator observes the object but makes no AWS writes for it (the
+/// reconcile annotation, or `--read-only`). Present only while that is so.
+pub const PAUSED: &str = "Paused";
 
 /// Which of the three states the object is in, with the reason and message to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +23,13 @@ pub enum Health {
     Reconciling { reason: String, message: String },
     /// Stalled=True, Ready=False.
     Stalled { reason: String, message: String },
+    /// Paused=True; Ready says whether AWS matches the spec (`in_sync`), the message what
+    /// applying it would call. Neither Reconciling nor Stalled: nothing will happen by itself.
+    Paused {
+        in_sync: bool,
+        reason: String,
+        message: String,
+    },
 }
 
 /// Sets one condition; returns whether anything changed.
@@ -76,8 +86,20 @@ pub fn apply(
         Health::Ready { reason, message } => (true, false, false, reason, message),
         Health::Reconciling { reason, message } => (false, true, false, reason, message),
         Health::Stalled { reason, message } => (false, false, true, reason, message),
+        Health::Paused {
+            in_sync,
+            reason,
+            message,
+        } => (*in_sync, false, false, reason, message),
     };
     let mut changed = false;
+    if matches!(health, Health::Paused { .. }) {
+        changed |= set(conditions, PAUSED, true, reason, message, generation, now);
+    } else {
+        let before = conditions.len();
+        conditions.retain(|c| c.type_ != PAUSED);
+        changed |= conditions.len() != before;
+    }
     changed |= set(conditions, READY, ready, reason, message, generation, now);
     let (r_reason, r_message) = if reconciling {
         (reason.as_str(), message.as_str())
@@ -147,5 +169,33 @@ mod tests {
             "Stalled stayed False since the first visit"
         );
         assert_eq!(get(READY).observed_generation, Some(1));
+    }
+
+    #[test]
+    fn paused_is_a_fourth_condition_only_while_paused() {
+        let mut conditions = Vec::new();
+        let drifted = Health::Paused {
+            in_sync: false,
+            reason: "ReconcileDisabled".into(),
+            message: "applying would call ecs:UpdateService".into(),
+        };
+        assert!(apply(&mut conditions, &drifted, Some(2), &at(100)));
+        let status = |conditions: &[Condition], t: &str| {
+            conditions
+                .iter()
+                .find(|c| c.type_ == t)
+                .map(|c| c.status.clone())
+        };
+        assert_eq!(status(&conditions, PAUSED).as_deref(), Some("True"));
+        assert_eq!(status(&conditions, READY).as_deref(), Some("False"));
+        assert_eq!(status(&conditions, RECONCILING).as_deref(), Some("False"));
+        assert_eq!(status(&conditions, STALLED).as_deref(), Some("False"));
+        let ready = Health::Ready {
+            reason: "Registered".into(),
+            message: String::new(),
+        };
+        assert!(apply(&mut conditions, &ready, Some(2), &at(200)));
+        assert_eq!(status(&conditions, PAUSED), None, "gone once resumed");
+        assert_eq!(conditions.len(), 3);
     }
 }

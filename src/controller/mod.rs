@@ -41,6 +41,8 @@ pub struct ControllerConfig {
     pub poll: Duration,
     /// Objects reconciled at once per controller (0: unbounded).
     pub concurrency: u16,
+    /// Observe and report only: no AWS writes for any object (`--read-only`).
+    pub read_only: bool,
 }
 
 impl Default for ControllerConfig {
@@ -51,6 +53,7 @@ impl Default for ControllerConfig {
             max_backoff: Duration::from_secs(300),
             poll: Duration::from_secs(5),
             concurrency: 32,
+            read_only: false,
         }
     }
 }

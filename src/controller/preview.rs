@@ -180,18 +180,7 @@ pub async fn preview<K: Kind>(
         reason: String::new(),
         message: String::new(),
     };
-    let planned = async {
-        K::validate(object)?;
-        let lookups = kind.lookups(object, ctx, status).await?;
-        let desired = K::desired(object, lookups)?;
-        let observed = kind.observe(object, ctx, &desired, status).await?;
-        let timing = Timing {
-            poll: ctx.config.poll,
-            resync: ctx.config.resync,
-        };
-        Ok::<_, ReconcileError>(K::plan(&desired, &observed, status, timing))
-    };
-    let plan = match tokio::time::timeout(within, planned).await {
+    let plan = match tokio::time::timeout(within, plan_ahead(kind, ctx, object, status)).await {
         Ok(Ok(plan)) => plan,
         Ok(Err(error)) => {
             set_error(&mut preview, &error);
@@ -208,7 +197,7 @@ pub async fn preview<K: Kind>(
             return preview;
         }
     };
-    preview.calls = plan.steps.iter().flat_map(K::calls).collect();
+    preview.calls = plan.calls;
     match plan.outcome {
         Ok(progress) => {
             let (standing, reason, message) = match progress {
@@ -230,6 +219,61 @@ pub async fn preview<K: Kind>(
         Err(error) => set_error(&mut preview, &error),
     }
     preview
+}
+
+/// What a pass would do, looked at without doing it: the first plan's status (what observation
+/// alone justifies), every AWS call the passes until the next write would make, and where the
+/// object would then stand.
+pub struct Ahead<K: Kind> {
+    /// The status the first pass would write before any step.
+    pub status: StatusOf<K>,
+    /// The AWS calls.
+    pub calls: Vec<Call>,
+    /// The outcome once they were made.
+    pub outcome: Result<Progress, ReconcileError>,
+}
+
+/// Passes that only move the status before writing (an EcsService records the client token of
+/// its CreateService first) are followed, with the moved status, until a plan has steps or
+/// the status stops moving (at most a few), so the calls shown are the ones applying makes.
+const LOOK_AHEAD_PASSES: usize = 3;
+
+/// The stages of a pass up to the plan, without its steps (see [`Ahead`]).
+pub async fn plan_ahead<K: Kind>(
+    kind: &K,
+    ctx: &Context,
+    object: &K::Object,
+    status: &StatusOf<K>,
+) -> Result<Ahead<K>, ReconcileError> {
+    let timing = Timing {
+        poll: ctx.config.poll,
+        resync: ctx.config.resync,
+    };
+    let mut first_status = None;
+    let mut status = status.clone();
+    for _ in 0..LOOK_AHEAD_PASSES {
+        K::validate(object)?;
+        let lookups = kind.lookups(object, ctx, &status).await?;
+        let desired = K::desired(object, lookups)?;
+        let observed = kind.observe(object, ctx, &desired, &status).await?;
+        let plan = K::plan(&desired, &observed, &status, timing);
+        let moved = plan.status != status;
+        let first = first_status
+            .get_or_insert_with(|| plan.status.clone())
+            .clone();
+        if !plan.steps.is_empty() || !moved || plan.outcome.is_err() {
+            return Ok(Ahead {
+                status: first,
+                calls: plan.steps.iter().flat_map(K::calls).collect(),
+                outcome: plan.outcome.map(|o| K::finish(o, &plan.status, timing)),
+            });
+        }
+        status = plan.status;
+    }
+    Err(ReconcileError::waiting(
+        "LookAhead",
+        "the plan kept moving the status without a write; the next pass decides",
+    ))
 }
 
 fn set_error(preview: &mut Preview, error: &ReconcileError) {

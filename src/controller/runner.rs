@@ -27,6 +27,7 @@ use super::conditions::{self, Health};
 use super::error::{ReconcileError, react};
 use super::pipeline::{self, Cleanup, Kind, Note, Progress, Ran, StatusOf};
 use crate::api::ReconcileStatus;
+use crate::api::common::RECONCILE_ANNOTATION;
 
 /// A kind the operator manages: a namespaced custom resource with a status that embeds the shared
 /// [`ReconcileStatus`].
@@ -244,8 +245,22 @@ async fn reconcile<R: Kind>(
     let _in_flight = ctx.metrics.start(R::KIND, &key);
     let status = object.status().cloned().unwrap_or_default();
 
+    let paused = paused(ctx, object.as_ref());
     if object.meta().deletion_timestamp.is_some() {
         if !has_finalizer(object.as_ref(), R::FINALIZER) {
+            return Ok(Action::await_change());
+        }
+        if let Some((reason, why)) = &paused {
+            // No AWS writes: the object goes, what it made in AWS stays (as with Retain).
+            let note = Note::normal(
+                reason,
+                format!("{why}: deleted without touching AWS (its resources are left as they are)"),
+            );
+            publish(ctx, object.as_ref(), std::slice::from_ref(&note)).await;
+            remove_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
+            ctx.metrics.forget(&key);
+            ctx.metrics
+                .record_pass(R::KIND, "deleted", None, started.elapsed());
             return Ok(Action::await_change());
         }
         let ran = cleanup(&shared.reconciler, ctx, &object, status).await;
@@ -296,74 +311,98 @@ async fn reconcile<R: Kind>(
         return Ok(action);
     }
 
-    if !has_finalizer(object.as_ref(), R::FINALIZER) {
-        // The echo of this write (a new trigger key) starts the first real pass.
-        add_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
-        return Ok(Action::await_change());
-    }
-
-    let ran = pass(&shared.reconciler, ctx, &object, status).await;
-    let (health, action, failure, result) = match ran.outcome {
-        Ok(Progress::Ready { reason, message }) => {
+    let (ran, calls) = match paused {
+        // Observe and report only. No finalizer is added: there is nothing to clean up.
+        Some(_) => observe_only(&shared.reconciler, ctx, &object, status).await,
+        None => {
+            if !has_finalizer(object.as_ref(), R::FINALIZER) {
+                // The echo of this write (a new trigger key) starts the first real pass.
+                add_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
+                return Ok(Action::await_change());
+            }
+            (
+                pass(&shared.reconciler, ctx, &object, status).await,
+                Vec::new(),
+            )
+        }
+    };
+    let Ran {
+        status: new_status,
+        notes,
+        outcome,
+    } = ran;
+    let (health, action, failure, result) = match (paused, outcome) {
+        (Some((reason, why)), Ok(progress)) => {
             ctx.reset_backoff(&key);
             (
-                Health::Ready { reason, message },
+                paused_health(reason, &why, &progress, &calls),
                 requeue_after(ctx, R::KIND, &key, jittered(ctx.config.resync)),
                 None,
-                "ready",
+                "paused",
             )
         }
-        Ok(Progress::ReadyFor {
-            reason,
-            message,
-            requeue,
-        }) => {
-            ctx.reset_backoff(&key);
-            (
-                Health::Ready { reason, message },
-                requeue_after(ctx, R::KIND, &key, requeue),
-                None,
-                "ready",
-            )
-        }
-        Ok(Progress::Progressing {
-            reason,
-            message,
-            requeue,
-        }) => {
-            ctx.reset_backoff(&key);
-            (
-                Health::Reconciling { reason, message },
-                requeue_after(ctx, R::KIND, &key, requeue),
-                None,
-                "progressing",
-            )
-        }
-        Ok(Progress::Stalled {
-            reason,
-            message,
-            requeue,
-        }) => {
-            ctx.reset_backoff(&key);
-            let error = ReconcileError::blocked(&reason, message.clone());
-            (
-                Health::Stalled { reason, message },
-                requeue_after(ctx, R::KIND, &key, requeue),
-                Some((error, EventType::Warning)),
-                "stalled",
-            )
-        }
-        Err(error) => {
-            tracing::info!(kind = R::KIND, name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
-            let (health, action, failure) = failed(ctx, R::KIND, &key, error);
-            (health, action, failure, "error")
-        }
+        (_, outcome) => match outcome {
+            Ok(Progress::Ready { reason, message }) => {
+                ctx.reset_backoff(&key);
+                (
+                    Health::Ready { reason, message },
+                    requeue_after(ctx, R::KIND, &key, jittered(ctx.config.resync)),
+                    None,
+                    "ready",
+                )
+            }
+            Ok(Progress::ReadyFor {
+                reason,
+                message,
+                requeue,
+            }) => {
+                ctx.reset_backoff(&key);
+                (
+                    Health::Ready { reason, message },
+                    requeue_after(ctx, R::KIND, &key, requeue),
+                    None,
+                    "ready",
+                )
+            }
+            Ok(Progress::Progressing {
+                reason,
+                message,
+                requeue,
+            }) => {
+                ctx.reset_backoff(&key);
+                (
+                    Health::Reconciling { reason, message },
+                    requeue_after(ctx, R::KIND, &key, requeue),
+                    None,
+                    "progressing",
+                )
+            }
+            Ok(Progress::Stalled {
+                reason,
+                message,
+                requeue,
+            }) => {
+                ctx.reset_backoff(&key);
+                let error = ReconcileError::blocked(&reason, message.clone());
+                (
+                    Health::Stalled { reason, message },
+                    requeue_after(ctx, R::KIND, &key, requeue),
+                    Some((error, EventType::Warning)),
+                    "stalled",
+                )
+            }
+            Err(error) => {
+                tracing::info!(kind = R::KIND, name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
+                let (health, action, failure) = failed(ctx, R::KIND, &key, error);
+                (health, action, failure, "error")
+            }
+        },
     };
     finish::<R>(
         ctx,
         &api,
         &object,
-        (ran.status, ran.notes),
+        (new_status, notes),
         &health,
         failure,
         result,
@@ -426,6 +465,84 @@ async fn pass<R: Kind>(
     ran
 }
 
+/// The conditions of a paused object: Ready when AWS matches the spec and nothing is under way,
+/// and the calls applying the spec would make.
+fn paused_health(reason: &str, why: &str, progress: &Progress, calls: &[pipeline::Call]) -> Health {
+    let standing = match progress {
+        Progress::Ready { .. } | Progress::ReadyFor { .. } => None,
+        Progress::Progressing {
+            reason, message, ..
+        }
+        | Progress::Stalled {
+            reason, message, ..
+        } => Some(format!("{reason}: {message}")),
+    };
+    let in_sync = calls.is_empty() && standing.is_none();
+    let message = if calls.is_empty() {
+        let stands = standing.map(|s| format!(" ({s})")).unwrap_or_default();
+        format!("{why}; AWS calls that applying the spec needs: none{stands}")
+    } else {
+        let named: Vec<String> = calls
+            .iter()
+            .map(|c| format!("{} {}", c.operation, c.target))
+            .collect();
+        format!(
+            "{why}; AWS calls that applying the spec needs: {} (`ecs-operator diff` shows their inputs)",
+            named.join(", ")
+        )
+    };
+    Health::Paused {
+        in_sync,
+        reason: reason.to_owned(),
+        message,
+    }
+}
+
+/// Why the operator makes no AWS writes for `object`, when it does not: the operator runs
+/// read-only, or the object carries `ecs.operator.dev/reconcile: disabled`.
+fn paused<K: Resource>(ctx: &Context, object: &K) -> Option<(&'static str, String)> {
+    if ctx.config.read_only {
+        return Some(("ReadOnly", "the operator runs with --read-only".to_owned()));
+    }
+    let value = object
+        .meta()
+        .annotations
+        .as_ref()?
+        .get(RECONCILE_ANNOTATION)?;
+    (value.trim() == "disabled").then(|| {
+        (
+            "ReconcileDisabled",
+            format!("reconcile disabled by the annotation {RECONCILE_ANNOTATION}: disabled"),
+        )
+    })
+}
+
+/// The stages of a pass up to the plan, without its steps: the status holds what observation
+/// showed (nothing a write would have made), and the calls are what the steps would send.
+async fn observe_only<R: Kind>(
+    kind: &R,
+    ctx: &Context,
+    object: &R::Object,
+    status: StatusOf<R>,
+) -> (Ran<StatusOf<R>, Progress>, Vec<pipeline::Call>) {
+    let before = |status: StatusOf<R>, error: ReconcileError| Ran {
+        status,
+        notes: Vec::new(),
+        outcome: Err(error),
+    };
+    match super::preview::plan_ahead(kind, ctx, object, &status).await {
+        Ok(ahead) => (
+            Ran {
+                status: ahead.status,
+                notes: Vec::new(),
+                outcome: ahead.outcome,
+            },
+            ahead.calls,
+        ),
+        Err(error) => (before(status, error), Vec::new()),
+    }
+}
+
 /// The stages of a deletion pass: observe, plan, the steps.
 async fn cleanup<R: Kind>(
     kind: &R,
@@ -466,6 +583,7 @@ async fn finish<R: Kind>(
         Health::Ready { .. } => "ready",
         Health::Reconciling { .. } => "reconciling",
         Health::Stalled { .. } => "stalled",
+        Health::Paused { .. } => "paused",
     };
     ctx.metrics
         .set_condition(R::KIND, &object.uid().unwrap_or_default(), condition);

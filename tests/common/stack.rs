@@ -25,6 +25,8 @@ pub struct Bed {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
     resync: Duration,
+    /// Whether the controllers start with `--read-only`.
+    pub read_only: bool,
 }
 
 impl Bed {
@@ -36,7 +38,16 @@ impl Bed {
         Self::with(super::cluster().await, resync).await
     }
 
+    /// The stack with the controllers in `--read-only` mode.
+    pub async fn read_only() -> Self {
+        Self::with_mode(super::cluster().await, Duration::from_secs(300), true).await
+    }
+
     pub async fn with(cluster: super::Cluster, resync: Duration) -> Self {
+        Self::with_mode(cluster, resync, false).await
+    }
+
+    async fn with_mode(cluster: super::Cluster, resync: Duration, read_only: bool) -> Self {
         let moto = MotoServer::shared().expect("moto");
         let proxy = AwsProxy::start(ProxyConfig {
             upstream: moto.url().to_owned(),
@@ -79,6 +90,7 @@ impl Bed {
             stop: None,
             controllers: Vec::new(),
             resync,
+            read_only,
         };
         bed.start_controllers().await;
         bed
@@ -100,6 +112,7 @@ impl Bed {
             max_backoff: Duration::from_secs(2),
             poll: Duration::from_millis(300),
             concurrency: 32,
+            read_only: self.read_only,
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

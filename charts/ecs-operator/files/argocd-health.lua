@@ -36,6 +36,12 @@ if current(stalled) and stalled.status == "True" then
   hs.message = (stalled.reason or "Stalled") .. ": " .. (stalled.message or "")
   return hs
 end
+local paused = found["Paused"]
+if current(paused) and paused.status == "True" then
+  hs.status = "Suspended"
+  hs.message = (paused.reason or "Paused") .. ": " .. (paused.message or "")
+  return hs
+end
 local ready = found["Ready"]
 if current(ready) and ready.status == "True" then
   hs.status = "Healthy"
