@@ -216,6 +216,10 @@ fn bad_values_are_rejected_naming_the_value() {
         ("watchNamespaces={Not_A_Namespace}", "/watchNamespaces/0"),
         ("leaderElection.enabled=false", "leaderElection.enabled"),
         ("unknownValue=1", "unknownValue"),
+        (
+            "networkPolicy.apiServerPorts={}",
+            "/networkPolicy/apiServerPorts",
+        ),
     ] {
         let chart = chart();
         let output = helm(&["template", "x", chart.to_str().expect("path"), "--set", set]);
@@ -543,7 +547,13 @@ fn the_network_policy_and_alerts_cover_what_the_operator_talks_to_and_fails_at()
             )
         })
         .collect();
-    for wanted in [(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")] {
+    for wanted in [
+        (53, "UDP"),
+        (53, "TCP"),
+        (443, "TCP"),
+        (6443, "TCP"),
+        (80, "TCP"),
+    ] {
         assert!(
             egress_ports.contains(&wanted),
             "{wanted:?} in {egress_ports:?}"

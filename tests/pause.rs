@@ -139,10 +139,73 @@ async fn read_only_observes_every_object_and_creates_nothing() {
         paused.metadata.finalizers
     );
     assert_eq!(writes(&bed, before), Vec::<String>::new());
+    // A reference that is not there is still a paused object's state, not a retry loop.
+    bed.create_service(
+        "orphan",
+        ec2(json!({"serviceName": "orphan", "taskDefinitionRef": {"name": "missing"}, "desiredCount": 1})),
+    )
+    .await;
+    let waiting = bed
+        .wait_for("orphan", "Paused naming the missing reference", |o| {
+            condition(o, "Paused").0 == "True" && condition(o, "Paused").2.contains("missing")
+        })
+        .await;
+    assert_eq!(condition(&waiting, "Reconciling").0, "False");
+    assert_eq!(condition(&waiting, "Stalled").0, "False");
     bed.services()
         .delete("api", &DeleteParams::default())
         .await
         .expect("deleted");
     bed.wait_for_gone("api").await;
     assert_eq!(writes(&bed, before), Vec::<String>::new());
+}
+
+/// A spec edited while paused is applied as a change on resume: a service naming its task
+/// definition by family rolls to the family's newest revision, as it would have unpaused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_changed_while_paused_is_applied_as_a_change_on_resume() {
+    let bed = Bed::start().await;
+    let family = format!("{}-app", bed.ns());
+    bed.register(&family, "nginx:1").await;
+    bed.create_service(
+        "app",
+        ec2(json!({"serviceName": "app", "taskDefinition": family, "desiredCount": 1})),
+    )
+    .await;
+    bed.wait_ready("app").await;
+
+    annotate(&bed, "app", Some("disabled")).await;
+    let second = bed.register(&family, "nginx:2").await;
+    bed.services()
+        .patch(
+            "app",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"desiredCount": 2}})),
+        )
+        .await
+        .expect("scaled");
+    bed.wait_for("app", "Paused at the new generation", |o| {
+        condition(o, "Paused").0 == "True"
+            && o.status
+                .as_ref()
+                .and_then(|s| s.reconcile.observed_generation)
+                == o.metadata.generation
+    })
+    .await;
+
+    annotate(&bed, "app", None).await;
+    let resumed = bed
+        .wait_for("app", "Ready on the newest revision", |o| {
+            condition(o, "Ready").0 == "True"
+                && o.status.as_ref().and_then(|s| s.desired_count) == Some(2)
+        })
+        .await;
+    assert_eq!(
+        resumed
+            .status
+            .as_ref()
+            .and_then(|s| s.desired_task_definition_arn.clone()),
+        Some(second),
+        "the family's newest revision, resolved for the changed spec"
+    );
 }

@@ -151,6 +151,8 @@ struct Bucket {
     /// Whether the rate is what holds callers back (one had to wait, or AWS throttled) since the
     /// bucket was last full; only then do accepted calls tell that AWS takes more.
     limiting: bool,
+    /// When a caller last asked for a token.
+    last_asked: Instant,
     last_decrease: Option<Instant>,
 }
 
@@ -163,6 +165,7 @@ impl Bucket {
             refilled: now,
             slow_start: true,
             limiting: false,
+            last_asked: now,
             last_decrease: None,
         }
     }
@@ -171,10 +174,15 @@ impl Bucket {
         (self.budget.start_per_second / 2.0).max(0.1)
     }
 
-    /// Adds the tokens earned since the last call. A bucket that filled up was quiet long enough
-    /// for AWS's bucket to fill too: the burst that follows spends AWS's tokens, and after it AWS
-    /// grants only its refill rate, so a rate grown above the documented one (a raised ceiling)
-    /// goes back to it and slow start finds again what AWS accepts now.
+    /// How long without a call AWS's own bucket takes to fill at the documented rate.
+    fn quiet_period(&self) -> Duration {
+        Duration::from_secs_f64(self.budget.burst.max(1.0) / self.budget.start_per_second.max(0.01))
+    }
+
+    /// Adds the tokens earned since the last call. After a quiet period (no caller for as long
+    /// as AWS's bucket takes to fill) the burst that follows spends AWS's tokens, and after it
+    /// AWS grants what it grants now: the rate goes back to the documented one and slow start
+    /// finds the rest again. Steady use below the rate is not quiet: the rate stays.
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
         let full = self.budget.burst.max(1.0);
@@ -182,16 +190,17 @@ impl Bucket {
         self.refilled = now;
         if self.tokens >= full {
             self.limiting = false;
-            if self.rate > self.budget.start_per_second {
-                self.rate = self.budget.start_per_second.max(0.01);
-                self.slow_start = true;
-            }
+        }
+        if now.saturating_duration_since(self.last_asked) >= self.quiet_period() {
+            self.rate = self.budget.start_per_second.max(0.01);
+            self.slow_start = true;
         }
     }
 
     /// Takes a token, or says how long to wait for one.
     fn take(&mut self, now: Instant) -> Result<(), Duration> {
         self.refill(now);
+        self.last_asked = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
@@ -431,6 +440,38 @@ mod tests {
         assert!(
             (wait.as_secs_f64() - 1.0 / 20.0).abs() < 1e-6,
             "the next token at 20/s: {wait:?}"
+        );
+    }
+
+    #[test]
+    fn steady_use_below_a_grown_rate_is_not_a_quiet_period() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(budget(20.0, 1000.0, 50.0), start);
+        granted(&mut bucket, start, 5);
+        let grown = bucket.rate;
+        assert!(grown > 100.0, "{grown}");
+        // A call every 100 ms for a minute: the bucket fills, but callers keep coming.
+        for tick in 1..=600 {
+            let now = start + Duration::from_secs(5) + Duration::from_millis(100 * tick);
+            assert_eq!(bucket.take(now), Ok(()));
+            bucket.on_success();
+        }
+        assert_eq!(
+            bucket.rate, grown,
+            "not reset, and not grown (never limiting)"
+        );
+    }
+
+    #[test]
+    fn a_throttled_rate_returns_to_the_documented_one_after_a_quiet_period() {
+        let start = Instant::now();
+        let mut bucket = Bucket::new(budget(20.0, 20.0, 50.0), start);
+        bucket.on_throttle(start);
+        assert_eq!(bucket.rate, 10.0);
+        assert_eq!(bucket.take(start + Duration::from_secs(10)), Ok(()));
+        assert_eq!(
+            bucket.rate, 20.0,
+            "50 tokens at 20/s: 2.5 s of quiet is enough"
         );
     }
 

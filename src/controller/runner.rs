@@ -250,6 +250,27 @@ async fn reconcile<R: Kind>(
         if !has_finalizer(object.as_ref(), R::FINALIZER) {
             return Ok(Action::await_change());
         }
+        if ctx.config.read_only {
+            // A freeze keeps the cleanup for later: the finalizer stays until the operator runs
+            // with writes again (and a read-only second install never takes another's).
+            let health = Health::Paused {
+                in_sync: false,
+                reason: "ReadOnly".into(),
+                message: "deletion waits: the operator runs with --read-only, so it neither cleans up in AWS nor releases the object".into(),
+            };
+            finish::<R>(
+                ctx,
+                &api,
+                &object,
+                (status, Vec::new()),
+                &health,
+                None,
+                "paused",
+                started,
+            )
+            .await?;
+            return Ok(Action::await_change());
+        }
         if let Some((reason, why)) = &paused {
             // No AWS writes: the object goes, what it made in AWS stays (as with Retain).
             let note = Note::normal(
@@ -311,6 +332,12 @@ async fn reconcile<R: Kind>(
         return Ok(action);
     }
 
+    // The first pass after a pause treats the spec as changed: the generations seen while paused
+    // were observed, not applied.
+    let mut status = status;
+    if paused.is_none() && was_paused::<R>(&status) {
+        <R::Object as Managed>::reconcile_status(&mut status).observed_generation = None;
+    }
     let (ran, calls) = match paused {
         // Observe and report only. No finalizer is added: there is nothing to clean up.
         Some(_) => observe_only(&shared.reconciler, ctx, &object, status).await,
@@ -332,10 +359,20 @@ async fn reconcile<R: Kind>(
         outcome,
     } = ran;
     let (health, action, failure, result) = match (paused, outcome) {
-        (Some((reason, why)), Ok(progress)) => {
+        (Some((reason, why)), outcome) => {
             ctx.reset_backoff(&key);
+            // Still paused when a read or a reference fails: nothing runs, so nothing to retry
+            // sooner than a resync (a reference's change triggers a pass anyway).
+            let health = match outcome {
+                Ok(progress) => paused_health(reason, &why, &progress, &calls),
+                Err(error) => Health::Paused {
+                    in_sync: false,
+                    reason: reason.to_owned(),
+                    message: format!("{why}; {}: {error}", error.reason()),
+                },
+            };
             (
-                paused_health(reason, &why, &progress, &calls),
+                health,
                 requeue_after(ctx, R::KIND, &key, jittered(ctx.config.resync)),
                 None,
                 "paused",
@@ -517,8 +554,19 @@ fn paused<K: Resource>(ctx: &Context, object: &K) -> Option<(&'static str, Strin
     })
 }
 
-/// The stages of a pass up to the plan, without its steps: the status holds what observation
-/// showed (nothing a write would have made), and the calls are what the steps would send.
+/// Whether the last status written says the object was paused.
+fn was_paused<R: Kind>(status: &StatusOf<R>) -> bool {
+    let mut status = status.clone();
+    <R::Object as Managed>::reconcile_status(&mut status)
+        .conditions
+        .iter()
+        .any(|c| c.type_ == conditions::PAUSED && c.status == "True")
+}
+
+/// The stages of a pass up to the plan, without its steps. The status is written back as it was
+/// (only the conditions change): a plan's status may hold what it records just before a write
+/// (an EcsTask's run, a service's client token), which must not stand for a write never sent.
+/// The calls are what the steps would send.
 async fn observe_only<R: Kind>(
     kind: &R,
     ctx: &Context,
@@ -533,7 +581,7 @@ async fn observe_only<R: Kind>(
     match super::preview::plan_ahead(kind, ctx, object, &status).await {
         Ok(ahead) => (
             Ran {
-                status: ahead.status,
+                status,
                 notes: Vec::new(),
                 outcome: ahead.outcome,
             },
