@@ -78,49 +78,46 @@ fn service_object(bed: &Bed, name: &str, td: &str, count: i32) -> Value {
     })
 }
 
-async fn apply(bed: &Bed, path: &Path) {
+/// Runs kubectl against the bed's cluster and asserts it succeeded.
+async fn kubectl(bed: &Bed, args: Vec<String>) {
     let mut command = std::process::Command::new("kubectl");
     command
         .arg("--kubeconfig")
         .arg(&bed.cluster.kubeconfig)
-        .args(["apply", "--server-side", "-f"])
-        .arg(path);
+        .args(&args);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .expect("joined")
         .expect("kubectl runs");
     assert!(
         output.status.success(),
-        "kubectl apply: {}",
+        "kubectl {args:?}: {}{}",
+        text(&output.stdout),
         text(&output.stderr)
     );
 }
 
+async fn apply(bed: &Bed, path: &Path) {
+    let path = path.to_str().expect("utf-8 path").to_owned();
+    kubectl(
+        bed,
+        vec!["apply".into(), "--server-side".into(), "-f".into(), path],
+    )
+    .await;
+}
+
 /// `kubectl wait --for=condition=Ready` on every object of `kinds` in the bed's namespace.
 async fn wait_ready_all(bed: &Bed, kinds: &str) {
-    let mut command = std::process::Command::new("kubectl");
-    command
-        .arg("--kubeconfig")
-        .arg(&bed.cluster.kubeconfig)
-        .args([
-            "wait",
-            "--for=condition=Ready",
-            "--timeout=90s",
-            "--all",
-            "-n",
-        ])
-        .arg(bed.ns())
-        .arg(kinds);
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("joined")
-        .expect("kubectl runs");
-    assert!(
-        output.status.success(),
-        "kubectl wait: {}{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    let args = [
+        "wait",
+        "--for=condition=Ready",
+        "--timeout=90s",
+        "--all",
+        "-n",
+        bed.ns(),
+        kinds,
+    ];
+    kubectl(bed, args.iter().map(|a| (*a).to_owned()).collect()).await;
 }
 
 #[tokio::test]

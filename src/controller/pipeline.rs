@@ -391,6 +391,22 @@ pub struct Ran<S, O> {
     pub outcome: Result<O, ReconcileError>,
 }
 
+/// The stages of a pass before its writes, in order: validate, lookups, desired, observe, plan.
+/// A pass, a paused pass and a preview all plan through this, so they cannot disagree.
+pub async fn plan_pass<K: Kind>(
+    kind: &K,
+    ctx: &Context,
+    object: &K::Object,
+    status: &StatusOf<K>,
+    timing: Timing,
+) -> Result<KindPlan<K>, ReconcileError> {
+    K::validate(object)?;
+    let lookups = kind.lookups(object, ctx, status).await?;
+    let desired = K::desired(object, lookups)?;
+    let observed = kind.observe(object, ctx, &desired, status).await?;
+    Ok(K::plan(&desired, &observed, status, timing))
+}
+
 /// Runs `plan`'s steps in order, committing each one AWS accepted; stops at the first failure.
 pub async fn run_steps<K: Kind, O>(
     kind: &K,

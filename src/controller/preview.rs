@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::Context;
 use super::error::{ErrorClass, ReconcileError};
-use super::pipeline::{Call, Kind, Progress, StatusOf, Timing};
+use super::pipeline::{Call, Kind, Progress, StatusOf, Timing, plan_pass};
 use super::runner::Managed;
 
 /// Where the object would stand once the calls were made.
@@ -221,12 +221,9 @@ pub async fn preview<K: Kind>(
     preview
 }
 
-/// What a pass would do, looked at without doing it: the first plan's status (what observation
-/// alone justifies), every AWS call the passes until the next write would make, and where the
-/// object would then stand.
-pub struct Ahead<K: Kind> {
-    /// The status the first pass would write before any step.
-    pub status: StatusOf<K>,
+/// What a pass would do, looked at without doing it: every AWS call the passes until the next
+/// write would make, and where the object would then stand.
+pub struct Ahead {
     /// The AWS calls.
     pub calls: Vec<Call>,
     /// The outcome once they were made.
@@ -244,26 +241,17 @@ pub async fn plan_ahead<K: Kind>(
     ctx: &Context,
     object: &K::Object,
     status: &StatusOf<K>,
-) -> Result<Ahead<K>, ReconcileError> {
+) -> Result<Ahead, ReconcileError> {
     let timing = Timing {
         poll: ctx.config.poll,
         resync: ctx.config.resync,
     };
-    let mut first_status = None;
     let mut status = status.clone();
     for _ in 0..LOOK_AHEAD_PASSES {
-        K::validate(object)?;
-        let lookups = kind.lookups(object, ctx, &status).await?;
-        let desired = K::desired(object, lookups)?;
-        let observed = kind.observe(object, ctx, &desired, &status).await?;
-        let plan = K::plan(&desired, &observed, &status, timing);
+        let plan = plan_pass(kind, ctx, object, &status, timing).await?;
         let moved = plan.status != status;
-        let first = first_status
-            .get_or_insert_with(|| plan.status.clone())
-            .clone();
         if !plan.steps.is_empty() || !moved || plan.outcome.is_err() {
             return Ok(Ahead {
-                status: first,
                 calls: plan.steps.iter().flat_map(K::calls).collect(),
                 outcome: plan.outcome.map(|o| K::finish(o, &plan.status, timing)),
             });

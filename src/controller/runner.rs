@@ -473,29 +473,18 @@ async fn pass<R: Kind>(
     object: &R::Object,
     status: StatusOf<R>,
 ) -> Ran<StatusOf<R>, Progress> {
-    let before = |status: StatusOf<R>, error: ReconcileError| Ran {
-        status,
-        notes: Vec::new(),
-        outcome: Err(error),
-    };
-    if let Err(error) = R::validate(object) {
-        return before(status, error);
-    }
-    let lookups = match kind.lookups(object, ctx, &status).await {
-        Ok(lookups) => lookups,
-        Err(error) => return before(status, error),
-    };
-    let desired = match R::desired(object, lookups) {
-        Ok(desired) => desired,
-        Err(error) => return before(status, error),
-    };
-    let observed = match kind.observe(object, ctx, &desired, &status).await {
-        Ok(observed) => observed,
-        Err(error) => return before(status, error),
-    };
-    let plan = R::plan(&desired, &observed, &status, plan_timing(ctx));
-    let mut ran = pipeline::run_steps(kind, ctx, plan).await;
     let timing = plan_timing(ctx);
+    let plan = match pipeline::plan_pass(kind, ctx, object, &status, timing).await {
+        Ok(plan) => plan,
+        Err(error) => {
+            return Ran {
+                status,
+                notes: Vec::new(),
+                outcome: Err(error),
+            };
+        }
+    };
+    let mut ran = pipeline::run_steps(kind, ctx, plan).await;
     ran.outcome = ran
         .outcome
         .map(|outcome| R::finish(outcome, &ran.status, timing));
