@@ -188,6 +188,12 @@ struct RunArgs {
     /// second install that watches a production account, or a freeze.
     #[arg(long, env = "ECS_OPERATOR_READ_ONLY")]
     read_only: bool,
+    /// Reconcile only objects whose labels match this label selector (e.g.
+    /// `ecs.operator.dev/instance=eu-west-1`), so that installs per region or account split the
+    /// objects and never reconcile the same one. References between objects (clusterRef,
+    /// taskDefinitionRef, serviceRef) resolve whatever install reconciles the object named.
+    #[arg(long, env = "ECS_OPERATOR_SELECTOR", value_name = "LABEL_SELECTOR")]
+    selector: Option<String>,
     /// Seconds between drift checks of a settled object.
     #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
@@ -541,6 +547,23 @@ fn run(args: RunArgs) -> ExitCode {
     code
 }
 
+/// Asks the API server to list with `selector` once, so a malformed selector stops the start
+/// with the server's reason instead of failing every watch forever. Other failures (RBAC, the
+/// CRD not yet installed) are left to the watches, which report and retry them.
+async fn check_selector(client: &kube::Client, selector: &str) -> Result<(), String> {
+    let api: kube::Api<ecs_operator::api::EcsService> = kube::Api::all(client.clone());
+    match api
+        .list_metadata(&kube::api::ListParams::default().labels(selector).limit(1))
+        .await
+    {
+        Err(kube::Error::Api(status)) if status.code == 400 => Err(format!(
+            "--selector {selector:?} is not a valid label selector: {}",
+            status.message
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Exit code when leadership is lost or cannot be confirmed: Kubernetes restarts the pod, which
 /// then waits as a standby.
 const EXIT_LEADERSHIP_LOST: u8 = 3;
@@ -582,7 +605,14 @@ async fn operate(args: RunArgs) -> ExitCode {
         poll: Duration::from_secs(args.poll_seconds.max(1)),
         concurrency: args.concurrency,
         read_only: args.read_only,
+        selector: args.selector.clone().filter(|s| !s.trim().is_empty()),
     };
+    if let Some(selector) = &config.selector
+        && let Err(e) = check_selector(&client, selector).await
+    {
+        tracing::error!("{e}");
+        return ExitCode::FAILURE;
+    }
     let ctx = Arc::new(Context::new(client.clone(), aws, config, &args.reporter));
     let caches = ctx.caches.clone();
     let registry = ctx.metrics.registry();

@@ -47,6 +47,8 @@ const VARIANTS: &[&[&str]] = &[
         "extraVolumeMounts[0].mountPath=/etc/corporate-ca",
         "podDisruptionBudget.unhealthyPodEvictionPolicy=IfHealthyBudget",
         "readOnly=true",
+        "instance=eu-west-1",
+        "selector=tier notin (batch)",
     ],
     &[
         "argocd.healthCheck.enabled=true",
@@ -137,7 +139,15 @@ fn the_deployment_is_hardened_and_probed() {
         !args.iter().any(|a| a.starts_with("--aws-max-rate")),
         "{args:?}"
     );
-    let raised = render("ops", &["aws.maxRate=100", "readOnly=true"]);
+    let raised = render(
+        "ops",
+        &[
+            "aws.maxRate=100",
+            "readOnly=true",
+            "instance=eu-west-1",
+            "selector=tier notin (batch)",
+        ],
+    );
     let raised_args: Vec<String> = raised
         .iter()
         .find(|d| d["kind"] == "Deployment")
@@ -147,7 +157,11 @@ fn the_deployment_is_hardened_and_probed() {
         .iter()
         .map(|a| a.as_str().expect("string").to_owned())
         .collect();
-    for flag in ["--aws-max-rate=100", "--read-only"] {
+    for flag in [
+        "--aws-max-rate=100",
+        "--read-only",
+        "--selector=ecs.operator.dev/instance=eu-west-1,tier notin (batch)",
+    ] {
         assert!(raised_args.iter().any(|a| a == flag), "{raised_args:?}");
     }
     let parsed = Command::new(env!("CARGO_BIN_EXE_ecs-operator"))
@@ -161,6 +175,10 @@ fn the_deployment_is_hardened_and_probed() {
         String::from_utf8_lossy(&parsed.stderr)
     );
     assert!(!args.iter().any(|a| a == "--read-only"), "off by default");
+    assert!(
+        !args.iter().any(|a| a.starts_with("--selector")),
+        "every object by default"
+    );
 }
 
 #[test]
@@ -212,6 +230,7 @@ fn bad_values_are_rejected_naming_the_value() {
     for (set, names) in [
         ("logging.format=xml", "/logging/format"),
         ("replicaCount=0", "/replicaCount"),
+        ("instance=not a label value", "/instance"),
         ("aws.rateCeilings.bogus=1", "bogus"),
         ("watchNamespaces={Not_A_Namespace}", "/watchNamespaces/0"),
         ("leaderElection.enabled=false", "leaderElection.enabled"),

@@ -92,6 +92,7 @@ impl Bed {
             poll: Duration::from_millis(500),
             read_only: false,
             concurrency: 8,
+            ..Default::default()
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

@@ -43,6 +43,9 @@ pub struct ControllerConfig {
     pub concurrency: u16,
     /// Observe and report only: no AWS writes for any object (`--read-only`).
     pub read_only: bool,
+    /// Reconcile only objects whose labels match (`--selector`), so that two installs (per
+    /// region or account) split the objects between them and never reconcile the same one.
+    pub selector: Option<String>,
 }
 
 impl Default for ControllerConfig {
@@ -54,6 +57,7 @@ impl Default for ControllerConfig {
             poll: Duration::from_secs(5),
             concurrency: 32,
             read_only: false,
+            selector: None,
         }
     }
 }
@@ -217,6 +221,22 @@ impl Context {
         }
         self.live_other_owner::<K>(t::value(tags, t::OWNER_UID), t::value(tags, t::OWNER), uid)
             .await
+    }
+
+    /// How this context's watches list and watch a kind: only the objects its selector matches.
+    /// A labelled object that stops matching leaves the cache as if deleted (its finalizer
+    /// stays for the install that matches it now).
+    pub fn watch_config(&self) -> kube::runtime::watcher::Config {
+        let config = kube::runtime::watcher::Config::default();
+        match self
+            .config
+            .selector
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
+            Some(selector) => config.labels(selector),
+            None => config,
+        }
     }
 
     /// How long an account-wide listing answers drift checks: a tenth of the resync period

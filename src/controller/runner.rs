@@ -69,7 +69,7 @@ pub async fn run<R: Kind>(
     // Reconcile on spec changes, our finalizer appearing and deletion only: the operator's own
     // status writes (and label edits) must not trigger reconciles, or every status write would
     // cost another round of AWS reads. Drift is caught by the periodic resync instead.
-    let changes = watcher(api, watcher::Config::default())
+    let changes = watcher(api, ctx.watch_config())
         .default_backoff()
         .reflect(writer)
         .inspect(move |event| match event {
@@ -136,6 +136,8 @@ where
         + 'static,
 {
     let (store, writer) = reflector::store();
+    // Not narrowed by `--selector`: a reference names an object whatever install reconciles it,
+    // and "no policy owns this count" must not be concluded from a policy another install holds.
     let changes = watcher(ctx.watched_api::<K>(), watcher::Config::default())
         .default_backoff()
         .reflect(writer);

@@ -22,11 +22,13 @@ pub struct Bed {
     pub proxy: AwsProxy,
     pub ecs: ecs::Client,
     pub ctx: Option<Arc<Context>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Vec<tokio::sync::oneshot::Sender<()>>,
     controllers: Vec<tokio::task::JoinHandle<()>>,
     resync: Duration,
     /// Whether the controllers start with `--read-only`.
     pub read_only: bool,
+    /// The label selector the controllers start with (`--selector`).
+    pub selector: Option<String>,
 }
 
 impl Bed {
@@ -47,7 +49,22 @@ impl Bed {
         Self::with_mode(cluster, resync, false).await
     }
 
+    /// The stack with the controllers reconciling only objects `selector` matches.
+    pub async fn with_selector(selector: &str) -> Self {
+        let mut bed = Self::prepared(super::cluster().await, Duration::from_secs(300), false).await;
+        bed.selector = Some(selector.to_owned());
+        bed.start_controllers().await;
+        bed
+    }
+
     async fn with_mode(cluster: super::Cluster, resync: Duration, read_only: bool) -> Self {
+        let mut bed = Self::prepared(cluster, resync, read_only).await;
+        bed.start_controllers().await;
+        bed
+    }
+
+    /// The stack before any controller starts.
+    async fn prepared(cluster: super::Cluster, resync: Duration, read_only: bool) -> Self {
         let moto = MotoServer::shared().expect("moto");
         let proxy = AwsProxy::start(ProxyConfig {
             upstream: moto.url().to_owned(),
@@ -81,21 +98,22 @@ impl Bed {
                 .await
                 .expect("cluster");
         }
-        let mut bed = Self {
+        Self {
             client: cluster.client.clone(),
             cluster,
             proxy,
             ecs,
             ctx: None,
-            stop: None,
+            stop: Vec::new(),
             controllers: Vec::new(),
             resync,
             read_only,
-        };
-        bed.start_controllers().await;
-        bed
+            selector: None,
+        }
     }
 
+    /// Starts a set of controllers with the bed's settings (a second call starts a second set
+    /// beside the first, like a second install: change `selector` between the calls).
     pub async fn start_controllers(&mut self) {
         let aws = AwsClients::connect(&AwsSettings {
             region: Some("us-east-1".into()),
@@ -113,6 +131,7 @@ impl Bed {
             poll: Duration::from_millis(300),
             concurrency: 32,
             read_only: self.read_only,
+            selector: self.selector.clone(),
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),
@@ -127,16 +146,17 @@ impl Bed {
         }
         .boxed()
         .shared();
-        self.controllers = registry::run_all(&ctx, &shutdown)
-            .into_iter()
-            .map(tokio::spawn)
-            .collect();
+        self.controllers.extend(
+            registry::run_all(&ctx, &shutdown)
+                .into_iter()
+                .map(tokio::spawn),
+        );
         self.ctx = Some(ctx);
-        self.stop = Some(stop);
+        self.stop.push(stop);
     }
 
     pub async fn stop_controllers(&mut self) {
-        if let Some(stop) = self.stop.take() {
+        for stop in self.stop.drain(..) {
             let _ = stop.send(());
         }
         for handle in self.controllers.drain(..) {
