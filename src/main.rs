@@ -194,6 +194,15 @@ struct RunArgs {
     /// taskDefinitionRef, serviceRef) resolve whatever install reconciles the object named.
     #[arg(long, env = "ECS_OPERATOR_SELECTOR", value_name = "LABEL_SELECTOR")]
     selector: Option<String>,
+    /// What deleting an object does in AWS when neither its `spec.deletionPolicy` nor its
+    /// namespace's `ecs.operator.dev/deletion-policy` annotation says: `Delete` or `Retain`.
+    #[arg(
+        long,
+        env = "ECS_OPERATOR_DEFAULT_DELETION_POLICY",
+        default_value = "Delete",
+        value_parser = |value: &str| value.parse::<ecs_operator::api::DeletionPolicy>()
+    )]
+    default_deletion_policy: ecs_operator::api::DeletionPolicy,
     /// Seconds between drift checks of a settled object.
     #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
@@ -606,6 +615,7 @@ async fn operate(args: RunArgs) -> ExitCode {
         concurrency: args.concurrency,
         read_only: args.read_only,
         selector: args.selector.clone().filter(|s| !s.trim().is_empty()),
+        default_deletion_policy: args.default_deletion_policy,
     };
     if let Some(selector) = &config.selector
         && let Err(e) = check_selector(&client, selector).await

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use common::root;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn chart() -> PathBuf {
     root().join("charts").join("ecs-operator")
@@ -146,6 +146,7 @@ fn the_deployment_is_hardened_and_probed() {
             "readOnly=true",
             "instance=eu-west-1",
             "selector=tier notin (batch)",
+            "defaultDeletionPolicy=Retain",
         ],
     );
     let raised_args: Vec<String> = raised
@@ -161,6 +162,7 @@ fn the_deployment_is_hardened_and_probed() {
         "--aws-max-rate=100",
         "--read-only",
         "--selector=ecs.operator.dev/instance=eu-west-1,tier notin (batch)",
+        "--default-deletion-policy=Retain",
     ] {
         assert!(raised_args.iter().any(|a| a == flag), "{raised_args:?}");
     }
@@ -179,6 +181,10 @@ fn the_deployment_is_hardened_and_probed() {
         !args.iter().any(|a| a.starts_with("--selector")),
         "every object by default"
     );
+    assert!(
+        args.iter().any(|a| a == "--default-deletion-policy=Delete"),
+        "nothing left behind in AWS by default: {args:?}"
+    );
 }
 
 #[test]
@@ -196,7 +202,8 @@ fn namespace_lists_get_roles_and_nothing_cluster_wide() {
             )
         })
         .collect();
-    // Nothing cluster-wide for the operator; the tenants' roles are aggregated ClusterRoles.
+    // Nothing cluster-wide for the operator but reading the listed namespaces (their
+    // deletion-policy annotation); the tenants' roles are aggregated ClusterRoles.
     let cluster_wide: Vec<&str> = documents
         .iter()
         .filter(|d| d["kind"].as_str().is_some_and(|k| k.starts_with("Cluster")))
@@ -204,8 +211,22 @@ fn namespace_lists_get_roles_and_nothing_cluster_wide() {
         .collect();
     assert_eq!(
         cluster_wide,
-        ["ecs-operator-view", "ecs-operator-edit"],
+        [
+            "ecs-operator-namespaces",
+            "ecs-operator-view",
+            "ecs-operator-edit",
+            "ecs-operator-namespaces"
+        ],
         "{kinds:?}"
+    );
+    let namespaces = documents
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "ecs-operator-namespaces")
+        .expect("namespace reader");
+    assert_eq!(
+        namespaces["rules"],
+        json!([{"apiGroups": [""], "resources": ["namespaces"],
+                "resourceNames": ["team-a", "team-b"], "verbs": ["get"]}])
     );
     for namespace in ["team-a", "team-b"] {
         assert!(
@@ -231,6 +252,7 @@ fn bad_values_are_rejected_naming_the_value() {
         ("logging.format=xml", "/logging/format"),
         ("replicaCount=0", "/replicaCount"),
         ("instance=not a label value", "/instance"),
+        ("defaultDeletionPolicy=Keep", "/defaultDeletionPolicy"),
         ("aws.rateCeilings.bogus=1", "bogus"),
         ("watchNamespaces={Not_A_Namespace}", "/watchNamespaces/0"),
         ("leaderElection.enabled=false", "leaderElection.enabled"),

@@ -109,15 +109,29 @@ impl Setup {
                 matches!(
                     d["kind"].as_str(),
                     Some("ServiceAccount" | "Role" | "RoleBinding")
-                )
+                ) || d["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-namespaces"))
             })
             .cloned()
             .collect();
         assert_eq!(
             rbac.len(),
-            5,
-            "ServiceAccount, two Roles, two RoleBindings: {rbac:?}"
+            7,
+            "ServiceAccount, two Roles, two RoleBindings, the namespace reader and its binding: {rbac:?}"
         );
+        // The namespace reader is cluster-wide: one per test namespace, so the tests of this
+        // binary do not overwrite each other's.
+        let ns = &self.cluster.namespace;
+        for document in &mut rbac {
+            if document["kind"] == "ClusterRole" {
+                document["metadata"]["name"] = json!(format!("ecs-operator-namespaces-{ns}"));
+            }
+            if document["kind"] == "ClusterRoleBinding" {
+                document["metadata"]["name"] = json!(format!("ecs-operator-namespaces-{ns}"));
+                document["roleRef"]["name"] = json!(format!("ecs-operator-namespaces-{ns}"));
+            }
+        }
         for document in &mut rbac {
             edit(document);
         }

@@ -67,10 +67,12 @@ pub struct EcsCapacityProviderSpec {
     /// Tags on the capacity provider (up to 47: the operator adds 3 of its own).
     #[schemars(length(max = 47))]
     pub tags: Option<Vec<Tag>>,
-    /// What to do with the capacity provider when this object is deleted: `Delete` (the
-    /// default; refused by ECS while a cluster or a service uses it) or `Retain`.
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    /// What to do with the capacity provider when this object is deleted: `Delete` (refused by
+    /// ECS while a cluster or a service uses it) or `Retain`. Unset: the namespace's
+    /// `ecs.operator.dev/deletion-policy` annotation, else the operator's
+    /// `--default-deletion-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 /// An Auto Scaling group provider.

@@ -75,10 +75,12 @@ pub struct EcsClusterSpec {
     /// Tags on the ECS cluster (up to 47: the operator adds 3 of its own).
     #[schemars(length(max = 47))]
     pub tags: Option<Vec<Tag>>,
-    /// What to do with the ECS cluster when this object is deleted: `Delete` (the default; only
-    /// once no services or tasks remain in it) or `Retain` (leave it).
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    /// What to do with the ECS cluster when this object is deleted: `Delete` (only once no
+    /// services or tasks remain in it) or `Retain` (leave it). Unset: the namespace's
+    /// `ecs.operator.dev/deletion-policy` annotation, else the operator's
+    /// `--default-deletion-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 /// Cluster settings, one member per ECS cluster setting name.

@@ -23,10 +23,16 @@ pub const ADOPT_REVISION_ANNOTATION: &str = "ecs.operator.dev/adopt-revision";
 /// Annotation that pauses one object: with the value `disabled` the operator observes it and
 /// reports drift, but makes no AWS write for it; deleting it then leaves AWS as it is.
 pub const RECONCILE_ANNOTATION: &str = "ecs.operator.dev/reconcile";
+/// Namespace annotation (`Delete` or `Retain`) deciding what deleting an object of the namespace
+/// does in AWS when its spec does not say: a platform team marks production namespaces `Retain`,
+/// so deleting the namespace (or an object) leaves ECS running.
+pub const DELETION_POLICY_ANNOTATION: &str = "ecs.operator.dev/deletion-policy";
 /// Category shared by all kinds, so `kubectl get ecs` lists them together.
 pub const ECS_CATEGORY: &str = "ecs";
 
-/// What happens in AWS when the Kubernetes object is deleted.
+/// What deleting the object does in AWS: `Delete` (delete or deregister what it made) or `Retain`
+/// (leave it). Unset: the namespace's `ecs.operator.dev/deletion-policy` annotation, else the
+/// operator's `--default-deletion-policy` (Delete unless the platform team chose otherwise).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum DeletionPolicy {
     /// Delete (or deregister) what this object created in AWS.
@@ -34,6 +40,38 @@ pub enum DeletionPolicy {
     Delete,
     /// Leave the AWS resources in place; only the Kubernetes object goes away.
     Retain,
+}
+
+impl std::str::FromStr for DeletionPolicy {
+    type Err = String;
+
+    /// The spelling of the spec field, for the namespace annotation and the command line.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "Delete" => Ok(Self::Delete),
+            "Retain" => Ok(Self::Retain),
+            other => Err(format!(
+                "{other:?} is not a deletion policy: use Delete or Retain"
+            )),
+        }
+    }
+}
+
+impl DeletionPolicy {
+    /// The policy that applies to an object: its spec's, else the namespace annotation's, else
+    /// the operator's default. A namespace annotation that is not a policy is an error, never a
+    /// silent fallback (that could delete what the namespace was marked to keep).
+    pub fn effective(
+        spec: Option<Self>,
+        namespace_annotation: Option<&str>,
+        default: Self,
+    ) -> Result<Self, String> {
+        match (spec, namespace_annotation) {
+            (Some(policy), _) => Ok(policy),
+            (None, Some(annotation)) => annotation.trim().parse(),
+            (None, None) => Ok(default),
+        }
+    }
 }
 
 /// The status fields every kind shares, so that condition handling (and kstatus-based health in
@@ -178,4 +216,40 @@ where
             StringOrInt::Int(i) => i.to_string(),
         }),
     )
+}
+
+#[cfg(test)]
+mod deletion_policy_tests {
+    use super::DeletionPolicy::{self, Delete, Retain};
+
+    #[test]
+    fn the_spec_wins_then_the_namespace_then_the_default() {
+        assert_eq!(
+            DeletionPolicy::effective(Some(Delete), Some("Retain"), Retain),
+            Ok(Delete)
+        );
+        assert_eq!(
+            DeletionPolicy::effective(None, Some("Retain"), Delete),
+            Ok(Retain)
+        );
+        assert_eq!(
+            DeletionPolicy::effective(None, Some(" Delete "), Retain),
+            Ok(Delete)
+        );
+        assert_eq!(DeletionPolicy::effective(None, None, Retain), Ok(Retain));
+        assert_eq!(DeletionPolicy::effective(None, None, Delete), Ok(Delete));
+    }
+
+    #[test]
+    fn a_namespace_annotation_that_is_no_policy_is_an_error_not_a_fallback() {
+        let refused = DeletionPolicy::effective(None, Some("keep"), Delete).unwrap_err();
+        assert!(
+            refused.contains("\"keep\"") && refused.contains("Delete or Retain"),
+            "{refused}"
+        );
+        assert_eq!(
+            DeletionPolicy::effective(Some(Retain), Some("keep"), Delete),
+            Ok(Retain)
+        );
+    }
 }

@@ -23,7 +23,8 @@ pub use capacity_provider::{
 };
 pub use cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
 pub use common::{
-    ADOPT_ANNOTATION, Condition, DeletionPolicy, ECS_CATEGORY, GROUP, ReconcileStatus, VERSION,
+    ADOPT_ANNOTATION, Condition, DELETION_POLICY_ANNOTATION, DeletionPolicy, ECS_CATEGORY, GROUP,
+    ReconcileStatus, VERSION,
 };
 pub use scaling_policy::{EcsScalingPolicy, EcsScalingPolicySpec, EcsScalingPolicyStatus};
 pub use service::{EcsService, EcsServiceSpec, EcsServiceStatus};

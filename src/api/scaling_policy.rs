@@ -67,9 +67,10 @@ pub struct EcsScalingPolicySpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scheduled_actions: Vec<ScheduledAction>,
     /// What to do in AWS when this object is deleted: `Delete` (deregister the scalable target and
-    /// its policies, the default) or `Retain`.
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    /// its policies) or `Retain`. Unset: the namespace's `ecs.operator.dev/deletion-policy`
+    /// annotation, else the operator's `--default-deletion-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 /// Pauses of scaling activity.

@@ -91,9 +91,11 @@ pub struct EcsServiceSpec {
     #[serde(flatten)]
     pub settings: ServiceSettings,
     /// What to do with the ECS service when this object is deleted: `Delete` (delete it, tasks
-    /// stop; the default) or `Retain` (leave it running).
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    /// stop) or `Retain` (leave it running). Unset: the namespace's
+    /// `ecs.operator.dev/deletion-policy` annotation, else the operator's
+    /// `--default-deletion-policy` (Delete unless the platform team chose otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
     /// Change this value (a counter, a timestamp, any token) to start a new deployment of the same
     /// task definition, for example to pull a moved `:latest` tag. The operator remembers the
     /// value it acted on, so each change deploys once.

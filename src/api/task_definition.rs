@@ -54,9 +54,11 @@ pub struct EcsTaskDefinitionSpec {
     pub described: DescribedFields,
 
     /// What to do with the revisions this object registered when it is deleted: `Delete`
-    /// (deregister them, the default) or `Retain` (leave them registered).
-    #[serde(default)]
-    pub deletion_policy: DeletionPolicy,
+    /// (deregister them) or `Retain` (leave them registered). Unset: the namespace's
+    /// `ecs.operator.dev/deletion-policy` annotation, else the operator's
+    /// `--default-deletion-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<DeletionPolicy>,
 
     /// How many of the revisions this object registered stay registered; older ones are
     /// deregistered. Revisions registered by anyone else are never touched. Default 5.

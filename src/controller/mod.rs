@@ -46,6 +46,9 @@ pub struct ControllerConfig {
     /// Reconcile only objects whose labels match (`--selector`), so that two installs (per
     /// region or account) split the objects between them and never reconcile the same one.
     pub selector: Option<String>,
+    /// What deleting an object does in AWS when neither its spec nor its namespace's
+    /// `ecs.operator.dev/deletion-policy` annotation says (`--default-deletion-policy`).
+    pub default_deletion_policy: crate::api::DeletionPolicy,
 }
 
 impl Default for ControllerConfig {
@@ -58,6 +61,7 @@ impl Default for ControllerConfig {
             concurrency: 32,
             read_only: false,
             selector: None,
+            default_deletion_policy: crate::api::DeletionPolicy::Delete,
         }
     }
 }
@@ -237,6 +241,43 @@ impl Context {
             Some(selector) => config.labels(selector),
             None => config,
         }
+    }
+
+    /// The deletion policy of an object whose spec says `spec` in `namespace`: the spec's, else
+    /// the namespace's `ecs.operator.dev/deletion-policy` annotation (read at deletion time, so
+    /// a namespace being deleted still answers), else `--default-deletion-policy`. A namespace
+    /// that cannot be read, or an annotation that is no policy, stops the deletion (it waits)
+    /// rather than deleting what may have been marked to keep.
+    pub async fn deletion_policy(
+        &self,
+        spec: Option<crate::api::DeletionPolicy>,
+        namespace: &str,
+    ) -> Result<crate::api::DeletionPolicy, ReconcileError> {
+        use crate::api::{DELETION_POLICY_ANNOTATION, DeletionPolicy};
+        if let Some(policy) = spec {
+            return Ok(policy);
+        }
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(self.client.clone());
+        let found = namespaces.get_metadata_opt(namespace).await?;
+        let annotation = found
+            .as_ref()
+            .and_then(|n| n.metadata.annotations.as_ref())
+            .and_then(|a| a.get(DELETION_POLICY_ANNOTATION));
+        DeletionPolicy::effective(
+            None,
+            annotation.map(String::as_str),
+            self.config.default_deletion_policy,
+        )
+        .map_err(|problem| {
+            ReconcileError::blocked(
+                "InvalidDeletionPolicy",
+                format!(
+                    "namespace {namespace} annotation {DELETION_POLICY_ANNOTATION}: {problem} \
+                     (or set spec.deletionPolicy); the deletion waits until then"
+                ),
+            )
+        })
     }
 
     /// How long an account-wide listing answers drift checks: a tenth of the resync period

@@ -29,6 +29,8 @@ pub struct Bed {
     pub read_only: bool,
     /// The label selector the controllers start with (`--selector`).
     pub selector: Option<String>,
+    /// The controllers' `--default-deletion-policy`.
+    pub default_deletion_policy: ecs_operator::api::DeletionPolicy,
 }
 
 impl Bed {
@@ -53,6 +55,17 @@ impl Bed {
     pub async fn with_selector(selector: &str) -> Self {
         let mut bed = Self::prepared(super::cluster().await, Duration::from_secs(300), false).await;
         bed.selector = Some(selector.to_owned());
+        bed.start_controllers().await;
+        bed
+    }
+
+    /// The stack with the controllers' `--default-deletion-policy` set.
+    pub async fn with_default_deletion_policy(
+        policy: ecs_operator::api::DeletionPolicy,
+        resync: Duration,
+    ) -> Self {
+        let mut bed = Self::prepared(super::cluster().await, resync, false).await;
+        bed.default_deletion_policy = policy;
         bed.start_controllers().await;
         bed
     }
@@ -109,6 +122,7 @@ impl Bed {
             resync,
             read_only,
             selector: None,
+            default_deletion_policy: ecs_operator::api::DeletionPolicy::Delete,
         }
     }
 
@@ -132,6 +146,7 @@ impl Bed {
             concurrency: 32,
             read_only: self.read_only,
             selector: self.selector.clone(),
+            default_deletion_policy: self.default_deletion_policy,
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

@@ -211,7 +211,14 @@ impl Kind for CapacityProviders {
         ctx: &Context,
         _status: &EcsCapacityProviderStatus,
     ) -> Result<Option<CleanupObserved>, ReconcileError> {
-        if object.spec.deletion_policy == DeletionPolicy::Retain {
+        if ctx
+            .deletion_policy(
+                object.spec.deletion_policy,
+                &object.namespace().unwrap_or_default(),
+            )
+            .await?
+            == DeletionPolicy::Retain
+        {
             return Ok(None);
         }
         let object_name = object.name_any();

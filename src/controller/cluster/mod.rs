@@ -215,7 +215,14 @@ impl Kind for Clusters {
         ctx: &Context,
         status: &EcsClusterStatus,
     ) -> Result<Option<CleanupObserved>, ReconcileError> {
-        if object.spec.deletion_policy == DeletionPolicy::Retain {
+        if ctx
+            .deletion_policy(
+                object.spec.deletion_policy,
+                &object.namespace().unwrap_or_default(),
+            )
+            .await?
+            == DeletionPolicy::Retain
+        {
             return Ok(None);
         }
         let name = status

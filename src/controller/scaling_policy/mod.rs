@@ -434,8 +434,15 @@ impl Kind for ScalingPolicies {
         ctx: &Context,
         status: &EcsScalingPolicyStatus,
     ) -> Result<CleanupObserved, ReconcileError> {
+        let retain = ctx
+            .deletion_policy(
+                object.spec.deletion_policy,
+                &object.namespace().unwrap_or_default(),
+            )
+            .await?
+            == DeletionPolicy::Retain;
         let mut observed = CleanupObserved {
-            retain: object.spec.deletion_policy == DeletionPolicy::Retain,
+            retain,
             resource_id: status.resource_id.clone(),
             exists: false,
             ours: false,

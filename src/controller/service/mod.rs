@@ -309,7 +309,13 @@ impl Kind for Services {
             });
         };
         let name = service::service_name(&object.name_any(), &object.spec).to_owned();
-        let retain = object.spec.deletion_policy == DeletionPolicy::Retain;
+        let retain = ctx
+            .deletion_policy(
+                object.spec.deletion_policy,
+                &object.namespace().unwrap_or_default(),
+            )
+            .await?
+            == DeletionPolicy::Retain;
         let service = if retain {
             None
         } else {

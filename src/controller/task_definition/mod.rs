@@ -181,7 +181,12 @@ impl Kind for TaskDefinitions {
         ctx: &Context,
         status: &EcsTaskDefinitionStatus,
     ) -> Result<Self::CleanupObserved, ReconcileError> {
-        if object.spec.deletion_policy == DeletionPolicy::Retain {
+        let namespace = object.namespace().unwrap_or_default();
+        if ctx
+            .deletion_policy(object.spec.deletion_policy, &namespace)
+            .await?
+            == DeletionPolicy::Retain
+        {
             return Ok(None);
         }
         let family = cleanup_family(object, status);
