@@ -516,6 +516,19 @@ async fn tenants_with_the_built_in_edit_or_view_role_get_the_ecs_kinds_in_their_
             "no",
             "{resource}/status is the operator's"
         );
+        assert_eq!(
+            can(
+                &cluster,
+                &editor,
+                &["update", &resource, "--subresource", "scale"]
+            ),
+            if resource.starts_with("ecsservices.") {
+                "yes"
+            } else {
+                "no"
+            },
+            "{resource}/scale: kubectl scale ecsservice"
+        );
         // Only in the namespace the binding is in.
         let elsewhere = Command::new("kubectl")
             .args(["auth", "can-i", "create", &resource, "--as", &editor])

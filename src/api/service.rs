@@ -26,6 +26,11 @@ use super::common::{
     shortname = "ecssvc",
     category = "ecs",
     doc = "An Amazon ECS service. Ready when its newest deployment has completed its rollout.",
+    scale(
+        spec_replicas_path = ".spec.desiredCount",
+        status_replicas_path = ".status.runningCount",
+        label_selector_path = ".status.selector"
+    ),
     printcolumn(name = "Cluster", type_ = "string", json_path = ".spec.cluster"),
     printcolumn(
         name = "Desired",
@@ -679,6 +684,10 @@ pub struct EcsServiceStatus {
     pub last_stopped_task: Option<super::task::TaskStatus>,
     /// Whether an EcsScalingPolicy owns the desired count (it is then never sent after creation).
     pub autoscaled: Option<bool>,
+    /// The label selector of the `/scale` subresource (`ecs.operator.dev/ecsservice=<name>`):
+    /// a HorizontalPodAutoscaler, and so KEDA, scales only a target that reports one. ECS tasks
+    /// are no pods, so it matches none; scale on external or object metrics.
+    pub selector: Option<String>,
     /// Per setting (by its API name), a hash of the value last sent to ECS: a setting whose spec
     /// value has not changed since is only sent again to revert drift ECS reports exactly.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]

@@ -16,6 +16,17 @@ use crate::api::service::{
     VpcLatticeConfiguration,
 };
 
+/// The label selector an EcsService's `/scale` subresource reports: it names the object, and
+/// matches no pod (ECS tasks are not pods), which is what a HorizontalPodAutoscaler scaling on
+/// external or object metrics needs.
+pub fn scale_selector(object_name: &str) -> String {
+    // A label value has at most 63 characters; an object name up to 253 (cut, it still
+    // matches nothing, which is all the selector has to do).
+    let value: String = object_name.chars().take(63).collect();
+    let value = value.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    format!("ecs.operator.dev/ecsservice={value}")
+}
+
 /// The desired count a service gets at creation when the spec leaves it to the autoscaler and no
 /// scaling policy says otherwise.
 pub const DEFAULT_DESIRED_COUNT_AT_CREATE: i32 = 1;

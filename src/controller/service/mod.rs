@@ -437,6 +437,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
     create.cluster = cluster;
     let generation = object.metadata.generation.unwrap_or_default();
     Ok(Desired {
+        scale_selector: service::scale_selector(&name),
         create,
         target,
         user_tags: spec.settings.tags.clone().unwrap_or_default(),

@@ -86,6 +86,9 @@ pub struct Desired {
     pub adopt: bool,
     /// The idempotency token a create of this generation uses.
     pub client_token: String,
+    /// `status.selector`: the label selector the `/scale` subresource reports, which the
+    /// HorizontalPodAutoscaler (and so KEDA) requires before it scales anything.
+    pub scale_selector: String,
 }
 
 /// What the observe step found.
@@ -246,6 +249,7 @@ pub fn progress_poll(poll: Duration, deployment_age: Option<i64>) -> Duration {
 pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) -> Plan {
     let mut status = current.clone();
     status.autoscaled = Some(desired.autoscaled);
+    status.selector = Some(desired.scale_selector.clone());
     let mut notes = Vec::new();
     let service = observed
         .service

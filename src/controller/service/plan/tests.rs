@@ -86,6 +86,7 @@ fn desired_for(spec: &EcsServiceSpec, target: &str) -> Desired {
         uid: UID.into(),
         adopt: false,
         client_token: "token-1".into(),
+        scale_selector: crate::translate::service::scale_selector("web"),
     }
 }
 
