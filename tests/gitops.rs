@@ -189,6 +189,37 @@ fn docs_show_the_shipped_script() {
     }
 }
 
+/// The docs' `argocd-cm` ConfigMap and argo-cd Helm values give every registered kind the
+/// shipped script (through the YAML anchor), as Argo CD would read them.
+#[test]
+fn docs_snippets_give_every_kind_the_shipped_script() {
+    let script = std::fs::read_to_string(common::root().join(HEALTH_LUA)).expect("script");
+    let docs =
+        std::fs::read_to_string(common::root().join("docs").join("gitops.md")).expect("docs");
+    let blocks: Vec<&str> = docs
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .filter(|block| block.contains("resource.customizations.health"))
+        .collect();
+    assert_eq!(blocks.len(), 2, "the ConfigMap and the Helm values");
+    for (block, path) in blocks.iter().zip([&["data"][..], &["configs", "cm"][..]]) {
+        let parsed: Value = serde_yaml::from_str(block).expect("valid YAML");
+        let keys = path.iter().fold(&parsed, |value, key| &value[key]);
+        for registration in ecs_operator::controller::registry::kinds() {
+            let key = format!(
+                "resource.customizations.health.ecs.operator.dev_{}",
+                registration.kind()
+            );
+            assert_eq!(
+                keys[&key].as_str().map(str::trim_end),
+                Some(script.trim_end()),
+                "{path:?}: {key}"
+            );
+        }
+    }
+}
+
 async fn knobs(bed: &Bed, patch: Value) {
     let (status, body) = ecs_testbed::http::send(
         &ecs_testbed::http::client(),

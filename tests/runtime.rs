@@ -285,7 +285,9 @@ async fn one_leader_reconciles_a_standby_takes_over_and_sigterm_hands_the_lease_
     assert_eq!(
         sample(
             &metrics,
-            r#"ecs_operator_objects{kind="task_definition",condition="ready"} "#
+            &format!(
+                r#"ecs_operator_objects{{kind="task_definition",object_namespace="{ns}",condition="ready"}} "#
+            )
         ),
         Some(1.0),
         "{metrics}"

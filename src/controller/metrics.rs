@@ -38,6 +38,10 @@ struct KindLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
 struct ObjectLabels {
     kind: &'static str,
+    /// The object's namespace. Not `namespace`: Prometheus gives the scraped pod's namespace
+    /// that label (and the chart's alerts tell installs apart by it); a metric's own
+    /// `namespace` would be renamed `exported_namespace` or, with honorLabels, overwrite it.
+    object_namespace: String,
     condition: &'static str,
 }
 
@@ -96,7 +100,7 @@ impl Collector for LiveCollector {
         };
         let mut family = encoder.encode_descriptor(
             "objects",
-            "Objects by kind and condition (ready, reconciling, stalled, deleting)",
+            "Objects by kind, namespace and condition (ready, reconciling, stalled, paused, deleting)",
             None,
             MetricType::Gauge,
         )?;
@@ -270,11 +274,25 @@ impl Metrics {
         InFlight { gauge }
     }
 
-    /// The condition `uid` is in after a pass.
-    pub fn set_condition(&self, kind: &'static str, uid: &str, condition: &'static str) {
+    /// The condition `uid` (in `namespace`) is in after a pass. The namespace is a label so a
+    /// platform team can tell which tenant's objects are stalled; object names never are (one
+    /// series per object would not scale).
+    pub fn set_condition(
+        &self,
+        kind: &'static str,
+        namespace: &str,
+        uid: &str,
+        condition: &'static str,
+    ) {
         if let Ok(mut live) = self.live.lock() {
-            live.conditions
-                .insert(uid.to_owned(), ObjectLabels { kind, condition });
+            live.conditions.insert(
+                uid.to_owned(),
+                ObjectLabels {
+                    kind,
+                    object_namespace: namespace.to_owned(),
+                    condition,
+                },
+            );
         }
     }
 
@@ -360,18 +378,22 @@ mod tests {
     fn live_figures_are_computed_at_scrape_time() {
         let metrics = Metrics::default();
         let now = Instant::now();
-        metrics.set_condition("service", "a", "ready");
-        metrics.set_condition("service", "b", "ready");
-        metrics.set_condition("service", "c", "stalled");
+        metrics.set_condition("service", "team-a", "a", "ready");
+        metrics.set_condition("service", "team-a", "b", "ready");
+        metrics.set_condition("service", "team-b", "c", "stalled");
         metrics.due("service", "a", now);
         metrics.due("service", "b", now + Duration::from_secs(600));
         let text = metrics.encode();
         assert!(
-            text.contains(r#"ecs_operator_objects{kind="service",condition="ready"} 2"#),
+            text.contains(
+                r#"ecs_operator_objects{kind="service",object_namespace="team-a",condition="ready"} 2"#
+            ),
             "{text}"
         );
         assert!(
-            text.contains(r#"ecs_operator_objects{kind="service",condition="stalled"} 1"#),
+            text.contains(
+                r#"ecs_operator_objects{kind="service",object_namespace="team-b",condition="stalled"} 1"#
+            ),
             "{text}"
         );
         assert!(
@@ -394,7 +416,9 @@ mod tests {
         metrics.retain("service", &["a".to_owned()].into_iter().collect());
         let text = metrics.encode();
         assert!(
-            text.contains(r#"ecs_operator_objects{kind="service",condition="ready"} 1"#),
+            text.contains(
+                r#"ecs_operator_objects{kind="service",object_namespace="team-a",condition="ready"} 1"#
+            ),
             "{text}"
         );
         let text = metrics.encode();

@@ -225,7 +225,7 @@ fn error_policy<R: Kind>(
 ) -> Action {
     let key = object.uid().unwrap_or_default();
     let wait = shared.ctx.next_backoff(&key);
-    tracing::info!(kind = R::KIND, name = %object.name_any(), %error, ?wait, "retrying");
+    tracing::info!(kind = R::KIND, namespace = %object.namespace().unwrap_or_default(), name = %object.name_any(), %error, ?wait, "retrying");
     requeue_after(&shared.ctx, R::KIND, &key, wait)
 }
 
@@ -235,7 +235,23 @@ fn requeue_after(ctx: &Context, kind: &'static str, key: &str, wait: Duration) -
     Action::requeue(wait)
 }
 
+/// One pass, in a span naming the object, so every line logged during it (the AWS layer's
+/// included) says which object of which namespace it is about.
 async fn reconcile<R: Kind>(
+    object: Arc<R::Object>,
+    shared: Arc<Shared<R>>,
+) -> Result<Action, ReconcileError> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "reconcile",
+        kind = R::KIND,
+        namespace = %object.namespace().unwrap_or_default(),
+        object = %object.name_any(),
+    );
+    reconcile_object::<R>(object, shared).instrument(span).await
+}
+
+async fn reconcile_object<R: Kind>(
     object: Arc<R::Object>,
     shared: Arc<Shared<R>>,
 ) -> Result<Action, ReconcileError> {
@@ -431,7 +447,7 @@ async fn reconcile<R: Kind>(
                 )
             }
             Err(error) => {
-                tracing::info!(kind = R::KIND, name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
+                tracing::info!(kind = R::KIND, namespace = %object.namespace().unwrap_or_default(), name = %object.name_any(), %error, class = error.class().as_str(), "reconcile failed");
                 let (health, action, failure) = failed(ctx, R::KIND, &key, error);
                 (health, action, failure, "error")
             }
@@ -624,8 +640,12 @@ async fn finish<R: Kind>(
         Health::Stalled { .. } => "stalled",
         Health::Paused { .. } => "paused",
     };
-    ctx.metrics
-        .set_condition(R::KIND, &object.uid().unwrap_or_default(), condition);
+    ctx.metrics.set_condition(
+        R::KIND,
+        &object.namespace().unwrap_or_default(),
+        &object.uid().unwrap_or_default(),
+        condition,
+    );
     publish(ctx, object, &notes).await;
     let class = failure.as_ref().map(|(error, _)| error.class());
     if let Some((error, type_)) = failure
@@ -797,7 +817,7 @@ async fn publish<K: Managed>(ctx: &Context, object: &K, notes: &[Note]) {
     let reference = object.object_ref(&());
     for note in notes {
         if let Err(error) = ctx.recorder.publish(&note.event(), &reference).await {
-            tracing::warn!(%error, "could not publish an Event");
+            tracing::warn!(namespace = %object.namespace().unwrap_or_default(), name = %object.name_any(), %error, "could not publish an Event");
         }
     }
 }
