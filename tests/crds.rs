@@ -369,3 +369,42 @@ fn cel_wants_one_cluster_source_for_services_and_tasks() {
         "{failures:?}"
     );
 }
+
+/// The types of each served version live in the module named after it, and `api` re-exports the
+/// version the controllers use (so a move to v1beta1 is a change of that one re-export).
+#[test]
+fn each_version_lives_in_its_own_module() {
+    use ecs_operator::api::v1alpha1;
+    use kube::Resource;
+    fn same<T>(_: Option<T>, _: Option<T>) {}
+    same::<v1alpha1::EcsService>(None, None::<ecs_operator::api::EcsService>);
+    same::<v1alpha1::EcsTaskDefinition>(None, None::<ecs_operator::api::EcsTaskDefinition>);
+    same::<v1alpha1::EcsScalingPolicy>(None, None::<ecs_operator::api::EcsScalingPolicy>);
+    same::<v1alpha1::EcsCluster>(None, None::<ecs_operator::api::EcsCluster>);
+    same::<v1alpha1::EcsCapacityProvider>(None, None::<ecs_operator::api::EcsCapacityProvider>);
+    same::<v1alpha1::EcsTask>(None, None::<ecs_operator::api::EcsTask>);
+    for version in [
+        v1alpha1::EcsService::version(&()),
+        v1alpha1::EcsTaskDefinition::version(&()),
+        v1alpha1::EcsScalingPolicy::version(&()),
+        v1alpha1::EcsCluster::version(&()),
+        v1alpha1::EcsCapacityProvider::version(&()),
+        v1alpha1::EcsTask::version(&()),
+    ] {
+        assert_eq!(version, "v1alpha1");
+    }
+    for (_, crd) in crdgen::all() {
+        let versions: Vec<(&str, bool, bool)> = crd
+            .spec
+            .versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.served, v.storage))
+            .collect();
+        assert_eq!(
+            versions,
+            [("v1alpha1", true, true)],
+            "{}",
+            crd.spec.names.kind
+        );
+    }
+}
