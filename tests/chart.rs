@@ -75,14 +75,61 @@ fn chart_lints_strictly_with_every_variant() {
     }
 }
 
+/// The CRD templates render the generated CRDs unchanged (numbers and all, through `fromYaml`),
+/// adding only the chart's labels and, with `crds.keep`, the policies that keep them.
+#[test]
+fn the_crd_templates_render_the_generated_crds_and_keep_them() {
+    let crds = |sets: &[&str]| -> Vec<Value> {
+        render("ops", sets)
+            .into_iter()
+            .filter(|d| d["kind"] == "CustomResourceDefinition")
+            .collect()
+    };
+    let rendered = crds(&[]);
+    let generated = ecs_operator::crdgen::all();
+    assert_eq!(rendered.len(), generated.len());
+    for (_, crd) in generated {
+        let name = crd.metadata.name.clone().expect("name");
+        let document = rendered
+            .iter()
+            .find(|d| d["metadata"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not rendered"));
+        let expected = serde_json::to_value(&crd.spec).expect("json");
+        assert!(
+            common::numbers_as_f64(&document["spec"]) == common::numbers_as_f64(&expected),
+            "{name}: the rendered spec differs from the generated one"
+        );
+        let annotations = &document["metadata"]["annotations"];
+        assert_eq!(annotations["helm.sh/resource-policy"], "keep", "{name}");
+        assert_eq!(
+            annotations["argocd.argoproj.io/sync-options"],
+            "Prune=false"
+        );
+        assert_eq!(
+            document["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "Helm"
+        );
+    }
+    for document in crds(&["crds.keep=false"]) {
+        assert!(
+            document["metadata"]["annotations"]
+                .get("helm.sh/resource-policy")
+                .is_none(),
+            "{document}"
+        );
+    }
+    assert!(crds(&["crds.enabled=false"]).is_empty());
+}
+
 #[test]
 fn the_chart_ships_the_generated_crds() {
     for (file, crd) in ecs_operator::crdgen::all() {
         let generated = ecs_operator::crdgen::to_yaml(&crd).expect("yaml");
-        let shipped = std::fs::read_to_string(chart().join("crds").join(&file)).unwrap_or_default();
+        let shipped = std::fs::read_to_string(chart().join("files").join("crds").join(&file))
+            .unwrap_or_default();
         assert!(
             shipped == generated,
-            "charts/ecs-operator/crds/{file} is stale: run `cargo run -- crds --output-dir charts/ecs-operator/crds`"
+            "charts/ecs-operator/files/crds/{file} is stale: run `cargo run -- crds --output-dir charts/ecs-operator/files/crds`"
         );
     }
 }
