@@ -33,35 +33,6 @@ fn text(output: &Output) -> String {
     )
 }
 
-/// The chart's admission policies, bound to this test's namespace only (the binding's namespace
-/// selector, as `watchNamespaces` renders it) and named after it, so tests do not share them.
-async fn install_admission_policies(bed: &Bed) {
-    let ns = bed.ns();
-    let mut documents: Vec<Value> =
-        common::render_chart(ns, &[&format!("watchNamespaces={{{ns}}}")])
-            .into_iter()
-            .filter(|d| {
-                d["kind"]
-                    .as_str()
-                    .is_some_and(|k| k.starts_with("ValidatingAdmissionPolicy"))
-            })
-            .collect();
-    assert_eq!(documents.len(), 2, "the policy and its binding");
-    for document in &mut documents {
-        let name = format!(
-            "{}-{ns}",
-            document["metadata"]["name"].as_str().expect("name")
-        );
-        document["metadata"]["name"] = json!(name);
-        if document["kind"] == "ValidatingAdmissionPolicyBinding" {
-            document["spec"]["policyName"] = json!(name);
-        }
-    }
-    let path = common::temp_yaml(&format!("admission-{ns}"), &documents);
-    let applied = kubectl(bed, &["apply", "-f", path.to_str().expect("path")]).await;
-    assert!(applied.status.success(), "{}", text(&applied));
-}
-
 async fn create_policy(bed: &Bed, name: &str, target: Value) {
     let mut spec = json!({"minCapacity": 1, "maxCapacity": 4});
     for (key, value) in target.as_object().expect("object") {
@@ -85,7 +56,7 @@ async fn kubectl_scale_drives_the_count_unless_a_policy_owns_it() {
         eprintln!("note: the emulator serves no /scale subresource or admission; nothing to check");
         return;
     }
-    install_admission_policies(&bed).await;
+    common::install_admission_policy(&bed.cluster, "autoscaled-count").await;
     bed.create_td("app", "nginx:1").await;
     for name in ["manual", "auto", "legacy"] {
         bed.create_service(

@@ -230,6 +230,50 @@ pub async fn install_crds(client: &kube::Client) {
     }
 }
 
+/// Applies the chart's admission policy `<release>-<policy>` and its binding, bound to the test's
+/// namespace only (the binding's namespace selector, as `watchNamespaces` renders it) and named
+/// after it, so tests sharing a cluster do not share them.
+pub async fn install_admission_policy(cluster: &Cluster, policy: &str) {
+    let ns = cluster.namespace.clone();
+    let suffix = format!("-{policy}");
+    let mut documents: Vec<Value> = render_chart(&ns, &[&format!("watchNamespaces={{{ns}}}")])
+        .into_iter()
+        .filter(|d| {
+            d["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(&suffix))
+        })
+        .collect();
+    assert_eq!(documents.len(), 2, "the policy {policy} and its binding");
+    for document in &mut documents {
+        let name = format!(
+            "{}-{ns}",
+            document["metadata"]["name"].as_str().expect("name")
+        );
+        document["metadata"]["name"] = serde_json::json!(name);
+        if document["kind"] == "ValidatingAdmissionPolicyBinding" {
+            document["spec"]["policyName"] = serde_json::json!(name);
+        }
+    }
+    let path = temp_yaml(&format!("admission-{policy}-{ns}"), &documents);
+    let kubeconfig = cluster.kubeconfig.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kubectl")
+            .args(["apply", "-f"])
+            .arg(&path)
+            .env("KUBECONFIG", kubeconfig)
+            .output()
+    })
+    .await
+    .expect("joined")
+    .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// `helm template` of charts/ecs-operator (release `ecs-operator`) in `namespace` with `--set`
 /// `sets`, as JSON documents.
 pub fn render_chart(namespace: &str, sets: &[&str]) -> Vec<Value> {
