@@ -203,6 +203,13 @@ struct RunArgs {
         value_parser = |value: &str| value.parse::<ecs_operator::api::DeletionPolicy>()
     )]
     default_deletion_policy: ecs_operator::api::DeletionPolicy,
+    /// Objects whose `ecs.operator.dev/adopt` annotation says nothing take over the AWS resources
+    /// an object of the same namespace and name created (owner tag; for task definitions, the
+    /// same content), as `ecs.operator.dev/adopt: same-owner` does for one object: a new
+    /// Kubernetes cluster (or a restored backup) takes over without registering or creating
+    /// anything again. Stop the old cluster's operator (or make it `--read-only`) first.
+    #[arg(long, env = "ECS_OPERATOR_ADOPT_SAME_OWNER")]
+    adopt_same_owner: bool,
     /// Seconds between drift checks of a settled object.
     #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
@@ -616,6 +623,7 @@ async fn operate(args: RunArgs) -> ExitCode {
         read_only: args.read_only,
         selector: args.selector.clone().filter(|s| !s.trim().is_empty()),
         default_deletion_policy: args.default_deletion_policy,
+        adopt_same_owner: args.adopt_same_owner,
     };
     if let Some(selector) = &config.selector
         && let Err(e) = check_selector(&client, selector).await

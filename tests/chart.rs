@@ -194,6 +194,7 @@ fn the_deployment_is_hardened_and_probed() {
             "instance=eu-west-1",
             "selector=tier notin (batch)",
             "defaultDeletionPolicy=Retain",
+            "adoptSameOwner=true",
         ],
     );
     let raised_args: Vec<String> = raised
@@ -210,6 +211,7 @@ fn the_deployment_is_hardened_and_probed() {
         "--read-only",
         "--selector=ecs.operator.dev/instance=eu-west-1,tier notin (batch)",
         "--default-deletion-policy=Retain",
+        "--adopt-same-owner",
     ] {
         assert!(raised_args.iter().any(|a| a == flag), "{raised_args:?}");
     }

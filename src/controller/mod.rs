@@ -49,6 +49,9 @@ pub struct ControllerConfig {
     /// What deleting an object does in AWS when neither its spec nor its namespace's
     /// `ecs.operator.dev/deletion-policy` annotation says (`--default-deletion-policy`).
     pub default_deletion_policy: crate::api::DeletionPolicy,
+    /// Objects without the adopt annotation take over what an object of the same namespace
+    /// and name created (`--adopt-same-owner`, for moving to a new Kubernetes cluster).
+    pub adopt_same_owner: bool,
 }
 
 impl Default for ControllerConfig {
@@ -62,6 +65,7 @@ impl Default for ControllerConfig {
             read_only: false,
             selector: None,
             default_deletion_policy: crate::api::DeletionPolicy::Delete,
+            adopt_same_owner: false,
         }
     }
 }
@@ -307,6 +311,19 @@ impl Context {
             retries.remove(key);
         }
     }
+}
+
+/// The adoption `object`'s adopt annotation asks for (see [`crate::translate::tags::Adoption`]).
+pub fn adoption_of<K: kube::Resource>(object: &K) -> crate::translate::tags::Adoption {
+    let meta = object.meta();
+    crate::translate::tags::Adoption::from_annotation(
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(crate::api::ADOPT_ANNOTATION))
+            .map(String::as_str),
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default(),
+    )
 }
 
 /// Whether `object` is Ready for its current generation: what an object that references it

@@ -257,6 +257,7 @@ async fn reconcile_object<R: Kind>(
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
     let ctx = &shared.ctx;
+    let object = with_default_adoption(ctx, object);
     let api: Api<R::Object> =
         Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
     let key = object.uid().unwrap_or_default();
@@ -810,6 +811,31 @@ fn patch_of(operations: serde_json::Value) -> Result<Patch<()>, ReconcileError> 
     serde_json::from_value(operations)
         .map(Patch::Json)
         .map_err(|e| ReconcileError::blocked("InternalError", e.to_string()))
+}
+
+/// `--adopt-same-owner`: an object whose adopt annotation says nothing takes over what an object
+/// of its namespace and name created (its earlier life in another Kubernetes cluster, or before
+/// a backup restore) as if annotated `ecs.operator.dev/adopt: same-owner`. Only the pass's copy
+/// carries it; nothing is written to the object.
+fn with_default_adoption<K: Resource + Clone>(ctx: &Context, object: Arc<K>) -> Arc<K> {
+    use crate::api::ADOPT_ANNOTATION;
+    let says = object
+        .meta()
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(ADOPT_ANNOTATION));
+    if !ctx.config.adopt_same_owner || says {
+        return object;
+    }
+    let mut copy = (*object).clone();
+    copy.meta_mut()
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(
+            ADOPT_ANNOTATION.to_owned(),
+            crate::translate::tags::ADOPT_SAME_OWNER.to_owned(),
+        );
+    Arc::new(copy)
 }
 
 /// Publishes Events through the shared recorder (which aggregates repeats into series).

@@ -13,6 +13,50 @@ pub const CONTENT_HASH: &str = "ecs.operator.dev/content-hash";
 /// Tag holding `namespace/name` of the owner, for people reading the AWS console.
 pub const OWNER: &str = "ecs.operator.dev/owner";
 
+/// Value of the adopt annotation that takes over only what an object of the same namespace and
+/// name created (its owner tag says so), e.g. in another Kubernetes cluster: the operator's
+/// `--adopt-same-owner` gives every object this value unless it says otherwise.
+pub const ADOPT_SAME_OWNER: &str = "same-owner";
+
+/// Which AWS resources an object may take over that it did not create.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Adoption {
+    /// None (no adopt annotation): an existing resource of that name is refused.
+    #[default]
+    Never,
+    /// Any free one (`ecs.operator.dev/adopt: "true"`).
+    Any,
+    /// Only one whose owner tag names this `namespace/name` (`ecs.operator.dev/adopt:
+    /// same-owner`, or `--adopt-same-owner`): the object's earlier life in another cluster, or
+    /// before a backup restore, never a resource made by hand or by another object.
+    SameOwner(String),
+}
+
+impl Adoption {
+    /// The adoption the adopt annotation's `value` asks for, for the object `namespace/name`.
+    pub fn from_annotation(value: Option<&str>, namespace: &str, name: &str) -> Self {
+        match value.map(str::trim) {
+            Some("true") => Self::Any,
+            Some(ADOPT_SAME_OWNER) => Self::SameOwner(format!("{namespace}/{name}")),
+            _ => Self::Never,
+        }
+    }
+
+    /// Whether a resource whose owner tag is `owner_tag` may be taken over.
+    pub fn allows(&self, owner_tag: Option<&str>) -> bool {
+        match self {
+            Self::Never => false,
+            Self::Any => true,
+            Self::SameOwner(owner) => owner_tag == Some(owner.as_str()),
+        }
+    }
+
+    /// Whether the object asks for any adoption.
+    pub fn is_on(&self) -> bool {
+        !matches!(self, Self::Never)
+    }
+}
+
 /// ECS allows 50 tags per resource ("Maximum number of tags per resource - 50").
 pub const AWS_MAX_TAGS: usize = 50;
 /// The most tags the operator adds to one resource (owner UID, owner, content hash).
@@ -159,6 +203,30 @@ pub fn diff(desired: &[Tag], observed: &[Tag]) -> TagChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adoption_follows_the_annotation_and_same_owner_checks_the_owner_tag() {
+        assert_eq!(
+            Adoption::from_annotation(None, "ns", "web"),
+            Adoption::Never
+        );
+        assert_eq!(
+            Adoption::from_annotation(Some("false"), "ns", "web"),
+            Adoption::Never
+        );
+        assert_eq!(
+            Adoption::from_annotation(Some("true"), "ns", "web"),
+            Adoption::Any
+        );
+        let same = Adoption::from_annotation(Some(" same-owner "), "ns", "web");
+        assert_eq!(same, Adoption::SameOwner("ns/web".into()));
+        assert!(same.allows(Some("ns/web")));
+        assert!(!same.allows(Some("ns/api")));
+        assert!(!same.allows(Some("other/web")));
+        assert!(!same.allows(None), "a resource made by hand is not taken");
+        assert!(Adoption::Any.allows(None));
+        assert!(!Adoption::Never.allows(Some("ns/web")));
+    }
 
     fn tag(key: &str, value: &str) -> Tag {
         Tag {

@@ -31,6 +31,8 @@ pub struct Bed {
     pub selector: Option<String>,
     /// The controllers' `--default-deletion-policy`.
     pub default_deletion_policy: ecs_operator::api::DeletionPolicy,
+    /// The controllers' `--adopt-same-owner`.
+    pub adopt_same_owner: bool,
 }
 
 impl Bed {
@@ -123,6 +125,7 @@ impl Bed {
             read_only,
             selector: None,
             default_deletion_policy: ecs_operator::api::DeletionPolicy::Delete,
+            adopt_same_owner: false,
         }
     }
 
@@ -147,6 +150,7 @@ impl Bed {
             read_only: self.read_only,
             selector: self.selector.clone(),
             default_deletion_policy: self.default_deletion_policy,
+            adopt_same_owner: self.adopt_same_owner,
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

@@ -107,10 +107,7 @@ impl Kind for CapacityProviders {
             hash: capacity_provider::settings_hash(spec),
             tags: spec.tags.clone().unwrap_or_default(),
             owner_tags,
-            adopt: object
-                .annotations()
-                .get(crate::api::ADOPT_ANNOTATION)
-                .is_some_and(|v| v == "true"),
+            adopt: crate::controller::adoption_of(object),
             uid,
             name,
         })

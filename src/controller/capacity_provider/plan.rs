@@ -34,7 +34,7 @@ pub struct Desired {
     /// The object's UID.
     pub uid: String,
     /// Whether the object may take over a provider it did not create.
-    pub adopt: bool,
+    pub adopt: crate::translate::tags::Adoption,
 }
 
 /// What observation found.
@@ -151,7 +151,10 @@ pub fn plan(
                 ),
             );
         }
-        if !desired.adopt {
+        if !desired
+            .adopt
+            .allows(tags::value(&provider.tags, tags::OWNER))
+        {
             return blocked(
                 status,
                 "AlreadyExists",

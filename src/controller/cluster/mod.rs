@@ -99,10 +99,7 @@ impl Kind for Clusters {
             tags: spec.tags.clone().unwrap_or_default(),
             owner_tags,
             uid,
-            adopt: object
-                .annotations()
-                .get(crate::api::ADOPT_ANNOTATION)
-                .is_some_and(|v| v == "true"),
+            adopt: crate::controller::adoption_of(object),
             name,
         })
     }
@@ -131,7 +128,7 @@ impl Kind for Clusters {
         // the groups it already holds are not written again.
         let held = match &cluster {
             Some(found)
-                if desired.adopt
+                if desired.adopt.allows(tags::value(&found.tags, tags::OWNER))
                     && !tags::is_owned_by(&found.tags, &desired.uid)
                     && other_owner.is_none() =>
             {

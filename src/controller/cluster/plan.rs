@@ -42,7 +42,7 @@ pub struct Desired {
     /// The object's UID.
     pub uid: String,
     /// Whether the object may take over a cluster it did not create.
-    pub adopt: bool,
+    pub adopt: crate::translate::tags::Adoption,
 }
 
 /// What observation found.
@@ -255,7 +255,10 @@ pub fn plan(
                 )),
             );
         }
-        if !desired.adopt {
+        if !desired
+            .adopt
+            .allows(tags::value(&cluster.tags, tags::OWNER))
+        {
             return Plan::only(
                 status.clone(),
                 Err(ReconcileError::blocked(

@@ -161,10 +161,7 @@ fn desired(object: &EcsScalingPolicy, resource_id: String) -> Result<Desired, Re
         requests: scaling::assemble_requests(spec, Some(&resource_id), &owner_tags)?,
         owner_tags,
         uid,
-        adopt: object
-            .annotations()
-            .get(crate::api::ADOPT_ANNOTATION)
-            .is_some_and(|v| v == "true"),
+        adopt: crate::controller::adoption_of(object),
     })
 }
 
@@ -254,7 +251,7 @@ impl Kind for ScalingPolicies {
             target,
             ..Default::default()
         };
-        if desired.adopt
+        if desired.adopt.is_on()
             && let Some(tags) = &observed.target_tags
         {
             observed.other_owner = ctx

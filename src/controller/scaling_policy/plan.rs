@@ -26,7 +26,7 @@ pub struct Desired {
     /// The object's UID.
     pub uid: String,
     /// The adopt annotation.
-    pub adopt: bool,
+    pub adopt: crate::translate::tags::Adoption,
 }
 
 /// What the observe step found.
@@ -300,7 +300,12 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsScalingPolicySt
                 .as_ref()
                 .and_then(|t| t.get(tags::OWNER_UID))
                 .is_some_and(|uid| *uid == desired.uid);
-            if !recorded && !tagged && !desired.adopt {
+            let owner = observed
+                .target_tags
+                .as_ref()
+                .and_then(|t| t.get(tags::OWNER))
+                .map(String::as_str);
+            if !recorded && !tagged && !desired.adopt.allows(owner) {
                 plan.blocked = Some((
                     "AlreadyExists",
                     format!(

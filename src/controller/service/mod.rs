@@ -451,10 +451,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
         ),
         client_token: client_token(&uid, generation),
         uid,
-        adopt: object
-            .annotations()
-            .get(crate::api::ADOPT_ANNOTATION)
-            .is_some_and(|v| v == "true"),
+        adopt: crate::controller::adoption_of(object),
     })
 }
 
@@ -590,7 +587,9 @@ async fn observe(
         None
     };
     let other_owner = match &service {
-        Some(s) if desired.adopt && status.service_arn.as_deref() != Some(s.arn.as_str()) => {
+        Some(s)
+            if desired.adopt.is_on() && status.service_arn.as_deref() != Some(s.arn.as_str()) =>
+        {
             ctx.live_other_owner::<EcsService>(
                 tags::value(&s.tags, tags::OWNER_UID),
                 tags::value(&s.tags, tags::OWNER),

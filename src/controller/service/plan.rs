@@ -83,7 +83,7 @@ pub struct Desired {
     /// The object's UID (the owner tag's value).
     pub uid: String,
     /// The `ecs.operator.dev/adopt: "true"` annotation.
-    pub adopt: bool,
+    pub adopt: crate::translate::tags::Adoption,
     /// The idempotency token a create of this generation uses.
     pub client_token: String,
     /// `status.selector`: the label selector the `/scale` subresource reports, which the
@@ -352,7 +352,11 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     // An ACTIVE service of that name: ours, adoptable, or someone else's.
     let ours = status.service_arn.as_deref() == Some(service.arn.as_str())
         || tags::is_owned_by(&service.tags, &desired.uid);
-    if !ours && !desired.adopt {
+    if !ours
+        && !desired
+            .adopt
+            .allows(tags::value(&service.tags, tags::OWNER))
+    {
         if let Some(owner) = tags::value(&service.tags, tags::OWNER) {
             // Another EcsService owns it, maybe one being deleted right now: look again soon.
             return Plan {

@@ -14,7 +14,7 @@ use super::Context;
 use super::error::ReconcileError;
 use super::pipeline::{Call, CleanupPlan, Kind, KindPlan, Note, Progress, Timing};
 use super::runner::Managed;
-use crate::api::common::{ADOPT_ANNOTATION, ADOPT_REVISION_ANNOTATION, Tag};
+use crate::api::common::{ADOPT_REVISION_ANNOTATION, Tag};
 use crate::api::task_definition::EcsTaskDefinitionStatus;
 use crate::api::{DeletionPolicy, EcsService, EcsTaskDefinition, ReconcileStatus};
 use crate::aws::gone_is_done;
@@ -311,17 +311,14 @@ async fn observe(
         });
     }
     if !matches!(observed.current, Some(CurrentState::Active { .. })) {
-        let adopting = object
-            .annotations()
-            .get(ADOPT_ANNOTATION)
-            .is_some_and(|v| v == "true")
-            && status.task_definition_arn.is_none();
+        let adoption = crate::controller::adoption_of(object);
+        let adopting = adoption.is_on() && status.task_definition_arn.is_none();
         observed.unrecorded = if adopting {
             let named = object
                 .annotations()
                 .get(ADOPT_REVISION_ANNOTATION)
                 .and_then(|r| r.trim().parse::<i32>().ok());
-            scan_adoptable(object, ctx, desired, owner_tags, named).await?
+            scan_adoptable(object, ctx, desired, owner_tags, named, &adoption).await?
         } else {
             scan_unrecorded(object, ctx, &desired.family, status).await?
         };
@@ -342,6 +339,7 @@ async fn scan_adoptable(
     desired: &Desired,
     owner_tags: &[Tag],
     named: Option<i32>,
+    adoption: &tags::Adoption,
 ) -> Result<Vec<OwnedRevision>, ReconcileError> {
     let uid = object.uid().unwrap_or_default();
     let arns = match named {
@@ -368,6 +366,7 @@ async fn scan_adoptable(
         let owned = tags::is_owned_by(&revision_tags, &uid);
         let same_and_free = !owned
             && unowned.is_none()
+            && adoption.allows(tags::value(&revision_tags, tags::OWNER))
             && described::task_definition_body(described)
                 .is_ok_and(|body| described::same_task_definition(&desired.request, &body))
             // Free: no owner, or an owner that is gone (deleted with deletionPolicy: Retain,

@@ -39,7 +39,7 @@ fn desired(spec: &EcsCapacityProviderSpec) -> Desired {
         tags: vec![],
         owner_tags,
         uid: "uid-1".into(),
-        adopt: false,
+        adopt: crate::translate::tags::Adoption::Never,
     }
 }
 
@@ -140,7 +140,7 @@ fn a_provider_this_object_did_not_create_is_refused_unless_adopted() {
         matches!(p.outcome, Err(ReconcileError::Blocked { ref reason, .. }) if reason == "AlreadyExists")
     );
     let mut adopting = d.clone();
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let p = plan(&adopting, &foreign, &Default::default(), TIMING);
     assert!(p.steps.iter().any(|s| matches!(s, Step::Retag { .. })));
     assert!(p.steps.iter().any(|s| matches!(s, Step::Update { .. })));

@@ -61,7 +61,7 @@ fn desired(spec: &EcsClusterSpec) -> Desired {
         tags: spec.tags.clone().unwrap_or_default(),
         owner_tags,
         uid: "uid-1".into(),
-        adopt: false,
+        adopt: crate::translate::tags::Adoption::Never,
     }
 }
 
@@ -235,7 +235,7 @@ fn a_cluster_this_object_did_not_create_is_refused_unless_adopted() {
         other => panic!("{other:?}"),
     }
     let mut adopting = d.clone();
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let p = plan(
         &adopting,
         &found(foreign.clone()),
@@ -264,7 +264,7 @@ fn taking_over_a_cluster_that_holds_the_spec_writes_only_the_owner_tags() {
         .expect("configuration"),
     );
     let mut d = desired(&with_configuration);
-    d.adopt = true;
+    d.adopt = crate::translate::tags::Adoption::Any;
     let mut foreign = matching(&d);
     foreign.tags.retain(|t| !tags::is_operator_key(&t.key));
     // As DescribeClusters writes it: more than the spec sets, in its own order.

@@ -16,7 +16,7 @@ fn desired(spec: serde_json::Value) -> Desired {
             .expect("requests"),
         owner_tags,
         uid: "uid-1".into(),
-        adopt: false,
+        adopt: crate::translate::tags::Adoption::Never,
     }
 }
 
@@ -230,7 +230,7 @@ fn someone_elses_target_needs_the_annotation() {
     let p = plan(&d, &foreign, &EcsScalingPolicyStatus::default());
     assert!(matches!(p.blocked, Some(("AlreadyExists", _))));
     let mut adopting = d.clone();
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let p = plan(&adopting, &foreign, &EcsScalingPolicyStatus::default());
     assert_eq!(p.tag.as_ref(), Some(&adopting.owner_tags));
     assert!(p.blocked.is_none());
@@ -246,7 +246,7 @@ fn someone_elses_target_needs_the_annotation() {
 #[test]
 fn taking_over_policies_and_actions_aws_holds_writes_nothing_but_records_them() {
     let mut adopting = desired(base());
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let seen_policy = |target_value: f64| ScalingPolicyObservation {
         name: "cpu".into(),
         arn: "arn:policy/cpu".into(),
@@ -355,7 +355,7 @@ fn taking_over_policies_and_actions_aws_holds_writes_nothing_but_records_them() 
 #[test]
 fn a_target_another_live_object_owns_is_not_adopted() {
     let mut adopting = desired(base());
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let owned = Observed {
         target: Some(target(2, 10)),
         target_tags: Some(BTreeMap::from([(

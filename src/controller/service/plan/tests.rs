@@ -84,7 +84,7 @@ fn desired_for(spec: &EcsServiceSpec, target: &str) -> Desired {
         recreate: spec.recreate_on_immutable_change.unwrap_or(false),
         progress_deadline: Duration::from_secs(600),
         uid: UID.into(),
-        adopt: false,
+        adopt: crate::translate::tags::Adoption::Never,
         client_token: "token-1".into(),
         scale_selector: crate::translate::service::scale_selector("web"),
     }
@@ -256,7 +256,7 @@ fn someone_elses_service_is_not_taken_over_without_the_annotation() {
         matches!(p.health, Health::Stalled { reason: "AlreadyExists", ref message } if message.contains("team/old"))
     );
     let mut adopting = d.clone();
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let p = plan(&adopting, &observed(foreign), &EcsServiceStatus::default());
     assert_eq!(p.step, Step::Nothing);
     assert_eq!(
@@ -853,7 +853,7 @@ fn adoption_does_not_resend_what_ecs_may_report_in_another_form() {
             ..Default::default()
         });
     let mut adopting = d.clone();
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let p = plan(&adopting, &observed(service), &EcsServiceStatus::default());
     assert_eq!(
         p.step,
@@ -865,7 +865,7 @@ fn adoption_does_not_resend_what_ecs_may_report_in_another_form() {
 #[test]
 fn a_service_another_live_object_owns_is_not_adopted() {
     let mut adopting = desired(json!({}));
-    adopting.adopt = true;
+    adopting.adopt = crate::translate::tags::Adoption::Any;
     let mut service = settled_service(&adopting);
     service.tags = vec![crate::api::common::Tag {
         key: tags::OWNER_UID.into(),
@@ -884,6 +884,59 @@ fn a_service_another_live_object_owns_is_not_adopted() {
     seen.other_owner = None;
     let p = plan(&adopting, &seen, &EcsServiceStatus::default());
     assert!(p.record.is_some_and(|r| r.adopted_arn.is_some()));
+}
+
+/// `same-owner` adoption (a new Kubernetes cluster, a restored backup) takes over a service
+/// whose owner tag names the same namespace/name under another UID, and nothing else.
+#[test]
+fn same_owner_adoption_takes_only_what_the_same_namespace_and_name_created() {
+    use crate::translate::tags::Adoption;
+    let mut migrating = desired(json!({}));
+    migrating.adopt = Adoption::SameOwner("default/web".into());
+    let mut service = settled_service(&migrating);
+    service.tags = tags::ownership("uid-in-the-old-cluster", "default", "web", None);
+    let p = plan(
+        &migrating,
+        &observed(service.clone()),
+        &EcsServiceStatus::default(),
+    );
+    assert!(
+        p.record.is_some_and(|r| r.adopted_arn.is_some()),
+        "{:?}",
+        p.step
+    );
+    assert_eq!(p.step, Step::Nothing, "taken over as it runs");
+
+    for foreign in [
+        tags::ownership("uid-x", "default", "other", None),
+        tags::ownership("uid-x", "team-b", "web", None),
+        Vec::new(),
+    ] {
+        service.tags = foreign.clone();
+        let p = plan(
+            &migrating,
+            &observed(service.clone()),
+            &EcsServiceStatus::default(),
+        );
+        assert!(
+            matches!(
+                p.step,
+                Step::Blocked {
+                    reason: "AlreadyExists",
+                    ..
+                }
+            ) || matches!(
+                p.health,
+                Health::Stalled {
+                    reason: "AlreadyExists",
+                    ..
+                }
+            ),
+            "{foreign:?}: {:?}",
+            p.step
+        );
+        assert!(p.record.is_none(), "{foreign:?}");
+    }
 }
 
 /// Creation, EXTERNAL services, deployment controllers and removed members.
