@@ -210,6 +210,11 @@ struct RunArgs {
     /// anything again. Stop the old cluster's operator (or make it `--read-only`) first.
     #[arg(long, env = "ECS_OPERATOR_ADOPT_SAME_OWNER")]
     adopt_same_owner: bool,
+    /// Reconcile a namespace only when it names an AWS role of its own
+    /// (`ecs.operator.dev/aws-role-arn`); objects elsewhere are Stalled, naming the annotation,
+    /// and the operator's own identity is never used for them.
+    #[arg(long, env = "ECS_OPERATOR_REQUIRE_NAMESPACE_ROLE")]
+    require_namespace_role: bool,
     /// Seconds between drift checks of a settled object.
     #[arg(long, env = "ECS_OPERATOR_RESYNC_SECONDS", default_value_t = 600)]
     resync_seconds: u64,
@@ -624,6 +629,9 @@ async fn operate(args: RunArgs) -> ExitCode {
         selector: args.selector.clone().filter(|s| !s.trim().is_empty()),
         default_deletion_policy: args.default_deletion_policy,
         adopt_same_owner: args.adopt_same_owner,
+        require_namespace_role: args.require_namespace_role,
+        // In a cluster, the pod's namespace: where the external-ID Secrets live.
+        operator_namespace: client.default_namespace().to_owned(),
     };
     if let Some(selector) = &config.selector
         && let Err(e) = check_selector(&client, selector).await

@@ -5,6 +5,7 @@
 //! Requests come in as the operator's own types from `translate` and are turned into SDK inputs
 //! by [`sdk`]; answers go out as the observation types in [`types`]. SDK shapes never leave here.
 
+pub mod accounts;
 pub mod answers;
 pub mod autoscaling;
 pub mod batch;
@@ -79,6 +80,9 @@ pub struct AwsClients {
     pub limits: RateLimits,
     /// Counts of every call made through `ecs` and `autoscaling`.
     pub counters: CallCounters,
+    /// The client sets of other identities (namespaces with a role of their own); `None` in a
+    /// set made for such an identity.
+    pool: Option<std::sync::Arc<accounts::Pool>>,
 }
 
 impl AwsClients {
@@ -110,8 +114,19 @@ impl AwsClients {
             ));
         }
         let config = loader.load().await;
-        let limits = RateLimits::new(&settings.budgets);
         let counters = CallCounters::default();
+        let pool = accounts::Pool::new(config.clone(), settings.clone(), counters.clone());
+        Self::from_config(&config, settings, counters, Some(std::sync::Arc::new(pool)))
+    }
+
+    /// The clients of one identity, from its SDK configuration.
+    fn from_config(
+        config: &aws_config::SdkConfig,
+        settings: &AwsSettings,
+        counters: CallCounters,
+        pool: Option<std::sync::Arc<accounts::Pool>>,
+    ) -> Self {
+        let limits = RateLimits::new(&settings.budgets);
         let caller = |service| Caller {
             service,
             limits: limits.clone(),
@@ -120,17 +135,28 @@ impl AwsClients {
         };
         Self {
             ecs: EcsApi::new(
-                aws_sdk_ecs::Client::new(&config),
+                aws_sdk_ecs::Client::new(config),
                 caller("ecs"),
                 settings.batch_window,
             ),
             autoscaling: AutoScalingApi::new(
-                aws_sdk_applicationautoscaling::Client::new(&config),
+                aws_sdk_applicationautoscaling::Client::new(config),
                 caller("application-autoscaling"),
                 settings.batch_window,
             ),
             limits,
             counters,
+            pool,
+        }
+    }
+
+    /// The clients to reconcile with as `identity`: these for the operator's own identity, else
+    /// the identity's own set (its role assumed through STS; its own rate limits, batching and
+    /// caches, since AWS throttles per account and Region).
+    pub async fn for_identity(&self, identity: &accounts::Identity) -> Result<Self, AwsError> {
+        match &self.pool {
+            Some(pool) if !identity.is_default() => pool.clients(identity).await,
+            _ => Ok(self.clone()),
         }
     }
 }

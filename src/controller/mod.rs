@@ -6,6 +6,7 @@ pub mod capacity_provider;
 pub mod cluster;
 pub mod conditions;
 pub mod error;
+pub mod identity;
 pub mod metrics;
 pub mod pipeline;
 pub mod preview;
@@ -52,7 +53,20 @@ pub struct ControllerConfig {
     /// Objects without the adopt annotation take over what an object of the same namespace
     /// and name created (`--adopt-same-owner`, for moving to a new Kubernetes cluster).
     pub adopt_same_owner: bool,
+    /// Namespaces without `ecs.operator.dev/aws-role-arn` are not reconciled (Stalled, naming
+    /// the annotation) instead of using the operator's own AWS identity
+    /// (`--require-namespace-role`).
+    pub require_namespace_role: bool,
+    /// Where the Secrets named by `ecs.operator.dev/aws-external-id-secret` live: the
+    /// operator's own namespace (tenants cannot write there).
+    pub operator_namespace: String,
 }
+
+/// A namespace's annotations (empty when it does not exist).
+type NamespaceAnnotations = std::collections::BTreeMap<String, String>;
+
+/// How long a namespace's identity annotations are trusted before they are read again.
+const NAMESPACE_TTL: Duration = Duration::from_secs(30);
 
 impl Default for ControllerConfig {
     fn default() -> Self {
@@ -66,6 +80,8 @@ impl Default for ControllerConfig {
             selector: None,
             default_deletion_policy: crate::api::DeletionPolicy::Delete,
             adopt_same_owner: false,
+            require_namespace_role: false,
+            operator_namespace: "default".to_owned(),
         }
     }
 }
@@ -84,7 +100,9 @@ pub struct Context {
     pub metrics: Metrics,
     /// Which watch caches are filled, for the readiness probe.
     pub caches: CacheSync,
-    retries: Mutex<HashMap<String, u32>>,
+    retries: Arc<Mutex<HashMap<String, u32>>>,
+    /// Namespace annotations read for AWS identities, with when they were read.
+    namespaces: Arc<Mutex<HashMap<String, (std::time::Instant, NamespaceAnnotations)>>>,
 }
 
 /// Counts the controllers started and those whose watch cache holds the first full list, so
@@ -136,7 +154,8 @@ impl Context {
             config,
             metrics,
             caches: CacheSync::default(),
-            retries: Mutex::new(HashMap::new()),
+            retries: Arc::new(Mutex::new(HashMap::new())),
+            namespaces: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -153,7 +172,8 @@ impl Context {
             },
             metrics: self.metrics.clone(),
             caches: self.caches.clone(),
-            retries: Mutex::new(HashMap::new()),
+            retries: Arc::new(Mutex::new(HashMap::new())),
+            namespaces: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -229,6 +249,120 @@ impl Context {
         }
         self.live_other_owner::<K>(t::value(tags, t::OWNER_UID), t::value(tags, t::OWNER), uid)
             .await
+    }
+
+    /// This context with another identity's AWS clients (the rest shared).
+    fn with_aws(&self, aws: AwsClients) -> Self {
+        Self {
+            client: self.client.clone(),
+            aws,
+            recorder: self.recorder.clone(),
+            config: self.config.clone(),
+            metrics: self.metrics.clone(),
+            caches: self.caches.clone(),
+            retries: self.retries.clone(),
+            namespaces: self.namespaces.clone(),
+        }
+    }
+
+    /// The annotations of `namespace`, read at most every [`NAMESPACE_TTL`].
+    async fn namespace_annotations(
+        &self,
+        namespace: &str,
+    ) -> Result<NamespaceAnnotations, ReconcileError> {
+        let now = std::time::Instant::now();
+        if let Some((read, annotations)) = self
+            .namespaces
+            .lock()
+            .ok()
+            .and_then(|n| n.get(namespace).cloned())
+            && now.duration_since(read) < NAMESPACE_TTL
+        {
+            return Ok(annotations);
+        }
+        let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(self.client.clone());
+        let annotations = api
+            .get_metadata_opt(namespace)
+            .await?
+            .and_then(|n| n.metadata.annotations)
+            .unwrap_or_default();
+        if let Ok(mut cache) = self.namespaces.lock() {
+            cache.insert(namespace.to_owned(), (now, annotations.clone()));
+        }
+        Ok(annotations)
+    }
+
+    /// The AWS identity objects of `namespace` are reconciled with, from its annotations.
+    pub async fn identity(
+        &self,
+        namespace: &str,
+    ) -> Result<crate::aws::accounts::Identity, ReconcileError> {
+        let annotations = self.namespace_annotations(namespace).await?;
+        let external_id =
+            match annotations.get(crate::api::common::AWS_EXTERNAL_ID_SECRET_ANNOTATION) {
+                Some(secret) => Some(self.external_id(namespace, secret).await?),
+                None => None,
+            };
+        identity::from_annotations(namespace, &annotations, external_id)
+    }
+
+    /// The external ID in the Secret `name` of the operator's namespace (key `external-id`).
+    async fn external_id(&self, namespace: &str, name: &str) -> Result<String, ReconcileError> {
+        use crate::api::common::AWS_EXTERNAL_ID_SECRET_ANNOTATION as ANNOTATION;
+        let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+            kube::Api::namespaced(self.client.clone(), &self.config.operator_namespace);
+        let secret = secrets.get_opt(name).await?;
+        secret
+            .and_then(|s| s.data)
+            .and_then(|data| data.get("external-id").cloned())
+            .and_then(|bytes| String::from_utf8(bytes.0).ok())
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                ReconcileError::blocked(
+                    "ExternalIdMissing",
+                    format!(
+                        "namespace {namespace} annotation {ANNOTATION} names Secret {name}, which has no key external-id in namespace {}",
+                        self.config.operator_namespace
+                    ),
+                )
+            })
+    }
+
+    /// The context to reconcile an object of `namespace` with: `None` for this one (the
+    /// operator's own identity), else one with the namespace's AWS clients. A role that cannot
+    /// be assumed, or a namespace without one under `--require-namespace-role`, is an error
+    /// that names the annotation.
+    pub async fn for_object_namespace(
+        &self,
+        namespace: &str,
+    ) -> Result<Option<Self>, ReconcileError> {
+        use crate::api::common::AWS_ROLE_ANNOTATION;
+        let identity = self.identity(namespace).await?;
+        if identity.role_arn.is_none() && self.config.require_namespace_role {
+            return Err(ReconcileError::blocked(
+                "NamespaceRoleRequired",
+                format!(
+                    "namespace {namespace} has no {AWS_ROLE_ANNOTATION} annotation; this operator (--require-namespace-role) reconciles a namespace only with an AWS role of its own: ask the platform team to annotate the namespace"
+                ),
+            ));
+        }
+        if identity.is_default() {
+            return Ok(None);
+        }
+        let aws = self
+            .aws
+            .for_identity(&identity)
+            .await
+            .map_err(|mut error| {
+                error.message = format!(
+                    "namespace {namespace} ({AWS_ROLE_ANNOTATION}): {}",
+                    error.message
+                );
+                ReconcileError::from(error)
+            })?;
+        Ok(Some(self.with_aws(aws)))
     }
 
     /// How this context's watches list and watch a kind: only the objects its selector matches.

@@ -256,15 +256,38 @@ async fn reconcile_object<R: Kind>(
     shared: Arc<Shared<R>>,
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    let ctx = &shared.ctx;
-    let object = with_default_adoption(ctx, object);
-    let api: Api<R::Object> =
-        Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+    let object = with_default_adoption(&shared.ctx, object);
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<R::Object> = Api::namespaced(shared.ctx.client.clone(), &namespace);
     let key = object.uid().unwrap_or_default();
-    let _in_flight = ctx.metrics.start(R::KIND, &key);
+    let _in_flight = shared.ctx.metrics.start(R::KIND, &key);
     let status = object.status().cloned().unwrap_or_default();
+    let paused = paused(&shared.ctx, object.as_ref());
 
-    let paused = paused(ctx, object.as_ref());
+    // The namespace's AWS identity (its own role, Region): every AWS call of the pass uses it.
+    let own_identity = match shared.ctx.for_object_namespace(&namespace).await {
+        Ok(own) => own,
+        // A paused object being deleted touches no AWS: nothing to be refused.
+        Err(_) if paused.is_some() && object.meta().deletion_timestamp.is_some() => None,
+        Err(error) => {
+            let ctx = &shared.ctx;
+            tracing::info!(kind = R::KIND, namespace = %namespace, name = %object.name_any(), %error, "no AWS identity for the namespace");
+            let (health, action, failure) = failed(ctx, R::KIND, &key, error);
+            finish::<R>(
+                ctx,
+                &api,
+                &object,
+                (status, Vec::new()),
+                &health,
+                failure,
+                "error",
+                started,
+            )
+            .await?;
+            return Ok(action);
+        }
+    };
+    let ctx: &Context = own_identity.as_ref().unwrap_or(&shared.ctx);
     if object.meta().deletion_timestamp.is_some() {
         if !has_finalizer(object.as_ref(), R::FINALIZER) {
             return Ok(Action::await_change());

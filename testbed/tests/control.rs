@@ -314,3 +314,83 @@ async fn each_account_and_region_is_throttled_on_its_own() {
         .count();
     assert_eq!(forwarded, 4, "the throttled call went nowhere");
 }
+
+/// Credentials from STS AssumeRole act in the role's account: what they create is not in the
+/// account of the caller that assumed the role (per-account state and throttle buckets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assumed_role_credentials_act_in_the_roles_account() {
+    use aws_sdk_ecs::config::ProvideCredentials;
+    let moto = MotoServer::shared().expect("moto");
+    let caller = next_account_id();
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(caller.clone()),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(proxy.url())
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    let tenant = next_account_id();
+    let provider = aws_config::sts::AssumeRoleProvider::builder(format!(
+        "arn:aws:iam::{tenant}:role/ecs-operator"
+    ))
+    .session_name("ecs-operator-shop")
+    .configure(&base)
+    .build()
+    .await;
+    let credentials = provider.provide_credentials().await.expect("assumed");
+    assert_ne!(credentials.access_key_id(), "testing");
+    let assumed = aws_sdk_ecs::Client::new(
+        &base
+            .clone()
+            .into_builder()
+            .credentials_provider(aws_sdk_ecs::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build(),
+    );
+    assumed
+        .create_cluster()
+        .cluster_name("tenant-cluster")
+        .send()
+        .await
+        .expect("created as the role");
+    let own = aws_sdk_ecs::Client::new(&base);
+    let listed = |client: aws_sdk_ecs::Client| async move {
+        client
+            .list_clusters()
+            .send()
+            .await
+            .expect("listed")
+            .cluster_arns
+            .unwrap_or_default()
+    };
+    let in_tenant = listed(assumed.clone()).await;
+    assert!(
+        in_tenant
+            .iter()
+            .any(|arn| arn == &format!("arn:aws:ecs:us-east-1:{tenant}:cluster/tenant-cluster")),
+        "{in_tenant:?}"
+    );
+    let in_caller = listed(own).await;
+    assert!(
+        !in_caller.iter().any(|arn| arn.ends_with("/tenant-cluster")),
+        "the caller's account holds none: {in_caller:?}"
+    );
+    let operations: Vec<(String, String)> = proxy
+        .requests()
+        .iter()
+        .map(|r| (r.service.clone(), r.operation.clone()))
+        .collect();
+    assert!(
+        operations.contains(&("sts".to_owned(), "AssumeRole".to_owned())),
+        "{operations:?}"
+    );
+}

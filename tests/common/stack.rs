@@ -33,6 +33,8 @@ pub struct Bed {
     pub default_deletion_policy: ecs_operator::api::DeletionPolicy,
     /// The controllers' `--adopt-same-owner`.
     pub adopt_same_owner: bool,
+    /// The controllers' `--require-namespace-role`.
+    pub require_namespace_role: bool,
 }
 
 impl Bed {
@@ -68,6 +70,14 @@ impl Bed {
     ) -> Self {
         let mut bed = Self::prepared(super::cluster().await, resync, false).await;
         bed.default_deletion_policy = policy;
+        bed.start_controllers().await;
+        bed
+    }
+
+    /// The stack with the controllers' `--require-namespace-role`.
+    pub async fn requiring_namespace_role() -> Self {
+        let mut bed = Self::prepared(super::cluster().await, Duration::from_secs(300), false).await;
+        bed.require_namespace_role = true;
         bed.start_controllers().await;
         bed
     }
@@ -126,6 +136,7 @@ impl Bed {
             selector: None,
             default_deletion_policy: ecs_operator::api::DeletionPolicy::Delete,
             adopt_same_owner: false,
+            require_namespace_role: false,
         }
     }
 
@@ -151,6 +162,8 @@ impl Bed {
             selector: self.selector.clone(),
             default_deletion_policy: self.default_deletion_policy,
             adopt_same_owner: self.adopt_same_owner,
+            require_namespace_role: self.require_namespace_role,
+            operator_namespace: self.cluster.namespace.clone(),
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

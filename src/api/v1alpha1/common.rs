@@ -27,6 +27,14 @@ pub const RECONCILE_ANNOTATION: &str = "ecs.operator.dev/reconcile";
 /// does in AWS when its spec does not say: a platform team marks production namespaces `Retain`,
 /// so deleting the namespace (or an object) leaves ECS running.
 pub const DELETION_POLICY_ANNOTATION: &str = "ecs.operator.dev/deletion-policy";
+/// Namespace annotation naming the IAM role (`arn:aws:iam::<account>:role/<name>`) the objects
+/// of the namespace are reconciled with, through STS AssumeRole: one AWS account per tenant.
+pub const AWS_ROLE_ANNOTATION: &str = "ecs.operator.dev/aws-role-arn";
+/// Namespace annotation naming the AWS Region the objects of the namespace live in.
+pub const AWS_REGION_ANNOTATION: &str = "ecs.operator.dev/aws-region";
+/// Namespace annotation naming a Secret of the operator's namespace whose key `external-id` is
+/// the external ID the role's trust policy requires.
+pub const AWS_EXTERNAL_ID_SECRET_ANNOTATION: &str = "ecs.operator.dev/aws-external-id-secret";
 /// Category shared by all kinds, so `kubectl get ecs` lists them together.
 pub const ECS_CATEGORY: &str = "ecs";
 

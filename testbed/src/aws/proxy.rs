@@ -152,6 +152,8 @@ struct State {
     rules: Mutex<Rules>,
     overlays: Mutex<Vec<Overlay>>,
     model: Option<Arc<EcsModel>>,
+    /// The account of each access key STS AssumeRole handed out through this proxy.
+    assumed: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// A running proxy; it stops when dropped.
@@ -187,6 +189,7 @@ impl AwsProxy {
             rules: Mutex::new(Rules::default()),
             overlays: Mutex::new(Vec::new()),
             model: (!config.passthrough).then(|| Arc::new(EcsModel::new(config.knobs))),
+            assumed: Mutex::new(std::collections::HashMap::new()),
         });
         set_rules(&state, config.faults);
         let serving = state.clone();
@@ -288,16 +291,45 @@ fn set_rules(state: &State, faults: Vec<FaultRule>) {
     }
 }
 
-/// The account (`x-moto-account-id`, else the proxy's, else moto's default) and Region (the
-/// signature's credential scope, `Credential=<key>/<date>/<region>/<service>/aws4_request`) a
-/// request counts against.
-fn caller_of(state: &State, headers: &hyper::HeaderMap) -> (String, String) {
-    let account = headers
+/// The account a request acts in: `x-moto-account-id` when the test sends one; else, for
+/// credentials STS AssumeRole handed out, the role's account; else the proxy's. AWS: "Returns a
+/// set of temporary security credentials that you can use to access AWS resources"; a role
+/// "can be assumed by a user or application" of another account, and what they then create
+/// belongs to the account that owns the role (IAM User Guide, cross-account access). moto
+/// honours the header before the key, so the proxy decides and sends the header.
+fn account_of(state: &State, headers: &hyper::HeaderMap) -> String {
+    if let Some(account) = headers
         .get("x-moto-account-id")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    {
+        return account.to_owned();
+    }
+    let assumed = access_key_of(headers).and_then(|key| {
+        state
+            .assumed
+            .lock()
+            .ok()
+            .and_then(|keys| keys.get(&key).cloned())
+    });
+    assumed
         .or_else(|| state.account_id.clone())
-        .unwrap_or_else(|| "123456789012".into());
+        .unwrap_or_else(|| "123456789012".into())
+}
+
+/// The access key a request is signed with (`Credential=<key>/<date>/...`).
+fn access_key_of(headers: &hyper::HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').next())
+        .map(str::to_owned)
+}
+
+/// The account (see [`account_of`]) and Region (the signature's credential scope,
+/// `Credential=<key>/<date>/<region>/<service>/aws4_request`) a request counts against.
+fn caller_of(state: &State, headers: &hyper::HeaderMap) -> (String, String) {
+    let account = account_of(state, headers);
     let region = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -306,6 +338,62 @@ fn caller_of(state: &State, headers: &hyper::HeaderMap) -> (String, String) {
         .unwrap_or("us-east-1")
         .to_owned();
     (account, region)
+}
+
+/// Notes the account of the credentials an AssumeRole answer hands out: the role ARN's
+/// (`arn:aws:iam::<account>:role/<name>`), keyed by the answer's access key.
+fn remember_assumed(state: &State, request: &[u8], answer: &[u8]) {
+    let request = String::from_utf8_lossy(request);
+    let role = request
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("RoleArn="))
+        .map(percent_decode);
+    let answer = String::from_utf8_lossy(answer);
+    let key = answer
+        .split("<AccessKeyId>")
+        .nth(1)
+        .and_then(|rest| rest.split("</AccessKeyId>").next());
+    if let (Some(role), Some(key)) = (role, key)
+        && let Some(account) = role.split(':').nth(4).filter(|a| !a.is_empty())
+        && let Ok(mut assumed) = state.assumed.lock()
+    {
+        assumed.insert(key.trim().to_owned(), account.to_owned());
+    }
+}
+
+/// `%XX` escapes and `+` of a form value decoded.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            other => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An error returned from the service makes hyper close the connection without an answer.
@@ -372,6 +460,15 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
             status,
             code,
             message,
+        }) if !parts.headers.contains_key("x-amz-target") => query_error(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &code,
+            &message,
+        ),
+        Some(Fault::AwsError {
+            status,
+            code,
+            message,
         }) => aws_error(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
             &code,
@@ -414,13 +511,7 @@ async fn serve(
         return forward(state, parts, body, operation).await;
     };
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let account = parts
-        .headers
-        .get("x-moto-account-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| state.account_id.clone())
-        .unwrap_or_else(|| "123456789012".into());
+    let account = account_of(state, &parts.headers);
     let mut headers = vec![("x-moto-account-id".to_owned(), account.clone())];
     if let Some(auth) = parts
         .headers
@@ -486,11 +577,14 @@ async fn forward(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    if let Some(account) = &state.account_id
-        && !headers.iter().any(|(name, _)| name == "x-moto-account-id")
-    {
-        headers.push(("x-moto-account-id".into(), account.clone()));
+    if !headers.iter().any(|(name, _)| name == "x-moto-account-id") {
+        headers.push((
+            "x-moto-account-id".into(),
+            account_of(state, &parts.headers),
+        ));
     }
+    let json = parts.headers.contains_key("x-amz-target");
+    let request_body = (operation == "AssumeRole").then(|| body.clone());
     let header_refs: Vec<(&str, &str)> = headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -510,9 +604,21 @@ async fn forward(
             } else {
                 body
             };
+            if let Some(request) = &request_body
+                && status == 200
+            {
+                remember_assumed(state, request, &body);
+            }
             Response::builder()
                 .status(status)
-                .header("content-type", "application/x-amz-json-1.1")
+                .header(
+                    "content-type",
+                    if json {
+                        "application/x-amz-json-1.1"
+                    } else {
+                        "text/xml"
+                    },
+                )
                 .body(Full::new(body))
                 .unwrap_or_else(|_| plain(StatusCode::BAD_GATEWAY, "bad upstream answer"))
         }
@@ -636,7 +742,15 @@ fn identify(headers: &hyper::HeaderMap, body: &Bytes) -> (String, String) {
         .split('&')
         .find_map(|pair| pair.strip_prefix("Action="))
         .unwrap_or("unknown");
-    ("ec2".to_owned(), action.to_owned())
+    // Query protocol: the signature's credential scope names the service (`.../sts/aws4_request`);
+    // the tests' unsigned seed calls are EC2's.
+    let service = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(3))
+        .unwrap_or("ec2");
+    (service.to_owned(), action.to_owned())
 }
 
 fn aws_error(status: StatusCode, code: &str, message: &str) -> ProxyResponse {
@@ -645,6 +759,25 @@ fn aws_error(status: StatusCode, code: &str, message: &str) -> ProxyResponse {
         .status(status)
         .header("content-type", "application/x-amz-json-1.1")
         .header("x-amzn-errortype", code)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// An error of a Query-protocol service (STS, EC2) in its XML shape, so SDKs read its code.
+fn query_error(status: StatusCode, code: &str, message: &str) -> ProxyResponse {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let body = format!(
+        "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>injected</RequestId></ErrorResponse>",
+        escape(code),
+        escape(message)
+    );
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/xml")
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }

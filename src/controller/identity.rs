@@ -1,0 +1,150 @@
+//! A namespace's AWS identity from its annotations (pure): the role to assume, the Region, and
+//! the session name CloudTrail shows.
+
+use std::collections::BTreeMap;
+
+use super::error::ReconcileError;
+use crate::api::common::{AWS_REGION_ANNOTATION, AWS_ROLE_ANNOTATION};
+use crate::aws::accounts::Identity;
+
+/// The identity `annotations` give `namespace`; `external_id` comes from the Secret the
+/// namespace names. A malformed role ARN or Region is refused by name, never sent to STS.
+pub fn from_annotations(
+    namespace: &str,
+    annotations: &BTreeMap<String, String>,
+    external_id: Option<String>,
+) -> Result<Identity, ReconcileError> {
+    let role_arn = annotations
+        .get(AWS_ROLE_ANNOTATION)
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if let Some(role) = &role_arn
+        && !is_role_arn(role)
+    {
+        return Err(ReconcileError::blocked(
+            "InvalidNamespaceRole",
+            format!(
+                "namespace {namespace} annotation {AWS_ROLE_ANNOTATION}: {role:?} is not an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)"
+            ),
+        ));
+    }
+    let region = annotations
+        .get(AWS_REGION_ANNOTATION)
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if let Some(region) = &region
+        && !is_region(region)
+    {
+        return Err(ReconcileError::blocked(
+            "InvalidNamespaceRegion",
+            format!(
+                "namespace {namespace} annotation {AWS_REGION_ANNOTATION}: {region:?} is not an AWS Region (e.g. eu-west-1)"
+            ),
+        ));
+    }
+    Ok(Identity {
+        role_arn,
+        region,
+        external_id,
+        session_name: Identity::session_name_for(namespace),
+    })
+}
+
+/// `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+fn is_role_arn(value: &str) -> bool {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()))
+}
+
+/// Lower-case words and a number joined by dashes (`us-east-1`, `us-gov-west-1`).
+fn is_region(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_namespace_without_annotations_uses_the_operators_identity() {
+        let identity = from_annotations("shop", &BTreeMap::new(), None).expect("valid");
+        assert!(identity.is_default());
+        assert_eq!(identity.session_name, "ecs-operator-shop");
+    }
+
+    #[test]
+    fn role_region_and_external_id_make_the_identity() {
+        let identity = from_annotations(
+            "shop",
+            &annotations(&[
+                (
+                    AWS_ROLE_ANNOTATION,
+                    " arn:aws:iam::111122223333:role/teams/shop ",
+                ),
+                (AWS_REGION_ANNOTATION, "eu-west-1"),
+            ]),
+            Some("secret-id".into()),
+        )
+        .expect("valid");
+        assert_eq!(
+            identity.role_arn.as_deref(),
+            Some("arn:aws:iam::111122223333:role/teams/shop")
+        );
+        assert_eq!(identity.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(identity.external_id.as_deref(), Some("secret-id"));
+        assert!(!identity.is_default());
+        let region_only = from_annotations(
+            "x",
+            &annotations(&[(AWS_REGION_ANNOTATION, "us-gov-west-1")]),
+            None,
+        )
+        .expect("valid");
+        assert!(!region_only.is_default() && region_only.role_arn.is_none());
+    }
+
+    #[test]
+    fn malformed_annotations_are_refused_by_name() {
+        for (key, value, reason) in [
+            (AWS_ROLE_ANNOTATION, "shop-role", "InvalidNamespaceRole"),
+            (
+                AWS_ROLE_ANNOTATION,
+                "arn:aws:iam::1111:role/x",
+                "InvalidNamespaceRole",
+            ),
+            (
+                AWS_ROLE_ANNOTATION,
+                "arn:aws:iam::111122223333:user/x",
+                "InvalidNamespaceRole",
+            ),
+            (AWS_REGION_ANNOTATION, "Europe", "InvalidNamespaceRegion"),
+            (AWS_REGION_ANNOTATION, "eu-west", "InvalidNamespaceRegion"),
+        ] {
+            let error =
+                from_annotations("shop", &annotations(&[(key, value)]), None).expect_err(value);
+            assert_eq!(error.reason(), reason, "{value}");
+            assert!(error.to_string().contains(key), "{error}");
+        }
+    }
+
+    #[test]
+    fn session_names_stay_within_what_sts_takes() {
+        let long = "n".repeat(63);
+        assert_eq!(Identity::session_name_for(&long).len(), 64);
+    }
+}
