@@ -52,6 +52,9 @@ const VARIANTS: &[&[&str]] = &[
     ],
     &[
         "argocd.healthCheck.enabled=true",
+        "admissionPolicies.namespaceRoleArnPrefixes={arn:aws:iam::444455556666:role/ecs-operator-}",
+        "aws.externalIdSecrets=true",
+        "requireNamespaceRole=true",
         "metrics.serviceMonitor.enabled=true",
         "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/ecs-operator",
     ],

@@ -112,7 +112,7 @@ async fn a_tenants_object_outside_its_namespaces_limits_is_refused_with_the_rule
         }),
     )
     .await;
-    common::install_admission_policy(&cluster, "guard-rails").await;
+    common::install_admission_policy(&cluster, "guard-rails", &[]).await;
 
     let elsewhere = service("payments", json!({}));
     let refused = wait_until(&cluster, &elsewhere, Result::is_err)
@@ -229,4 +229,58 @@ async fn a_tenants_object_outside_its_namespaces_limits_is_refused_with_the_rule
     for (document, _) in &refusals {
         assert_eq!(dry_run(&cluster, document).await, Ok(()), "{document}");
     }
+}
+
+/// A namespace may name only a role under the platform's prefixes
+/// (`admissionPolicies.namespaceRoleArnPrefixes`), so no tenant reconciles as another's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_names_only_a_role_under_the_allowed_prefixes() {
+    let cluster = common::cluster().await;
+    if cluster.kind == common::ClusterKind::Emulator {
+        eprintln!("note: the emulator runs no admission policies; nothing to check");
+        return;
+    }
+    common::install_admission_policy(
+        &cluster,
+        "namespace-role",
+        &["admissionPolicies.namespaceRoleArnPrefixes={arn:aws:iam::444455556666:role/ecs-operator-}"],
+    )
+    .await;
+    let namespaces: Api<Namespace> = Api::all(cluster.client.clone());
+    let annotate = |role: &'static str| {
+        let namespaces = namespaces.clone();
+        let name = cluster.namespace.clone();
+        async move {
+            namespaces
+                .patch(
+                    &name,
+                    &PatchParams {
+                        dry_run: true,
+                        ..Default::default()
+                    },
+                    &Patch::Merge(json!({"metadata": {"annotations": {"ecs.operator.dev/aws-role-arn": role}}})),
+                )
+                .await
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let refused = loop {
+        match annotate("arn:aws:iam::999999999999:role/admin").await {
+            Err(kube::Error::Api(status)) => break status.message,
+            Ok(_) => {}
+            Err(other) => panic!("{other}"),
+        }
+        assert!(Instant::now() < deadline, "the policy never took effect");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        refused.contains(&format!(
+            "ecs.operator.dev/aws-role-arn arn:aws:iam::999999999999:role/admin of namespace {} is not under the allowed role ARN prefixes (arn:aws:iam::444455556666:role/ecs-operator-)",
+            cluster.namespace
+        )),
+        "{refused}"
+    );
+    annotate("arn:aws:iam::444455556666:role/ecs-operator-shop")
+        .await
+        .expect("a role under the prefix is admitted");
 }

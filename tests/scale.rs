@@ -56,7 +56,7 @@ async fn kubectl_scale_drives_the_count_unless_a_policy_owns_it() {
         eprintln!("note: the emulator serves no /scale subresource or admission; nothing to check");
         return;
     }
-    common::install_admission_policy(&bed.cluster, "autoscaled-count").await;
+    common::install_admission_policy(&bed.cluster, "autoscaled-count", &[]).await;
     bed.create_td("app", "nginx:1").await;
     for name in ["manual", "auto", "legacy"] {
         bed.create_service(

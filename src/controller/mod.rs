@@ -265,6 +265,17 @@ impl Context {
         }
     }
 
+    /// Takes `namespace` as read now with no annotations (tests without an API server).
+    #[cfg(test)]
+    pub(crate) fn know_namespace(&self, namespace: &str) {
+        if let Ok(mut cache) = self.namespaces.lock() {
+            cache.insert(
+                namespace.to_owned(),
+                (std::time::Instant::now(), NamespaceAnnotations::new()),
+            );
+        }
+    }
+
     /// The annotations of `namespace`, read at most every [`NAMESPACE_TTL`].
     async fn namespace_annotations(
         &self,

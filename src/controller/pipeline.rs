@@ -561,7 +561,9 @@ pub(crate) mod tests {
         .await;
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
         let client = kube::Client::try_from(config).expect("client");
-        Context::new(client, aws, ControllerConfig::default(), "test")
+        let ctx = Context::new(client, aws, ControllerConfig::default(), "test");
+        ctx.know_namespace("apps");
+        ctx
     }
 
     fn three_steps() -> KindPlan<Fake> {

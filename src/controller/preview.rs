@@ -180,7 +180,12 @@ pub async fn preview<K: Kind>(
         reason: String::new(),
         message: String::new(),
     };
-    let plan = match tokio::time::timeout(within, plan_ahead(kind, ctx, object, status)).await {
+    // The namespace's own AWS identity, as the controllers use it.
+    let ahead = async {
+        let own = ctx.for_object_namespace(&preview.namespace).await?;
+        plan_ahead(kind, own.as_ref().unwrap_or(ctx), object, status).await
+    };
+    let plan = match tokio::time::timeout(within, ahead).await {
         Ok(Ok(plan)) => plan,
         Ok(Err(error)) => {
             set_error(&mut preview, &error);

@@ -233,10 +233,14 @@ pub async fn install_crds(client: &kube::Client) {
 /// Applies the chart's admission policy `<release>-<policy>` and its binding, bound to the test's
 /// namespace only (the binding's namespace selector, as `watchNamespaces` renders it) and named
 /// after it, so tests sharing a cluster do not share them.
-pub async fn install_admission_policy(cluster: &Cluster, policy: &str) {
+pub async fn install_admission_policy(cluster: &Cluster, policy: &str, sets: &[&str]) {
     let ns = cluster.namespace.clone();
     let suffix = format!("-{policy}");
-    let mut documents: Vec<Value> = render_chart(&ns, &[&format!("watchNamespaces={{{ns}}}")])
+    let watched = format!("watchNamespaces={{{ns}}}");
+    let all: Vec<&str> = std::iter::once(watched.as_str())
+        .chain(sets.iter().copied())
+        .collect();
+    let mut documents: Vec<Value> = render_chart(&ns, &all)
         .into_iter()
         .filter(|d| {
             d["metadata"]["name"]
