@@ -632,6 +632,7 @@ async fn operate(args: RunArgs) -> ExitCode {
         require_namespace_role: args.require_namespace_role,
         // In a cluster, the pod's namespace: where the external-ID Secrets live.
         operator_namespace: client.default_namespace().to_owned(),
+        ..ControllerConfig::default()
     };
     if let Some(selector) = &config.selector
         && let Err(e) = check_selector(&client, selector).await

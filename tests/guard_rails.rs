@@ -147,7 +147,9 @@ async fn a_tenants_object_outside_its_namespaces_limits_is_refused_with_the_rule
     }
 
     let mut adopted = object("EcsCluster", "shop-prod", json!({}));
-    adopted["metadata"]["annotations"] = json!({"ecs.operator.dev/adopt": "true"});
+    adopted["metadata"]["annotations"] = json!({"ecs.operator.dev/adopt": " true"});
+    let mut same_owner = object("EcsCluster", "shop-prod", json!({}));
+    same_owner["metadata"]["annotations"] = json!({"ecs.operator.dev/adopt": "same-owner"});
     let refusals = [
         (
             object("EcsCluster", "payments", json!({})),
@@ -195,6 +197,10 @@ async fn a_tenants_object_outside_its_namespaces_limits_is_refused_with_the_rule
             ),
         ),
         (
+            same_owner,
+            "the ecs.operator.dev/adopt annotation is not allowed".to_owned(),
+        ),
+        (
             td(json!({"deletionPolicy": "Delete"})),
             format!(
                 "spec.deletionPolicy: Delete is not allowed in namespace {ns} (ecs.operator.dev/allow-deletion-policy-delete: false)"
@@ -210,6 +216,38 @@ async fn a_tenants_object_outside_its_namespaces_limits_is_refused_with_the_rule
             "{document}\nwanted {message:?}, got {refused:?}"
         );
     }
+
+    // An object being deleted may lose its finalizers, but not turn to deletionPolicy: Delete
+    // (the operator reads it when it cleans up).
+    let mut held = td(json!({"deletionPolicy": "Retain"}));
+    held["metadata"]["finalizers"] = json!(["ecs.operator.dev/test-hold"]);
+    let held: ecs_operator::api::EcsTaskDefinition = serde_json::from_value(held).expect("object");
+    let tds: Api<ecs_operator::api::EcsTaskDefinition> =
+        Api::namespaced(cluster.client.clone(), &ns);
+    tds.create(&Default::default(), &held)
+        .await
+        .expect("created");
+    tds.delete("shop", &Default::default())
+        .await
+        .expect("deletion started");
+    let turned = tds
+        .patch(
+            "shop",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"deletionPolicy": "Delete"}})),
+        )
+        .await;
+    assert!(
+        matches!(&turned, Err(kube::Error::Api(s)) if s.message.contains("spec.deletionPolicy: Delete is not allowed")),
+        "{turned:?}"
+    );
+    tds.patch(
+        "shop",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .expect("released");
 
     // A namespace without the annotations has no such limits.
     annotate(

@@ -134,6 +134,39 @@ async fn a_namespaces_objects_land_in_its_roles_account_only() {
     );
     assert_eq!(families_in(&tenant_ecs, "web").await.len(), 1);
     assert!(families_in(&bed.ecs, "web").await.is_empty());
+    // The namespace now names another account: the object stops instead of making its service
+    // again there.
+    let elsewhere = format!(
+        "arn:aws:iam::{}:role/ecs-operator-shop",
+        ecs_testbed::next_account_id()
+    );
+    let before = bed.proxy.requests().len();
+    namespaces
+        .patch(
+            bed.ns(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": { AWS_ROLE_ANNOTATION: elsewhere }}})),
+        )
+        .await
+        .expect("annotated");
+    let stopped = bed
+        .wait_for("web", "stopped on the changed identity", |o| {
+            common::stack::condition(o, "Stalled").1 == "AwsIdentityChanged"
+        })
+        .await;
+    let message = common::stack::condition(&stopped, "Stalled").2;
+    assert!(
+        message.contains(&format!("now {elsewhere}@default"))
+            && message.contains(&format!("live under {role}@default")),
+        "{message}"
+    );
+    assert!(
+        !bed.proxy.requests()[before..]
+            .iter()
+            .any(|r| r.operation == "CreateService" || r.operation == "RegisterTaskDefinition"),
+        "nothing made again in the other account"
+    );
+
     let assumed = bed
         .proxy
         .requests()
@@ -144,6 +177,65 @@ async fn a_namespaces_objects_land_in_its_roles_account_only() {
         assumed <= 6,
         "credentials are cached per namespace role, not fetched per call: {assumed} AssumeRole calls"
     );
+}
+
+/// The external ID comes from the Secret the namespace names, in the operator's namespace, and
+/// reaches STS; it never shows in the object's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_external_id_comes_from_the_named_secret() {
+    use ecs_operator::api::common::AWS_EXTERNAL_ID_SECRET_ANNOTATION;
+    use k8s_openapi::api::core::v1::Secret;
+    let bed = Bed::start().await;
+    let role = format!(
+        "arn:aws:iam::{}:role/ecs-operator-shop",
+        ecs_testbed::next_account_id()
+    );
+    // The test bed's operator namespace is the test's own.
+    let secrets: Api<Secret> = Api::namespaced(bed.client.clone(), bed.ns());
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "shop-external-id"},
+        "stringData": {"external-id": "tenant-42-shop"}
+    }))
+    .expect("secret");
+    secrets
+        .create(&Default::default(), &secret)
+        .await
+        .expect("secret created");
+    let namespaces: Api<Namespace> = Api::all(bed.client.clone());
+    namespaces
+        .patch(
+            bed.ns(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                AWS_ROLE_ANNOTATION: role,
+                AWS_EXTERNAL_ID_SECRET_ANNOTATION: "shop-external-id",
+            }}})),
+        )
+        .await
+        .expect("annotated");
+    bed.create_td("web", "nginx:1").await;
+    bed.wait_td_ready("web", 1).await;
+    let assumed: Vec<serde_json::Value> = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "AssumeRole")
+        .map(|r| r.body.clone())
+        .collect();
+    assert!(!assumed.is_empty());
+    for body in &assumed {
+        assert_eq!(body["ExternalId"], "tenant-42-shop", "{body}");
+        assert_eq!(body["RoleArn"], role.as_str(), "{body}");
+        assert_eq!(
+            body["RoleSessionName"],
+            format!("ecs-operator-{}", bed.ns()),
+            "{body}"
+        );
+    }
+    let status =
+        serde_json::to_string(&bed.tds().get("web").await.expect("td").status).expect("json");
+    assert!(!status.contains("tenant-42-shop"));
+    assert!(status.contains(&format!("{role}@default")), "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

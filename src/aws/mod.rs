@@ -116,7 +116,14 @@ impl AwsClients {
         let config = loader.load().await;
         let counters = CallCounters::default();
         let pool = accounts::Pool::new(config.clone(), settings.clone(), counters.clone());
-        Self::from_config(&config, settings, counters, Some(std::sync::Arc::new(pool)))
+        let limits = pool.own_limits();
+        Self::from_config(
+            &config,
+            settings,
+            counters,
+            limits,
+            Some(std::sync::Arc::new(pool)),
+        )
     }
 
     /// The clients of one identity, from its SDK configuration.
@@ -124,9 +131,9 @@ impl AwsClients {
         config: &aws_config::SdkConfig,
         settings: &AwsSettings,
         counters: CallCounters,
+        limits: RateLimits,
         pool: Option<std::sync::Arc<accounts::Pool>>,
     ) -> Self {
-        let limits = RateLimits::new(&settings.budgets);
         let caller = |service| Caller {
             service,
             limits: limits.clone(),
@@ -151,8 +158,8 @@ impl AwsClients {
     }
 
     /// The clients to reconcile with as `identity`: these for the operator's own identity, else
-    /// the identity's own set (its role assumed through STS; its own rate limits, batching and
-    /// caches, since AWS throttles per account and Region).
+    /// the identity's own set (its role assumed through STS; its own batching and caches; the
+    /// rate limits of its account and Region, since AWS throttles per account and Region).
     pub async fn for_identity(&self, identity: &accounts::Identity) -> Result<Self, AwsError> {
         match &self.pool {
             Some(pool) if !identity.is_default() => pool.clients(identity).await,

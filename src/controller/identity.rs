@@ -50,24 +50,65 @@ pub fn from_annotations(
     })
 }
 
-/// `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+/// The AWS partitions a role ARN may name.
+const PARTITIONS: [&str; 8] = [
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+/// `arn:<partition>:iam::<12 digits>:role/<path/><name>`, the name 1-64 of `[\w+=,.@-]` (IAM's
+/// role name rule), each path segment non-empty.
 fn is_role_arn(value: &str) -> bool {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
-    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
-        if partition.starts_with("aws")
-            && account.len() == 12
-            && account.bytes().all(|b| b.is_ascii_digit())
-            && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()))
+    let ["arn", partition, "iam", "", account, resource] = parts.as_slice() else {
+        return false;
+    };
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        return false;
+    };
+    let segments: Vec<&str> = path_and_name.split('/').collect();
+    let Some((name, path)) = segments.split_last() else {
+        return false;
+    };
+    PARTITIONS.contains(partition)
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+        && path
+            .iter()
+            .all(|segment| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_graphic()))
 }
 
-/// Lower-case words and a number joined by dashes (`us-east-1`, `us-gov-west-1`).
+/// Lower-case words and a number joined by dashes (`us-east-1`, `us-gov-west-1`,
+/// `eusc-de-east-1`); the number without a leading zero.
 fn is_region(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
-    parts.len() >= 3
-        && parts[..parts.len() - 1]
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    words.len() >= 2
+        && words
             .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok_and(|n| n > 0)
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.starts_with('0')
+        && number.parse::<u8>().is_ok_and(|n| n > 0)
+}
+
+/// Whether `value` is an external ID STS takes: 2-1224 of `[\w+=,.@:/-]`.
+pub fn is_external_id(value: &str) -> bool {
+    (2..=1224).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
 }
 
 #[cfg(test)]
@@ -134,12 +175,55 @@ mod tests {
             ),
             (AWS_REGION_ANNOTATION, "Europe", "InvalidNamespaceRegion"),
             (AWS_REGION_ANNOTATION, "eu-west", "InvalidNamespaceRegion"),
+            (
+                AWS_REGION_ANNOTATION,
+                "us-east-01",
+                "InvalidNamespaceRegion",
+            ),
+            (
+                AWS_ROLE_ANNOTATION,
+                "arn:awsx:iam::111122223333:role/x",
+                "InvalidNamespaceRole",
+            ),
+            (
+                AWS_ROLE_ANNOTATION,
+                "arn:aws:iam::111122223333:role/teams/",
+                "InvalidNamespaceRole",
+            ),
+            (
+                AWS_ROLE_ANNOTATION,
+                "arn:aws:iam::111122223333:role/a b",
+                "InvalidNamespaceRole",
+            ),
         ] {
             let error =
                 from_annotations("shop", &annotations(&[(key, value)]), None).expect_err(value);
             assert_eq!(error.reason(), reason, "{value}");
             assert!(error.to_string().contains(key), "{error}");
         }
+    }
+
+    #[test]
+    fn real_roles_regions_and_external_ids_pass() {
+        for role in [
+            "arn:aws:iam::111122223333:role/shop",
+            "arn:aws-cn:iam::111122223333:role/teams/shop/ecs-operator",
+            "arn:aws-us-gov:iam::111122223333:role/a+b=c,d.e@f-g_h",
+        ] {
+            assert!(is_role_arn(role), "{role}");
+        }
+        for region in [
+            "us-east-1",
+            "us-gov-west-1",
+            "cn-north-1",
+            "eusc-de-east-1",
+            "us-isob-east-1",
+        ] {
+            assert!(is_region(region), "{region}");
+        }
+        assert!(is_external_id("tenant-42:shop/prod"));
+        assert!(!is_external_id("x"));
+        assert!(!is_external_id("has space"));
     }
 
     #[test]

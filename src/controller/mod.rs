@@ -60,13 +60,18 @@ pub struct ControllerConfig {
     /// Where the Secrets named by `ecs.operator.dev/aws-external-id-secret` live: the
     /// operator's own namespace (tenants cannot write there).
     pub operator_namespace: String,
+    /// How long a namespace's identity annotations are trusted before they are read again.
+    pub namespace_ttl: Duration,
 }
+
+/// Values read from Kubernetes by name, with when they were read (shared by derived contexts).
+type TtlCache<V> = Arc<Mutex<HashMap<String, (std::time::Instant, V)>>>;
+
+/// A Secret's data.
+type SecretData = std::collections::BTreeMap<String, k8s_openapi::ByteString>;
 
 /// A namespace's annotations (empty when it does not exist).
 type NamespaceAnnotations = std::collections::BTreeMap<String, String>;
-
-/// How long a namespace's identity annotations are trusted before they are read again.
-const NAMESPACE_TTL: Duration = Duration::from_secs(30);
 
 impl Default for ControllerConfig {
     fn default() -> Self {
@@ -82,6 +87,7 @@ impl Default for ControllerConfig {
             adopt_same_owner: false,
             require_namespace_role: false,
             operator_namespace: "default".to_owned(),
+            namespace_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -101,8 +107,12 @@ pub struct Context {
     /// Which watch caches are filled, for the readiness probe.
     pub caches: CacheSync,
     retries: Arc<Mutex<HashMap<String, u32>>>,
+    /// The AWS identity of `aws` as status records it ([`crate::aws::accounts::Identity::label`]).
+    pub aws_identity: String,
+    /// Secrets read for external IDs (their data), with when they were read.
+    external_ids: TtlCache<Option<SecretData>>,
     /// Namespace annotations read for AWS identities, with when they were read.
-    namespaces: Arc<Mutex<HashMap<String, (std::time::Instant, NamespaceAnnotations)>>>,
+    namespaces: TtlCache<NamespaceAnnotations>,
 }
 
 /// Counts the controllers started and those whose watch cache holds the first full list, so
@@ -155,7 +165,9 @@ impl Context {
             metrics,
             caches: CacheSync::default(),
             retries: Arc::new(Mutex::new(HashMap::new())),
+            aws_identity: crate::aws::accounts::Identity::default().label(),
             namespaces: Arc::new(Mutex::new(HashMap::new())),
+            external_ids: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -173,7 +185,9 @@ impl Context {
             metrics: self.metrics.clone(),
             caches: self.caches.clone(),
             retries: Arc::new(Mutex::new(HashMap::new())),
+            aws_identity: crate::aws::accounts::Identity::default().label(),
             namespaces: Arc::new(Mutex::new(HashMap::new())),
+            external_ids: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -252,16 +266,18 @@ impl Context {
     }
 
     /// This context with another identity's AWS clients (the rest shared).
-    fn with_aws(&self, aws: AwsClients) -> Self {
+    fn with_aws(&self, aws: AwsClients, identity: &crate::aws::accounts::Identity) -> Self {
         Self {
             client: self.client.clone(),
             aws,
+            aws_identity: identity.label(),
             recorder: self.recorder.clone(),
             config: self.config.clone(),
             metrics: self.metrics.clone(),
             caches: self.caches.clone(),
             retries: self.retries.clone(),
             namespaces: self.namespaces.clone(),
+            external_ids: self.external_ids.clone(),
         }
     }
 
@@ -276,7 +292,7 @@ impl Context {
         }
     }
 
-    /// The annotations of `namespace`, read at most every [`NAMESPACE_TTL`].
+    /// The annotations of `namespace`, read at most every `namespace_ttl`.
     async fn namespace_annotations(
         &self,
         namespace: &str,
@@ -287,7 +303,7 @@ impl Context {
             .lock()
             .ok()
             .and_then(|n| n.get(namespace).cloned())
-            && now.duration_since(read) < NAMESPACE_TTL
+            && now.duration_since(read) < self.config.namespace_ttl
         {
             return Ok(annotations);
         }
@@ -323,13 +339,41 @@ impl Context {
         use crate::api::common::AWS_EXTERNAL_ID_SECRET_ANNOTATION as ANNOTATION;
         let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
             kube::Api::namespaced(self.client.clone(), &self.config.operator_namespace);
-        let secret = secrets.get_opt(name).await?;
-        secret
-            .and_then(|s| s.data)
+        let cached = self
+            .external_ids
+            .lock()
+            .ok()
+            .and_then(|ids| ids.get(name).cloned())
+            .filter(|(read, _)| read.elapsed() < self.config.namespace_ttl);
+        let data = match cached {
+            Some((_, data)) => data,
+            None => {
+                let data = secrets.get_opt(name).await?.and_then(|s| s.data);
+                if let Ok(mut ids) = self.external_ids.lock() {
+                    ids.insert(name.to_owned(), (std::time::Instant::now(), data.clone()));
+                }
+                data
+            }
+        };
+        data
             .and_then(|data| data.get("external-id").cloned())
             .and_then(|bytes| String::from_utf8(bytes.0).ok())
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty())
+            .map(|id| {
+                if identity::is_external_id(&id) {
+                    Ok(id)
+                } else {
+                    // The value stays out of the message: status and Events are the tenant's.
+                    Err(ReconcileError::blocked(
+                        "InvalidExternalId",
+                        format!(
+                            "namespace {namespace} annotation {ANNOTATION}: the key external-id of Secret {name} is not an external ID STS takes (2-1224 of letters, digits and _+=,.@:/-)"
+                        ),
+                    ))
+                }
+            })
+            .transpose()?
             .ok_or_else(|| {
                 ReconcileError::blocked(
                     "ExternalIdMissing",
@@ -373,7 +417,7 @@ impl Context {
                 );
                 ReconcileError::from(error)
             })?;
-        Ok(Some(self.with_aws(aws)))
+        Ok(Some(self.with_aws(aws, &identity)))
     }
 
     /// How this context's watches list and watch a kind: only the objects its selector matches.

@@ -217,6 +217,55 @@ fn has_finalizer<K: Resource>(object: &K, finalizer: &str) -> bool {
         .any(|f| f == finalizer)
 }
 
+/// What [`refuse`] reports on: the object's API, the object, its status, its key and whether
+/// it is paused.
+type Refused<'a, R> = (
+    &'a Api<<R as Kind>::Object>,
+    &'a <R as Kind>::Object,
+    StatusOf<R>,
+    &'a str,
+    &'a Option<(&'static str, String)>,
+);
+
+/// Ends a pass before it starts, on `error` (no AWS identity for the namespace, or another one
+/// than the object's resources live under): Stalled (or still Paused, retried at the resync).
+async fn refuse<R: Kind>(
+    ctx: &Context,
+    (api, object, status, key, paused): Refused<'_, R>,
+    error: ReconcileError,
+    started: Instant,
+) -> Result<Action, ReconcileError> {
+    let (health, action, failure, result) = match paused {
+        // Still paused: nothing runs, so nothing to retry sooner than a resync.
+        Some((reason, why)) => (
+            Health::Paused {
+                in_sync: false,
+                reason: (*reason).to_owned(),
+                message: format!("{why}; {}: {error}", error.reason()),
+            },
+            requeue_after(ctx, R::KIND, key, jittered(ctx.config.resync)),
+            None,
+            "paused",
+        ),
+        None => {
+            let (health, action, failure) = failed(ctx, R::KIND, key, error);
+            (health, action, failure, "error")
+        }
+    };
+    finish::<R>(
+        ctx,
+        api,
+        object,
+        (status, Vec::new()),
+        &health,
+        failure,
+        result,
+        started,
+    )
+    .await?;
+    Ok(action)
+}
+
 /// Errors that escape a pass (status or finalizer writes failing): back off and try again.
 fn error_policy<R: Kind>(
     object: Arc<R::Object>,
@@ -265,29 +314,47 @@ async fn reconcile_object<R: Kind>(
     let paused = paused(&shared.ctx, object.as_ref());
 
     // The namespace's AWS identity (its own role, Region): every AWS call of the pass uses it.
+    let deleting = object.meta().deletion_timestamp.is_some();
+    let touches_no_aws = deleting
+        && (!has_finalizer(object.as_ref(), R::FINALIZER)
+            || paused.is_some()
+            || shared.ctx.config.read_only);
     let own_identity = match shared.ctx.for_object_namespace(&namespace).await {
         Ok(own) => own,
-        // A paused object being deleted touches no AWS: nothing to be refused.
-        Err(_) if paused.is_some() && object.meta().deletion_timestamp.is_some() => None,
+        // Releasing without cleanup, or a deletion that waits for writes: nothing to refuse.
+        Err(_) if touches_no_aws => None,
         Err(error) => {
-            let ctx = &shared.ctx;
             tracing::info!(kind = R::KIND, namespace = %namespace, name = %object.name_any(), %error, "no AWS identity for the namespace");
-            let (health, action, failure) = failed(ctx, R::KIND, &key, error);
-            finish::<R>(
-                ctx,
-                &api,
-                &object,
-                (status, Vec::new()),
-                &health,
-                failure,
-                "error",
-                started,
-            )
-            .await?;
-            return Ok(action);
+            let refused = (&api, object.as_ref(), status, key.as_str(), &paused);
+            return refuse::<R>(&shared.ctx, refused, error, started).await;
         }
     };
     let ctx: &Context = own_identity.as_ref().unwrap_or(&shared.ctx);
+    // What the object made lives under the identity its status recorded: under another one (the
+    // namespace's role or Region changed) a pass would make it all again in that account, or
+    // clean up nothing there, so the object stops until a person decides.
+    let recorded = {
+        let mut status = status.clone();
+        <R::Object as Managed>::reconcile_status(&mut status)
+            .aws_identity
+            .clone()
+    };
+    if let Some(recorded) = recorded.filter(|r| *r != ctx.aws_identity)
+        && !touches_no_aws
+    {
+        let error = ReconcileError::blocked(
+            "AwsIdentityChanged",
+            format!(
+                "namespace {namespace}'s AWS identity is now {}, but this object's resources live under {recorded}: \
+                 restore the namespace's ecs.operator.dev/aws-role-arn / aws-region annotations, or delete this object \
+                 (with the ecs.operator.dev/reconcile: disabled annotation first to leave its resources as they are) \
+                 and create it again to start over under the new identity",
+                ctx.aws_identity
+            ),
+        );
+        let refused = (&api, object.as_ref(), status, key.as_str(), &paused);
+        return refuse::<R>(ctx, refused, error, started).await;
+    }
     if object.meta().deletion_timestamp.is_some() {
         if !has_finalizer(object.as_ref(), R::FINALIZER) {
             return Ok(Action::await_change());
@@ -396,10 +463,14 @@ async fn reconcile_object<R: Kind>(
         }
     };
     let Ran {
-        status: new_status,
+        status: mut new_status,
         notes,
         outcome,
     } = ran;
+    if paused.is_none() {
+        <R::Object as Managed>::reconcile_status(&mut new_status).aws_identity =
+            Some(ctx.aws_identity.clone());
+    }
     let (health, action, failure, result) = match (paused, outcome) {
         (Some((reason, why)), outcome) => {
             ctx.reset_backoff(&key);

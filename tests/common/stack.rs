@@ -164,6 +164,7 @@ impl Bed {
             adopt_same_owner: self.adopt_same_owner,
             require_namespace_role: self.require_namespace_role,
             operator_namespace: self.cluster.namespace.clone(),
+            namespace_ttl: Duration::from_millis(500),
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

@@ -93,6 +93,10 @@ pub struct ReconcileStatus {
     /// Ready, Reconciling and Stalled conditions (kstatus), in the `metav1.Condition` shape.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The AWS identity the object's resources live under (`<role ARN or operator>@<Region or
+    /// default>`, from its namespace's annotations): when the namespace's changes, the object
+    /// stops instead of making its resources again in another account.
+    pub aws_identity: Option<String>,
 }
 
 /// A name/value pair, as ECS uses for environment variables and proxy properties.

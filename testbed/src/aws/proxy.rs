@@ -361,6 +361,21 @@ fn remember_assumed(state: &State, request: &[u8], answer: &[u8]) {
     }
 }
 
+/// The fields of a form-encoded body, decoded (`Null` when there are none).
+fn form_fields(body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let fields: serde_json::Map<String, Value> = text
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (percent_decode(key), Value::String(percent_decode(value))))
+        .collect();
+    if fields.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(fields)
+    }
+}
+
 /// `%XX` escapes and `+` of a form value decoded.
 fn percent_decode(value: &str) -> String {
     let bytes = value.as_bytes();
@@ -416,7 +431,8 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "unreadable body")),
     };
     let (service, operation) = identify(&parts.headers, &body);
-    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    // Query-protocol bodies (STS, EC2) are recorded as an object of their form fields.
+    let json_body: Value = serde_json::from_slice(&body).unwrap_or_else(|_| form_fields(&body));
     let (account, region) = caller_of(&state, &parts.headers);
     let caller = crate::aws::throttle::Caller {
         account: &account,
