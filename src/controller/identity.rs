@@ -50,6 +50,22 @@ pub fn from_annotations(
     })
 }
 
+/// The refusal of a pass whose namespace's AWS identity (`current`) is not the one the object's
+/// resources live under (`recorded` in its status): a pass would make them all again in the other
+/// account, or clean up nothing there, so the object stops until a person decides.
+pub fn changed(recorded: Option<&str>, current: &str, namespace: &str) -> Option<ReconcileError> {
+    let recorded = recorded.filter(|r| *r != current)?;
+    Some(ReconcileError::blocked(
+        "AwsIdentityChanged",
+        format!(
+            "namespace {namespace}'s AWS identity is now {current}, but this object's resources live under {recorded}: \
+             restore the namespace's {AWS_ROLE_ANNOTATION} / {AWS_REGION_ANNOTATION} annotations, or delete this object \
+             (with the ecs.operator.dev/reconcile: disabled annotation first to leave its resources as they are) \
+             and create it again to start over under the new identity"
+        ),
+    ))
+}
+
 /// The AWS partitions a role ARN may name.
 const PARTITIONS: [&str; 8] = [
     "aws",
@@ -201,6 +217,24 @@ mod tests {
             assert_eq!(error.reason(), reason, "{value}");
             assert!(error.to_string().contains(key), "{error}");
         }
+    }
+
+    #[test]
+    fn a_changed_identity_stops_the_object_and_an_unrecorded_one_does_not() {
+        assert!(changed(None, "operator@default", "shop").is_none());
+        assert!(changed(Some("operator@default"), "operator@default", "shop").is_none());
+        let error = changed(
+            Some("arn:aws:iam::111122223333:role/a@default"),
+            "arn:aws:iam::444455556666:role/b@default",
+            "shop",
+        )
+        .expect("refused");
+        assert_eq!(error.reason(), "AwsIdentityChanged");
+        assert!(
+            error
+                .to_string()
+                .contains("now arn:aws:iam::444455556666:role/b@default")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod capacity_provider;
 pub mod cluster;
 pub mod conditions;
 pub mod error;
+pub mod gates;
 pub mod identity;
 pub mod metrics;
 pub mod pipeline;

@@ -22,12 +22,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::Context;
 use super::conditions::{self, Health};
 use super::error::{ReconcileError, react};
 use super::pipeline::{self, Cleanup, Kind, Note, Progress, Ran, StatusOf};
+use super::{Context, gates};
 use crate::api::ReconcileStatus;
-use crate::api::common::RECONCILE_ANNOTATION;
 
 /// A kind the operator manages: a namespaced custom resource with a status that embeds the shared
 /// [`ReconcileStatus`].
@@ -305,13 +304,13 @@ async fn reconcile_object<R: Kind>(
     shared: Arc<Shared<R>>,
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    let object = with_default_adoption(&shared.ctx, object);
+    let object = gates::with_default_adoption(&shared.ctx, object);
     let namespace = object.namespace().unwrap_or_default();
     let api: Api<R::Object> = Api::namespaced(shared.ctx.client.clone(), &namespace);
     let key = object.uid().unwrap_or_default();
     let _in_flight = shared.ctx.metrics.start(R::KIND, &key);
     let status = object.status().cloned().unwrap_or_default();
-    let paused = paused(&shared.ctx, object.as_ref());
+    let paused = gates::paused(&shared.ctx, object.as_ref());
 
     // The namespace's AWS identity (its own role, Region): every AWS call of the pass uses it.
     let deleting = object.meta().deletion_timestamp.is_some();
@@ -339,19 +338,10 @@ async fn reconcile_object<R: Kind>(
             .aws_identity
             .clone()
     };
-    if let Some(recorded) = recorded.filter(|r| *r != ctx.aws_identity)
+    if let Some(error) =
+        super::identity::changed(recorded.as_deref(), &ctx.aws_identity, &namespace)
         && !touches_no_aws
     {
-        let error = ReconcileError::blocked(
-            "AwsIdentityChanged",
-            format!(
-                "namespace {namespace}'s AWS identity is now {}, but this object's resources live under {recorded}: \
-                 restore the namespace's ecs.operator.dev/aws-role-arn / aws-region annotations, or delete this object \
-                 (with the ecs.operator.dev/reconcile: disabled annotation first to leave its resources as they are) \
-                 and create it again to start over under the new identity",
-                ctx.aws_identity
-            ),
-        );
         let refused = (&api, object.as_ref(), status, key.as_str(), &paused);
         return refuse::<R>(ctx, refused, error, started).await;
     }
@@ -637,25 +627,6 @@ fn paused_health(reason: &str, why: &str, progress: &Progress, calls: &[pipeline
     }
 }
 
-/// Why the operator makes no AWS writes for `object`, when it does not: the operator runs
-/// read-only, or the object carries `ecs.operator.dev/reconcile: disabled`.
-fn paused<K: Resource>(ctx: &Context, object: &K) -> Option<(&'static str, String)> {
-    if ctx.config.read_only {
-        return Some(("ReadOnly", "the operator runs with --read-only".to_owned()));
-    }
-    let value = object
-        .meta()
-        .annotations
-        .as_ref()?
-        .get(RECONCILE_ANNOTATION)?;
-    (value.trim() == "disabled").then(|| {
-        (
-            "ReconcileDisabled",
-            format!("reconcile disabled by the annotation {RECONCILE_ANNOTATION}: disabled"),
-        )
-    })
-}
-
 /// Whether the last status written says the object was paused.
 fn was_paused<R: Kind>(status: &StatusOf<R>) -> bool {
     let mut status = status.clone();
@@ -905,31 +876,6 @@ fn patch_of(operations: serde_json::Value) -> Result<Patch<()>, ReconcileError> 
     serde_json::from_value(operations)
         .map(Patch::Json)
         .map_err(|e| ReconcileError::blocked("InternalError", e.to_string()))
-}
-
-/// `--adopt-same-owner`: an object whose adopt annotation says nothing takes over what an object
-/// of its namespace and name created (its earlier life in another Kubernetes cluster, or before
-/// a backup restore) as if annotated `ecs.operator.dev/adopt: same-owner`. Only the pass's copy
-/// carries it; nothing is written to the object.
-fn with_default_adoption<K: Resource + Clone>(ctx: &Context, object: Arc<K>) -> Arc<K> {
-    use crate::api::ADOPT_ANNOTATION;
-    let says = object
-        .meta()
-        .annotations
-        .as_ref()
-        .is_some_and(|a| a.contains_key(ADOPT_ANNOTATION));
-    if !ctx.config.adopt_same_owner || says {
-        return object;
-    }
-    let mut copy = (*object).clone();
-    copy.meta_mut()
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(
-            ADOPT_ANNOTATION.to_owned(),
-            crate::translate::tags::ADOPT_SAME_OWNER.to_owned(),
-        );
-    Arc::new(copy)
 }
 
 /// Publishes Events through the shared recorder (which aggregates repeats into series).
