@@ -777,6 +777,18 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::fixtures::{base, spec};
+
+    #[test]
+    fn the_scale_selector_names_the_object_within_a_label_values_limit() {
+        assert_eq!(
+            super::scale_selector("web"),
+            "ecs.operator.dev/ecsservice=web"
+        );
+        let long = format!("{}-x", "a".repeat(62));
+        let selector = super::scale_selector(&long);
+        let value = selector.split_once('=').expect("pair").1;
+        assert_eq!(value, "a".repeat(62), "cut to 63, no dash left at the end");
+    }
     use super::*;
     use serde_json::json;
 

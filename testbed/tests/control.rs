@@ -394,3 +394,61 @@ async fn assumed_role_credentials_act_in_the_roles_account() {
         "{operations:?}"
     );
 }
+
+/// AssumeRole input rules AWS enforces and moto does not: the session name's length and
+/// characters, and the external ID's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assume_role_refuses_what_sts_refuses() {
+    use aws_sdk_ecs::config::ProvideCredentials;
+    let moto = MotoServer::shared().expect("moto");
+    let proxy = AwsProxy::start(ProxyConfig {
+        upstream: moto.url().to_owned(),
+        account_id: Some(next_account_id()),
+        ..Default::default()
+    })
+    .await
+    .expect("proxy");
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(proxy.url())
+        .credentials_provider(aws_sdk_ecs::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    let role = format!("arn:aws:iam::{}:role/ecs-operator", next_account_id());
+    let assume = |session: &'static str, external_id: Option<&'static str>| {
+        let base = base.clone();
+        let role = role.clone();
+        async move {
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role)
+                .session_name(session)
+                .configure(&base);
+            if let Some(id) = external_id {
+                builder = builder.external_id(id);
+            }
+            builder.build().await.provide_credentials().await
+        }
+    };
+    assert!(
+        assume("ecs-operator-shop", Some("tenant-42:shop"))
+            .await
+            .is_ok()
+    );
+    for (session, external_id) in [
+        ("x", None),
+        ("has space", None),
+        ("ecs-operator-shop", Some("x")),
+        ("ecs-operator-shop", Some("no spaces allowed")),
+    ] {
+        let refused = assume(session, external_id).await;
+        assert!(refused.is_err(), "{session:?} {external_id:?} was accepted");
+    }
+    let statuses: Vec<u16> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "AssumeRole")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [200, 400, 400, 400, 400]);
+}

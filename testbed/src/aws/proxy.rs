@@ -361,6 +361,36 @@ fn remember_assumed(state: &State, request: &[u8], answer: &[u8]) {
     }
 }
 
+/// STS AssumeRole's input constraints (API Reference, AssumeRole, Request Parameters), which moto
+/// does not check:
+/// - RoleArn: "Length Constraints: Minimum length of 20. Maximum length of 2048." (required);
+/// - RoleSessionName: "Length Constraints: Minimum length of 2. Maximum length of 64. Pattern:
+///   `[\w+=,.@-]*`" (required);
+/// - ExternalId: "Length Constraints: Minimum length of 2. Maximum length of 1224. Pattern:
+///   `[\w+=,.@:\/-]*`".
+fn assume_role_input(fields: &Value) -> Result<(), String> {
+    let field = |name: &str| fields.get(name).and_then(Value::as_str);
+    let word = |c: char, extra: &str| c.is_ascii_alphanumeric() || c == '_' || extra.contains(c);
+    let role = field("RoleArn").ok_or("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")?;
+    if !(20..=2048).contains(&role.len()) {
+        return Err(format!(
+            "1 validation error detected: Value '{role}' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048"
+        ));
+    }
+    let session = field("RoleSessionName").ok_or("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")?;
+    if !(2..=64).contains(&session.len()) || !session.chars().all(|c| word(c, "+=,.@-")) {
+        return Err(format!(
+            "1 validation error detected: Value '{session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64"
+        ));
+    }
+    if let Some(id) = field("ExternalId")
+        && (!(2..=1224).contains(&id.len()) || !id.chars().all(|c| word(c, "+=,.@:/-")))
+    {
+        return Err("1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:/-]* and have length between 2 and 1224".to_owned());
+    }
+    Ok(())
+}
+
 /// The fields of a form-encoded body, decoded (`Null` when there are none).
 fn form_fields(body: &[u8]) -> Value {
     let text = String::from_utf8_lossy(body);
@@ -519,6 +549,12 @@ async fn serve(
     service: &str,
     operation: &str,
 ) -> ProxyResponse {
+    if service == "sts"
+        && operation == "AssumeRole"
+        && let Err(message) = assume_role_input(&form_fields(&body))
+    {
+        return query_error(StatusCode::BAD_REQUEST, "ValidationError", &message);
+    }
     let Some(model) = state
         .model
         .as_ref()
