@@ -202,8 +202,52 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
                 "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5},
                 "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1",
                                    "containerName": "app", "containerPort": 80}]})),
-            "spec.deploymentConfiguration.strategy",
-            "advancedConfiguration",
+            "spec.loadBalancers[0].advancedConfiguration.alternateTargetGroupArn",
+            "needs alternateTargetGroupArn",
+        ),
+        (
+            "EcsService",
+            service(json!({
+                "deploymentConfiguration": {"strategy": "LINEAR"},
+                "loadBalancers": [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1",
+                                   "containerName": "app", "containerPort": 80,
+                                   "advancedConfiguration": {
+                                       "alternateTargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/2",
+                                       "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/a/1/2/3"}}]})),
+            "spec.loadBalancers[0].advancedConfiguration.roleArn",
+            "needs roleArn",
+        ),
+        (
+            "EcsService",
+            service(json!({
+                "deploymentConfiguration": {"strategy": "CANARY"},
+                "loadBalancers": [{"loadBalancerName": "classic", "containerName": "app", "containerPort": 80}]})),
+            "spec.loadBalancers[0].targetGroupArn",
+            "Classic Load Balancer",
+        ),
+        (
+            "EcsService",
+            service(json!({
+                "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5,
+                    "earlySuccessCriteria": {"enable": true, "healthyPercent": 50, "sourceServiceRevisionCleanup": "BLOCKING"}}})),
+            "spec.deploymentConfiguration.earlySuccessCriteria",
+            "only with the ROLLING strategy",
+        ),
+        (
+            "EcsService",
+            service(json!({
+                "deploymentConfiguration": {"minimumHealthyPercent": 75,
+                    "earlySuccessCriteria": {"enable": true, "healthyPercent": 50}}})),
+            "spec.deploymentConfiguration.earlySuccessCriteria.sourceServiceRevisionCleanup",
+            "BLOCKING or DEFERRED",
+        ),
+        (
+            "EcsService",
+            service(json!({
+                "deploymentConfiguration": {"minimumHealthyPercent": 75,
+                    "earlySuccessCriteria": {"enable": true, "healthyPercent": 50, "sourceServiceRevisionCleanup": "DEFERRED"}}})),
+            "spec.deploymentConfiguration.earlySuccessCriteria.healthyPercent",
+            "below minimumHealthyPercent",
         ),
         (
             "EcsService",

@@ -145,6 +145,25 @@ async fn apply_get_explain_and_admission() {
             !rejected.status.success() && stderr.contains("spec.minCapacity"),
             "{stderr}"
         );
+        // A traffic-shifting strategy behind a target group without the alternate target group
+        // and listener rule is refused at admission, naming the field.
+        let manifest = "apiVersion: ecs.operator.dev/v1alpha1\nkind: EcsService\nmetadata:\n  name: broken-bg\nspec:\n  cluster: prod\n  taskDefinition: web:1\n  deploymentConfiguration: {strategy: BLUE_GREEN, bakeTimeInMinutes: 5}\n  loadBalancers:\n  - {targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1', containerName: app, containerPort: 80}\n";
+        std::fs::write(&path, manifest).expect("write");
+        let rejected = kubectl.run(&["apply", "-f", path.to_str().expect("path")]);
+        let stderr = String::from_utf8_lossy(&rejected.stderr);
+        assert!(
+            !rejected.status.success()
+                && stderr.contains("spec.loadBalancers")
+                && stderr.contains("alternateTargetGroupArn, productionListenerRule and roleArn"),
+            "{stderr}"
+        );
+        // With the advanced configuration it is admitted.
+        let manifest = manifest.replace(
+            "containerPort: 80}",
+            "containerPort: 80, advancedConfiguration: {alternateTargetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/2', productionListenerRule: 'arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/a/1/2/3', roleArn: 'arn:aws:iam::1:role/ecs-elb'}}",
+        );
+        std::fs::write(&path, manifest).expect("write");
+        kubectl.ok(&["apply", "-f", path.to_str().expect("path")]);
     });
 }
 

@@ -65,6 +65,14 @@ pub fn service_settings(service: &et::Service) -> svc::ServiceSettings {
             load_balancer_name: lb.load_balancer_name().map(str::to_owned),
             container_name: lb.container_name().map(str::to_owned),
             container_port: lb.container_port(),
+            advanced_configuration: lb.advanced_configuration().map(|a| {
+                svc::AdvancedConfiguration {
+                    alternate_target_group_arn: a.alternate_target_group_arn().map(str::to_owned),
+                    production_listener_rule: a.production_listener_rule().map(str::to_owned),
+                    test_listener_rule: a.test_listener_rule().map(str::to_owned),
+                    role_arn: a.role_arn().map(str::to_owned),
+                }
+            }),
         }),
         service_registries: list(service.service_registries(), |r| svc::ServiceRegistry {
             registry_arn: r.registry_arn().map(str::to_owned),
@@ -111,6 +119,17 @@ pub fn service_settings(service: &et::Service) -> svc::ServiceSettings {
                     role_arn: v.role_arn().to_owned(),
                     target_group_arn: v.target_group_arn().to_owned(),
                     port_name: v.port_name().to_owned(),
+                    advanced_configuration: v.advanced_configuration().map(|a| {
+                        svc::VpcLatticeAdvancedConfiguration {
+                            alternate_target_group_arn: a
+                                .alternate_target_group_arn()
+                                .map(str::to_owned),
+                            production_listener_rule: a
+                                .production_listener_rule()
+                                .map(str::to_owned),
+                            test_listener_rule: a.test_listener_rule().map(str::to_owned),
+                        }
+                    }),
                 }
             })
         }),
@@ -125,6 +144,13 @@ fn deployment_configuration(config: &et::DeploymentConfiguration) -> svc::Deploy
             svc::DeploymentCircuitBreaker {
                 enable: b.enable(),
                 rollback: b.rollback(),
+                reset_on_healthy_task: b.reset_on_healthy_task(),
+                threshold_configuration: b.threshold_configuration().and_then(|t| {
+                    Some(svc::ThresholdConfiguration {
+                        r#type: svc::ThresholdType::parse(t.r#type().as_str())?,
+                        value: t.value(),
+                    })
+                }),
             }
         }),
         alarms: config.alarms().map(|a| svc::DeploymentAlarms {
@@ -144,6 +170,7 @@ fn deployment_configuration(config: &et::DeploymentConfiguration) -> svc::Deploy
             ),
             hook_target_arn: h.hook_target_arn().map(str::to_owned),
             role_arn: h.role_arn().map(str::to_owned),
+            hook_details: h.hook_details().map(document_json),
             lifecycle_stages: list(h.lifecycle_stages(), |s| {
                 svc::DeploymentLifecycleHookStage::parse(s.as_str())
             })
@@ -170,6 +197,37 @@ fn deployment_configuration(config: &et::DeploymentConfiguration) -> svc::Deploy
                 canary_percent: c.canary_percent(),
                 canary_bake_time_in_minutes: c.canary_bake_time_in_minutes(),
             }),
+        early_success_criteria: config.early_success_criteria().map(|e| {
+            svc::DeploymentEarlySuccessCriteria {
+                enable: e.enable(),
+                healthy_percent: e.healthy_percent(),
+                source_service_revision_cleanup: parse(
+                    e.source_service_revision_cleanup().map(|c| c.as_str()),
+                    svc::ServiceRevisionCleanup::parse,
+                ),
+            }
+        }),
+    }
+}
+
+/// The SDK's document type as JSON (a lifecycle hook's `hookDetails`, compared with the spec's).
+fn document_json(document: &aws_smithy_types::Document) -> serde_json::Value {
+    use aws_smithy_types::{Document, Number};
+    use serde_json::Value;
+    match document {
+        Document::Null => Value::Null,
+        Document::Bool(b) => Value::Bool(*b),
+        Document::Number(Number::PosInt(u)) => Value::from(*u),
+        Document::Number(Number::NegInt(i)) => Value::from(*i),
+        Document::Number(Number::Float(f)) => Value::from(*f),
+        Document::String(s) => Value::String(s.clone()),
+        Document::Array(items) => Value::Array(items.iter().map(document_json).collect()),
+        Document::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| (k.clone(), document_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -212,6 +270,19 @@ fn service_connect(config: &et::ServiceConnectConfiguration) -> svc::ServiceConn
             client_aliases: list(s.client_aliases(), |a| svc::ServiceConnectClientAlias {
                 port: a.port(),
                 dns_name: a.dns_name().map(str::to_owned),
+                test_traffic_rules: a.test_traffic_rules().and_then(|r| {
+                    let header = r.header()?;
+                    Some(svc::ServiceConnectTestTrafficRules {
+                        header: svc::ServiceConnectTestTrafficHeaderRules {
+                            name: header.name().to_owned(),
+                            value: header.value().map(|v| {
+                                svc::ServiceConnectTestTrafficHeaderMatchRules {
+                                    exact: v.exact().to_owned(),
+                                }
+                            }),
+                        },
+                    })
+                }),
             }),
             ingress_port_override: s.ingress_port_override(),
             timeout: s.timeout().map(|t| svc::TimeoutConfiguration {

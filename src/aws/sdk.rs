@@ -104,6 +104,34 @@ macro_rules! copy_to_sdk {
 }
 copy_to_sdk!(String, i32, bool, f64);
 
+/// Free-form JSON (a lifecycle hook's `hookDetails`) as the SDK's document type.
+impl ToSdk for serde_json::Value {
+    type Sdk = aws_smithy_types::Document;
+    fn to_sdk(&self) -> Result<Self::Sdk, BuildError> {
+        use aws_smithy_types::{Document, Number};
+        use serde_json::Value;
+        Ok(match self {
+            Value::Null => Document::Null,
+            Value::Bool(b) => Document::Bool(*b),
+            Value::Number(n) => Document::Number(match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => Number::PosInt(u),
+                (None, Some(i), _) => Number::NegInt(i),
+                (None, None, f) => Number::Float(f.unwrap_or_default()),
+            }),
+            Value::String(s) => Document::String(s.clone()),
+            Value::Array(items) => {
+                Document::Array(items.iter().map(ToSdk::to_sdk).collect::<Result<_, _>>()?)
+            }
+            Value::Object(members) => Document::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), v.to_sdk()?)))
+                    .collect::<Result<_, BuildError>>()?,
+            ),
+        })
+    }
+}
+
 /// Our string enums map onto the SDK's enums by their AWS spelling.
 macro_rules! enum_to_sdk {
     ($($ours:ty => $sdk:ty),* $(,)?) => {$(
@@ -174,6 +202,8 @@ enum_to_sdk! {
     svc::DeploymentLifecycleHookTargetType => et::DeploymentLifecycleHookTargetType,
     svc::DeploymentLifecycleHookStage => et::DeploymentLifecycleHookStage,
     svc::DeploymentLifecycleHookAction => et::DeploymentLifecycleHookAction,
+    svc::ThresholdType => et::ThresholdType,
+    svc::ServiceRevisionCleanup => et::ServiceRevisionCleanup,
     svc::TaskFilesystemType => et::TaskFilesystemType,
     svc::EbsResourceType => et::EbsResourceType,
     cl::ExecuteCommandLogging => et::ExecuteCommandLogging,
@@ -297,11 +327,16 @@ convert!(plain svc::DeploymentConfiguration => et::DeploymentConfiguration {
     deployment_circuit_breaker => set_deployment_circuit_breaker, alarms => set_alarms,
     strategy => set_strategy, bake_time_in_minutes => set_bake_time_in_minutes,
     lifecycle_hooks => set_lifecycle_hooks, linear_configuration => set_linear_configuration,
-    canary_configuration => set_canary_configuration,
+    canary_configuration => set_canary_configuration, early_success_criteria => set_early_success_criteria,
+});
+convert!(plain svc::DeploymentEarlySuccessCriteria => et::DeploymentEarlySuccessCriteria {
+    enable => set_enable, healthy_percent => set_healthy_percent,
+    source_service_revision_cleanup => set_source_service_revision_cleanup,
 });
 convert!(plain svc::DeploymentLifecycleHook => et::DeploymentLifecycleHook {
     target_type => set_target_type, hook_target_arn => set_hook_target_arn, role_arn => set_role_arn,
-    lifecycle_stages => set_lifecycle_stages, timeout_configuration => set_timeout_configuration,
+    lifecycle_stages => set_lifecycle_stages, hook_details => set_hook_details,
+    timeout_configuration => set_timeout_configuration,
 });
 convert!(plain svc::DeploymentLifecycleHookTimeoutConfiguration => et::DeploymentLifecycleHookTimeoutConfiguration {
     timeout_in_minutes => set_timeout_in_minutes, action => set_action,
@@ -327,8 +362,17 @@ convert!(fallible svc::EbsTagSpecification => et::EbsTagSpecification {
 });
 convert!(fallible svc::VpcLatticeConfiguration => et::VpcLatticeConfiguration {
     role_arn => set_role_arn, target_group_arn => set_target_group_arn, port_name => set_port_name,
+    advanced_configuration => set_advanced_configuration,
 });
-convert!(plain svc::DeploymentCircuitBreaker => et::DeploymentCircuitBreaker { enable => set_enable, rollback => set_rollback });
+convert!(plain svc::VpcLatticeAdvancedConfiguration => et::VpcLatticeAdvancedConfiguration {
+    alternate_target_group_arn => set_alternate_target_group_arn,
+    production_listener_rule => set_production_listener_rule, test_listener_rule => set_test_listener_rule,
+});
+convert!(plain svc::DeploymentCircuitBreaker => et::DeploymentCircuitBreaker {
+    enable => set_enable, rollback => set_rollback, reset_on_healthy_task => set_reset_on_healthy_task,
+    threshold_configuration => set_threshold_configuration,
+});
+convert!(fallible svc::ThresholdConfiguration => et::ThresholdConfiguration { r#type => set_type, value => set_value });
 convert!(fallible svc::DeploymentAlarms => et::DeploymentAlarms {
     alarm_names => set_alarm_names, enable => set_enable, rollback => set_rollback,
 });
@@ -340,6 +384,12 @@ convert!(fallible svc::AwsVpcConfiguration => et::AwsVpcConfiguration {
 convert!(plain svc::LoadBalancer => et::LoadBalancer {
     target_group_arn => set_target_group_arn, load_balancer_name => set_load_balancer_name,
     container_name => set_container_name, container_port => set_container_port,
+    advanced_configuration => set_advanced_configuration,
+});
+convert!(plain svc::AdvancedConfiguration => et::AdvancedConfiguration {
+    alternate_target_group_arn => set_alternate_target_group_arn,
+    production_listener_rule => set_production_listener_rule, test_listener_rule => set_test_listener_rule,
+    role_arn => set_role_arn,
 });
 convert!(plain svc::ServiceRegistry => et::ServiceRegistry {
     registry_arn => set_registry_arn, port => set_port, container_name => set_container_name,
@@ -355,7 +405,16 @@ convert!(fallible svc::ServiceConnectService => et::ServiceConnectService {
     port_name => set_port_name, discovery_name => set_discovery_name, client_aliases => set_client_aliases,
     ingress_port_override => set_ingress_port_override, timeout => set_timeout, tls => set_tls,
 });
-convert!(fallible svc::ServiceConnectClientAlias => et::ServiceConnectClientAlias { port => set_port, dns_name => set_dns_name });
+convert!(fallible svc::ServiceConnectClientAlias => et::ServiceConnectClientAlias {
+    port => set_port, dns_name => set_dns_name, test_traffic_rules => set_test_traffic_rules,
+});
+convert!(plain svc::ServiceConnectTestTrafficRules => et::ServiceConnectTestTrafficRules { header => set_header });
+convert!(fallible svc::ServiceConnectTestTrafficHeaderRules => et::ServiceConnectTestTrafficHeaderRules {
+    name => set_name, value => set_value,
+});
+convert!(fallible svc::ServiceConnectTestTrafficHeaderMatchRules => et::ServiceConnectTestTrafficHeaderMatchRules {
+    exact => set_exact,
+});
 convert!(plain svc::TimeoutConfiguration => et::TimeoutConfiguration {
     idle_timeout_seconds => set_idle_timeout_seconds, per_request_timeout_seconds => set_per_request_timeout_seconds,
 });

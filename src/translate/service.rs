@@ -642,21 +642,71 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
                 "a BLUE_GREEN deployment needs a bake time (minutes both revisions run after traffic shifted)",
             );
         }
-        // BLUE_GREEN, LINEAR and CANARY shift traffic between two target groups: ECS needs each
-        // load balancer's advancedConfiguration (alternate target group, listener rules, role),
-        // which this CRD version cannot express yet: refused here rather than by CreateService.
-        if strategy != DeploymentStrategy::Rolling
-            && settings
-                .load_balancers
-                .as_ref()
-                .is_some_and(|l| !l.is_empty())
-        {
-            errors.push(
-                "spec.deploymentConfiguration.strategy",
-                format!(
-                    "{strategy} behind a load balancer needs loadBalancers[].advancedConfiguration (alternate target group and listener rules), which this version of the operator does not support yet; use ROLLING, or {strategy} without loadBalancers"
-                ),
-            );
+        // BLUE_GREEN, LINEAR and CANARY shift traffic between two target groups: each load
+        // balancer needs the alternate target group, the production listener rule and the role
+        // ECS changes them with ("Application Load Balancer resources for blue/green, linear,
+        // and canary deployments"). Classic Load Balancers have no target groups to shift.
+        if strategy != DeploymentStrategy::Rolling {
+            for (i, lb) in settings.load_balancers.iter().flatten().enumerate() {
+                let at = format!("spec.loadBalancers[{i}]");
+                if lb.target_group_arn.is_none() {
+                    errors.push(
+                        format!("{at}.targetGroupArn"),
+                        format!("{strategy} shifts traffic between target groups; a Classic Load Balancer (loadBalancerName) cannot take part: use an ALB or NLB target group, or ROLLING"),
+                    );
+                    continue;
+                }
+                let advanced = lb.advanced_configuration.as_ref();
+                for (member, value) in [
+                    (
+                        "alternateTargetGroupArn",
+                        advanced.and_then(|a| a.alternate_target_group_arn.as_ref()),
+                    ),
+                    (
+                        "productionListenerRule",
+                        advanced.and_then(|a| a.production_listener_rule.as_ref()),
+                    ),
+                    ("roleArn", advanced.and_then(|a| a.role_arn.as_ref())),
+                ] {
+                    if value.is_none() {
+                        errors.push(
+                            format!("{at}.advancedConfiguration.{member}"),
+                            format!("a {strategy} deployment behind a load balancer needs {member} (the alternate target group, the production listener rule or listener, and the role ECS changes them with)"),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(early) = &deployment.early_success_criteria {
+            if strategy != DeploymentStrategy::Rolling {
+                errors.push(
+                    "spec.deploymentConfiguration.earlySuccessCriteria",
+                    "early success criteria work only with the ROLLING strategy",
+                );
+            }
+            if early.enable {
+                if early.healthy_percent.is_none() {
+                    errors.push(
+                        "spec.deploymentConfiguration.earlySuccessCriteria.healthyPercent",
+                        "enabled early success criteria need healthyPercent",
+                    );
+                }
+                if early.source_service_revision_cleanup.is_none() {
+                    errors.push(
+                        "spec.deploymentConfiguration.earlySuccessCriteria.sourceServiceRevisionCleanup",
+                        "enabled early success criteria need sourceServiceRevisionCleanup (BLOCKING or DEFERRED)",
+                    );
+                }
+            }
+            if let (Some(healthy), Some(minimum)) =
+                (early.healthy_percent, deployment.minimum_healthy_percent)
+                && healthy < minimum
+            {
+                errors.push(
+                    "spec.deploymentConfiguration.earlySuccessCriteria.healthyPercent",
+                    format!("{healthy} is below minimumHealthyPercent ({minimum}); it must be at least that"),
+                );
+            }
         }
         if deployment.linear_configuration.is_some() && strategy != DeploymentStrategy::Linear {
             errors.push(

@@ -206,6 +206,11 @@ aws_enum! {
     }
 }
 
+/// Schema for free-form JSON the API server keeps as written (a hook's `hookDetails`).
+pub fn any_json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}
+
 /// Schema for a value that may be written as a number or a string (`cpu: 256` or `cpu: "256"`).
 pub fn int_or_string_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "x-kubernetes-int-or-string": true })

@@ -62,6 +62,7 @@ use super::common::{
 #[x_kube(validation = Rule::new("!(has(self.deploymentController) && self.deploymentController.type == 'EXTERNAL') || !(has(self.taskDefinitionRef) || has(self.taskDefinition) || has(self.launchType))").message("an EXTERNAL service takes its task definitions and launch type from its task sets: remove taskDefinition, taskDefinitionRef and launchType").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("!(has(self.launchType) && has(self.capacityProviderStrategy))").message("launchType and capacityProviderStrategy are mutually exclusive; remove one").field_path(".capacityProviderStrategy").reason(Reason::FieldValueForbidden))]
 #[x_kube(validation = Rule::new("!has(self.schedulingStrategy) || self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)").message("DAEMON services run one task per instance; remove desiredCount").field_path(".desiredCount").reason(Reason::FieldValueForbidden))]
+#[x_kube(validation = Rule::new("!has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.strategy) || self.deploymentConfiguration.strategy == 'ROLLING' || !has(self.loadBalancers) || self.loadBalancers.all(lb, has(lb.targetGroupArn) && has(lb.advancedConfiguration) && has(lb.advancedConfiguration.alternateTargetGroupArn) && has(lb.advancedConfiguration.productionListenerRule) && has(lb.advancedConfiguration.roleArn))").message("BLUE_GREEN, LINEAR and CANARY deployments shift traffic between two target groups: each loadBalancers[] entry needs targetGroupArn and advancedConfiguration with alternateTargetGroupArn, productionListenerRule and roleArn (testListenerRule is optional)").field_path(".loadBalancers").reason(Reason::FieldValueRequired))]
 #[x_kube(validation = Rule::new("has(self.cluster) != has(self.clusterRef)").message("set exactly one of cluster (a cluster name or ARN) or clusterRef (an EcsCluster in this namespace)").reason(Reason::FieldValueInvalid))]
 #[x_kube(validation = Rule::new("has(self.cluster) == has(oldSelf.cluster)").message("cluster and clusterRef cannot be swapped after creation (moving a service means recreating it)").field_path(".cluster"))]
 #[x_kube(validation = Rule::new("has(self.serviceName) == has(oldSelf.serviceName)").message("serviceName cannot be added or removed after creation (it names the ECS service)").field_path(".serviceName"))]
@@ -142,7 +143,8 @@ pub struct ServiceSettings {
     pub deployment_controller: Option<DeploymentController>,
     /// VPC networking for awsvpc tasks (required on Fargate).
     pub network_configuration: Option<NetworkConfiguration>,
-    /// Load balancer target groups the service registers tasks with.
+    /// Load balancer target groups the service registers tasks with (at most 5).
+    #[schemars(length(max = 5))]
     pub load_balancers: Option<Vec<LoadBalancer>>,
     /// The Cloud Map registry for service discovery ("Each service may be associated with one
     /// service registry").
@@ -248,6 +250,21 @@ pub struct VpcLatticeConfiguration {
     pub target_group_arn: String,
     /// Name of the port mapping (in the task definition) that receives traffic.
     pub port_name: String,
+    /// The second target group and the listener rules of traffic-shifting deployments.
+    pub advanced_configuration: Option<VpcLatticeAdvancedConfiguration>,
+}
+
+/// What a traffic-shifting deployment through VPC Lattice needs.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLatticeAdvancedConfiguration {
+    /// The target group the new revision's tasks register with.
+    pub alternate_target_group_arn: Option<String>,
+    /// The listener rule that carries production traffic.
+    pub production_listener_rule: Option<String>,
+    /// The listener rule that carries test traffic to the new revision.
+    pub test_listener_rule: Option<String>,
 }
 
 /// A reference to another object in the same namespace.
@@ -301,6 +318,23 @@ pub struct DeploymentConfiguration {
     pub linear_configuration: Option<LinearConfiguration>,
     /// Traffic split of a CANARY deployment.
     pub canary_configuration: Option<CanaryConfiguration>,
+    /// ROLLING only: call a deployment successful once enough new tasks are healthy.
+    pub early_success_criteria: Option<DeploymentEarlySuccessCriteria>,
+}
+
+/// When ECS may call a deployment successful early.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentEarlySuccessCriteria {
+    /// Turn early success on (then both other members are required).
+    pub enable: bool,
+    /// Percent of desiredCount that must be healthy in the new revision (0-100, at least
+    /// minimumHealthyPercent).
+    #[schemars(range(min = 0, max = 100))]
+    pub healthy_percent: Option<i32>,
+    /// BLOCKING (old tasks removed before success) or DEFERRED (removed after).
+    pub source_service_revision_cleanup: Option<ServiceRevisionCleanup>,
 }
 
 /// A hook run at stages of a deployment.
@@ -316,6 +350,9 @@ pub struct DeploymentLifecycleHook {
     pub role_arn: Option<String>,
     /// Stages at which the hook runs.
     pub lifecycle_stages: Option<Vec<DeploymentLifecycleHookStage>>,
+    /// Free-form JSON ECS passes to the hook's Lambda function with each invocation.
+    #[schemars(schema_with = "super::common::any_json_schema")]
+    pub hook_details: Option<serde_json::Value>,
     /// How long to wait for the hook and what to do then.
     pub timeout_configuration: Option<DeploymentLifecycleHookTimeoutConfiguration>,
 }
@@ -354,6 +391,7 @@ pub struct CanaryConfiguration {
 }
 
 /// The deployment circuit breaker.
+#[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentCircuitBreaker {
@@ -361,6 +399,21 @@ pub struct DeploymentCircuitBreaker {
     pub enable: bool,
     /// Roll back to the last completed deployment when the breaker trips.
     pub rollback: bool,
+    /// Start counting failed tasks again once a task of the deployment is healthy.
+    pub reset_on_healthy_task: Option<bool>,
+    /// When the breaker trips, instead of ECS's default (half the desired count, 3 to 200).
+    pub threshold_configuration: Option<ThresholdConfiguration>,
+}
+
+/// The failed-task threshold of the circuit breaker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThresholdConfiguration {
+    /// COUNT (failed tasks), BOUNDED_PERCENT or UNBOUNDED_PERCENT (of the desired count).
+    pub r#type: ThresholdType,
+    /// The count or percent.
+    #[schemars(range(min = 0))]
+    pub value: i32,
 }
 
 /// CloudWatch alarms watched during a deployment.
@@ -421,6 +474,24 @@ pub struct LoadBalancer {
     /// Port of that container.
     #[schemars(range(min = 0, max = 65535))]
     pub container_port: Option<i32>,
+    /// The second target group and the listener rules ECS shifts traffic between in BLUE_GREEN,
+    /// LINEAR and CANARY deployments (required by them for a target group).
+    pub advanced_configuration: Option<AdvancedConfiguration>,
+}
+
+/// What a traffic-shifting deployment behind an ALB or NLB needs.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvancedConfiguration {
+    /// The target group the new revision's tasks register with.
+    pub alternate_target_group_arn: Option<String>,
+    /// The ALB listener rule (or NLB listener) that carries production traffic.
+    pub production_listener_rule: Option<String>,
+    /// The ALB listener rule (or NLB listener) that carries test traffic to the new revision.
+    pub test_listener_rule: Option<String>,
+    /// Role ECS assumes to change the listener rules and target groups.
+    pub role_arn: Option<String>,
 }
 
 /// A Cloud Map service registry.
@@ -504,6 +575,36 @@ pub struct ServiceConnectClientAlias {
     pub port: i32,
     /// DNS name clients use.
     pub dns_name: Option<String>,
+    /// Requests that go to the new revision during a traffic-shifting deployment's test stage.
+    pub test_traffic_rules: Option<ServiceConnectTestTrafficRules>,
+}
+
+/// Which Service Connect requests are test traffic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTestTrafficRules {
+    /// Requests carrying this header.
+    pub header: ServiceConnectTestTrafficHeaderRules,
+}
+
+/// A header that marks test traffic.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTestTrafficHeaderRules {
+    /// The header's name.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The value it must have (any value when omitted).
+    pub value: Option<ServiceConnectTestTrafficHeaderMatchRules>,
+}
+
+/// How a test traffic header's value matches.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectTestTrafficHeaderMatchRules {
+    /// The exact value.
+    pub exact: String,
 }
 
 /// Service Connect timeouts.
@@ -595,6 +696,14 @@ aws_enum! {
 aws_enum! {
     /// What happens when a lifecycle hook times out.
     DeploymentLifecycleHookAction { Continue = "CONTINUE", Rollback = "ROLLBACK" }
+}
+aws_enum! {
+    /// How a circuit-breaker threshold counts.
+    ThresholdType { Count = "COUNT", BoundedPercent = "BOUNDED_PERCENT", UnboundedPercent = "UNBOUNDED_PERCENT" }
+}
+aws_enum! {
+    /// What happens to the old revision's tasks on early success.
+    ServiceRevisionCleanup { Blocking = "BLOCKING", Deferred = "DEFERRED" }
 }
 aws_enum! {
     /// File system of an EBS volume configured at launch.

@@ -11,6 +11,7 @@ use crate::api::service::{
     DeploymentCircuitBreaker, DeploymentConfiguration, DeploymentControllerType,
     DeploymentLifecycleHookAction, DeploymentLifecycleHookTargetType, DeploymentStrategy,
     PropagateTags, SchedulingStrategy, ServiceConnectConfiguration, ServiceSettings,
+    ThresholdConfiguration, ThresholdType,
 };
 use crate::translate::service::UpdateServiceRequest;
 use crate::translate::short_hash;
@@ -249,9 +250,30 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
         // "deploymentCircuitBreaker": {"enable": false, "rollback": false}, "strategy": "ROLLING",
         // "bakeTimeInMinutes": 0, and alarms switched off. Removing alarms from the spec sends
         // them switched off: an omitted member would mean "unchanged".
-        deployment
+        let breaker = deployment
             .deployment_circuit_breaker
             .get_or_insert(DeploymentCircuitBreaker::default());
+        // The newer breaker and early-success members at their documented defaults ("The
+        // default is true"; "a type of BOUNDED_PERCENT with a value of 50"; early success "The
+        // default value is false") are the same as left out: ECS may echo either.
+        if breaker.reset_on_healthy_task == Some(true) {
+            breaker.reset_on_healthy_task = None;
+        }
+        if breaker.threshold_configuration
+            == Some(ThresholdConfiguration {
+                r#type: ThresholdType::BoundedPercent,
+                value: 50,
+            })
+        {
+            breaker.threshold_configuration = None;
+        }
+        if deployment
+            .early_success_criteria
+            .as_ref()
+            .is_some_and(|e| !e.enable)
+        {
+            deployment.early_success_criteria = None;
+        }
         let alarms = deployment
             .alarms
             .get_or_insert_with(DeploymentAlarms::default);
@@ -314,6 +336,7 @@ pub fn normalise_settings(settings: &ServiceSettings) -> ServiceSettings {
         deployment.lifecycle_hooks = None;
         deployment.linear_configuration = None;
         deployment.canary_configuration = None;
+        deployment.early_success_criteria = None;
     }
     out.placement_constraints.get_or_insert_with(Vec::new);
     out.placement_strategy.get_or_insert_with(Vec::new);
@@ -426,6 +449,48 @@ mod tests {
                 &BTreeMap::new()
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn breaker_and_early_success_defaults_echoed_by_ecs_are_no_difference() {
+        let desired = create_request("web", &spec(base()), None, 1, &[]).expect("desired");
+        let mut observed = desired.settings.clone();
+        observed.deployment_configuration = Some(DeploymentConfiguration {
+            maximum_percent: Some(200),
+            minimum_healthy_percent: Some(100),
+            deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
+                reset_on_healthy_task: Some(true),
+                threshold_configuration: Some(ThresholdConfiguration {
+                    r#type: ThresholdType::BoundedPercent,
+                    value: 50,
+                }),
+                ..Default::default()
+            }),
+            early_success_criteria: Some(crate::api::service::DeploymentEarlySuccessCriteria {
+                enable: false,
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(
+            member_values(&desired.settings)["deploymentConfiguration"],
+            member_values(&observed)["deploymentConfiguration"]
+        );
+        // A threshold other than the default is a difference.
+        if let Some(breaker) = observed
+            .deployment_configuration
+            .as_mut()
+            .and_then(|d| d.deployment_circuit_breaker.as_mut())
+        {
+            breaker.threshold_configuration = Some(ThresholdConfiguration {
+                r#type: ThresholdType::Count,
+                value: 5,
+            });
+        }
+        assert_ne!(
+            member_values(&desired.settings)["deploymentConfiguration"],
+            member_values(&observed)["deploymentConfiguration"]
         );
     }
 

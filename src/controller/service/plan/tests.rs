@@ -512,6 +512,7 @@ fn rollouts_in_progress_and_past_their_deadline() {
             deployment_circuit_breaker: Some(crate::api::service::DeploymentCircuitBreaker {
                 enable: true,
                 rollback: true,
+                ..Default::default()
             }),
             ..Default::default()
         });
