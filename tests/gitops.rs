@@ -349,3 +349,22 @@ fn a_paused_object_is_suspended_for_argo_cd_and_judged_by_ready_in_kstatus() {
     let statuses: Vec<&str> = judged.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(statuses, ["Current", "InProgress"], "{judged:?}");
 }
+
+/// A deployment paused at a PAUSE hook is Reconciling (AwaitingApproval), never Stalled: Argo CD
+/// shows Progressing and kstatus InProgress, each with the command that continues it.
+#[test]
+fn a_paused_deployment_is_progressing_with_the_continue_command() {
+    let command = "kubectl annotate ecsservice web -n default ecs.operator.dev/continue-deployment=dep-7/h-1 --overwrite";
+    let mut all = conditions("False", "True", "False", 2);
+    all[1]["reason"] = json!("AwaitingApproval");
+    all[1]["message"] = json!(format!(
+        "deployment dep-7 is paused at POST_TEST_TRAFFIC_SHIFT (hook h-1); to continue: {command}"
+    ));
+    let object = sample(2, Some(2), all, false);
+    let (status, message) = argo_health(&object);
+    assert_eq!(status, "Progressing", "{message}");
+    assert!(message.contains(command), "{message}");
+    let judged = kstatus(&[object]);
+    assert_eq!(judged[0].0, "InProgress", "{judged:?}");
+    assert!(judged[0].1.contains(command), "{judged:?}");
+}

@@ -251,6 +251,14 @@ fn cases() -> Vec<(&'static str, Value, &'static str, &'static str)> {
         ),
         (
             "EcsService",
+            service(json!({
+                "deploymentConfiguration": {
+                    "earlySuccessCriteria": {"enable": true, "healthyPercent": 90, "sourceServiceRevisionCleanup": "BLOCKING"}}})),
+            "spec.deploymentConfiguration.earlySuccessCriteria.healthyPercent",
+            "below minimumHealthyPercent (100)",
+        ),
+        (
+            "EcsService",
             service(
                 json!({"deploymentController": {"type": "EXTERNAL"}, "launchType": null,
                            "networkConfiguration": null}),

@@ -33,6 +33,10 @@ pub const DESCRIBE_SERVICES_MAX: usize = 10;
 /// One service's answer in a DescribeServices batch: the service, or why ECS could not describe it.
 type ServiceAnswer = Result<ServiceObservation, AwsError>;
 
+/// Most service deployments one DescribeServiceDeployments call may name ("You can specify a
+/// maximum of 20 ARNs.").
+pub const DESCRIBE_SERVICE_DEPLOYMENTS_MAX: usize = 20;
+
 /// Which revisions to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListedStatus {
@@ -51,6 +55,7 @@ pub struct EcsApi {
     /// Budgets, counts, classifies and retries every call.
     pub(super) caller: Caller,
     services: Batcher<ServiceAnswer>,
+    pub(super) service_deployments: Batcher<ServiceDeploymentObservation>,
     cache: Arc<Mutex<ServiceCache>>,
     /// Wakes passes waiting for an answer being read ahead.
     arrived: Arc<tokio::sync::Notify>,
@@ -116,10 +121,22 @@ impl EcsApi {
                 })
             }),
         );
+        let (fetch_client, fetch_caller) = (client.clone(), caller.clone());
+        let service_deployments = Batcher::new(
+            DESCRIBE_SERVICE_DEPLOYMENTS_MAX,
+            batch_window,
+            Arc::new(move |_group, arns| {
+                let (client, caller) = (fetch_client.clone(), fetch_caller.clone());
+                Box::pin(async move {
+                    super::service_deployments::describe(&client, &caller, arns).await
+                })
+            }),
+        );
         Self {
             client,
             caller,
             services,
+            service_deployments,
             cache,
             arrived,
             active_revisions: Snapshot::default(),
@@ -352,53 +369,6 @@ impl EcsApi {
         )
         .await?;
         Ok(latest)
-    }
-
-    /// Every service deployment of a service (ListServiceDeployments, all pages): BLUE_GREEN,
-    /// LINEAR and CANARY deployments report their lifecycle only here, and a rolled-back
-    /// deployment of any strategy stays ROLLBACK_* here after ECS forgot it in DescribeServices.
-    pub async fn service_deployments(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Vec<ServiceDeploymentObservation>, AwsError> {
-        collect_pages("ListServiceDeployments", |next_token| async move {
-            let output = self
-                .caller
-                .send(
-                    ApiCategory::ServiceDeploymentRead,
-                    "ListServiceDeployments",
-                    Repeat::Safe,
-                    || {
-                        self.client
-                            .list_service_deployments()
-                            .cluster(cluster)
-                            .service(service)
-                            .max_results(100)
-                            .set_next_token(next_token.clone())
-                            .send()
-                    },
-                )
-                .await?;
-            let found = output
-                .service_deployments()
-                .iter()
-                .map(|brief| ServiceDeploymentObservation {
-                    arn: brief
-                        .service_deployment_arn()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    status: brief
-                        .status()
-                        .map(|s| s.as_str().into())
-                        .unwrap_or_default(),
-                    status_reason: brief.status_reason().map(str::to_owned),
-                    created_at: brief.created_at().map(|t| t.secs()).unwrap_or_default(),
-                })
-                .collect::<Vec<_>>();
-            Ok((found, output.next_token().map(str::to_owned)))
-        })
-        .await
     }
 
     /// Walks ListTaskDefinitions pages of one family in `sort` order, giving each ARN to `visit`

@@ -19,6 +19,7 @@ pub mod metrics;
 mod raw;
 mod read_ahead;
 pub mod sdk;
+pub mod service_deployments;
 pub mod snapshot;
 pub mod tasks;
 pub mod types;

@@ -240,7 +240,7 @@ pub struct DeploymentObservation {
 }
 
 /// A service deployment (the lifecycle view of BLUE_GREEN, LINEAR and CANARY deployments).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServiceDeploymentObservation {
     /// Its ARN.
     pub arn: String,
@@ -251,6 +251,39 @@ pub struct ServiceDeploymentObservation {
     pub status_reason: Option<String>,
     /// When it was created (seconds since the epoch).
     pub created_at: i64,
+    /// The lifecycle stage it is in (DescribeServiceDeployments only; ListServiceDeployments
+    /// does not report it).
+    pub lifecycle_stage: Option<String>,
+    /// Its lifecycle hook runs (DescribeServiceDeployments only).
+    pub hooks: Vec<LifecycleHookObservation>,
+    /// Percent of production traffic the new revision is to receive (DescribeServiceDeployments
+    /// only).
+    pub production_traffic_percent: Option<f64>,
+    /// Percent of test traffic the new revision is to receive (DescribeServiceDeployments only).
+    pub test_traffic_percent: Option<f64>,
+}
+
+impl ServiceDeploymentObservation {
+    /// The deployment's id: the last segment of its ARN, what the continue and rollback
+    /// annotations name.
+    pub fn id(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+}
+
+/// One lifecycle hook run of a service deployment (`lifecycleHookDetails`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LifecycleHookObservation {
+    /// The id ContinueServiceDeployment names.
+    pub id: String,
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    /// The Lambda function (AWS_LAMBDA hooks).
+    pub target_arn: Option<String>,
+    /// IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT or AWAITING_ACTION.
+    pub status: String,
+    /// When an AWAITING_ACTION hook times out (seconds since the epoch).
+    pub expires_at: Option<i64>,
 }
 
 /// A service event (placement failures, steady state, ...).

@@ -698,8 +698,14 @@ fn validate_deployment_kinds(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
                     );
                 }
             }
-            if let (Some(healthy), Some(minimum)) =
-                (early.healthy_percent, deployment.minimum_healthy_percent)
+            // "This value must be greater than or equal to the minimumHealthyPercent value",
+            // whose default is 100% for a replica service and 0% for a daemon.
+            let daemon = spec.settings.scheduling_strategy == Some(SchedulingStrategy::Daemon);
+            let minimum =
+                deployment
+                    .minimum_healthy_percent
+                    .unwrap_or(if daemon { 0 } else { 100 });
+            if let Some(healthy) = early.healthy_percent
                 && healthy < minimum
             {
                 errors.push(

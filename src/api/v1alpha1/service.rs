@@ -351,6 +351,7 @@ pub struct DeploymentLifecycleHook {
     /// Stages at which the hook runs.
     pub lifecycle_stages: Option<Vec<DeploymentLifecycleHookStage>>,
     /// Free-form JSON ECS passes to the hook's Lambda function with each invocation.
+    #[serde(default)]
     #[schemars(schema_with = "super::common::any_json_schema")]
     pub hook_details: Option<serde_json::Value>,
     /// How long to wait for the hook and what to do then.
@@ -737,6 +738,50 @@ pub struct TaskSetStatus {
     pub stability_status: Option<String>,
 }
 
+/// A service deployment with a lifecycle (BLUE_GREEN, LINEAR, CANARY).
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentServiceDeployment {
+    /// Its id: what `ecs.operator.dev/continue-deployment` and
+    /// `ecs.operator.dev/rollback-deployment` name.
+    pub id: String,
+    /// Its ARN.
+    pub arn: String,
+    /// PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, ROLLBACK_IN_PROGRESS, ROLLBACK_SUCCESSFUL, ...
+    pub status: String,
+    /// Why, as ECS says it.
+    pub status_reason: Option<String>,
+    /// The lifecycle stage (SCALE_UP, TEST_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, BAKE_TIME,
+    /// ...).
+    pub lifecycle_stage: Option<String>,
+    /// Percent of production traffic sent to the new revision.
+    pub production_traffic_percent: Option<f64>,
+    /// Percent of test traffic sent to the new revision.
+    pub test_traffic_percent: Option<f64>,
+    /// The lifecycle hook runs of the deployment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<LifecycleHookRun>,
+}
+
+/// One lifecycle hook run of a service deployment.
+#[skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleHookRun {
+    /// The hook run's id.
+    pub id: String,
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    /// The Lambda function of an AWS_LAMBDA hook.
+    pub target_arn: Option<String>,
+    /// IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT or AWAITING_ACTION (a PAUSE hook waiting for
+    /// `ecs.operator.dev/continue-deployment`).
+    pub status: String,
+    /// When a waiting hook times out (seconds since the epoch).
+    pub expires_at: Option<i64>,
+}
+
 /// What the operator reports about the ECS service.
 #[skip_serializing_none]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -774,6 +819,13 @@ pub struct EcsServiceStatus {
     /// The service deployment (ListServiceDeployments) that UpdateService started for that task
     /// definition: ECS ending it ROLLBACK_* means it rolled the revision back, however long ago.
     pub service_deployment_arn: Option<String>,
+    /// The BLUE_GREEN, LINEAR or CANARY deployment in progress (or the last one, until it is
+    /// seen finished), as DescribeServiceDeployments reports it: stage, traffic, hooks.
+    pub deployment: Option<CurrentServiceDeployment>,
+    /// What the continue and rollback annotations already did for `deployment`
+    /// (`continue:<hook id>`, `rollback:<deployment id>`): each is done once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployment_actions: Vec<String>,
     /// The idempotency token of the CreateService call, recorded before the call.
     pub client_token: Option<String>,
     /// When CreateService answered (seconds since the epoch), until a pass sees the service: a

@@ -4,6 +4,7 @@
 //! Observe (Kubernetes stores, DescribeServices) -> [`plan`] (pure) -> apply; the runner does the
 //! rest.
 
+pub mod deployment;
 mod diff;
 mod observation;
 pub mod plan;
@@ -246,6 +247,14 @@ impl Kind for Services {
                 ecs.unfollow_service(cluster, name);
                 Ok(Answer::Done)
             }
+            Write::Deployment(deployment::Action::Continue { arn, hook_id }) => {
+                ecs.continue_service_deployment(arn, hook_id, false).await?;
+                Ok(Answer::Done)
+            }
+            Write::Deployment(deployment::Action::Rollback { arn }) => {
+                ecs.roll_back_service_deployment(arn).await?;
+                Ok(Answer::Done)
+            }
         }
     }
 
@@ -265,6 +274,18 @@ impl Kind for Services {
                 serde_json::json!({ "cluster": cluster, "service": name, "force": true }),
             )],
             Write::Retag { arn, change, .. } => Call::tag_change(arn, change),
+            Write::Deployment(deployment::Action::Continue { arn, hook_id }) => vec![Call::new(
+                "ecs:ContinueServiceDeployment",
+                deployment::id_of(arn),
+                serde_json::json!({
+                    "serviceDeploymentArn": arn, "hookId": hook_id, "action": "CONTINUE"
+                }),
+            )],
+            Write::Deployment(deployment::Action::Rollback { arn }) => vec![Call::new(
+                "ecs:StopServiceDeployment",
+                deployment::id_of(arn),
+                serde_json::json!({ "serviceDeploymentArn": arn, "stopType": "ROLLBACK" }),
+            )],
             // Bookkeeping of the read-ahead, not a call.
             Write::Unfollow { .. } => Vec::new(),
         }
@@ -450,6 +471,18 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
             u64::try_from(spec.progress_deadline_seconds.unwrap_or(600).max(1)).unwrap_or(600),
         ),
         client_token: client_token(&uid, generation),
+        control: deployment::Control {
+            continue_id: object
+                .annotations()
+                .get(deployment::CONTINUE_ANNOTATION)
+                .cloned(),
+            rollback_id: object
+                .annotations()
+                .get(deployment::ROLLBACK_ANNOTATION)
+                .cloned(),
+            namespace: namespace.clone(),
+            name: name.clone(),
+        },
         uid,
         adopt: crate::controller::adoption_of(object),
     })
@@ -549,8 +582,9 @@ async fn observe(
         .as_ref()
         .and_then(|c| c.strategy)
         .unwrap_or(DeploymentStrategy::Rolling);
-    // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (bake time included) is read once
-    // its tasks run, until it is seen finished for this deployment.
+    // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (stages, hooks, traffic, bake
+    // time) is read while it runs, until it is seen finished: a deployment seen in a final
+    // state is not read again while ECS still names it current.
     let primary = service
         .as_ref()
         .and_then(|s| s.deployments.first())
@@ -561,23 +595,41 @@ async fn observe(
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True");
     let lifecycle_done = ready && primary.is_some() && primary == status.primary_deployment_id;
+    let seen_final = |s: &crate::aws::types::ServiceObservation| {
+        status.deployment.as_ref().is_some_and(|d| {
+            deployment::is_final(d) && s.current_service_deployment.as_deref() == Some(&d.arn)
+        })
+    };
     let lifecycle_read = matches!(&service, Some(s)
         if strategy != DeploymentStrategy::Rolling
             && !lifecycle_done
-            && s.deployments.len() == 1
-            && s.running_count == s.desired_count);
+            && !seen_final(s));
     // ECS runs another revision than the one sent: rolled back, or changed by someone else?
     // Only the service deployments still say so once the rollback is over.
     let rollback_check = service
         .as_ref()
         .is_some_and(|s| plan::rollback_in_question(desired, status, s));
-    let deployments = if lifecycle_read || rollback_check {
+    let current_arn = service
+        .as_ref()
+        .and_then(|s| s.current_service_deployment.clone());
+    // Listed only to tell a rollback, or to find the newest deployment when DescribeServices
+    // names none.
+    let deployments = if rollback_check || (lifecycle_read && current_arn.is_none()) {
         ctx.aws.ecs.service_deployments(cluster, name).await?
     } else {
         Vec::new()
     };
     let service_deployment = if lifecycle_read {
-        deployments.iter().max_by_key(|d| d.created_at).cloned()
+        let arn = current_arn.or_else(|| {
+            deployments
+                .iter()
+                .max_by_key(|d| d.created_at)
+                .map(|d| d.arn.clone())
+        });
+        match arn {
+            Some(arn) => ctx.aws.ecs.describe_service_deployment(&arn).await?,
+            None => None,
+        }
     } else {
         None
     };

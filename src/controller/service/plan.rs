@@ -86,6 +86,8 @@ pub struct Desired {
     pub adopt: crate::translate::tags::Adoption,
     /// The idempotency token a create of this generation uses.
     pub client_token: String,
+    /// The continue and rollback annotations, and the object's name for the commands shown.
+    pub control: super::deployment::Control,
     /// `status.selector`: the label selector the `/scale` subresource reports, which the
     /// HorizontalPodAutoscaler (and so KEDA) requires before it scales anything.
     pub scale_selector: String,
@@ -96,7 +98,8 @@ pub struct Desired {
 pub struct Observed {
     /// The ECS service, when ECS knows one of that name.
     pub service: Option<ServiceObservation>,
-    /// The newest service deployment (only read for BLUE_GREEN, LINEAR and CANARY strategies).
+    /// The current service deployment with its stage, hooks and traffic (only read for
+    /// BLUE_GREEN, LINEAR and CANARY strategies, while one runs).
     pub service_deployment: Option<ServiceDeploymentObservation>,
     /// The lifecycle of the current deployment was seen finished before (not read again).
     pub lifecycle_done: bool,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::deployment::{self, Action};
 use super::plan::{Applied, Desired, Health, Observed, Step, plan, progress_poll, short};
 use crate::api::service::EcsServiceStatus;
 use crate::aws::types::{ServiceObservation, ServiceStatus};
@@ -48,6 +49,8 @@ pub enum Write {
         /// The markers recorded once both calls succeeded (adoption with nothing to update).
         record: Option<Applied>,
     },
+    /// ContinueServiceDeployment or StopServiceDeployment, as an annotation asked.
+    Deployment(Action),
     /// Stops reading the service ahead in batches (it is gone or no longer ours).
     Unfollow {
         /// Cluster.
@@ -89,7 +92,8 @@ pub fn pipeline_plan(
     current: &EcsServiceStatus,
     timing: Timing,
 ) -> PipelinePlan {
-    let decided = plan(desired, observed, current);
+    let mut decided = plan(desired, observed, current);
+    let actions = deployment_control(&mut decided, desired, observed, current);
     let cluster = desired.create.cluster.clone();
     let name = desired.create.service_name.clone();
     let mut record = decided.record;
@@ -128,10 +132,14 @@ pub fn pipeline_plan(
             record: record.take(),
         });
     }
+    writes.extend(actions.into_iter().map(Write::Deployment));
     let poll = timing.poll;
-    let writes_deployment = writes
-        .iter()
-        .any(|w| matches!(w, Write::Create { .. } | Write::Update { .. }));
+    let writes_deployment = writes.iter().any(|w| {
+        matches!(
+            w,
+            Write::Create { .. } | Write::Update { .. } | Write::Deployment(_)
+        )
+    });
     let outcome = outcome_override.unwrap_or_else(|| {
         Ok(match decided.health {
             Health::Ready(message) => Progress::Ready {
@@ -143,6 +151,10 @@ pub fn pipeline_plan(
                 message,
                 requeue: if recording_token {
                     Duration::from_millis(100)
+                } else if reason == "AwaitingApproval" {
+                    // Waiting for a person (the annotation's edit starts a pass at once) or for
+                    // the hook's timeout: no need to look often.
+                    timing.resync
                 } else if writes_deployment {
                     // A create or update has just started a deployment (or a scale change).
                     progress_poll(poll, Some(0))
@@ -238,8 +250,104 @@ pub fn commit(
                 record.record(status, notes);
             }
         }
+        (Write::Deployment(action), _) => {
+            let (reason, message) = match &action {
+                Action::Continue { arn, hook_id } => (
+                    "DeploymentContinued",
+                    format!(
+                        "continued deployment {} past the paused hook {hook_id}, as {} asked",
+                        deployment::id_of(arn),
+                        deployment::CONTINUE_ANNOTATION
+                    ),
+                ),
+                Action::Rollback { arn } => (
+                    "DeploymentRollbackRequested",
+                    format!(
+                        "asked ECS to stop deployment {} and roll back, as {} asked",
+                        deployment::id_of(arn),
+                        deployment::ROLLBACK_ANNOTATION
+                    ),
+                ),
+            };
+            notes.push(PipelineNote::normal(reason, message));
+            let marker = action.marker();
+            if !status.deployment_actions.contains(&marker) {
+                status.deployment_actions.push(marker);
+            }
+        }
         (Write::Unfollow { .. }, _) => {}
     }
+}
+
+/// The deployment view of a BLUE_GREEN, LINEAR or CANARY service this pass: the current service
+/// deployment in status, the Events of its changes, its health when nothing else is sent, and
+/// the writes the continue and rollback annotations ask for.
+fn deployment_control(
+    decided: &mut super::plan::Plan,
+    desired: &Desired,
+    observed: &Observed,
+    current: &EcsServiceStatus,
+) -> Vec<Action> {
+    use crate::api::service::DeploymentStrategy;
+    let Some(service) = &observed.service else {
+        return Vec::new();
+    };
+    let strategy = desired
+        .create
+        .settings
+        .deployment_configuration
+        .as_ref()
+        .and_then(|c| c.strategy)
+        .unwrap_or(DeploymentStrategy::Rolling);
+    if strategy == DeploymentStrategy::Rolling {
+        decided.status.deployment = None;
+        decided.status.deployment_actions.clear();
+        return Vec::new();
+    }
+    let ours = decided.status.service_arn.as_deref() == Some(service.arn.as_str());
+    let Some(observed_deployment) = observed.service_deployment.as_ref().filter(|_| ours) else {
+        return Vec::new();
+    };
+    let view = deployment::view(observed_deployment);
+    let done = deployment::markers_of(&view, &current.deployment_actions);
+    decided.notes.extend(deployment::notes(
+        current.deployment.as_ref(),
+        &view,
+        &desired.control,
+    ));
+    let sending = !matches!(decided.step, Step::Nothing);
+    let actions = if sending {
+        Vec::new()
+    } else {
+        deployment::actions(&desired.control, &view, &done)
+    };
+    if !sending
+        && let Some(health) =
+            deployment::health(&view, &desired.control, &done, &task_progress(service))
+    {
+        decided.health = health;
+    }
+    if let Some(action) = actions.first() {
+        // The answer to the annotation is news: look again as soon as after any write.
+        decided.health = Health::Progressing {
+            reason: "Deploying",
+            message: match action {
+                Action::Continue { .. } => format!("continuing deployment {}", view.id),
+                Action::Rollback { .. } => format!("rolling back deployment {}", view.id),
+            },
+        };
+    }
+    decided.status.deployment_actions = done;
+    decided.status.deployment = Some(view);
+    actions
+}
+
+/// "2 of 3 tasks running, 1 pending".
+fn task_progress(service: &ServiceObservation) -> String {
+    format!(
+        "{} of {} tasks running, {} pending",
+        service.running_count, service.desired_count, service.pending_count
+    )
 }
 
 /// What a deletion found: the deletion policy, and the service when it was read.

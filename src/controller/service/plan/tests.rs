@@ -86,6 +86,11 @@ fn desired_for(spec: &EcsServiceSpec, target: &str) -> Desired {
         uid: UID.into(),
         adopt: crate::translate::tags::Adoption::Never,
         client_token: "token-1".into(),
+        control: crate::controller::service::deployment::Control {
+            namespace: "default".into(),
+            name: "web".into(),
+            ..Default::default()
+        },
         scale_selector: crate::translate::service::scale_selector("web"),
     }
 }
@@ -670,6 +675,7 @@ fn blue_green_is_ready_only_when_its_lifecycle_finished() {
         status: "IN_PROGRESS".into(),
         status_reason: None,
         created_at: 1_000,
+        ..Default::default()
     });
     assert!(matches!(
         plan(&d, &o, &status).health,

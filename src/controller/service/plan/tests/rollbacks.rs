@@ -72,6 +72,7 @@ fn service_deployment(arn: &str, status: &str, created_at: i64) -> ServiceDeploy
         status: status.into(),
         status_reason: None,
         created_at,
+        ..Default::default()
     }
 }
 
@@ -135,6 +136,7 @@ fn rollbacks_are_recognised_without_the_circuit_breaker_wording() {
         status: "ROLLBACK_SUCCESSFUL".into(),
         status_reason: None,
         created_at: 1,
+        ..Default::default()
     });
     assert!(matches!(
         plan(&new, &o, &status).health,

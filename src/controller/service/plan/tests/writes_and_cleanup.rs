@@ -99,3 +99,77 @@ fn deletion_retains_waits_leaves_others_alone_and_deletes_its_own() {
     let p = cleanup_plan(&cleanup(Some(gone), false), &status, TIMING);
     assert_eq!(p.outcome.ok(), Some(Cleanup::Done));
 }
+
+#[test]
+fn a_paused_blue_green_deployment_is_continued_once_when_the_annotation_names_it() {
+    use crate::aws::types::LifecycleHookObservation;
+    use crate::controller::service::deployment::Action;
+    let mut d = desired(json!({"deploymentConfiguration":
+        {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}}));
+    let service = settled_service(&d);
+    let status = settled_status(&d, &service);
+    let mut o = observed(service);
+    o.service_deployment = Some(ServiceDeploymentObservation {
+        arn: "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/dep-7".into(),
+        status: "IN_PROGRESS".into(),
+        created_at: 1_000,
+        lifecycle_stage: Some("POST_TEST_TRAFFIC_SHIFT".into()),
+        hooks: vec![LifecycleHookObservation {
+            id: "hook-1".into(),
+            target_type: "PAUSE".into(),
+            status: "AWAITING_ACTION".into(),
+            ..Default::default()
+        }],
+        test_traffic_percent: Some(100.0),
+        production_traffic_percent: Some(0.0),
+        ..Default::default()
+    });
+    // Paused, nobody asked: Progressing with the command, no write, polled at the resync.
+    let p = pipeline_plan(&d, &o, &status, TIMING);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    let Ok(Progress::Progressing {
+        reason,
+        message,
+        requeue,
+    }) = &p.outcome
+    else {
+        panic!("{:?}", p.outcome)
+    };
+    assert_eq!(reason, "AwaitingApproval");
+    assert!(
+        message.contains("continue-deployment=dep-7/hook-1"),
+        "{message}"
+    );
+    assert_eq!(*requeue, TIMING.resync);
+    let shown = p.status.deployment.clone().expect("deployment in status");
+    assert_eq!(
+        (shown.id.as_str(), shown.lifecycle_stage.as_deref()),
+        ("dep-7", Some("POST_TEST_TRAFFIC_SHIFT"))
+    );
+    assert!(p.notes.iter().any(|n| n.reason == "AwaitingApproval"));
+    // An annotation naming an older deployment does nothing.
+    d.control.continue_id = Some("dep-6".into());
+    assert!(pipeline_plan(&d, &o, &status, TIMING).steps.is_empty());
+    // Naming this one: one ContinueServiceDeployment, recorded only in its commit.
+    d.control.continue_id = Some("dep-7".into());
+    let p = pipeline_plan(&d, &o, &p.status, TIMING);
+    let [Write::Deployment(Action::Continue { hook_id, .. })] = p.steps.as_slice() else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(hook_id, "hook-1");
+    assert!(p.status.deployment_actions.is_empty());
+    // What the continue did is looked at soon, not at the resync of a paused deployment.
+    assert!(matches!(
+        &p.outcome,
+        Ok(Progress::Progressing { requeue, .. }) if *requeue < TIMING.poll
+    ));
+    let mut committed = p.status.clone();
+    let mut notes = Vec::new();
+    for write in p.steps {
+        commit(write, Answer::Done, &mut committed, &mut notes);
+    }
+    assert_eq!(committed.deployment_actions, ["continue:hook-1"]);
+    assert!(notes.iter().any(|n| n.reason == "DeploymentContinued"));
+    // The next pass, ECS still reporting the hook waiting (a stale read): not sent again.
+    assert!(pipeline_plan(&d, &o, &committed, TIMING).steps.is_empty());
+}

@@ -1,0 +1,254 @@
+//! Deployment control end to end (real kube-apiserver, the operator's controllers, the AWS proxy
+//! with its ECS model): a BLUE_GREEN service behind an ALB target group pauses at a PAUSE hook,
+//! shows what to run, continues when annotated with its deployment's id (a stale id does
+//! nothing), rolls back when annotated so, stalls naming a failing Lambda hook, and shows a
+//! LINEAR deployment's traffic steps.
+
+mod common;
+
+use common::stack::{Bed, condition, ec2};
+use ecs_operator::api::EcsService;
+use ecs_testbed::aws::ecs_model::{HookAnswer, KnobsPatch};
+use kube::api::{Patch, PatchParams};
+use serde_json::{Value, json};
+
+const TG_BLUE: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1";
+const TG_GREEN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2";
+
+/// A service behind an ALB target group, deploying with `deployment`.
+fn behind_alb(task_definition: &str, deployment: Value) -> Value {
+    ec2(json!({
+        "taskDefinition": task_definition,
+        "desiredCount": 1,
+        "deploymentConfiguration": deployment,
+        "loadBalancers": [{
+            "targetGroupArn": TG_BLUE,
+            "containerName": "app",
+            "containerPort": 80,
+            "advancedConfiguration": {
+                "alternateTargetGroupArn": TG_GREEN,
+                "productionListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3",
+                "testListenerRule": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/4",
+                "roleArn": "arn:aws:iam::123456789012:role/ecs-elb"
+            }
+        }]
+    }))
+}
+
+async fn annotate(bed: &Bed, name: &str, key: &str, value: &str) {
+    bed.services()
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})),
+        )
+        .await
+        .expect("annotate");
+}
+
+async fn set_task_definition(bed: &Bed, name: &str, task_definition: &str) {
+    bed.services()
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taskDefinition": task_definition}})),
+        )
+        .await
+        .expect("patch");
+}
+
+/// The deployment id in status once the service waits for approval of a deployment other than
+/// `not`.
+async fn paused(bed: &Bed, name: &str, not: Option<&str>) -> (String, EcsService) {
+    let object = bed
+        .wait_for(name, "AwaitingApproval", |o| {
+            condition(o, "Reconciling").1 == "AwaitingApproval"
+                && o.status
+                    .as_ref()
+                    .and_then(|s| s.deployment.as_ref())
+                    .is_some_and(|d| Some(d.id.as_str()) != not)
+        })
+        .await;
+    let id = object
+        .status
+        .as_ref()
+        .and_then(|s| s.deployment.as_ref())
+        .map(|d| d.id.clone())
+        .expect("deployment id");
+    (id, object)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_blue_green_deployment_continues_on_its_annotation_and_rolls_back_on_request() {
+    let bed = Bed::start().await;
+    bed.register("bg", "nginx:1").await;
+    bed.register("bg", "nginx:2").await;
+    bed.create_service(
+        "web",
+        behind_alb(
+            "bg:1",
+            json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
+                   "lifecycleHooks": [{"targetType": "PAUSE",
+                                       "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]}),
+        ),
+    )
+    .await;
+    // The first deployment pauses: Progressing (not Stalled), with the command to continue.
+    let (first, object) = paused(&bed, "web", None).await;
+    // Created with the traffic-shifting members as sent.
+    let created = bed.requests("CreateService");
+    assert_eq!(
+        created[0]["loadBalancers"][0]["advancedConfiguration"]["alternateTargetGroupArn"],
+        TG_GREEN
+    );
+    let (_, _, message) = condition(&object, "Reconciling");
+    let shown = object.status.as_ref().and_then(|s| s.deployment.clone());
+    let shown = shown.expect("deployment");
+    let pause = shown
+        .hooks
+        .iter()
+        .find(|h| h.status == "AWAITING_ACTION")
+        .map(|h| h.id.clone())
+        .expect("a paused hook");
+    assert!(
+        message.contains(&format!(
+            "kubectl annotate ecsservice web -n {} ecs.operator.dev/continue-deployment={first}/{pause} --overwrite",
+            bed.ns()
+        )),
+        "{message}"
+    );
+    assert_eq!(condition(&object, "Stalled").0, "False");
+    assert_eq!(
+        shown.lifecycle_stage.as_deref(),
+        Some("POST_TEST_TRAFFIC_SHIFT")
+    );
+    bed.wait_event("web", |(_, reason, _)| reason == "AwaitingApproval")
+        .await;
+
+    // Annotated with its id (the whole deployment approved, as Git would hold it): one
+    // ContinueServiceDeployment, then the deployment completes.
+    annotate(&bed, "web", "ecs.operator.dev/continue-deployment", &first).await;
+    bed.wait_ready("web").await;
+    let continued = bed.requests("ContinueServiceDeployment");
+    assert_eq!(continued.len(), 1, "{continued:?}");
+    assert!(
+        continued[0]["serviceDeploymentArn"]
+            .as_str()
+            .is_some_and(|a| a.ends_with(&first))
+    );
+    assert_eq!(continued[0]["action"], "CONTINUE");
+    bed.wait_event("web", |(_, reason, _)| reason == "DeploymentContinued")
+        .await;
+
+    // The next deployment pauses too; the annotation still names the first: nothing continues it.
+    set_task_definition(&bed, "web", "bg:2").await;
+    let (second, _) = paused(&bed, "web", Some(&first)).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        bed.requests("ContinueServiceDeployment").len(),
+        1,
+        "a stale continue annotation approved the next deployment"
+    );
+
+    // Rolled back on request: StopServiceDeployment (ROLLBACK) once, then Stalled RolledBack,
+    // and the old revision runs again.
+    annotate(&bed, "web", "ecs.operator.dev/rollback-deployment", &second).await;
+    let stalled = bed
+        .wait_for("web", "Stalled after the rollback", |o| {
+            condition(o, "Stalled").0 == "True"
+        })
+        .await;
+    let stops = bed.requests("StopServiceDeployment");
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    assert_eq!(stops[0]["stopType"], "ROLLBACK");
+    let (_, reason, message) = condition(&stalled, "Stalled");
+    assert_eq!(reason, "RolledBack", "{message}");
+    let service = bed.describe("prod", "web").await;
+    assert!(
+        service
+            .task_definition()
+            .is_some_and(|td| td.ends_with("bg:1")),
+        "{service:?}"
+    );
+    bed.wait_event("web", |(_, reason, _)| {
+        reason == "DeploymentRollbackRequested"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_lambda_hook_stalls_naming_the_hook_and_linear_steps_show_in_status() {
+    let bed = Bed::start().await;
+    let model = bed.proxy.model().expect("model");
+    bed.register("hk", "nginx:1").await;
+    bed.register("hk", "nginx:2").await;
+    let hook = "arn:aws:lambda:us-east-1:123456789012:function:smoke-test";
+    bed.create_service(
+        "checked",
+        behind_alb(
+            "hk:1",
+            json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0,
+                   "lifecycleHooks": [{"targetType": "AWS_LAMBDA", "hookTargetArn": hook,
+                                       "roleArn": "arn:aws:iam::123456789012:role/hooks",
+                                       "lifecycleStages": ["POST_SCALE_UP"],
+                                       "hookDetails": {"suite": "smoke"}}]}),
+        ),
+    )
+    .await;
+    bed.wait_ready("checked").await;
+    assert_eq!(
+        bed.requests("CreateService")[0]["deploymentConfiguration"]["lifecycleHooks"][0]["hookDetails"],
+        json!({"suite": "smoke"})
+    );
+    model.set_knobs(KnobsPatch {
+        hook_answers: Some(vec![HookAnswer {
+            hook: "*smoke-test".into(),
+            answer: "FAILED".into(),
+        }]),
+        ..Default::default()
+    });
+    set_task_definition(&bed, "checked", "hk:2").await;
+    let stalled = bed
+        .wait_for("checked", "Stalled HookFailed", |o| {
+            condition(o, "Stalled").1 == "HookFailed"
+        })
+        .await;
+    let (_, _, message) = condition(&stalled, "Stalled");
+    assert!(
+        message.contains("lifecycle hook smoke-test") && message.contains("POST_SCALE_UP"),
+        "{message}"
+    );
+    assert_eq!(condition(&stalled, "Ready").0, "False");
+
+    // LINEAR: each production traffic step is seen (a minute lasts 3 s here).
+    model.set_knobs(KnobsPatch {
+        hook_answers: Some(Vec::new()),
+        minute_seconds: Some(3.0),
+        ..Default::default()
+    });
+    bed.create_service(
+        "stepped",
+        behind_alb(
+            "hk:1",
+            json!({"strategy": "LINEAR",
+                   "linearConfiguration": {"stepPercent": 50.0, "stepBakeTimeInMinutes": 1}}),
+        ),
+    )
+    .await;
+    bed.wait_for("stepped", "half the production traffic shifted", |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.deployment.as_ref())
+            .is_some_and(|d| {
+                d.lifecycle_stage.as_deref() == Some("PRODUCTION_TRAFFIC_SHIFT")
+                    && d.production_traffic_percent == Some(50.0)
+            })
+            && condition(o, "Reconciling").1 == "Deploying"
+    })
+    .await;
+    bed.wait_ready("stepped").await;
+    bed.wait_event("stepped", |(_, reason, message)| {
+        reason == "DeploymentStage" && message.contains("50% of production traffic")
+    })
+    .await;
+}
