@@ -2,13 +2,14 @@
 //! with its ECS model): a BLUE_GREEN service behind an ALB target group pauses at a PAUSE hook,
 //! shows what to run, continues when annotated with its deployment's id (a stale id does
 //! nothing), rolls back when annotated so, stalls naming a failing Lambda hook, and shows a
-//! LINEAR deployment's traffic steps.
+//! LINEAR deployment's traffic steps. A pre-deploy task runs (once, across a restart) before
+//! UpdateService rolls out a new revision, and a failed one keeps the rollout from being sent.
 
 mod common;
 
 use common::stack::{Bed, condition, ec2};
 use ecs_operator::api::EcsService;
-use ecs_testbed::aws::ecs_model::{HookAnswer, KnobsPatch};
+use ecs_testbed::aws::ecs_model::{HookAnswer, ImageOutcome, KnobsPatch, TaskOutcome};
 use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
@@ -249,6 +250,172 @@ async fn a_failing_lambda_hook_stalls_naming_the_hook_and_linear_steps_show_in_s
     bed.wait_ready("stepped").await;
     bed.wait_event("stepped", |(_, reason, message)| {
         reason == "DeploymentStage" && message.contains("50% of production traffic")
+    })
+    .await;
+}
+
+/// A Fargate service (RunTask on EC2 needs container instances, which the model's clusters lack).
+fn fargate(extra: Value) -> Value {
+    let mut spec = json!({"cluster": "prod", "launchType": "FARGATE", "desiredCount": 1,
+        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-12345"]}}});
+    if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+        spec.extend(extra);
+    }
+    spec
+}
+
+/// UpdateService requests that roll out `task_definition` (its family:revision suffix).
+fn rollouts_of(bed: &Bed, task_definition: &str) -> usize {
+    bed.requests("UpdateService")
+        .iter()
+        .filter(|r| {
+            r["taskDefinition"]
+                .as_str()
+                .is_some_and(|td| td.ends_with(task_definition))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_deploy_task_runs_once_before_the_rollout_even_across_a_restart() {
+    let mut bed = Bed::start().await;
+    let model = bed.proxy.model().expect("model");
+    // The migration runs for 4 s, long enough to restart the operator while it runs.
+    model.set_knobs(KnobsPatch {
+        run_seconds: Some(4.0),
+        ..Default::default()
+    });
+    bed.register_fargate("app", "nginx:1").await;
+    bed.register_fargate("app", "nginx:2").await;
+    bed.register_fargate("migrate", "migrate:1").await;
+    bed.create_service(
+        "shop",
+        fargate(json!({"taskDefinition": "app:1",
+                   "preDeploy": {"taskDefinition": "migrate:1",
+                                 "overrides": {"containerOverrides": [
+                                     {"name": "app", "command": ["./migrate", "up"]}]}}})),
+    )
+    .await;
+    // Created without a pre-deploy run (it comes before rollouts of an existing service).
+    bed.wait_ready("shop").await;
+    assert!(bed.requests("RunTask").is_empty());
+
+    set_task_definition(&bed, "shop", "app:2").await;
+    let waiting = bed
+        .wait_for("shop", "waiting for the pre-deploy task", |o| {
+            condition(o, "Reconciling").1 == "PreDeploying"
+                && o.status
+                    .as_ref()
+                    .is_some_and(|s| s.pre_deploy_task.is_some())
+        })
+        .await;
+    let run = waiting
+        .status
+        .as_ref()
+        .and_then(|s| s.pre_deploy_task.clone())
+        .expect("run name");
+    // The run is an EcsTask the service owns.
+    let tasks: kube::Api<ecs_operator::api::EcsTask> =
+        kube::Api::namespaced(bed.client.clone(), bed.ns());
+    let task = tasks.get(&run).await.expect("the pre-deploy EcsTask");
+    let owner = task.metadata.owner_references.clone().unwrap_or_default();
+    assert_eq!(
+        (owner[0].kind.as_str(), owner[0].name.as_str()),
+        ("EcsService", "shop")
+    );
+    assert_eq!(
+        task.spec.task_definition.as_deref(),
+        Some("migrate:1"),
+        "{:?}",
+        task.spec
+    );
+
+    // Restart the operator while the migration runs: RunTask is not sent again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while bed.requests("RunTask").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no RunTask");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        rollouts_of(&bed, "app:2"),
+        0,
+        "rolled out before the migration"
+    );
+    bed.stop_controllers().await;
+    bed.start_controllers().await;
+
+    let ready = bed
+        .wait_for("shop", "Ready on app:2", |o| {
+            condition(o, "Ready").0 == "True"
+                && o.status.as_ref().and_then(|s| s.task_definition.as_deref()) == Some("app:2")
+        })
+        .await;
+    assert_eq!(bed.requests("RunTask").len(), 1, "one run per revision");
+    assert_eq!(rollouts_of(&bed, "app:2"), 1);
+    // RunTask came before the rollout in the proxy's record.
+    let order: Vec<String> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation == "RunTask" || r.operation == "UpdateService")
+        .map(|r| r.operation)
+        .collect();
+    assert_eq!(
+        order.first().map(String::as_str),
+        Some("RunTask"),
+        "{order:?}"
+    );
+    assert_eq!(
+        ready.status.and_then(|s| s.pre_deploy_task).as_deref(),
+        Some(run.as_str())
+    );
+    bed.wait_event("shop", |(_, reason, _)| reason == "PreDeployStarted")
+        .await;
+    bed.stop_controllers().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_pre_deploy_task_keeps_the_rollout_from_being_sent() {
+    let bed = Bed::start().await;
+    bed.proxy.model().expect("model").set_knobs(KnobsPatch {
+        image_outcomes: Some(vec![ImageOutcome {
+            image: "*:exit3".into(),
+            outcome: TaskOutcome::Exit(3),
+        }]),
+        ..Default::default()
+    });
+    bed.register_fargate("app", "nginx:1").await;
+    bed.register_fargate("app", "nginx:2").await;
+    bed.register_fargate("migrate", "migrate:exit3").await;
+    bed.create_service(
+        "blocked",
+        fargate(json!({"taskDefinition": "app:1",
+                   "preDeploy": {"taskDefinition": "migrate:1"}})),
+    )
+    .await;
+    bed.wait_ready("blocked").await;
+    set_task_definition(&bed, "blocked", "app:2").await;
+    let stalled = bed
+        .wait_for("blocked", "Stalled PreDeployFailed", |o| {
+            condition(o, "Stalled").1 == "PreDeployFailed"
+        })
+        .await;
+    let (_, _, message) = condition(&stalled, "Stalled");
+    assert!(
+        message.contains("exit code 3") && message.contains("app:2"),
+        "{message}"
+    );
+    assert_eq!(rollouts_of(&bed, "app:2"), 0, "the rollout was sent");
+    assert_eq!(bed.requests("RunTask").len(), 1);
+    let service = bed.describe("prod", "blocked").await;
+    assert!(
+        service
+            .task_definition()
+            .is_some_and(|td| td.ends_with("app:1")),
+        "{service:?}"
+    );
+    bed.wait_event("blocked", |(kind, reason, _)| {
+        kind == "Warning" && reason == "PreDeployFailed"
     })
     .await;
 }

@@ -8,6 +8,7 @@
 pub mod capacity_provider;
 pub mod cluster;
 pub mod described;
+pub mod pre_deploy;
 pub mod scaling;
 pub mod service;
 pub mod tags;

@@ -336,6 +336,7 @@ pub fn validate(object_name: &str, spec: &EcsServiceSpec) -> FieldErrors {
     }
 
     validate_deployment_kinds(spec, &mut errors);
+    super::pre_deploy::validate(spec, &mut errors);
 
     if let Some(deployment) = &settings.deployment_configuration {
         if let (Some(min), Some(max)) = (

@@ -58,7 +58,8 @@ ttlSecondsAfterFinished ran out. */}}
   verbs: ["patch"]
 - apiGroups: ["ecs.operator.dev"]
   resources: ["ecstasks"]
-  verbs: ["delete"]
+  # create: an EcsService's pre-deploy runs; delete: a finished run's ttlSecondsAfterFinished.
+  verbs: ["create", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

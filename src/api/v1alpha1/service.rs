@@ -117,6 +117,29 @@ pub struct EcsServiceSpec {
     /// service is reported Stalled (default 600). With a circuit breaker, ECS decides.
     #[schemars(range(min = 1))]
     pub progress_deadline_seconds: Option<i32>,
+    /// A task run to completion before each rollout of a new task definition (a database
+    /// migration, say): UpdateService is sent only once it exited 0. One run per revision rolled
+    /// out, as an EcsTask this object owns (`kubectl get ecstask` shows the history).
+    pub pre_deploy: Option<PreDeployTask>,
+}
+
+/// The task run before a rollout, in the service's cluster, launch type or capacity provider
+/// strategy and platform version.
+#[skip_serializing_none]
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[x_kube(validation = Rule::new("!(has(self.taskDefinitionRef) && has(self.taskDefinition))").message("set at most one of taskDefinitionRef or taskDefinition (neither: the revision being rolled out)").reason(Reason::FieldValueInvalid))]
+#[serde(rename_all = "camelCase")]
+pub struct PreDeployTask {
+    /// An `EcsTaskDefinition` in this namespace. Neither this nor `taskDefinition`: the revision
+    /// being rolled out (its containers, with `overrides` to run the migration command).
+    pub task_definition_ref: Option<LocalObjectReference>,
+    /// A task definition managed elsewhere: `family`, `family:revision` or an ARN.
+    #[schemars(length(min = 1))]
+    pub task_definition: Option<String>,
+    /// Changes to the task definition for this run: the command, environment, sizes, roles.
+    pub overrides: Option<super::task::TaskOverride>,
+    /// Networking of the run; default: the service's `networkConfiguration`.
+    pub network_configuration: Option<NetworkConfiguration>,
 }
 
 /// The CreateService members that pass to ECS as written (everything but the identity, task
@@ -826,6 +849,8 @@ pub struct EcsServiceStatus {
     /// (`continue:<hook id>`, `rollback:<deployment id>`): each is done once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deployment_actions: Vec<String>,
+    /// The EcsTask of the newest pre-deploy run (`spec.preDeploy`).
+    pub pre_deploy_task: Option<String>,
     /// The idempotency token of the CreateService call, recorded before the call.
     pub client_token: Option<String>,
     /// When CreateService answered (seconds since the epoch), until a pass sees the service: a

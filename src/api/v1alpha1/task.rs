@@ -24,6 +24,7 @@ use super::service::{
     version = "v1alpha1",
     kind = "EcsTask",
     namespaced,
+    derive = "PartialEq",
     status = "EcsTaskStatus",
     shortname = "ecstask",
     category = "ecs",

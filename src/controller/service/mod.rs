@@ -8,6 +8,7 @@ pub mod deployment;
 mod diff;
 mod observation;
 pub mod plan;
+pub mod pre_deploy;
 mod writes;
 
 use std::sync::{Arc, Mutex};
@@ -49,12 +50,14 @@ impl Managed for EcsService {
 type Streams = (
     BoxStream<'static, Result<EcsTaskDefinition, watcher::Error>>,
     BoxStream<'static, Result<EcsScalingPolicy, watcher::Error>>,
+    BoxStream<'static, Result<crate::api::EcsTask, watcher::Error>>,
 );
 
 /// The EcsService controller, with the caches of the kinds it depends on.
 pub struct Services {
     task_definitions: Store<EcsTaskDefinition>,
     policies: Store<EcsScalingPolicy>,
+    pre_deploy_tasks: Store<crate::api::EcsTask>,
     streams: Mutex<Option<Streams>>,
 }
 
@@ -66,10 +69,13 @@ impl Services {
         let (task_definitions, td_stream) = runner::watch_dependency(ctx, Some(revision_key));
         // Policies: every change, deletions included (they hand the desired count back).
         let (policies, policy_stream) = runner::watch_dependency::<EcsScalingPolicy>(ctx, None);
+        // Pre-deploy runs: a phase change moves the rollout that waits for it.
+        let (pre_deploy_tasks, task_stream) = runner::watch_dependency(ctx, Some(task_phase_key));
         Self {
             task_definitions,
             policies,
-            streams: Mutex::new(Some((td_stream, policy_stream))),
+            pre_deploy_tasks,
+            streams: Mutex::new(Some((td_stream, policy_stream, task_stream))),
         }
     }
 }
@@ -84,6 +90,14 @@ fn revision_key(td: &EcsTaskDefinition) -> Option<u64> {
         .and_then(|s| s.task_definition_arn.as_deref())
         .hash(&mut hasher);
     task_definition_ready(td).is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// What identifies an EcsTask change that matters to the service it runs for: its phase.
+fn task_phase_key(task: &crate::api::EcsTask) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    task.status.as_ref().and_then(|s| s.phase).hash(&mut hasher);
     Some(hasher.finish())
 }
 
@@ -121,7 +135,8 @@ impl Kind for Services {
         controller: Controller<EcsService>,
         _ctx: &Arc<Context>,
     ) -> Controller<EcsService> {
-        let Some((td_stream, policy_stream)) = self.streams.lock().ok().and_then(|mut s| s.take())
+        let Some((td_stream, policy_stream, task_stream)) =
+            self.streams.lock().ok().and_then(|mut s| s.take())
         else {
             return controller;
         };
@@ -152,15 +167,31 @@ impl Kind for Services {
                     .map(|s| ObjectRef::from_obj(s.as_ref()))
                     .collect::<Vec<_>>()
             })
+            .watches_stream(task_stream, |task| {
+                let namespace = task.namespace().unwrap_or_default();
+                task.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .filter(|o| {
+                        o.kind == "EcsService" && o.api_version.starts_with("ecs.operator.dev/")
+                    })
+                    .map(|o| ObjectRef::<EcsService>::new(&o.name).within(&namespace))
+                    .collect::<Vec<_>>()
+            })
     }
 
     fn drive_dependencies(&self) -> Option<futures::future::BoxFuture<'static, ()>> {
         use futures::{FutureExt, StreamExt};
-        let (td_stream, policy_stream) = self.streams.lock().ok().and_then(|mut s| s.take())?;
+        let (td_stream, policy_stream, task_stream) =
+            self.streams.lock().ok().and_then(|mut s| s.take())?;
         Some(
-            futures::stream::select(td_stream.map(|_| ()), policy_stream.map(|_| ()))
-                .for_each(|()| async {})
-                .boxed(),
+            futures::stream::select(
+                futures::stream::select(td_stream.map(|_| ()), policy_stream.map(|_| ())),
+                task_stream.map(|_| ()),
+            )
+            .for_each(|()| async {})
+            .boxed(),
         )
     }
 
@@ -204,7 +235,7 @@ impl Kind for Services {
         desired: &Desired,
         status: &EcsServiceStatus,
     ) -> Result<Observed, ReconcileError> {
-        observe(object, ctx, desired, status).await
+        observe(object, &self.pre_deploy_tasks, ctx, desired, status).await
     }
 
     fn plan(
@@ -247,6 +278,20 @@ impl Kind for Services {
                 ecs.unfollow_service(cluster, name);
                 Ok(Answer::Done)
             }
+            Write::RunPreDeploy(task) => {
+                let api: kube::Api<crate::api::EcsTask> = kube::Api::namespaced(
+                    ctx.client.clone(),
+                    task.metadata.namespace.as_deref().unwrap_or_default(),
+                );
+                match api.create(&kube::api::PostParams::default(), task).await {
+                    // Made by a pass whose status write was lost: the same run.
+                    Err(kube::Error::Api(status)) if status.code == 409 => {}
+                    other => {
+                        other?;
+                    }
+                }
+                Ok(Answer::Done)
+            }
             Write::Deployment(deployment::Action::Continue { arn, hook_id }) => {
                 ecs.continue_service_deployment(arn, hook_id, false).await?;
                 Ok(Answer::Done)
@@ -274,6 +319,12 @@ impl Kind for Services {
                 serde_json::json!({ "cluster": cluster, "service": name, "force": true }),
             )],
             Write::Retag { arn, change, .. } => Call::tag_change(arn, change),
+            // A Kubernetes write (the EcsTask then makes its own calls).
+            Write::RunPreDeploy(task) => vec![Call::new(
+                "kubernetes:CreateEcsTask",
+                task.metadata.name.clone().unwrap_or_default(),
+                &task.spec,
+            )],
             Write::Deployment(deployment::Action::Continue { arn, hook_id }) => vec![Call::new(
                 "ecs:ContinueServiceDeployment",
                 deployment::id_of(arn),
@@ -457,6 +508,33 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
     )?;
     create.cluster = cluster;
     let generation = object.metadata.generation.unwrap_or_default();
+    let pre_deploy = target.as_ref().and_then(|target| {
+        let target = target.reference();
+        let name = crate::translate::pre_deploy::task_name(&name, spec, &target)?;
+        let task_spec = crate::translate::pre_deploy::task_spec(spec, &target)?;
+        let mut task = crate::api::EcsTask::new(&name, task_spec);
+        task.metadata.namespace = Some(namespace.clone());
+        task.metadata.labels = Some(
+            [(
+                crate::translate::pre_deploy::PRE_DEPLOY_OF_LABEL.to_owned(),
+                object.name_any(),
+            )]
+            .into(),
+        );
+        // Owned, so it goes with the service object; not blocking its deletion (that would
+        // need the finalizers subresource too).
+        task.metadata.owner_references = Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "ecs.operator.dev/v1alpha1".into(),
+                kind: "EcsService".into(),
+                name: object.name_any(),
+                uid: uid.clone(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            },
+        ]);
+        Some(pre_deploy::PreDeployRun { task, target })
+    });
     Ok(Desired {
         scale_selector: service::scale_selector(&name),
         create,
@@ -471,6 +549,7 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
             u64::try_from(spec.progress_deadline_seconds.unwrap_or(600).max(1)).unwrap_or(600),
         ),
         client_token: client_token(&uid, generation),
+        pre_deploy,
         control: deployment::Control {
             continue_id: object
                 .annotations()
@@ -559,6 +638,7 @@ pub fn client_token(uid: &str, generation: i64) -> String {
 /// DescribeServices call per resync).
 async fn observe(
     object: &EcsService,
+    pre_deploy_tasks: &Store<crate::api::EcsTask>,
     ctx: &Context,
     desired: &Desired,
     status: &EcsServiceStatus,
@@ -668,7 +748,13 @@ async fn observe(
         }
         _ => Vec::new(),
     };
+    let pre_deploy_task = desired.pre_deploy.as_ref().and_then(|run| {
+        pre_deploy_tasks
+            .get(&ObjectRef::new(run.name()).within(&object.namespace().unwrap_or_default()))
+            .map(|t| (*t).clone())
+    });
     Ok(Observed {
+        pre_deploy_task,
         service,
         service_deployment,
         lifecycle_done,

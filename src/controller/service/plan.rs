@@ -88,6 +88,8 @@ pub struct Desired {
     pub client_token: String,
     /// The continue and rollback annotations, and the object's name for the commands shown.
     pub control: super::deployment::Control,
+    /// The pre-deploy run of the target revision (`spec.preDeploy`).
+    pub pre_deploy: Option<super::pre_deploy::PreDeployRun>,
     /// `status.selector`: the label selector the `/scale` subresource reports, which the
     /// HorizontalPodAutoscaler (and so KEDA) requires before it scales anything.
     pub scale_selector: String,
@@ -111,6 +113,9 @@ pub struct Observed {
     /// The service's tasks that stopped unexpectedly, as ECS still reports them (read only
     /// while it is troubled: see [`troubled`]).
     pub stopped_tasks: Vec<crate::aws::types::TaskObservation>,
+    /// The pre-deploy EcsTask of the target revision, when it exists (only looked up with
+    /// `spec.preDeploy`).
+    pub pre_deploy_task: Option<crate::api::EcsTask>,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }

@@ -51,6 +51,8 @@ pub enum Write {
     },
     /// ContinueServiceDeployment or StopServiceDeployment, as an annotation asked.
     Deployment(Action),
+    /// Creates the pre-deploy EcsTask of the revision about to be rolled out.
+    RunPreDeploy(Box<crate::api::EcsTask>),
     /// Stops reading the service ahead in batches (it is gone or no longer ours).
     Unfollow {
         /// Cluster.
@@ -94,6 +96,11 @@ pub fn pipeline_plan(
 ) -> PipelinePlan {
     let mut decided = plan(desired, observed, current);
     let actions = deployment_control(&mut decided, desired, observed, current);
+    let pre_deploy = super::pre_deploy::gate(
+        &mut decided,
+        desired.pre_deploy.as_ref(),
+        observed.pre_deploy_task.as_ref(),
+    );
     let cluster = desired.create.cluster.clone();
     let name = desired.create.service_name.clone();
     let mut record = decided.record;
@@ -133,11 +140,15 @@ pub fn pipeline_plan(
         });
     }
     writes.extend(actions.into_iter().map(Write::Deployment));
+    writes.extend(pre_deploy.map(|task| Write::RunPreDeploy(Box::new(task))));
     let poll = timing.poll;
     let writes_deployment = writes.iter().any(|w| {
         matches!(
             w,
-            Write::Create { .. } | Write::Update { .. } | Write::Deployment(_)
+            Write::Create { .. }
+                | Write::Update { .. }
+                | Write::Deployment(_)
+                | Write::RunPreDeploy(_)
         )
     });
     let outcome = outcome_override.unwrap_or_else(|| {
@@ -274,6 +285,16 @@ pub fn commit(
             if !status.deployment_actions.contains(&marker) {
                 status.deployment_actions.push(marker);
             }
+        }
+        (Write::RunPreDeploy(task), _) => {
+            let name = task.metadata.name.clone().unwrap_or_default();
+            notes.push(PipelineNote::normal(
+                "PreDeployStarted",
+                format!(
+                    "created EcsTask {name} (spec.preDeploy); the rollout waits until it exits 0"
+                ),
+            ));
+            status.pre_deploy_task = Some(name);
         }
         (Write::Unfollow { .. }, _) => {}
     }

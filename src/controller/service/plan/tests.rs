@@ -86,6 +86,7 @@ fn desired_for(spec: &EcsServiceSpec, target: &str) -> Desired {
         uid: UID.into(),
         adopt: crate::translate::tags::Adoption::Never,
         client_token: "token-1".into(),
+        pre_deploy: None,
         control: crate::controller::service::deployment::Control {
             namespace: "default".into(),
             name: "web".into(),
@@ -140,6 +141,7 @@ fn settled_service(desired: &Desired) -> ServiceObservation {
 
 fn observed(service: ServiceObservation) -> Observed {
     Observed {
+        pre_deploy_task: None,
         service: Some(service),
         service_deployment: None,
         lifecycle_done: false,
