@@ -425,9 +425,10 @@ fn every_registered_kind_has_its_rbac_and_argo_cd_health() {
         let mut verbs = verbs_on(&plural);
         verbs.sort();
         // `get`: an object referenced by another (clusterRef, taskDefinitionRef) is read;
-        // `delete`: only an EcsTask, when its ttlSecondsAfterFinished runs out.
+        // `create` and `delete`: only EcsTasks, an EcsService's pre-deploy runs and a run whose
+        // ttlSecondsAfterFinished ran out.
         let expected: &[&str] = if plural == "ecstasks" {
-            &["delete", "get", "list", "patch", "watch"]
+            &["create", "delete", "get", "list", "patch", "watch"]
         } else {
             &["get", "list", "patch", "watch"]
         };

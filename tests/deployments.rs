@@ -1,8 +1,8 @@
 //! Deployment control end to end (real kube-apiserver, the operator's controllers, the AWS proxy
 //! with its ECS model): a BLUE_GREEN service behind an ALB target group pauses at a PAUSE hook,
 //! shows what to run, continues when annotated with its deployment's id (a stale id does
-//! nothing), rolls back when annotated so, stalls naming a failing Lambda hook, and shows a
-//! LINEAR deployment's traffic steps. A pre-deploy task runs (once, across a restart) before
+//! nothing), rolls back when annotated so, stalls naming a failing Lambda hook, and shows
+//! LINEAR and CANARY deployments' traffic steps. A pre-deploy task runs (once, across a restart) before
 //! UpdateService rolls out a new revision, and a failed one keeps the rollout from being sent.
 
 mod common;
@@ -178,7 +178,7 @@ async fn a_paused_blue_green_deployment_continues_on_its_annotation_and_rolls_ba
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_lambda_hook_stalls_naming_the_hook_and_linear_steps_show_in_status() {
+async fn a_failing_lambda_hook_stalls_naming_the_hook_and_traffic_steps_show_in_status() {
     let bed = Bed::start().await;
     let model = bed.proxy.model().expect("model");
     bed.register("hk", "nginx:1").await;
@@ -252,6 +252,29 @@ async fn a_failing_lambda_hook_stalls_naming_the_hook_and_linear_steps_show_in_s
         reason == "DeploymentStage" && message.contains("50% of production traffic")
     })
     .await;
+
+    // CANARY: the canary's share is seen before the rest shifts.
+    bed.create_service(
+        "canaried",
+        behind_alb(
+            "hk:1",
+            json!({"strategy": "CANARY",
+                   "canaryConfiguration": {"canaryPercent": 20.0, "canaryBakeTimeInMinutes": 1}}),
+        ),
+    )
+    .await;
+    bed.wait_for(
+        "canaried",
+        "the canary's share of production traffic",
+        |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.deployment.as_ref())
+                .is_some_and(|d| d.production_traffic_percent == Some(20.0))
+        },
+    )
+    .await;
+    bed.wait_ready("canaried").await;
 }
 
 /// A Fargate service (RunTask on EC2 needs container instances, which the model's clusters lack).

@@ -172,6 +172,13 @@ async fn a_tenants_object_outside_its_namespaces_limits_is_refused_with_the_rule
             "IAM role arn:aws:iam::999999999999:role/hooks is not allowed".to_owned(),
         ),
         (
+            service(
+                "shop-prod",
+                json!({"preDeploy": {"overrides": {"executionRoleArn": "arn:aws:iam::111122223333:role/pre"}}}),
+            ),
+            "IAM role arn:aws:iam::111122223333:role/pre is not allowed".to_owned(),
+        ),
+        (
             object(
                 "EcsTask",
                 "migrate",

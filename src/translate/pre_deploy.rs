@@ -37,11 +37,13 @@ pub fn validate(spec: &EcsServiceSpec, errors: &mut FieldErrors) {
 }
 
 /// The EcsTask name of the run before rolling `service_object`'s service out to `target` (the
-/// task definition sent): the service's name and a hash of the target and the pre-deploy spec,
-/// so a changed migration command runs again for the same revision. `None` without preDeploy.
+/// task definition sent): the service's name and a hash of the run's whole spec (target,
+/// pre-deploy spec, the cluster, placement and networking it takes from the service), so a
+/// fixed migration command or network runs again for the same revision. `None` without
+/// preDeploy.
 pub fn task_name(service_object: &str, spec: &EcsServiceSpec, target: &str) -> Option<String> {
-    let pre_deploy = spec.pre_deploy.as_ref()?;
-    let content = serde_json::to_string(pre_deploy).unwrap_or_default();
+    let run = task_spec(spec, target)?;
+    let content = serde_json::to_string(&run).unwrap_or_default();
     let hash = short_hash(format!("{target}\n{content}").as_bytes(), 5);
     // Object names are DNS subdomains (253); leave room for the suffix.
     let base: String = service_object.chars().take(200).collect();
@@ -76,6 +78,9 @@ pub fn task_spec(spec: &EcsServiceSpec, target: &str) -> Option<EcsTaskSpec> {
             .or_else(|| settings.network_configuration.clone()),
         overrides: pre_deploy.overrides.clone(),
         enable_execute_command: settings.enable_execute_command,
+        // Deleting the service object (which takes its runs along) must not kill a migration
+        // half-way.
+        stop_on_delete: Some(false),
         ..Default::default()
     })
 }

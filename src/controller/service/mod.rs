@@ -97,8 +97,23 @@ fn revision_key(td: &EcsTaskDefinition) -> Option<u64> {
 fn task_phase_key(task: &crate::api::EcsTask) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    task.status.as_ref().and_then(|s| s.phase).hash(&mut hasher);
+    let status = task.status.as_ref();
+    status.and_then(|s| s.phase).hash(&mut hasher);
+    // A run stuck before it ran (RunTask refused) holds the rollout just as a failed one.
+    status
+        .is_some_and(|s| {
+            s.reconcile
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Stalled" && c.status == "True")
+        })
+        .hash(&mut hasher);
     Some(hasher.finish())
+}
+
+/// Whether `value` may be a label value (63 characters at most).
+fn name_fits_label(value: &str) -> bool {
+    value.len() <= 63
 }
 
 /// The ARN of a task definition that is Ready at its current generation.
@@ -514,13 +529,16 @@ fn desired(object: &EcsService, lookups: Lookups) -> Result<Desired, ReconcileEr
         let task_spec = crate::translate::pre_deploy::task_spec(spec, &target)?;
         let mut task = crate::api::EcsTask::new(&name, task_spec);
         task.metadata.namespace = Some(namespace.clone());
-        task.metadata.labels = Some(
-            [(
+        // The service's labels (a sharded install's selector must see the run too), and which
+        // service it runs for (when the name fits a label value).
+        let mut labels = object.labels().clone();
+        if name_fits_label(&object.name_any()) {
+            labels.insert(
                 crate::translate::pre_deploy::PRE_DEPLOY_OF_LABEL.to_owned(),
                 object.name_any(),
-            )]
-            .into(),
-        );
+            );
+        }
+        task.metadata.labels = Some(labels);
         // Owned, so it goes with the service object; not blocking its deletion (that would
         // need the finalizers subresource too).
         task.metadata.owner_references = Some(vec![
@@ -674,12 +692,16 @@ async fn observe(
         .conditions
         .iter()
         .any(|c| c.type_ == "Ready" && c.status == "True");
-    let lifecycle_done = ready && primary.is_some() && primary == status.primary_deployment_id;
     let seen_final = |s: &crate::aws::types::ServiceObservation| {
         status.deployment.as_ref().is_some_and(|d| {
             deployment::is_final(d) && s.current_service_deployment.as_deref() == Some(&d.arn)
         })
     };
+    // Done when seen Ready for this deployment, or when ECS still names current the deployment
+    // last seen SUCCESSFUL (a crashed task or a scale change later is the service's own matter).
+    let lifecycle_done = (ready && primary.is_some() && primary == status.primary_deployment_id)
+        || matches!(&service, Some(s) if seen_final(s)
+            && status.deployment.as_ref().is_some_and(|d| d.status == "SUCCESSFUL"));
     let lifecycle_read = matches!(&service, Some(s)
         if strategy != DeploymentStrategy::Rolling
             && !lifecycle_done
@@ -748,13 +770,28 @@ async fn observe(
         }
         _ => Vec::new(),
     };
+    let namespace = object.namespace().unwrap_or_default();
     let pre_deploy_task = desired.pre_deploy.as_ref().and_then(|run| {
         pre_deploy_tasks
-            .get(&ObjectRef::new(run.name()).within(&object.namespace().unwrap_or_default()))
+            .get(&ObjectRef::new(run.name()).within(&namespace))
             .map(|t| (*t).clone())
     });
+    // Another run of this service still going: two migrations must never run at once.
+    let pre_deploy_running = desired
+        .pre_deploy
+        .as_ref()
+        .and_then(|run| {
+            pre_deploy_tasks.state().into_iter().find(|t| {
+                t.namespace().as_deref() == Some(namespace.as_str())
+                    && t.metadata.name.as_deref() != Some(run.name())
+                    && pre_deploy::owned_by(t, &desired.uid)
+                    && pre_deploy::running(t)
+            })
+        })
+        .and_then(|t| t.metadata.name.clone());
     Ok(Observed {
         pre_deploy_task,
+        pre_deploy_running,
         service,
         service_deployment,
         lifecycle_done,

@@ -116,6 +116,8 @@ pub struct Observed {
     /// The pre-deploy EcsTask of the target revision, when it exists (only looked up with
     /// `spec.preDeploy`).
     pub pre_deploy_task: Option<crate::api::EcsTask>,
+    /// Another pre-deploy EcsTask of this service still pending or running, by name.
+    pub pre_deploy_running: Option<String>,
     /// Now, in seconds since the epoch.
     pub now: i64,
 }

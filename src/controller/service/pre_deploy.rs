@@ -22,11 +22,45 @@ impl PreDeployRun {
     }
 }
 
-/// What the gate decides besides the plan's changes: the EcsTask to create, if any.
+/// Whether `task` is a run owned by the EcsService of UID `uid`.
+pub fn owned_by(task: &EcsTask, uid: &str) -> bool {
+    task.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "EcsService" && o.uid == uid)
+}
+
+/// Whether a run is still pending or running (neither finished nor stuck).
+pub fn running(task: &EcsTask) -> bool {
+    let status = task.status.as_ref();
+    let finished = status
+        .and_then(|s| s.phase)
+        .is_some_and(|p| matches!(p, TaskPhase::Succeeded | TaskPhase::Failed));
+    !finished && stalled(task).is_none()
+}
+
+/// The run's Stalled condition message, when it is Stalled.
+fn stalled(task: &EcsTask) -> Option<String> {
+    task.status.as_ref().and_then(|s| {
+        s.reconcile
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Stalled" && c.status == "True")
+            .map(|c| c.message.clone())
+    })
+}
+
+/// Holds the rollout in `decided` until the target revision's run succeeded: returns the
+/// EcsTask to create, if any. `found` is the run of the target revision, `other` another run of
+/// the service still going. While held, the rest of the update (a desired count, drift) is
+/// still sent, unless it must force a new deployment.
 pub fn gate(
     decided: &mut Plan,
     run: Option<&PreDeployRun>,
     found: Option<&EcsTask>,
+    other: Option<&str>,
+    current_force_token: Option<&str>,
 ) -> Option<EcsTask> {
     let Step::Update(update) = &decided.step else {
         return None;
@@ -43,32 +77,34 @@ pub fn gate(
         decided.status.pre_deploy_task = Some(name);
         return None;
     }
-    // Hold the update (and what it would record) until the run succeeded.
-    decided.step = Step::Nothing;
-    decided.record = None;
+    hold(decided, current_force_token);
     let Some(task) = found else {
+        if let Some(other) = other {
+            decided.health = Health::Progressing {
+                reason: "PreDeploying",
+                message: format!(
+                    "waiting for the earlier pre-deploy task {other} to finish before running one for {target}: two runs never overlap"
+                ),
+            };
+            return None;
+        }
         decided.health = Health::Progressing {
             reason: "PreDeploying",
             message: format!("running the pre-deploy task {name} before rolling out {target}"),
         };
         return Some(run.task.clone());
     };
-    decided.status.pre_deploy_task = Some(name.clone());
+    let previous = decided.status.pre_deploy_task.replace(name.clone());
     // Failed, or stuck before it could run (RunTask refused, a task definition missing): either
     // way the rollout needs a person.
-    let stalled = task.status.as_ref().and_then(|s| {
-        s.reconcile
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Stalled" && c.status == "True")
-    });
-    if phase == Some(TaskPhase::Failed) || stalled.is_some() {
-        let outcome = stalled.map(|c| c.message.clone()).unwrap_or_default();
+    let stuck = stalled(task);
+    if phase == Some(TaskPhase::Failed) || stuck.is_some() {
         let message = format!(
-            "the pre-deploy task {name} (spec.preDeploy) failed, so {target} is not rolled out: {outcome}; fix it and change spec.preDeploy or the task definition to run it again"
+            "the pre-deploy task {name} (spec.preDeploy) failed, so {target} is not rolled out: {}; fix it and change spec.preDeploy or the task definition (or delete the EcsTask {name}) to run it again",
+            stuck.unwrap_or_default()
         );
-        let already =
-            decided.status.reconcile.conditions.iter().any(|c| {
+        let already = previous.as_deref() == Some(name.as_str())
+            && decided.status.reconcile.conditions.iter().any(|c| {
                 c.type_ == "Stalled" && c.status == "True" && c.reason == "PreDeployFailed"
             });
         if !already {
@@ -92,6 +128,30 @@ pub fn gate(
         ),
     };
     None
+}
+
+/// Takes the rollout (the task definition, a forced deployment) out of the update; what is
+/// left is still sent, unless ECS needs it to force a new deployment (a capacity provider
+/// strategy change). What the update records follows: the task definition and the force token
+/// are not recorded as sent.
+fn hold(decided: &mut Plan, current_force_token: Option<&str>) {
+    let Step::Update(update) = &mut decided.step else {
+        return;
+    };
+    update.task_definition = None;
+    update.force_new_deployment = None;
+    let must_force = update.capacity_provider_strategy.is_some();
+    if must_force || update.is_empty() {
+        decided.step = Step::Nothing;
+    }
+    let sending = !matches!(decided.step, Step::Nothing);
+    if let Some(record) = decided.record.as_mut() {
+        record.desired_task_definition_arn = None;
+        record.force_token = current_force_token.map(str::to_owned);
+        if !sending && record.adopted_arn.is_none() {
+            decided.record = None;
+        }
+    }
 }
 
 #[cfg(test)]

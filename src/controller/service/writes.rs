@@ -100,6 +100,8 @@ pub fn pipeline_plan(
         &mut decided,
         desired.pre_deploy.as_ref(),
         observed.pre_deploy_task.as_ref(),
+        observed.pre_deploy_running.as_deref(),
+        current.applied_force_new_deployment.as_deref(),
     );
     let cluster = desired.create.cluster.clone();
     let name = desired.create.service_name.clone();
@@ -326,10 +328,23 @@ fn deployment_control(
         return Vec::new();
     }
     let ours = decided.status.service_arn.as_deref() == Some(service.arn.as_str());
-    let Some(observed_deployment) = observed.service_deployment.as_ref().filter(|_| ours) else {
+    if !ours {
         return Vec::new();
+    }
+    // Read this pass, or (a final state is not read again) as last seen while ECS still names
+    // it current, so its health holds from pass to pass.
+    let view = match &observed.service_deployment {
+        Some(observed_deployment) => deployment::view(observed_deployment),
+        None => match &current.deployment {
+            Some(last)
+                if deployment::is_final(last)
+                    && service.current_service_deployment.as_deref() == Some(&last.arn) =>
+            {
+                last.clone()
+            }
+            _ => return Vec::new(),
+        },
     };
-    let view = deployment::view(observed_deployment);
     let done = deployment::markers_of(&view, &current.deployment_actions);
     decided.notes.extend(deployment::notes(
         current.deployment.as_ref(),
@@ -346,7 +361,15 @@ fn deployment_control(
         && let Some(health) =
             deployment::health(&view, &desired.control, &done, &task_progress(service))
     {
-        decided.health = health;
+        // A failed deployment says more than the plan's RolledBack. A running one replaces the
+        // plan's progress, but not a stall the plan found (a rollout past its deadline without
+        // a circuit breaker, a failed primary), unless it waits for a person: paused time does
+        // not count against the deadline.
+        let keep_plan = matches!(&decided.health, Health::Stalled { .. })
+            && matches!(&health, Health::Progressing { reason, .. } if *reason != "AwaitingApproval");
+        if !keep_plan {
+            decided.health = health;
+        }
     }
     if let Some(action) = actions.first() {
         // The answer to the annotation is news: look again as soon as after any write.

@@ -142,6 +142,7 @@ fn settled_service(desired: &Desired) -> ServiceObservation {
 fn observed(service: ServiceObservation) -> Observed {
     Observed {
         pre_deploy_task: None,
+        pre_deploy_running: None,
         service: Some(service),
         service_deployment: None,
         lifecycle_done: false,

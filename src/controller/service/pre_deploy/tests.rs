@@ -62,7 +62,7 @@ fn ran(phase: Option<TaskPhase>, failure: Option<&str>) -> EcsTask {
 #[test]
 fn the_update_waits_for_a_run_it_creates_once() {
     let mut plan = update_plan();
-    let created = gate(&mut plan, Some(&run()), None);
+    let created = gate(&mut plan, Some(&run()), None, None, None);
     assert_eq!(
         created.and_then(|t| t.metadata.name).as_deref(),
         Some("web-predeploy-abc")
@@ -81,7 +81,9 @@ fn the_update_waits_for_a_run_it_creates_once() {
         gate(
             &mut plan,
             Some(&run()),
-            Some(&ran(Some(TaskPhase::Running), None))
+            Some(&ran(Some(TaskPhase::Running), None)),
+            None,
+            None
         ),
         None
     );
@@ -99,7 +101,9 @@ fn a_succeeded_run_lets_the_update_go_and_a_failed_one_stalls_it() {
         gate(
             &mut plan,
             Some(&run()),
-            Some(&ran(Some(TaskPhase::Succeeded), None))
+            Some(&ran(Some(TaskPhase::Succeeded), None)),
+            None,
+            None
         ),
         None
     );
@@ -109,7 +113,10 @@ fn a_succeeded_run_lets_the_update_go_and_a_failed_one_stalls_it() {
         Some(TaskPhase::Failed),
         Some("task 1 stopped: EssentialContainerExited; container app exited 3"),
     );
-    assert_eq!(gate(&mut plan, Some(&run()), Some(&failed)), None);
+    assert_eq!(
+        gate(&mut plan, Some(&run()), Some(&failed), None, None),
+        None
+    );
     assert_eq!(plan.step, Step::Nothing);
     let Health::Stalled { reason, message } = &plan.health else {
         panic!("{:?}", plan.health)
@@ -122,11 +129,12 @@ fn a_succeeded_run_lets_the_update_go_and_a_failed_one_stalls_it() {
     assert_eq!(plan.notes.len(), 1);
     // Already Stalled for it: no second Event.
     let mut plan = update_plan();
+    plan.status.pre_deploy_task = Some("web-predeploy-abc".into());
     plan.status
         .reconcile
         .conditions
         .push(stalled("PreDeployFailed", ""));
-    gate(&mut plan, Some(&run()), Some(&failed));
+    gate(&mut plan, Some(&run()), Some(&failed), None, None);
     assert!(plan.notes.is_empty());
     // Stuck before it ran (RunTask refused): the rollout waits for a person too.
     let mut plan = update_plan();
@@ -136,7 +144,7 @@ fn a_succeeded_run_lets_the_update_go_and_a_failed_one_stalls_it() {
             "ecs:RunTask failed: InvalidParameterException: No Container Instances were found in your cluster.",
         ),
     );
-    gate(&mut plan, Some(&run()), Some(&refused));
+    gate(&mut plan, Some(&run()), Some(&refused), None, None);
     assert!(
         matches!(&plan.health, Health::Stalled { reason: "PreDeployFailed", message } if message.contains("No Container Instances")),
         "{:?}",
@@ -148,16 +156,67 @@ fn a_succeeded_run_lets_the_update_go_and_a_failed_one_stalls_it() {
 fn only_a_rollout_of_the_target_revision_is_gated() {
     // No preDeploy, or an update that sends no task definition: untouched.
     let mut plan = update_plan();
-    assert_eq!(gate(&mut plan, None, None), None);
+    assert_eq!(gate(&mut plan, None, None, None, None), None);
     assert!(matches!(plan.step, Step::Update(_)));
     let mut plan = update_plan();
     if let Step::Update(update) = &mut plan.step {
         update.task_definition = None;
         update.desired_count = Some(3);
     }
-    assert_eq!(gate(&mut plan, Some(&run()), None), None);
+    assert_eq!(gate(&mut plan, Some(&run()), None, None, None), None);
     assert!(matches!(plan.step, Step::Update(_)));
     let mut plan = update_plan();
     plan.step = Step::Nothing;
-    assert_eq!(gate(&mut plan, Some(&run()), None), None);
+    assert_eq!(gate(&mut plan, Some(&run()), None, None, None), None);
+}
+
+#[test]
+fn the_rest_of_the_update_is_sent_while_the_rollout_waits_and_runs_never_overlap() {
+    let mut plan = update_plan();
+    if let Step::Update(update) = &mut plan.step {
+        update.desired_count = Some(4);
+        update.force_new_deployment = Some(true);
+    }
+    plan.record = Some(crate::controller::service::plan::Applied {
+        desired_task_definition_arn: Some(TARGET.into()),
+        force_token: Some("2".into()),
+        settings: Default::default(),
+        adopted_arn: None,
+    });
+    let created = gate(&mut plan, Some(&run()), None, None, Some("1"));
+    assert!(created.is_some());
+    let Step::Update(update) = &plan.step else {
+        panic!("{:?}", plan.step)
+    };
+    assert_eq!(
+        (
+            update.desired_count,
+            update.task_definition.as_deref(),
+            update.force_new_deployment
+        ),
+        (Some(4), None, None)
+    );
+    let record = plan.record.clone().expect("record");
+    assert_eq!(record.desired_task_definition_arn, None);
+    assert_eq!(record.force_token.as_deref(), Some("1"));
+    // Another run of the service still going: no second one starts.
+    let mut plan = update_plan();
+    assert_eq!(
+        gate(
+            &mut plan,
+            Some(&run()),
+            None,
+            Some("web-predeploy-old"),
+            None
+        ),
+        None
+    );
+    assert!(
+        matches!(&plan.health, Health::Progressing { message, .. } if message.contains("web-predeploy-old")),
+        "{:?}",
+        plan.health
+    );
+    assert!(running(&ran(Some(TaskPhase::Running), None)));
+    assert!(!running(&ran(Some(TaskPhase::Succeeded), None)));
+    assert!(!running(&ran(Some(TaskPhase::Pending), Some("refused"))));
 }
