@@ -615,6 +615,57 @@ async fn traffic_shifting_settings_outside_their_ranges_are_refused() {
             .expect_err(what);
         assert_eq!(err_code(&refused).0, "InvalidParameterException", "{what}");
     }
+    // Behind a target group, traffic shifting needs the alternate target group.
+    let target_group = |alternate: Option<&str>| {
+        let lb = ecs::types::LoadBalancer::builder()
+            .target_group_arn(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1",
+            )
+            .container_name("app")
+            .container_port(80);
+        match alternate {
+            Some(arn) => lb
+                .advanced_configuration(
+                    ecs::types::AdvancedConfiguration::builder()
+                        .alternate_target_group_arn(arn)
+                        .production_listener_rule("arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/w/1/2/3")
+                        .role_arn("arn:aws:iam::123456789012:role/ecs-elb")
+                        .build(),
+                )
+                .build(),
+            None => lb.build(),
+        }
+    };
+    let refused = bed
+        .create("lb", &v1)
+        .deployment_configuration(canary(5.0, 1))
+        .load_balancers(target_group(None))
+        .send()
+        .await
+        .expect_err("CANARY behind a target group without an alternate one");
+    assert_eq!(err_code(&refused).0, "InvalidParameterException");
+    bed.create("lb", &v1)
+        .deployment_configuration(canary(5.0, 1))
+        .load_balancers(target_group(Some(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2",
+        )))
+        .send()
+        .await
+        .expect("with its alternate target group");
+    let described = bed
+        .ecs
+        .describe_services()
+        .cluster("prod")
+        .services("lb")
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        described.services()[0].load_balancers()[0]
+            .advanced_configuration()
+            .and_then(|a| a.alternate_target_group_arn()),
+        Some("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2")
+    );
     for (i, config) in [linear(3.0, 0), linear(100.0, 1440), canary(0.1, 0)]
         .into_iter()
         .enumerate()

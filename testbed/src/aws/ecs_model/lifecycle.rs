@@ -311,6 +311,31 @@ pub(super) fn hook_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> 
 /// times: "Valid values are 0 to 1440 minutes (24 hours)." (The texts are the model's.)
 pub(super) fn strategy_refusal(members: &BTreeMap<String, Value>) -> Option<Answer> {
     let config = members.get("deploymentConfiguration")?;
+    // Traffic shifting behind a target group needs the second one: "For blue/green deployments
+    // with Elastic Load Balancing, you need to create two target groups: A primary target group
+    // for the blue service revision ... An alternate target group for the green service
+    // revision" (Application Load Balancer resources for blue/green deployments), given as
+    // "advancedConfiguration: The advanced settings for the load balancer used in blue/green
+    // deployments. Specify the alternate target group, listener rules, and IAM role required
+    // for traffic shifting" (API_LoadBalancer). The message is this model's wording.
+    let shifting = matches!(
+        config["strategy"].as_str(),
+        Some("BLUE_GREEN" | "LINEAR" | "CANARY")
+    );
+    let without_alternate = members
+        .get("loadBalancers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|lb| {
+            !lb["targetGroupArn"].is_null()
+                && lb["advancedConfiguration"]["alternateTargetGroupArn"].is_null()
+        });
+    if shifting && without_alternate {
+        return Some(invalid(
+            "A load balancer of a service with a BLUE_GREEN, LINEAR or CANARY deployment strategy must specify advancedConfiguration with an alternateTargetGroupArn.",
+        ));
+    }
     let tenth = |v: f64| ((v * 10.0).round() - v * 10.0).abs() < 1e-6;
     let minutes_ok = |v: &Value| v.as_f64().is_none_or(|m| (0.0..=1440.0).contains(&m));
     match config["strategy"].as_str() {
