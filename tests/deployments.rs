@@ -319,9 +319,22 @@ async fn a_pre_deploy_task_runs_once_before_the_rollout_even_across_a_restart() 
                                      {"name": "app", "command": ["./migrate", "up"]}]}}})),
     )
     .await;
-    // Created without a pre-deploy run (it comes before rollouts of an existing service).
+    // The creation runs it first (a fresh database needs its schema too).
     bed.wait_ready("shop").await;
-    assert!(bed.requests("RunTask").is_empty());
+    let order = |bed: &Bed| -> Vec<String> {
+        bed.proxy
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                matches!(
+                    r.operation.as_str(),
+                    "RunTask" | "CreateService" | "UpdateService"
+                )
+            })
+            .map(|r| r.operation)
+            .collect()
+    };
+    assert_eq!(order(&bed), ["RunTask", "CreateService"]);
 
     set_task_definition(&bed, "shop", "app:2").await;
     let waiting = bed
@@ -355,7 +368,7 @@ async fn a_pre_deploy_task_runs_once_before_the_rollout_even_across_a_restart() 
 
     // Restart the operator while the migration runs: RunTask is not sent again.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while bed.requests("RunTask").is_empty() {
+    while bed.requests("RunTask").len() < 2 {
         assert!(std::time::Instant::now() < deadline, "no RunTask");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -373,21 +386,12 @@ async fn a_pre_deploy_task_runs_once_before_the_rollout_even_across_a_restart() 
                 && o.status.as_ref().and_then(|s| s.task_definition.as_deref()) == Some("app:2")
         })
         .await;
-    assert_eq!(bed.requests("RunTask").len(), 1, "one run per revision");
-    assert_eq!(rollouts_of(&bed, "app:2"), 1);
-    // RunTask came before the rollout in the proxy's record.
-    let order: Vec<String> = bed
-        .proxy
-        .requests()
-        .into_iter()
-        .filter(|r| r.operation == "RunTask" || r.operation == "UpdateService")
-        .map(|r| r.operation)
-        .collect();
+    // One run per revision, each before its rollout, none again after the restart.
     assert_eq!(
-        order.first().map(String::as_str),
-        Some("RunTask"),
-        "{order:?}"
+        order(&bed),
+        ["RunTask", "CreateService", "RunTask", "UpdateService"]
     );
+    assert_eq!(rollouts_of(&bed, "app:2"), 1);
     assert_eq!(
         ready.status.and_then(|s| s.pre_deploy_task).as_deref(),
         Some(run.as_str())
@@ -409,6 +413,7 @@ async fn a_failed_pre_deploy_task_keeps_the_rollout_from_being_sent() {
     });
     bed.register_fargate("app", "nginx:1").await;
     bed.register_fargate("app", "nginx:2").await;
+    bed.register_fargate("migrate", "migrate:ok").await;
     bed.register_fargate("migrate", "migrate:exit3").await;
     bed.create_service(
         "blocked",
@@ -417,7 +422,16 @@ async fn a_failed_pre_deploy_task_keeps_the_rollout_from_being_sent() {
     )
     .await;
     bed.wait_ready("blocked").await;
-    set_task_definition(&bed, "blocked", "app:2").await;
+    // The next rollout comes with a migration that fails.
+    bed.services()
+        .patch(
+            "blocked",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"taskDefinition": "app:2",
+                                          "preDeploy": {"taskDefinition": "migrate:2"}}})),
+        )
+        .await
+        .expect("patch");
     let stalled = bed
         .wait_for("blocked", "Stalled PreDeployFailed", |o| {
             condition(o, "Stalled").1 == "PreDeployFailed"
@@ -429,7 +443,7 @@ async fn a_failed_pre_deploy_task_keeps_the_rollout_from_being_sent() {
         "{message}"
     );
     assert_eq!(rollouts_of(&bed, "app:2"), 0, "the rollout was sent");
-    assert_eq!(bed.requests("RunTask").len(), 1);
+    assert_eq!(bed.requests("RunTask").len(), 2);
     let service = bed.describe("prod", "blocked").await;
     assert!(
         service

@@ -117,9 +117,10 @@ pub struct EcsServiceSpec {
     /// service is reported Stalled (default 600). With a circuit breaker, ECS decides.
     #[schemars(range(min = 1))]
     pub progress_deadline_seconds: Option<i32>,
-    /// A task run to completion before each rollout of a new task definition (a database
-    /// migration, say): UpdateService is sent only once it exited 0. One run per revision rolled
-    /// out, as an EcsTask this object owns (`kubectl get ecstask` shows the history).
+    /// A task run to completion before the service is created and before each rollout of a new
+    /// task definition (a database migration, say): CreateService or UpdateService is sent only
+    /// once it exited 0. One run per revision rolled out, as an EcsTask this object owns
+    /// (`kubectl get ecstask` shows the history).
     pub pre_deploy: Option<PreDeployTask>,
 }
 

@@ -1,6 +1,6 @@
-//! The pre-deploy gate (`spec.preDeploy`): an UpdateService that rolls out a new task definition
-//! waits until the revision's pre-deploy EcsTask (owned by the EcsService, one per revision and
-//! pre-deploy spec) exited 0; a failed run stops the rollout. Pure.
+//! The pre-deploy gate (`spec.preDeploy`): a CreateService, or an UpdateService that rolls out a
+//! new task definition, waits until the revision's pre-deploy EcsTask (owned by the EcsService,
+//! one per revision and run spec) exited 0; a failed run stops the rollout. Pure.
 
 use super::plan::{Health, Note, Plan, Step};
 use crate::api::EcsTask;
@@ -51,10 +51,11 @@ fn stalled(task: &EcsTask) -> Option<String> {
     })
 }
 
-/// Holds the rollout in `decided` until the target revision's run succeeded: returns the
-/// EcsTask to create, if any. `found` is the run of the target revision, `other` another run of
-/// the service still going. While held, the rest of the update (a desired count, drift) is
-/// still sent, unless it must force a new deployment.
+/// Holds the rollout in `decided` (a create, or an update sending the target revision) until
+/// the target revision's run succeeded: returns the EcsTask to create, if any. `found` is the
+/// run of the target revision, `other` another run of the service still going. While held, the
+/// rest of an update (a desired count, drift) is still sent, unless it must force a new
+/// deployment.
 pub fn gate(
     decided: &mut Plan,
     run: Option<&PreDeployRun>,
@@ -62,11 +63,13 @@ pub fn gate(
     other: Option<&str>,
     current_force_token: Option<&str>,
 ) -> Option<EcsTask> {
-    let Step::Update(update) = &decided.step else {
-        return None;
+    let sent = match &decided.step {
+        Step::Update(update) => update.task_definition.as_deref(),
+        Step::Create(create) => create.task_definition.as_deref(),
+        _ => None,
     };
     let run = run?;
-    if update.task_definition.as_deref() != Some(run.target.as_str()) {
+    if sent != Some(run.target.as_str()) {
         return None;
     }
     let name = run.name().to_owned();
@@ -136,6 +139,9 @@ pub fn gate(
 /// are not recorded as sent.
 fn hold(decided: &mut Plan, current_force_token: Option<&str>) {
     let Step::Update(update) = &mut decided.step else {
+        // A create: nothing of it is sent, nothing recorded.
+        decided.step = Step::Nothing;
+        decided.record = None;
         return;
     };
     update.task_definition = None;

@@ -220,3 +220,36 @@ fn the_rest_of_the_update_is_sent_while_the_rollout_waits_and_runs_never_overlap
     assert!(!running(&ran(Some(TaskPhase::Succeeded), None)));
     assert!(!running(&ran(Some(TaskPhase::Pending), Some("refused"))));
 }
+
+#[test]
+fn a_create_waits_for_its_run_too() {
+    let mut plan = update_plan();
+    plan.step = Step::Create(crate::translate::service::CreateServiceRequest {
+        service_name: "web".into(),
+        cluster: "prod".into(),
+        task_definition: Some(TARGET.into()),
+        ..Default::default()
+    });
+    plan.record = Some(crate::controller::service::plan::Applied {
+        desired_task_definition_arn: Some(TARGET.into()),
+        force_token: None,
+        settings: Default::default(),
+        adopted_arn: None,
+    });
+    assert!(gate(&mut plan, Some(&run()), None, None, None).is_some());
+    assert_eq!(plan.step, Step::Nothing);
+    assert_eq!(plan.record, None);
+    let mut plan2 = update_plan();
+    plan2.step = Step::Create(crate::translate::service::CreateServiceRequest {
+        task_definition: Some(TARGET.into()),
+        ..Default::default()
+    });
+    gate(
+        &mut plan2,
+        Some(&run()),
+        Some(&ran(Some(TaskPhase::Succeeded), None)),
+        None,
+        None,
+    );
+    assert!(matches!(plan2.step, Step::Create(_)));
+}
