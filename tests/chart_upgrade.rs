@@ -104,6 +104,46 @@ async fn a_chart_upgrade_upgrades_the_crds_and_uninstall_keeps_them() {
         return;
     }
     let crds: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
+    // A CRD deleted before the API server serves its instances waits a long time for its
+    // cleanup finalizer (which cannot list them, and backs off): delete only serving ones.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for (_, crd) in ecs_operator::crdgen::all() {
+        let name = crd.metadata.name.clone().expect("name");
+        loop {
+            let established = crds.get_opt(&name).await.expect("get").is_some_and(|c| {
+                c.status
+                    .and_then(|s| s.conditions)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+            // And its instances' storage serves lists (a list from the watch cache fails with
+            // "storage is (re)initializing" until then, and so would the cleanup's).
+            let plural = crd.spec.names.plural.clone();
+            let resource = kube::discovery::ApiResource::from_gvk_with_plural(
+                &kube::api::GroupVersionKind::gvk(
+                    "ecs.operator.dev",
+                    "v1alpha1",
+                    &crd.spec.names.kind,
+                ),
+                &plural,
+            );
+            let instances: Api<kube::api::DynamicObject> =
+                Api::all_with(cluster.client.clone(), &resource);
+            let serving = instances
+                .list(&kube::api::ListParams::default().match_any())
+                .await
+                .is_ok();
+            if established && serving {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} never established"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     for (_, crd) in ecs_operator::crdgen::all() {
         let name = crd.metadata.name.clone().expect("name");
         crds.delete(&name, &DeleteParams::default())
@@ -113,8 +153,13 @@ async fn a_chart_upgrade_upgrades_the_crds_and_uninstall_keeps_them() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     for (_, crd) in ecs_operator::crdgen::all() {
         let name = crd.metadata.name.clone().expect("name");
-        while crds.get_opt(&name).await.expect("get").is_some() {
-            assert!(std::time::Instant::now() < deadline, "{name} never deleted");
+        while let Some(left) = crds.get_opt(&name).await.expect("get") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} never deleted: {:?} {:?}",
+                left.metadata.finalizers,
+                left.status.and_then(|s| s.conditions)
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }

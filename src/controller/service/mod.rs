@@ -673,13 +673,7 @@ async fn observe(
     } else {
         ctx.aws.ecs.describe_service(cluster, name).await?
     };
-    let strategy = desired
-        .create
-        .settings
-        .deployment_configuration
-        .as_ref()
-        .and_then(|c| c.strategy)
-        .unwrap_or(DeploymentStrategy::Rolling);
+    let strategy = desired.strategy();
     // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (stages, hooks, traffic, bake
     // time) is read while it runs, until it is seen finished: a deployment seen in a final
     // state is not read again while ECS still names it current.

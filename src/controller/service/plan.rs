@@ -95,6 +95,18 @@ pub struct Desired {
     pub scale_selector: String,
 }
 
+impl Desired {
+    /// The deployment strategy the spec asks for (ROLLING when it names none).
+    pub fn strategy(&self) -> crate::api::service::DeploymentStrategy {
+        self.create
+            .settings
+            .deployment_configuration
+            .as_ref()
+            .and_then(|c| c.strategy)
+            .unwrap_or(crate::api::service::DeploymentStrategy::Rolling)
+    }
+}
+
 /// What the observe step found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observed {

@@ -315,13 +315,7 @@ fn deployment_control(
     let Some(service) = &observed.service else {
         return Vec::new();
     };
-    let strategy = desired
-        .create
-        .settings
-        .deployment_configuration
-        .as_ref()
-        .and_then(|c| c.strategy)
-        .unwrap_or(DeploymentStrategy::Rolling);
+    let strategy = desired.strategy();
     if strategy == DeploymentStrategy::Rolling {
         decided.status.deployment = None;
         decided.status.deployment_actions.clear();
