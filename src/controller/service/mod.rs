@@ -221,9 +221,13 @@ impl Kind for Services {
         ctx: &Context,
         status: &EcsServiceStatus,
     ) -> Result<Lookups, ReconcileError> {
-        // Decisions read both caches (is the desired count the autoscaler's? which revision?).
+        // Decisions read the caches (is the desired count the autoscaler's? which revision?).
         runner::synced(&self.task_definitions).await;
         runner::synced(&self.policies).await;
+        // Which pre-deploy runs exist (and which still run) decides whether to start one.
+        if object.spec.pre_deploy.is_some() {
+            runner::synced(&self.pre_deploy_tasks).await;
+        }
         let cluster = service_cluster(object, ctx, status).await?;
         let target = self.target(object, ctx, status).await?;
         let policy_min_capacity = self
