@@ -355,12 +355,21 @@ fn deployment_control(
         && let Some(health) =
             deployment::health(&view, &desired.control, &done, &task_progress(service))
     {
-        // A failed deployment says more than the plan's RolledBack. A running one replaces the
-        // plan's progress, but not a stall the plan found (a rollout past its deadline without
-        // a circuit breaker, a failed primary), unless it waits for a person: paused time does
-        // not count against the deadline.
+        // The deployment's view replaces the plan's progress. Of a stall the plan found (a
+        // circuit-breaker rollback, a rollout past its deadline, a failed primary) it replaces
+        // only what says more: a failed hook, a rollback asked for, a pause (paused time does
+        // not count against the deadline).
         let keep_plan = matches!(&decided.health, Health::Stalled { .. })
-            && matches!(&health, Health::Progressing { reason, .. } if *reason != "AwaitingApproval");
+            && !matches!(
+                &health,
+                Health::Stalled {
+                    reason: "HookFailed" | "RolledBack",
+                    ..
+                } | Health::Progressing {
+                    reason: "AwaitingApproval",
+                    ..
+                }
+            );
         if !keep_plan {
             decided.health = health;
         }

@@ -173,3 +173,40 @@ fn a_paused_blue_green_deployment_is_continued_once_when_the_annotation_names_it
     // The next pass, ECS still reporting the hook waiting (a stale read): not sent again.
     assert!(pipeline_plan(&d, &o, &committed, TIMING).steps.is_empty());
 }
+
+#[test]
+fn a_deployment_view_replaces_a_rollback_stall_only_when_it_says_more() {
+    use crate::aws::types::LifecycleHookObservation;
+    let blue_green = json!({"deploymentConfiguration":
+        {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0}});
+    let old = desired(blue_green.clone());
+    let service = settled_service(&old);
+    let mut status = settled_status(&old, &service);
+    status.desired_task_definition_arn = Some(TD2.into());
+    let new = desired_for(&spec(blue_green), TD2);
+    let stalled_reason =
+        |observed: &Observed| match pipeline_plan(&new, observed, &status, TIMING).outcome {
+            Ok(Progress::Stalled { reason, .. }) => reason,
+            other => panic!("{other:?}"),
+        };
+    // Rolled back by ECS (a circuit breaker, an alarm): the plan's RolledBack says it best.
+    let mut rolled_back = ServiceDeploymentObservation {
+        arn: "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/dep-2".into(),
+        status: "ROLLBACK_SUCCESSFUL".into(),
+        created_at: 1_000,
+        ..Default::default()
+    };
+    let mut o = observed(service);
+    o.service_deployment = Some(rolled_back.clone());
+    assert_eq!(stalled_reason(&o), "RolledBack");
+    // Rolled back because a hook failed: the hook is named.
+    rolled_back.hooks = vec![LifecycleHookObservation {
+        id: "h-1".into(),
+        target_type: "AWS_LAMBDA".into(),
+        target_arn: Some("arn:aws:lambda:us-east-1:1:function:smoke".into()),
+        status: "FAILED".into(),
+        expires_at: None,
+    }];
+    o.service_deployment = Some(rolled_back);
+    assert_eq!(stalled_reason(&o), "HookFailed");
+}
