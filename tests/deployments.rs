@@ -128,16 +128,30 @@ async fn a_paused_blue_green_deployment_continues_on_its_annotation_and_rolls_ba
 
     // Annotated with its id (the whole deployment approved, as Git would hold it): one
     // ContinueServiceDeployment, then the deployment completes.
+    // Its first attempt fails (500): sent again, and once accepted, never again.
+    bed.refuse_once(
+        "ecs:ContinueServiceDeployment",
+        500,
+        "ServerException",
+        "try again",
+    );
     annotate(&bed, "web", "ecs.operator.dev/continue-deployment", &first).await;
     bed.wait_ready("web").await;
     let continued = bed.requests("ContinueServiceDeployment");
-    assert_eq!(continued.len(), 1, "{continued:?}");
-    assert!(
-        continued[0]["serviceDeploymentArn"]
-            .as_str()
-            .is_some_and(|a| a.ends_with(&first))
+    assert_eq!(
+        continued.len(),
+        2,
+        "refused once, then accepted: {continued:?}"
     );
-    assert_eq!(continued[0]["action"], "CONTINUE");
+    for call in &continued {
+        assert!(
+            call["serviceDeploymentArn"]
+                .as_str()
+                .is_some_and(|a| a.ends_with(&first))
+        );
+        assert_eq!(call["action"], "CONTINUE");
+        assert_eq!(call["hookId"], continued[0]["hookId"]);
+    }
     bed.wait_event("web", |(_, reason, _)| reason == "DeploymentContinued")
         .await;
 
@@ -147,12 +161,18 @@ async fn a_paused_blue_green_deployment_continues_on_its_annotation_and_rolls_ba
     assert_ne!(first, second);
     assert_eq!(
         bed.requests("ContinueServiceDeployment").len(),
-        1,
+        2,
         "a stale continue annotation approved the next deployment"
     );
 
     // Rolled back on request: StopServiceDeployment (ROLLBACK) once, then Stalled RolledBack,
     // and the old revision runs again.
+    bed.refuse_once(
+        "ecs:StopServiceDeployment",
+        500,
+        "ServerException",
+        "try again",
+    );
     annotate(&bed, "web", "ecs.operator.dev/rollback-deployment", &second).await;
     let stalled = bed
         .wait_for("web", "Stalled after the rollback", |o| {
@@ -160,8 +180,8 @@ async fn a_paused_blue_green_deployment_continues_on_its_annotation_and_rolls_ba
         })
         .await;
     let stops = bed.requests("StopServiceDeployment");
-    assert_eq!(stops.len(), 1, "{stops:?}");
-    assert_eq!(stops[0]["stopType"], "ROLLBACK");
+    assert_eq!(stops.len(), 2, "refused once, then accepted: {stops:?}");
+    assert!(stops.iter().all(|s| s["stopType"] == "ROLLBACK"));
     let (_, reason, message) = condition(&stalled, "Stalled");
     assert_eq!(reason, "RolledBack", "{message}");
     let service = bed.describe("prod", "web").await;
