@@ -96,12 +96,12 @@ async fn a_tenth_of_the_benchmark_converges_with_exact_writes_and_batched_reads(
         );
     }
     // Scalable targets, policies and scheduled actions are checked for drift against listings
-    // of the whole ECS namespace, one listing a window (Context::listing_window: a tenth of the
+    // of the whole ECS namespace, one listing a window (Context::listing_window: half the
     // resync), never per object: at most one listing per window the resync spanned (how many
     // depends on the machine's speed), each as many pages as the scenario needs. Policies are
     // paged 10 at a time ("This value can be between 1 and 10"; the scenario has one policy per
     // object), targets and scheduled actions 50.
-    let window = resync.as_secs_f64() / 10.0;
+    let window = resync.as_secs_f64() / 2.0;
     let most_windows = (steady.seconds / window).ceil() as usize + 1;
     for (listed, page) in [
         ("DescribeScalableTargets", 50),

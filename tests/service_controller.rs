@@ -509,7 +509,9 @@ async fn adoption_needs_the_annotation_or_the_owner_tag() {
     .await;
     let adopted = bed.wait_ready("legacy").await;
     assert!(
-        bed.requests("CreateService").is_empty(),
+        bed.requests("CreateService")
+            .iter()
+            .all(|c| c["serviceName"] != "legacy"),
         "never created, only adopted"
     );
     let service = bed.describe("prod", "legacy").await;
@@ -567,15 +569,23 @@ async fn delete_drains_retain_keeps_and_a_draining_name_is_waited_for() {
         Some("ACTIVE")
     );
     assert_ne!(again.status.and_then(|s| s.service_arn), None);
-    let creates: Vec<Value> = bed
-        .requests("CreateService")
+    // The new object's first pass creates without looking (nothing of its own can exist):
+    // ECS refuses while the namesake drains, and the passes after it wait for INACTIVE.
+    let creates: Vec<(u16, Value)> = bed
+        .proxy
+        .requests()
         .into_iter()
-        .filter(|c| c["serviceName"] == "shared")
+        .filter(|r| r.operation == "CreateService" && r.body["serviceName"] == "shared")
+        .map(|r| (r.status, r.body))
         .collect();
+    let accepted = creates.iter().filter(|(status, _)| *status == 200).count();
     assert_eq!(
-        creates.len(),
-        2,
-        "the first, and the second once the first was INACTIVE"
+        accepted, 2,
+        "the first, and the second once the first was INACTIVE: {creates:?}"
+    );
+    assert!(
+        creates.len() <= 3,
+        "at most the first pass's refused: {creates:?}"
     );
     bed.stop_controllers().await;
 }
@@ -614,15 +624,27 @@ async fn ecs_service_events_become_kubernetes_events() {
     loop {
         let ok = bed.events("ok").await;
         let bad = bed.events("bad").await;
-        let steady = ok.iter().any(|(t, r, n)| {
-            t == "Normal" && r == "ServiceEvent" && n == "(service ok) has reached a steady state."
+        let started = bad.iter().any(|(t, r, n)| {
+            t == "Normal" && r == "ServiceEvent" && n.starts_with("(service bad) has started")
         });
         let failing = bad.iter().any(|(t, r, n)| {
             t == "Warning"
                 && r == "ServiceEvent"
                 && n.contains("is unable to consistently start tasks")
         });
-        if steady && failing {
+        let steady_in_ecs = bed.describe("prod", "ok").await.events().iter().any(|e| {
+            e.message()
+                .is_some_and(|m| m.ends_with("has reached a steady state."))
+        });
+        if started && failing && steady_in_ecs {
+            // ECS's routine "has reached a steady state" is the Ready condition's news, and
+            // is not mirrored (ECS repeats it every few hours).
+            bed.wait_ready("ok").await;
+            let ok = bed.events("ok").await;
+            assert!(
+                ok.iter().all(|(_, _, n)| !n.contains("steady state")),
+                "{ok:?}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "{ok:?} {bad:?}");
@@ -633,8 +655,10 @@ async fn ecs_service_events_become_kubernetes_events() {
 
 #[tokio::test]
 async fn an_operator_stopped_right_after_create_service_makes_no_second_service() {
-    // On the emulator: its knob makes every status write fail after the create token is recorded,
-    // as a crash between CreateService and the status write would.
+    // On the emulator: its knob makes every write of the object fail from the start, as a crash
+    // between CreateService and the status write would. The object carries the finalizer
+    // already (an earlier pass added it), so the create is sent with the token of the object's
+    // UID and generation and nothing is recorded.
     let mut bed = Bed::with(common::emulator_cluster().await, Duration::from_secs(300)).await;
     bed.register("once", "nginx:1").await;
     let mut object: EcsService = serde_json::from_value(json!({
@@ -643,17 +667,6 @@ async fn an_operator_stopped_right_after_create_service_makes_no_second_service(
     }))
     .expect("object");
     object.metadata.finalizers = Some(vec![service::FINALIZER.to_owned()]);
-    bed.services()
-        .create(&PostParams::default(), &object)
-        .await
-        .expect("created");
-    bed.wait_for("once", "token recorded", |o| {
-        o.status
-            .as_ref()
-            .and_then(|s| s.client_token.clone())
-            .is_some()
-    })
-    .await;
     let url = bed.cluster.emulator_url().expect("emulator");
     let (status, _) = ecs_testbed::http::send(
         &ecs_testbed::http::client(),
@@ -667,6 +680,11 @@ async fn an_operator_stopped_right_after_create_service_makes_no_second_service(
     .await
     .expect("knob");
     assert_eq!(status, 200);
+    let created = bed
+        .services()
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("created");
     let deadline = Instant::now() + Duration::from_secs(30);
     while bed.requests("CreateService").is_empty() {
         assert!(Instant::now() < deadline, "never created");
@@ -694,9 +712,15 @@ async fn an_operator_stopped_right_after_create_service_makes_no_second_service(
         "nothing recorded"
     );
     bed.start_controllers().await;
-    bed.wait_ready("once").await;
+    let ready = bed.wait_ready("once").await;
     let creates = bed.requests("CreateService");
     assert_eq!(creates.len(), 1, "{creates:?}");
+    let token = service::client_token(
+        &created.metadata.uid.clone().expect("uid"),
+        created.metadata.generation.expect("generation"),
+    );
+    assert_eq!(creates[0]["clientToken"], token.as_str());
+    assert_ne!(ready.status.and_then(|s| s.service_arn), None);
     bed.stop_controllers().await;
 }
 
@@ -1347,5 +1371,64 @@ async fn a_service_not_listed_yet_after_its_creation_is_waited_for() {
         "created once, waited for, then updated"
     );
     assert_eq!(bed.requests("UpdateService").len(), 1);
+    bed.stop_controllers().await;
+}
+
+#[tokio::test]
+async fn a_first_pass_create_whose_answer_is_lost_makes_one_service() {
+    // The pass that adds the finalizer creates without a describe first; ECS makes the service
+    // but its answer never arrives. The next pass (not a first one) looks, and finds it or sends
+    // the same token again: one service either way.
+    let mut bed = Bed::start().await;
+    bed.register("lost", "nginx:1").await;
+    bed.proxy
+        .set_faults(vec![ecs_testbed::aws::proxy::FaultRule {
+            operation: "ecs:CreateService".into(),
+            probability: None,
+            every_nth: None,
+            max_times: Some(1),
+            fault: ecs_testbed::aws::proxy::Fault::DropResponse,
+        }]);
+    bed.create_service("lost", ec2(json!({"taskDefinition": "lost:1"})))
+        .await;
+    let ready = bed.wait_ready("lost").await;
+    let records: Vec<_> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.ends_with("Services") || r.operation == "CreateService")
+        .map(|r| (r.operation, r.fault.is_some()))
+        .collect();
+    assert_eq!(
+        records.first(),
+        Some(&("CreateService".to_owned(), true)),
+        "created before any describe, the answer lost: {records:?}"
+    );
+    let tokens: Vec<Value> = bed
+        .requests("CreateService")
+        .into_iter()
+        .map(|c| c["clientToken"].clone())
+        .collect();
+    assert!(
+        tokens.iter().all(|t| *t == tokens[0]),
+        "one token: {tokens:?}"
+    );
+    let listed = bed
+        .ecs
+        .list_services()
+        .cluster("prod")
+        .send()
+        .await
+        .expect("listed");
+    let ours: Vec<&String> = listed
+        .service_arns()
+        .iter()
+        .filter(|a| a.ends_with("/lost"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(
+        ready.status.and_then(|s| s.service_arn).as_deref(),
+        ours.first().map(|a| a.as_str())
+    );
     bed.stop_controllers().await;
 }

@@ -545,6 +545,42 @@ async fn a_failed_status_write_after_registering_is_adopted_not_repeated() {
 }
 
 #[tokio::test]
+async fn a_new_object_registers_without_a_scan_and_a_lost_answer_is_adopted() {
+    // The pass that adds the finalizer knows nothing of the object's can be in ECS: it registers
+    // without listing the family first. Its answer is lost: the next pass (not a first one)
+    // lists the family, finds the revision by the object's UID and adopts it.
+    let mut bed = Bed::start().await;
+    bed.proxy.set_faults(vec![fault(
+        "ecs:RegisterTaskDefinition",
+        Some(1),
+        Fault::DropResponse,
+    )]);
+    bed.create("fresh", fargate("nginx:1")).await;
+    let ready = bed.wait_ready("fresh").await;
+    let calls: Vec<(String, bool)> = bed
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.contains("TaskDefinition"))
+        .map(|r| (r.operation, r.fault.is_some()))
+        .collect();
+    assert_eq!(
+        calls.first(),
+        Some(&("RegisterTaskDefinition".to_owned(), true)),
+        "registered before any listing, the answer lost: {calls:?}"
+    );
+    assert_eq!(bed.proxy.count("RegisterTaskDefinition"), 1, "{calls:?}");
+    assert!(
+        calls.iter().any(|(op, _)| op == "ListTaskDefinitions"),
+        "the next pass looked: {calls:?}"
+    );
+    let status = ready.status.expect("status");
+    assert_eq!(status.revision, Some(1));
+    assert_eq!(status.registered_revisions.len(), 1);
+    bed.stop_controller().await;
+}
+
+#[tokio::test]
 async fn a_restarted_operator_adopts_instead_of_registering_again() {
     let mut bed = Bed::start().await;
     bed.create("restart", fargate("nginx:1")).await;

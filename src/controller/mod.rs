@@ -114,6 +114,8 @@ pub struct Context {
     external_ids: TtlCache<Option<SecretData>>,
     /// Namespace annotations read for AWS identities, with when they were read.
     namespaces: TtlCache<NamespaceAnnotations>,
+    /// Held while a namespace is read, so the passes that all miss at a start wait for one read.
+    namespace_reads: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Counts the controllers started and those whose watch cache holds the first full list, so
@@ -168,6 +170,7 @@ impl Context {
             retries: Arc::new(Mutex::new(HashMap::new())),
             aws_identity: crate::aws::accounts::Identity::default().label(),
             namespaces: Arc::new(Mutex::new(HashMap::new())),
+            namespace_reads: Arc::default(),
             external_ids: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -188,6 +191,7 @@ impl Context {
             retries: Arc::new(Mutex::new(HashMap::new())),
             aws_identity: crate::aws::accounts::Identity::default().label(),
             namespaces: Arc::new(Mutex::new(HashMap::new())),
+            namespace_reads: Arc::default(),
             external_ids: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -278,6 +282,7 @@ impl Context {
             caches: self.caches.clone(),
             retries: self.retries.clone(),
             namespaces: self.namespaces.clone(),
+            namespace_reads: self.namespace_reads.clone(),
             external_ids: self.external_ids.clone(),
         }
     }
@@ -298,16 +303,23 @@ impl Context {
         &self,
         namespace: &str,
     ) -> Result<NamespaceAnnotations, ReconcileError> {
-        let now = std::time::Instant::now();
-        if let Some((read, annotations)) = self
-            .namespaces
-            .lock()
-            .ok()
-            .and_then(|n| n.get(namespace).cloned())
-            && now.duration_since(read) < self.config.namespace_ttl
-        {
+        let cached = || {
+            self.namespaces
+                .lock()
+                .ok()
+                .and_then(|n| n.get(namespace).cloned())
+                .filter(|(read, _)| read.elapsed() < self.config.namespace_ttl)
+                .map(|(_, annotations)| annotations)
+        };
+        if let Some(annotations) = cached() {
             return Ok(annotations);
         }
+        let _reading = self.namespace_reads.lock().await;
+        // Another pass may have read it while this one waited.
+        if let Some(annotations) = cached() {
+            return Ok(annotations);
+        }
+        let now = std::time::Instant::now();
         let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
             kube::Api::all(self.client.clone());
         let annotations = api
@@ -474,11 +486,13 @@ impl Context {
         })
     }
 
-    /// How long an account-wide listing answers drift checks: a tenth of the resync period
-    /// (between 1 s and 2 min), so one listing serves the passes of a resync that its jitter
-    /// spreads out, and out-of-band changes are seen at most that much later.
+    /// How long an account-wide listing answers drift checks: half the resync period (between
+    /// 1 s and 10 min), so two listings serve every pass of a resync however its objects' passes
+    /// are spread over it (a cold start spreads them over the whole period), and out-of-band
+    /// changes are seen at most that much later. A tenth cost 10 listings a resync: with
+    /// DescribeScalingPolicies' 10 a page, more reads than one per policy.
     pub fn listing_window(&self) -> Duration {
-        (self.config.resync / 10).clamp(Duration::from_secs(1), Duration::from_secs(120))
+        (self.config.resync / 2).clamp(Duration::from_secs(1), Duration::from_secs(600))
     }
 
     /// Counts a failed attempt for `key` and returns how long to wait before the next one.

@@ -28,6 +28,18 @@ use super::error::ReconcileError;
 use super::runner::Managed;
 use crate::translate::tags::TagChange;
 
+tokio::task_local! {
+    /// Set (true) around the pass that added the object's finalizer: see [`first_pass`].
+    pub static FIRST_PASS: bool;
+}
+
+/// Whether this pass is the one that added the object's finalizer. No pass before it can have
+/// written to AWS (every write waits for the finalizer), so nothing in AWS carries the object's
+/// UID yet and `observe` may skip the reads that look for what a crash left unrecorded.
+pub fn first_pass() -> bool {
+    FIRST_PASS.try_with(|first| *first).unwrap_or(false)
+}
+
 /// An Event a pass wants published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {

@@ -70,6 +70,7 @@ pub async fn run<R: Kind>(
     // cost another round of AWS reads. Drift is caught by the periodic resync instead.
     let changes = watcher(api, ctx.watch_config())
         .default_backoff()
+        .modify(forget_managed_fields)
         .reflect(writer)
         .inspect(move |event| match event {
             Ok(watcher::Event::Delete(object)) => {
@@ -85,7 +86,7 @@ pub async fn run<R: Kind>(
         })
         .applied_objects()
         .predicate_filter(
-            |object: &R::Object| trigger_key(object, R::FINALIZER),
+            |object: &R::Object| trigger_key(object),
             PredicateConfig::default(),
         )
         .inspect(move |change| {
@@ -139,6 +140,7 @@ where
     // and "no policy owns this count" must not be concluded from a policy another install holds.
     let changes = watcher(ctx.watched_api::<K>(), watcher::Config::default())
         .default_backoff()
+        .modify(forget_managed_fields)
         .reflect(writer);
     let stream = match key {
         Some(key) => changes
@@ -149,6 +151,12 @@ where
     };
     track_sync(ctx, &store);
     (store, stream)
+}
+
+/// Drops an object's `managedFields` before it is cached: no stage reads them, and they are
+/// often the largest part of a small object (a cache of thousands holds them all).
+pub fn forget_managed_fields<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
 }
 
 /// Counts `store` among the caches the readiness probe waits for.
@@ -185,16 +193,15 @@ where
     }
 }
 
-/// What identifies a change worth a reconcile: the generation (spec), whether our finalizer is
-/// there (the first pass adds it and continues on its echo), whether deletion started, and the
-/// operator's own annotations (`ecs.operator.dev/...`, such as the adopt annotation: an edit of
-/// them acts at once, not at the next resync).
-pub fn trigger_key<K: Resource>(object: &K, finalizer: &str) -> Option<u64> {
+/// What identifies a change worth a reconcile: the generation (spec), whether deletion started,
+/// and the operator's own annotations (`ecs.operator.dev/...`, such as the adopt annotation: an
+/// edit of them acts at once, not at the next resync). Not our finalizer: the pass that adds it
+/// goes on in the same pass, so its echo is no news.
+pub fn trigger_key<K: Resource>(object: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let generation = object.meta().generation?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     generation.hash(&mut hasher);
-    has_finalizer(object, finalizer).hash(&mut hasher);
     object.meta().deletion_timestamp.is_some().hash(&mut hasher);
     for (key, value) in object.meta().annotations.iter().flatten() {
         if key.starts_with(OPERATOR_ANNOTATION_PREFIX) {
@@ -437,19 +444,27 @@ async fn reconcile_object<R: Kind>(
     if paused.is_none() && was_paused::<R>(&status) {
         <R::Object as Managed>::reconcile_status(&mut status).observed_generation = None;
     }
+    let mut object = object;
     let (ran, calls) = match paused {
         // Observe and report only. No finalizer is added: there is nothing to clean up.
         Some(_) => observe_only(&shared.reconciler, ctx, &object, status).await,
         None => {
-            if !has_finalizer(object.as_ref(), R::FINALIZER) {
-                // The echo of this write (a new trigger key) starts the first real pass.
-                add_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
-                return Ok(Action::await_change());
+            if has_finalizer(object.as_ref(), R::FINALIZER) {
+                (
+                    pass(&shared.reconciler, ctx, &object, status).await,
+                    Vec::new(),
+                )
+            } else {
+                // The pass goes on with the object as the finalizer's write returned it (the
+                // status write's precondition needs its resourceVersion). No earlier pass of
+                // this object can have written to AWS (writes need the finalizer), which the
+                // stages may use to skip the reads that look for what a crash left unrecorded.
+                let patched = add_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
+                object = gates::with_default_adoption(&shared.ctx, Arc::new(patched));
+                let first = pipeline::FIRST_PASS
+                    .scope(true, pass(&shared.reconciler, ctx, &object, status));
+                (first.await, Vec::new())
             }
-            (
-                pass(&shared.reconciler, ctx, &object, status).await,
-                Vec::new(),
-            )
         }
     };
     let Ran {
@@ -814,7 +829,7 @@ async fn add_finalizer<K: Managed>(
     api: &Api<K>,
     object: &K,
     finalizer: &str,
-) -> Result<(), ReconcileError> {
+) -> Result<K, ReconcileError> {
     let operations = match &object.meta().finalizers {
         None => json!([
             {"op": "test", "path": "/metadata/finalizers", "value": null},
@@ -851,7 +866,7 @@ async fn remove_finalizer<K: Managed>(
     match json_patch(api, object, operations).await {
         // Already gone with its last finalizer: what we wanted.
         Err(ReconcileError::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(()),
-        other => other,
+        other => other.map(|_| ()),
     }
 }
 
@@ -859,16 +874,16 @@ async fn json_patch<K: Managed>(
     api: &Api<K>,
     object: &K,
     operations: serde_json::Value,
-) -> Result<(), ReconcileError> {
+) -> Result<K, ReconcileError> {
     let mut all = precondition(object);
     all.extend(operations.as_array().into_iter().flatten().cloned());
-    api.patch(
-        &object.name_any(),
-        &write_params(),
-        &patch_of(serde_json::Value::Array(all))?,
-    )
-    .await?;
-    Ok(())
+    Ok(api
+        .patch(
+            &object.name_any(),
+            &write_params(),
+            &patch_of(serde_json::Value::Array(all))?,
+        )
+        .await?)
 }
 
 /// A JSON patch (RFC 6902) of `operations`.
@@ -919,18 +934,17 @@ mod tests {
     }
 
     #[test]
-    fn triggers_are_generation_finalizer_and_deletion_only() {
-        let base = trigger_key(&object(3, &[], false), "f");
-        assert_ne!(base, trigger_key(&object(4, &[], false), "f"));
-        assert_ne!(base, trigger_key(&object(3, &["f"], false), "f"));
-        assert_ne!(
-            trigger_key(&object(3, &["f"], false), "f"),
-            trigger_key(&object(3, &["f"], true), "f")
-        );
+    fn triggers_are_generation_deletion_and_our_annotations_only() {
+        let base = trigger_key(&object(3, &[], false));
+        assert_ne!(base, trigger_key(&object(4, &[], false)));
         assert_eq!(
             base,
-            trigger_key(&object(3, &["other"], false), "f"),
-            "someone else's finalizer is not our business"
+            trigger_key(&object(3, &["f"], false)),
+            "the finalizer's echo: the pass that added it went on"
+        );
+        assert_ne!(
+            trigger_key(&object(3, &["f"], false)),
+            trigger_key(&object(3, &["f"], true))
         );
         let mut adopt = object(3, &[], false);
         adopt.metadata.annotations = Some(
@@ -940,7 +954,7 @@ mod tests {
         );
         assert_ne!(
             base,
-            trigger_key(&adopt, "f"),
+            trigger_key(&adopt),
             "the operator's annotations trigger"
         );
         let mut other = object(3, &[], false);
@@ -949,12 +963,12 @@ mod tests {
                 .into_iter()
                 .collect(),
         );
-        assert_eq!(base, trigger_key(&other, "f"), "other annotations do not");
+        assert_eq!(base, trigger_key(&other), "other annotations do not");
         let mut with_status = object(3, &[], false);
         with_status.status = Some(Default::default());
         assert_eq!(
             base,
-            trigger_key(&with_status, "f"),
+            trigger_key(&with_status),
             "status writes do not trigger"
         );
     }

@@ -270,7 +270,23 @@ impl Kind for Services {
         let ecs = &ctx.aws.ecs;
         match write {
             Write::Create { request, .. } => {
-                let created = ecs.create_service(request).await?;
+                let created = match ecs.create_service(request).await {
+                    // Created without looking (the first pass): a namesake is there. The next
+                    // pass, soon, describes it and says whose it is.
+                    Err(error)
+                        if error.kind == AwsErrorKind::AlreadyExists
+                            && crate::controller::pipeline::first_pass() =>
+                    {
+                        return Err(ReconcileError::waiting(
+                            "NameTaken",
+                            format!(
+                                "ECS has a service named {} in cluster {} already; looking at it",
+                                request.service_name, request.cluster
+                            ),
+                        ));
+                    }
+                    other => other?,
+                };
                 Ok(Answer::Created {
                     arn: created.arn,
                     cluster_arn: created.cluster_arn,
@@ -669,7 +685,15 @@ async fn observe(
     let name = &desired.create.service_name;
     ctx.aws.ecs.follow_service(cluster, name);
     let unchanged = status.reconcile.observed_generation == object.metadata.generation;
-    let service = if unchanged && plan::settled(status) {
+    // The pass that added the finalizer creates without looking: no service of this object's
+    // can exist yet, and a namesake (someone else's, or one still draining) makes the create
+    // fail, after which the next pass looks (see `apply`). Adoption looks first.
+    let unseen = crate::controller::pipeline::first_pass()
+        && !desired.adopt.is_on()
+        && status.service_arn.is_none();
+    let service = if unseen {
+        None
+    } else if unchanged && plan::settled(status) {
         ctx.aws
             .ecs
             .describe_service_cached(cluster, name, ctx.config.resync / 2)

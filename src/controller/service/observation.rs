@@ -217,6 +217,9 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
     fresh
         .into_iter()
         .rev()
+        // ECS repeats "has reached a steady state" every few hours; the Ready condition and its
+        // transition time already say it.
+        .filter(|event| !event.message.ends_with("has reached a steady state."))
         .map(|event| {
             let lower = event.message.to_ascii_lowercase();
             let warning = [
@@ -239,15 +242,19 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
         .collect()
 }
 
-/// Whether the service's stopped tasks are worth reading: a rollout is in progress (or an older
-/// deployment still runs) or fewer tasks run than desired. A healthy service costs no task read.
+/// Whether the service's stopped tasks are worth reading: a deployment counts failed tasks or
+/// has failed, or fewer tasks run than desired with no rollout under way (tasks were lost). A
+/// rollout going well (its new tasks starting) and a healthy service cost no task read.
 pub fn troubled(service: &ServiceObservation) -> bool {
-    service.running_count < service.desired_count
-        || service.deployments.len() > 1
-        || service
-            .deployments
-            .iter()
-            .any(|d| d.rollout_state == Some(RolloutState::InProgress))
+    let failing = service
+        .deployments
+        .iter()
+        .any(|d| d.failed_tasks > 0 || d.rollout_state == Some(RolloutState::Failed));
+    let rolling = service
+        .deployments
+        .iter()
+        .any(|d| d.rollout_state == Some(RolloutState::InProgress));
+    failing || (!rolling && service.running_count < service.desired_count)
 }
 
 /// Most stopped tasks told on the first look at a troubled service (ECS keeps stopped tasks
@@ -334,6 +341,51 @@ mod tests {
             "TaskFailedToStart",
             "CannotPullContainerError: not found",
         )
+    }
+
+    #[test]
+    fn stopped_tasks_are_read_only_for_failures_and_lost_tasks() {
+        use crate::aws::types::DeploymentObservation;
+        let deployment = |state: RolloutState, failed: i32| DeploymentObservation {
+            rollout_state: Some(state),
+            failed_tasks: failed,
+            ..Default::default()
+        };
+        let service = |running: i32, deployments: Vec<DeploymentObservation>| ServiceObservation {
+            desired_count: 2,
+            running_count: running,
+            deployments,
+            ..Default::default()
+        };
+        // A new service's first rollout (or any rollout) going well: no task read.
+        assert!(!troubled(&service(
+            0,
+            vec![deployment(RolloutState::InProgress, 0)]
+        )));
+        assert!(!troubled(&service(
+            1,
+            vec![
+                deployment(RolloutState::InProgress, 0),
+                deployment(RolloutState::Completed, 0)
+            ]
+        )));
+        assert!(!troubled(&service(
+            2,
+            vec![deployment(RolloutState::Completed, 0)]
+        )));
+        // Tasks failing to start, a failed rollout, tasks lost from a steady service: read.
+        assert!(troubled(&service(
+            0,
+            vec![deployment(RolloutState::InProgress, 1)]
+        )));
+        assert!(troubled(&service(
+            2,
+            vec![deployment(RolloutState::Failed, 0)]
+        )));
+        assert!(troubled(&service(
+            1,
+            vec![deployment(RolloutState::Completed, 0)]
+        )));
     }
 
     #[test]

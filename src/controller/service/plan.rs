@@ -137,8 +137,6 @@ pub struct Observed {
 /// The one AWS step of a pass.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
-    /// Record the create token in status first (so a crash cannot lose it), then create.
-    RecordToken(String),
     /// CreateService.
     Create(CreateServiceRequest),
     /// A same-named service is DRAINING; ECS refuses a create until it is INACTIVE.
@@ -305,30 +303,24 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
                 };
             }
         }
-        // No ECS service (or only an INACTIVE one): create, with a token recorded first.
-        // A recorded token is used until a service is seen; a service created again (after one of
-        // ours was deleted) gets a token of its own, never the one of the service that is gone.
-        let token = match &current.service_arn {
-            Some(previous) => recreation_token(&desired.client_token, previous),
-            None => desired.client_token.clone(),
-        };
-        clear_observation(&mut status);
+        // No ECS service (or only an INACTIVE one): create. The token is the object's UID and
+        // generation (after one of ours was deleted, also the gone service's ARN, never its
+        // token), so a pass after a crash sends the same one; a token an older operator
+        // recorded is used as it is. Commit records it once AWS answered.
         if current.create_answered_at.is_some() {
             // The service created before is gone for good (or never showed): a new token.
             status.client_token = None;
             status.create_answered_at = None;
         }
-        let step = match &status.client_token {
-            Some(token) => {
-                let mut request = desired.create.clone();
-                request.client_token = Some(token.clone());
-                Step::Create(request)
-            }
-            None => {
-                status.client_token = Some(token.clone());
-                Step::RecordToken(token)
-            }
+        let token = match (&status.client_token, &current.service_arn) {
+            (Some(recorded), _) => recorded.clone(),
+            (None, Some(previous)) => recreation_token(&desired.client_token, previous),
+            (None, None) => desired.client_token.clone(),
         };
+        clear_observation(&mut status);
+        let mut request = desired.create.clone();
+        request.client_token = Some(token);
+        let step = Step::Create(request);
         let health = Health::Progressing {
             reason: "Creating",
             message: format!(
@@ -336,7 +328,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
                 desired.create.service_name, desired.create.cluster
             ),
         };
-        let record = matches!(step, Step::Create(_)).then(|| Applied::of(desired, None));
+        let record = Some(Applied::of(desired, None));
         return Plan {
             step,
             retag: None,

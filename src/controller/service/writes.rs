@@ -2,8 +2,6 @@
 //! write records once ECS accepted it, and the deletion's plan. Pure; unit-tested in
 //! `plan/tests.rs`.
 
-use std::time::Duration;
-
 use super::deployment::{self, Action};
 use super::plan::{Applied, Desired, Health, Observed, Step, plan, progress_poll, short};
 use crate::api::service::EcsServiceStatus;
@@ -108,11 +106,7 @@ pub fn pipeline_plan(
     let mut record = decided.record;
     let mut writes = Vec::new();
     let mut outcome_override = None;
-    // The create token is in the status this pass writes (no AWS call): a crash between the
-    // create and its status write cannot lose it. The create follows on the write's echo.
-    let recording_token = matches!(decided.step, Step::RecordToken(_));
     match decided.step {
-        Step::RecordToken(_) => {}
         Step::Create(request) => writes.push(Write::Create {
             request,
             record: record.take(),
@@ -162,9 +156,7 @@ pub fn pipeline_plan(
             Health::Progressing { reason, message } => Progress::Progressing {
                 reason: reason.into(),
                 message,
-                requeue: if recording_token {
-                    Duration::from_millis(100)
-                } else if reason == "AwaitingApproval" {
+                requeue: if reason == "AwaitingApproval" {
                     // Waiting for a person (the annotation's edit starts a pass at once) or for
                     // the hook's timeout: no need to look often.
                     timing.resync
@@ -220,6 +212,9 @@ pub fn commit(
             } = answer
             {
                 status.create_answered_at = Some(at);
+                // Kept until the service is seen: a pass meanwhile waits for it under this
+                // token instead of creating again.
+                status.client_token.clone_from(&request.client_token);
                 notes.push(PipelineNote::normal(
                     "Created",
                     match &request.task_definition {

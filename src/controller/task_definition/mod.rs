@@ -319,6 +319,12 @@ async fn observe(
                 .get(ADOPT_REVISION_ANNOTATION)
                 .and_then(|r| r.trim().parse::<i32>().ok());
             scan_adoptable(object, ctx, desired, owner_tags, named, &adoption).await?
+        } else if crate::controller::pipeline::first_pass()
+            && status.task_definition_arn.is_none()
+            && status.registered_revisions.is_empty()
+        {
+            // Nothing of this object's can be in AWS yet: no revision to find.
+            Vec::new()
         } else {
             scan_unrecorded(object, ctx, &desired.family, status).await?
         };

@@ -173,16 +173,31 @@ fn update(plan: &Plan) -> &UpdateServiceRequest {
 }
 
 #[test]
-fn a_missing_service_records_its_token_then_creates_with_it() {
+fn a_missing_service_is_created_at_once_with_its_generations_token() {
     let d = desired(json!({}));
     let first = plan(&d, &Observed::default(), &EcsServiceStatus::default());
-    assert_eq!(first.step, Step::RecordToken("token-1".into()));
-    assert_eq!(first.status.client_token.as_deref(), Some("token-1"));
-    let second = plan(&d, &Observed::default(), &first.status);
-    let Step::Create(request) = &second.step else {
-        panic!("{:?}", second.step)
+    let Step::Create(request) = &first.step else {
+        panic!("{:?}", first.step)
     };
     assert_eq!(request.client_token.as_deref(), Some("token-1"));
+    assert_eq!(
+        first.status.client_token, None,
+        "the token goes into status with the create's answer, not before"
+    );
+    // A pass after a crash (nothing recorded) sends the same token.
+    assert_eq!(
+        plan(&d, &Observed::default(), &first.status).step,
+        first.step
+    );
+    // A token an older operator recorded before its create is used as it is.
+    let recorded = EcsServiceStatus {
+        client_token: Some("recorded".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        plan(&d, &Observed::default(), &recorded).step,
+        Step::Create(ref r) if r.client_token.as_deref() == Some("recorded")
+    ));
     assert_eq!(request.desired_count, Some(2));
     assert!(
         request
@@ -212,16 +227,18 @@ fn a_service_lost_after_creation_is_created_again_with_a_new_token() {
     );
     let mut gone = service;
     gone.status = "INACTIVE".into();
-    let p = plan(&d, &observed(gone), &status);
-    let Step::RecordToken(token) = &p.step else {
+    let p = plan(&d, &observed(gone.clone()), &status);
+    let Step::Create(request) = &p.step else {
         panic!("{:?}", p.step)
     };
+    let token = request.client_token.clone().expect("a token");
     assert_ne!(
         token, "token-1",
         "never the token of the service that is gone"
     );
     assert!(
-        matches!(plan(&d, &Observed::default(), &p.status).step, Step::Create(ref r) if r.client_token.as_ref() == Some(token))
+        matches!(plan(&d, &observed(gone), &status).step, Step::Create(ref r) if r.client_token == Some(token)),
+        "the same token on the pass after a crash"
     );
 }
 
@@ -653,16 +670,26 @@ fn ecs_events_are_published_once_oldest_first() {
         event("e2", "(service web) has started 2 tasks: (task a)."),
         event("e1", "old"),
     ];
-    let fresh = ecs_events(&service, Some("e2"));
-    assert_eq!(fresh.len(), 2);
-    assert!(fresh[0].warning && fresh[0].message.contains("unable to place"));
-    assert!(!fresh[1].warning);
+    let fresh = ecs_events(&service, Some("e1"));
+    assert_eq!(
+        fresh.len(),
+        2,
+        "the steady state is the Ready condition's news: {fresh:?}"
+    );
+    assert!(!fresh[0].warning && fresh[0].message.contains("started 2 tasks"));
+    assert!(fresh[1].warning && fresh[1].message.contains("unable to place"));
+    assert_eq!(
+        ecs_events(&service, Some("e3")).len(),
+        0,
+        "only a steady state since"
+    );
+    service.events.remove(0);
     assert_eq!(
         ecs_events(&service, None).len(),
         1,
         "first look: only the newest"
     );
-    assert!(ecs_events(&service, Some("e4")).is_empty());
+    assert!(ecs_events(&service, Some("e3")).is_empty());
 }
 
 #[test]

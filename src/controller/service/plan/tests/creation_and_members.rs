@@ -45,10 +45,10 @@ fn a_service_just_created_and_not_listed_yet_is_waited_for_not_created_again() {
         ..Default::default()
     };
     let p = plan(&d, &late, &status);
-    let Step::RecordToken(token) = &p.step else {
+    let Step::Create(request) = &p.step else {
         panic!("{:?}", p.step)
     };
-    assert_ne!(token, "token-1");
+    assert_ne!(request.client_token.as_deref(), Some("token-1"));
 }
 
 #[test]
@@ -241,4 +241,37 @@ fn every_member_of_a_failed_update_is_sent_again() {
             after_commit.step
         );
     }
+}
+
+#[test]
+fn a_create_ecs_accepted_is_recorded_with_its_token_and_waited_for_under_it() {
+    use crate::controller::service::writes::{Answer, Write, commit};
+    let d = desired(json!({}));
+    let p = plan(&d, &Observed::default(), &EcsServiceStatus::default());
+    let Step::Create(request) = p.step.clone() else {
+        panic!("{:?}", p.step)
+    };
+    let mut status = p.status.clone();
+    let mut notes = Vec::new();
+    commit(
+        Write::Create {
+            request,
+            record: p.record.clone(),
+        },
+        Answer::Created {
+            arn: ARN.into(),
+            cluster_arn: "arn:aws:ecs:us-east-1:123456789012:cluster/prod".into(),
+            at: 1_997,
+        },
+        &mut status,
+        &mut notes,
+    );
+    assert_eq!(status.client_token.as_deref(), Some("token-1"));
+    assert_eq!(status.service_arn.as_deref(), Some(ARN));
+    // Not listed yet, 3 s later: no second create.
+    let missing = Observed {
+        now: 2_000,
+        ..Default::default()
+    };
+    assert_eq!(plan(&d, &missing, &status).step, Step::Nothing);
 }
