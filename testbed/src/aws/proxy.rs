@@ -44,6 +44,9 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The fault injected, if any.
     pub fault: Option<String>,
+    /// The account the caller's credentials belong to (the proxy's, or an assumed role's).
+    #[serde(default)]
+    pub account: String,
 }
 
 /// A fault to inject.
@@ -484,6 +487,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<ProxyRe
         body: json_body,
         status: 0,
         fault: fault.as_ref().map(|f| format!("{f:?}")),
+        account: account.clone(),
     };
 
     let response = match fault {

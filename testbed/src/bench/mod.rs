@@ -2,6 +2,8 @@
 //! emulator, and the real `ecs-operator` binary as a separate process (so its memory and CPU are
 //! its own and measurable). Objects are created and watched over plain HTTP, as any client would.
 
+pub mod accounts;
+pub mod restart;
 pub mod sandbox;
 pub mod scenarios;
 
@@ -20,7 +22,12 @@ use crate::{AwsProxy, MotoServer, ProxyConfig, TestbedError};
 
 /// The API path of the operator's custom resources of `plural` in namespace `default`.
 pub fn collection(plural: &str) -> String {
-    format!("/apis/ecs.operator.dev/v1alpha1/namespaces/default/{plural}")
+    collection_in("default", plural)
+}
+
+/// The API path of the operator's custom resources of `plural` in `namespace`.
+pub fn collection_in(namespace: &str, plural: &str) -> String {
+    format!("/apis/ecs.operator.dev/v1alpha1/namespaces/{namespace}/{plural}")
 }
 
 /// The Kubernetes API a stack runs on.
@@ -106,6 +113,19 @@ impl Drop for KubectlProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The operator process's memory and CPU, from `/proc`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    /// Peak resident set (`VmHWM`), KiB.
+    pub peak_kib: u64,
+    /// Resident anonymous memory now (`RssAnon`: the heap and stacks), KiB.
+    pub anon_kib: u64,
+    /// Resident file-backed memory now (`RssFile`: mostly the binary's own pages), KiB.
+    pub file_kib: u64,
+    /// User plus system CPU time so far.
+    pub cpu_seconds: f64,
 }
 
 /// A running stack.
@@ -247,19 +267,44 @@ impl Stack {
     }
 
     /// Peak resident memory (KiB) and CPU seconds of the operator process so far.
-    pub fn operator_usage(&self) -> Option<(u64, f64)> {
+    pub fn operator_usage(&self) -> Option<Usage> {
         let pid = self.operator.as_ref()?.id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let peak_kib = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())?;
+        let kib = |field: &str| -> Option<u64> {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        };
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // Fields after the command name (which may contain spaces) end with ')'.
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
         let ticks: f64 =
             fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some((peak_kib, ticks / clock_ticks_per_second()))
+        Some(Usage {
+            peak_kib: kib("VmHWM:")?,
+            anon_kib: kib("RssAnon:").unwrap_or(0),
+            file_kib: kib("RssFile:").unwrap_or(0),
+            cpu_seconds: ticks / clock_ticks_per_second(),
+        })
+    }
+
+    /// Stops the operator as Kubernetes stops a pod (SIGTERM: it finishes its passes and hands
+    /// its Lease back) and waits up to `grace` for it to exit before a SIGKILL.
+    pub fn terminate_operator(&mut self, grace: Duration) {
+        if let Some(child) = &mut self.operator {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + grace;
+            while Instant::now() < deadline {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        self.stop_operator();
     }
 
     /// Stops the operator (SIGKILL: the benchmark has what it needs).
@@ -305,7 +350,8 @@ impl Stack {
         serde_json::from_slice(&answer).map_err(|e| TestbedError::Http(e.to_string()))
     }
 
-    /// Creates `objects` in `plural`, `concurrency` requests at a time.
+    /// Creates `objects` in `plural` (each in its `metadata.namespace`), `concurrency` requests
+    /// at a time.
     pub async fn create_all(
         &self,
         plural: &str,
@@ -313,10 +359,12 @@ impl Stack {
         concurrency: usize,
     ) -> Result<(), TestbedError> {
         use futures::StreamExt;
-        let path = collection(plural);
         let results: Vec<Result<Value, TestbedError>> = futures::stream::iter(objects)
             .map(|object| {
-                let path = path.clone();
+                let namespace = object["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("default");
+                let path = collection_in(namespace, plural);
                 async move { self.post(&path, &object).await }
             })
             .buffer_unordered(concurrency.max(1))
@@ -328,9 +376,12 @@ impl Stack {
             .map(|_| ())
     }
 
-    /// How many objects of `plural` are Ready at their generation, and how many are Stalled.
+    /// How many objects of `plural` (in every namespace) are Ready at their generation, and how
+    /// many are Stalled.
     pub async fn health(&self, plural: &str) -> Result<Health, TestbedError> {
-        let list = self.get(&collection(plural)).await?;
+        let list = self
+            .get(&format!("/apis/ecs.operator.dev/v1alpha1/{plural}"))
+            .await?;
         let mut health = Health::default();
         for item in list["items"].as_array().into_iter().flatten() {
             health.total += 1;

@@ -41,6 +41,17 @@ impl Scale {
         }
     }
 
+    /// Issue 25's large install: 4,500 task definitions, 4,500 services over 50 clusters,
+    /// 1,000 policies (10,000 objects).
+    pub fn ten_thousand() -> Self {
+        Self {
+            task_definitions: 4500,
+            services: 4500,
+            clusters: 50,
+            policies: 1000,
+        }
+    }
+
     /// A tenth of it, for the test suite and the throttled scenario.
     pub fn small() -> Self {
         Self {
@@ -94,7 +105,18 @@ impl BenchStack {
         clusters: usize,
         resync: Duration,
     ) -> Result<Self, TestbedError> {
-        let stack = Stack::start(operator, dir).await?;
+        Self::start_on(operator, dir, clusters, resync, false).await
+    }
+
+    /// [`BenchStack::start`] on the emulator or (`real`) on a real kube-apiserver and etcd.
+    pub async fn start_on(
+        operator: &Path,
+        dir: &Path,
+        clusters: usize,
+        resync: Duration,
+        real: bool,
+    ) -> Result<Self, TestbedError> {
+        let stack = Stack::start_on(operator, dir, real).await?;
         if let Some(model) = stack.proxy.model() {
             model.set_knobs(crate::aws::ecs_model::KnobsPatch {
                 rollout_seconds: Some(ROLLOUT_SECONDS),
@@ -167,8 +189,32 @@ impl BenchStack {
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// Whether the operator leads with every watch cache filled (its readiness probe answers
+    /// 200 as a leader; a standby answers 200 too, with another reason).
+    pub(crate) async fn leading_with_caches_synced(&self) -> bool {
+        http::send(
+            &self.http,
+            "GET",
+            &format!("{}/readyz", self.admin),
+            &[],
+            Default::default(),
+        )
+        .await
+        .is_ok_and(|(status, body)| status == 200 && body.starts_with(b"leader"))
+    }
+
+    /// Stops the operator with SIGTERM, as a rolling upgrade does.
+    pub(crate) fn terminate_operator(&mut self) {
+        self.stack.terminate_operator(Duration::from_secs(30));
+    }
+
+    /// The subnet and security group of the stack's own account the services use.
+    pub(crate) fn network(&self) -> (String, String) {
+        (self.subnet.clone(), self.security_group.clone())
+    }
+
     /// Passes that ended Ready so far, all kinds together.
-    async fn ready_passes(&self) -> Result<f64, TestbedError> {
+    pub(crate) async fn ready_passes(&self) -> Result<f64, TestbedError> {
         let metrics = self.metrics().await?;
         Ok(KINDS
             .iter()
@@ -198,7 +244,7 @@ impl BenchStack {
     }
 
     /// Creates every object of `scale`, all kinds at once.
-    async fn create(&self, scale: &Scale) -> Result<(), TestbedError> {
+    pub(crate) async fn create(&self, scale: &Scale) -> Result<(), TestbedError> {
         let tds = (0..scale.task_definitions)
             .map(|i| task_definition_object(&format!("td-{i}"), "nginx:1"))
             .collect();
@@ -241,23 +287,36 @@ impl BenchStack {
         Ok((last, stalled, by_kind))
     }
 
-    /// Kubernetes API requests so far, by verb.
-    fn kube_requests(&self) -> BTreeMap<String, u64> {
-        let mut by_verb = BTreeMap::new();
-        let counts = self
-            .stack
-            .kube
-            .emulator()
-            .map(|api| api.server().request_counts())
-            .unwrap_or_default();
-        for ((verb, _), n) in counts {
-            *by_verb.entry(verb).or_insert(0) += n;
+    /// Kubernetes API requests so far, by verb and resource ("patch ecsservices/status"): the
+    /// emulator's own counts, or the real API server's `apiserver_request_total`.
+    pub async fn kube_requests(&self) -> Result<BTreeMap<String, u64>, TestbedError> {
+        if let Ok(api) = self.stack.kube.emulator() {
+            return Ok(api
+                .server()
+                .request_counts()
+                .into_iter()
+                .map(|((verb, resource), n)| (format!("{verb} {resource}"), n))
+                .collect());
         }
-        by_verb
+        let (status, body) = http::send(
+            &self.http,
+            "GET",
+            &format!("{}/metrics", self.stack.kube.url()),
+            &[],
+            Default::default(),
+        )
+        .await?;
+        if status != 200 {
+            return Err(err(format!("the API server's /metrics: {status}")));
+        }
+        Ok(api_server_requests(&String::from_utf8_lossy(&body)))
     }
 
     /// Proxy records after the first `skip`, by operation, split into (reads, writes).
-    fn calls_since(&self, skip: usize) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+    pub(crate) fn calls_since(
+        &self,
+        skip: usize,
+    ) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
         let mut reads = BTreeMap::new();
         let mut writes = BTreeMap::new();
         for record in self.stack.proxy.requests().into_iter().skip(skip) {
@@ -270,6 +329,45 @@ impl BenchStack {
         }
         (reads, writes)
     }
+}
+
+/// `apiserver_request_total` of a kube-apiserver's metrics text, summed by the emulator's
+/// names: verb ("create", "patch", "list", ...) and resource ("ecsservices/status"). Counts
+/// every client's requests, as the emulator does.
+pub fn api_server_requests(metrics: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for line in metrics.lines() {
+        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels.split("\",").find_map(|pair| {
+                pair.strip_prefix(&format!("{name}=\""))
+                    .map(|v| v.trim_end_matches('"').to_owned())
+            })
+        };
+        let verb = match label("verb").as_deref() {
+            Some("POST") => "create",
+            Some("PATCH" | "APPLY") => "patch",
+            Some("PUT") => "update",
+            Some("GET") => "get",
+            Some("LIST") => "list",
+            Some("WATCH") => "watch",
+            Some("DELETE") => "delete",
+            _ => continue,
+        };
+        let resource = match (label("resource"), label("subresource")) {
+            (Some(r), Some(sub)) if !sub.is_empty() => format!("{r}/{sub}"),
+            (Some(r), _) => r,
+            _ => continue,
+        };
+        let n = value.trim().parse::<f64>().unwrap_or(0.0) as u64;
+        *counts.entry(format!("{verb} {resource}")).or_insert(0) += n;
+    }
+    counts
 }
 
 /// Whether an operation changes AWS.
@@ -314,10 +412,23 @@ pub struct ColdStart {
     pub ratio: f64,
     /// AWS calls by operation (every attempt).
     pub aws_calls: BTreeMap<String, usize>,
-    /// Kubernetes API requests by verb.
+    /// Kubernetes API requests by verb and resource ("patch ecsservices/status"), the
+    /// benchmark's own included (its creates and its lists of the three kinds).
     pub kube_requests: BTreeMap<String, u64>,
-    /// Operator peak resident memory.
+    /// The operator's Kubernetes API requests: all of `kube_requests` but the benchmark's
+    /// creates and lists of the three kinds (the operator lists them only at its start).
+    pub operator_kube_requests: u64,
+    /// `operator_kube_requests` per object.
+    pub operator_kube_requests_per_object: f64,
+    /// Every AWS call (attempts included) over the writes the objects need (one per task
+    /// definition and service, two per scaling policy).
+    pub aws_calls_over_writes: f64,
+    /// Operator peak resident memory (`VmHWM`).
     pub peak_rss_mib: f64,
+    /// Operator resident anonymous memory (heap, stacks) when all were Ready.
+    pub rss_anon_mib: f64,
+    /// Operator resident file-backed memory (the binary's pages) when all were Ready.
+    pub rss_file_mib: f64,
     /// Operator CPU time.
     pub cpu_seconds: f64,
     /// The most objects Stalled at once on the way.
@@ -403,22 +514,33 @@ where
 pub async fn cold_start(bench: &mut BenchStack, scale: &Scale) -> Result<ColdStart, TestbedError> {
     let floor = measure_floor(bench, scale).await?;
     bench.start_operator()?;
-    let kube_before = bench.kube_requests();
+    let kube_before = bench.kube_requests().await?;
     let started_ms = bench.stack.proxy.elapsed_ms();
     let started = Instant::now();
     bench.create(scale).await?;
     let (took, stalled_seen, ready_seconds_by_kind) = bench
         .wait_all_ready(scale, started, Duration::from_secs(1800))
         .await?;
-    let kube_requests = bench
+    let kube_requests: BTreeMap<String, u64> = bench
         .kube_requests()
+        .await?
         .into_iter()
         .map(|(verb, n)| {
             let before = kube_before.get(&verb).copied().unwrap_or(0);
             (verb, n - before)
         })
         .collect();
-    let (peak_kib, cpu_seconds) = bench.stack.operator_usage().unwrap_or_default();
+    let benchmark_own = |key: &str| {
+        KINDS
+            .iter()
+            .any(|(plural, _)| key == format!("create {plural}") || key == format!("list {plural}"))
+    };
+    let operator_kube_requests: u64 = kube_requests
+        .iter()
+        .filter(|(key, _)| !benchmark_own(key))
+        .map(|(_, n)| n)
+        .sum();
+    let usage = bench.stack.operator_usage().unwrap_or_default();
     let last_write_ms = bench
         .stack
         .proxy
@@ -428,6 +550,9 @@ pub async fn cold_start(bench: &mut BenchStack, scale: &Scale) -> Result<ColdSta
         .map(|r| r.at_ms)
         .max()
         .unwrap_or(started_ms);
+    let aws_calls = bench.stack.aws_calls();
+    let needed_writes = scale.task_definitions + scale.services + 2 * scale.policies;
+    let mib = |kib: u64| kib as f64 / 1024.0;
     Ok(ColdStart {
         ready_seconds_by_kind,
         last_write_seconds: last_write_ms.saturating_sub(started_ms) as f64 / 1000.0,
@@ -435,10 +560,17 @@ pub async fn cold_start(bench: &mut BenchStack, scale: &Scale) -> Result<ColdSta
         seconds: took.as_secs_f64(),
         floor_seconds: floor,
         ratio: took.as_secs_f64() / floor.max(1e-9),
-        aws_calls: bench.stack.aws_calls(),
+        aws_calls_over_writes: aws_calls.values().sum::<usize>() as f64
+            / needed_writes.max(1) as f64,
+        aws_calls,
+        operator_kube_requests_per_object: operator_kube_requests as f64
+            / scale.objects().max(1) as f64,
+        operator_kube_requests,
         kube_requests,
-        peak_rss_mib: peak_kib as f64 / 1024.0,
-        cpu_seconds,
+        peak_rss_mib: mib(usage.peak_kib),
+        rss_anon_mib: mib(usage.anon_kib),
+        rss_file_mib: mib(usage.file_kib),
+        cpu_seconds: usage.cpu_seconds,
         stalled_seen,
     })
 }

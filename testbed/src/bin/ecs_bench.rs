@@ -21,8 +21,12 @@ use ecs_testbed::bench::{self, Stack, median};
 use ecs_testbed::{Fault, FaultRule};
 use serde_json::{Value, json};
 
+#[path = "ecs_bench/accounts.rs"]
+mod accounts;
 #[path = "ecs_bench/all.rs"]
 mod all;
+#[path = "ecs_bench/scale.rs"]
+mod scale;
 
 #[derive(Parser)]
 #[command(name = "ecs-bench", about)]
@@ -53,6 +57,28 @@ enum Scenario {
         /// The operator's resync period in scenarios 1-3 (scenario 2 waits one period).
         #[arg(long, default_value_t = 60)]
         resync_seconds: u64,
+    },
+    /// One install of a size, on the emulator or the real control plane: cold start, one
+    /// steady-state resync, a restart; figures to `scale-<size>-<kube>.json`.
+    Scale {
+        /// `small` (220 objects), `full` (2,200) or `10k` (4,500 task definitions, 4,500
+        /// services over 50 clusters, 1,000 policies).
+        #[arg(long, default_value = "full")]
+        size: String,
+        /// `emulator` (the test bed's Kubernetes API emulator) or `real` (kube-apiserver and
+        /// etcd of the test bed's control plane).
+        #[arg(long, default_value = "emulator")]
+        kube: String,
+        /// The operator's resync period (the steady state waits one period).
+        #[arg(long, default_value_t = 60)]
+        resync_seconds: u64,
+    },
+    /// The throttled cold start (220 objects) in one account, then spread over `accounts`
+    /// accounts (a namespace each, with its role); figures to `accounts.json`.
+    Accounts {
+        /// Accounts to spread over.
+        #[arg(long, default_value_t = 4)]
+        accounts: usize,
     },
     /// N new EcsTaskDefinitions until all are Ready; plain, then with half the writes throttled.
     TaskDefinitions {
@@ -88,6 +114,12 @@ async fn main() -> ExitCode {
             scale,
             resync_seconds,
         } => all::run(&operator, &cli.out, runs, &scale, resync_seconds).await,
+        Scenario::Scale {
+            size,
+            kube,
+            resync_seconds,
+        } => scale::run(&operator, &cli.out, &size, &kube, resync_seconds).await,
+        Scenario::Accounts { accounts } => accounts::run(&operator, &cli.out, accounts).await,
         Scenario::TaskDefinitions {
             count,
             runs,
@@ -188,7 +220,7 @@ async fn one_run(
         )
         .await
         .map_err(|e| e.to_string())?;
-    let (peak_kib, cpu_seconds) = stack.operator_usage().unwrap_or_default();
+    let usage = stack.operator_usage().unwrap_or_default();
     stack.stop_operator();
     let families = stack
         .active_revisions_per_family()
@@ -211,8 +243,8 @@ async fn one_run(
             .filter(|r| r.fault.is_some())
             .count(),
         calls: stack.aws_calls(),
-        peak_rss_mib: peak_kib as f64 / 1024.0,
-        cpu_seconds,
+        peak_rss_mib: usage.peak_kib as f64 / 1024.0,
+        cpu_seconds: usage.cpu_seconds,
         stalled_seen,
         duplicates,
     })
