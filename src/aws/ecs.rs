@@ -37,6 +37,9 @@ type ServiceAnswer = Result<ServiceObservation, AwsError>;
 /// maximum of 20 ARNs.").
 pub const DESCRIBE_SERVICE_DEPLOYMENTS_MAX: usize = 20;
 
+/// ECS service events kept of a DescribeServices answer (the newest): as many as a pass tells.
+pub const SERVICE_EVENTS_KEPT: usize = 10;
+
 /// Which revisions to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListedStatus {
@@ -274,10 +277,14 @@ impl EcsApi {
                 || input.clone().send_with(&self.client),
             )
             .await?;
-        output
+        let revision = output
             .task_definition()
             .map(revision_of)
-            .ok_or_else(|| missing("RegisterTaskDefinition", "taskDefinition"))
+            .ok_or_else(|| missing("RegisterTaskDefinition", "taskDefinition"))?;
+        // A listing started before now cannot show it; the passes after this one need not
+        // describe it to know it is there.
+        self.active_revisions.created(&revision.arn, ());
+        Ok(revision)
     }
 
     /// A revision and its tags, or `None` when ECS does not know it ("Unable to describe task
@@ -783,9 +790,12 @@ fn service_of(service: &ecs::types::Service) -> ServiceObservation {
                 created_at: d.created_at().map(|t| t.secs()),
             })
             .collect(),
+        // ECS answers up to 100 events, newest first; a pass tells at most the 10 newest, and
+        // the read-ahead cache holds an observation per followed service.
         events: service
             .events()
             .iter()
+            .take(SERVICE_EVENTS_KEPT)
             .map(|e| ServiceEventObservation {
                 id: e.id().unwrap_or_default().to_owned(),
                 created_at: e.created_at().map(|t| t.secs()),

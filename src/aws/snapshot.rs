@@ -29,9 +29,10 @@ pub enum Lookup<V> {
 }
 
 enum Mode<V> {
-    /// A listing taken at `taken`, and the passes that used it.
+    /// A listing started at `taken` and finished at `done`, and the passes that used it.
     Listing {
         taken: Instant,
+        done: Instant,
         entries: Arc<HashMap<String, V>>,
         uses: u64,
     },
@@ -49,6 +50,9 @@ struct State<V> {
 pub struct Snapshot<V> {
     state: Arc<tokio::sync::Mutex<State<V>>>,
     written: Arc<Mutex<HashMap<String, Instant>>>,
+    /// Keys the operator created (AWS answered Ok), when, and their value: a listing started
+    /// before then cannot show them, and they exist as of that answer.
+    created: Arc<Mutex<HashMap<String, (Instant, V)>>>,
     /// (listings taken, passes answered from a listing), for metrics and tests.
     stats: Arc<Mutex<(u64, u64)>>,
 }
@@ -58,6 +62,7 @@ impl<V> Clone for Snapshot<V> {
         Self {
             state: self.state.clone(),
             written: self.written.clone(),
+            created: self.created.clone(),
             stats: self.stats.clone(),
         }
     }
@@ -74,6 +79,7 @@ impl<V> Default for Snapshot<V> {
                 last_pages: 0,
             })),
             written: Arc::new(Mutex::new(HashMap::new())),
+            created: Arc::new(Mutex::new(HashMap::new())),
             stats: Arc::new(Mutex::new((0, 0))),
         }
     }
@@ -96,8 +102,11 @@ impl<V: Clone> Snapshot<V> {
         let mut guard = self.state.lock().await;
         let state = &mut *guard;
         let now = Instant::now();
+        // A listing answers for `window` after it finished: one whose pages took longer than
+        // the window (thousands of revisions, a slow or throttled API) still serves the passes
+        // that waited for it, instead of sending every one of them to a direct read.
         let (expired, uses) = match &mut state.mode {
-            Mode::Listing { taken, uses, .. } => (now.duration_since(*taken) > window, uses),
+            Mode::Listing { done, uses, .. } => (now.duration_since(*done) > window, uses),
             Mode::Direct { since, uses } => (
                 since.is_none_or(|since| now.duration_since(since) > window),
                 uses,
@@ -114,6 +123,7 @@ impl<V: Clone> Snapshot<V> {
                     state.last_pages = pages;
                     state.mode = Mode::Listing {
                         taken: now,
+                        done: Instant::now(),
                         entries: Arc::new(entries),
                         uses: 1,
                     };
@@ -151,10 +161,30 @@ impl<V: Clone> Snapshot<V> {
         if let Ok(mut stats) = self.stats.lock() {
             stats.1 += 1;
         }
-        Ok(match entries.get(key) {
-            Some(value) => Lookup::Found(value.clone()),
+        if let Some(value) = entries.get(key) {
+            return Ok(Lookup::Found(value.clone()));
+        }
+        let created = self.created.lock().ok().and_then(|c| {
+            c.get(key)
+                .filter(|(at, _)| at >= taken)
+                .map(|(_, v)| v.clone())
+        });
+        Ok(match created {
+            Some(value) => Lookup::Found(value),
             None => Lookup::Absent,
         })
+    }
+
+    /// The operator created `key` (AWS answered Ok): until a listing started after now shows
+    /// it, it is found with `value` (a later [`Snapshot::written`] of it wins).
+    pub fn created(&self, key: &str, value: V) {
+        if let Ok(mut created) = self.created.lock() {
+            let now = Instant::now();
+            if created.len() > 10_000 {
+                created.retain(|_, (at, _)| now.duration_since(*at) < Duration::from_secs(3600));
+            }
+            created.insert(key.to_owned(), (now, value));
+        }
     }
 
     /// The operator is about to change `key`: listings taken before now no longer answer for it.
@@ -252,6 +282,53 @@ mod tests {
             .expect("lookup");
         assert_eq!(listed, Lookup::Found(1));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_listing_slower_than_its_window_serves_the_passes_that_waited_for_it() {
+        let snapshot = Snapshot::<u32>::default();
+        let calls = AtomicU64::new(0);
+        let window = Duration::from_millis(200);
+        let slow = || async {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            listing(&calls, &["a", "b"], 45)
+        };
+        let (first, second) = tokio::join!(
+            snapshot.lookup("a", window, slow),
+            snapshot.lookup("b", window, slow)
+        );
+        assert_eq!(first.expect("lookup"), Lookup::Found(1));
+        assert_eq!(
+            second.expect("lookup"),
+            Lookup::Found(1),
+            "waited for the listing and is answered by it, not sent to a direct read"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_key_created_after_the_listing_started_is_found_and_a_later_write_wins() {
+        let snapshot = Snapshot::<u32>::default();
+        let calls = AtomicU64::new(0);
+        let window = Duration::from_secs(60);
+        let absent = snapshot
+            .lookup("new", window, || async { listing(&calls, &["a"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(absent, Lookup::Absent);
+        snapshot.created("new", 7);
+        let found = snapshot
+            .lookup("new", window, || async { listing(&calls, &["a"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(found, Lookup::Found(7), "created after the listing: found");
+        snapshot.written("new");
+        let written = snapshot
+            .lookup("new", window, || async { listing(&calls, &["a"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(written, Lookup::Unknown, "changed since: read it");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -211,7 +211,7 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
             .events
             .iter()
             .take_while(|e| e.id != last)
-            .take(10)
+            .take(crate::aws::ecs::SERVICE_EVENTS_KEPT)
             .collect(),
     };
     fresh
