@@ -118,6 +118,9 @@ pub struct Context {
     namespace_reads: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// The longest a namespace's annotations are waited for (one read at a time fills the cache).
+const NAMESPACE_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Counts the controllers started and those whose watch cache holds the first full list, so
 /// the readiness probe can wait for all of them; cloning shares it.
 #[derive(Clone, Debug, Default)]
@@ -322,9 +325,19 @@ impl Context {
         let now = std::time::Instant::now();
         let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
             kube::Api::all(self.client.clone());
-        let annotations = api
-            .get_metadata_opt(namespace)
-            .await?
+        // Bounded: the passes of every namespace not cached wait behind this read.
+        let read = tokio::time::timeout(NAMESPACE_READ_TIMEOUT, api.get_metadata_opt(namespace))
+            .await
+            .map_err(|_| {
+                ReconcileError::waiting(
+                    "NamespaceUnreadable",
+                    format!(
+                        "reading namespace {namespace} (its AWS identity annotations) took over {}s",
+                        NAMESPACE_READ_TIMEOUT.as_secs()
+                    ),
+                )
+            })?;
+        let annotations = read?
             .and_then(|n| n.metadata.annotations)
             .unwrap_or_default();
         if let Ok(mut cache) = self.namespaces.lock() {

@@ -86,7 +86,7 @@ pub async fn run<R: Kind>(
         })
         .applied_objects()
         .predicate_filter(
-            |object: &R::Object| trigger_key(object),
+            |object: &R::Object| trigger_key(object, R::FINALIZER, object.status().is_some()),
             PredicateConfig::default(),
         )
         .inspect(move |change| {
@@ -194,14 +194,17 @@ where
 }
 
 /// What identifies a change worth a reconcile: the generation (spec), whether deletion started,
-/// and the operator's own annotations (`ecs.operator.dev/...`, such as the adopt annotation: an
-/// edit of them acts at once, not at the next resync). Not our finalizer: the pass that adds it
-/// goes on in the same pass, so its echo is no news.
-pub fn trigger_key<K: Resource>(object: &K) -> Option<u64> {
+/// our finalizer gone from an object a pass has already reported on (`reported`: it has a
+/// status; someone removed it, and a deletion now would leak what it made), and the operator's
+/// own annotations (`ecs.operator.dev/...`, such as the adopt annotation: an edit of them acts at
+/// once, not at the next resync). Not our finalizer appearing: the pass that adds it goes on in
+/// the same pass, so its echo is no news.
+pub fn trigger_key<K: Resource>(object: &K, finalizer: &str, reported: bool) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let generation = object.meta().generation?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     generation.hash(&mut hasher);
+    (reported && !has_finalizer(object, finalizer)).hash(&mut hasher);
     object.meta().deletion_timestamp.is_some().hash(&mut hasher);
     for (key, value) in object.meta().annotations.iter().flatten() {
         if key.starts_with(OPERATOR_ANNOTATION_PREFIX) {
@@ -934,7 +937,8 @@ mod tests {
     }
 
     #[test]
-    fn triggers_are_generation_deletion_and_our_annotations_only() {
+    fn triggers_are_generation_deletion_a_lost_finalizer_and_our_annotations_only() {
+        let trigger_key = |object: &EcsTaskDefinition| trigger_key(object, "f", false);
         let base = trigger_key(&object(3, &[], false));
         assert_ne!(base, trigger_key(&object(4, &[], false)));
         assert_eq!(
@@ -945,6 +949,16 @@ mod tests {
         assert_ne!(
             trigger_key(&object(3, &["f"], false)),
             trigger_key(&object(3, &["f"], true))
+        );
+        assert_eq!(
+            super::trigger_key(&object(3, &["f"], false), "f", true),
+            base,
+            "the status write's echo is no news either"
+        );
+        assert_ne!(
+            super::trigger_key(&object(3, &[], false), "f", true),
+            base,
+            "our finalizer removed from a reported object: put it back now"
         );
         let mut adopt = object(3, &[], false);
         adopt.metadata.annotations = Some(

@@ -271,12 +271,10 @@ impl Kind for Services {
         match write {
             Write::Create { request, .. } => {
                 let created = match ecs.create_service(request).await {
-                    // Created without looking (the first pass): a namesake is there. The next
-                    // pass, soon, describes it and says whose it is.
-                    Err(error)
-                        if error.kind == AwsErrorKind::AlreadyExists
-                            && crate::controller::pipeline::first_pass() =>
-                    {
+                    // A namesake is there: created without looking (the first pass), or one of
+                    // ours a crash left unrecorded and not listed yet, now under another
+                    // generation's token. The next pass, soon, describes it and says whose it is.
+                    Err(error) if error.kind == AwsErrorKind::AlreadyExists => {
                         return Err(ReconcileError::waiting(
                             "NameTaken",
                             format!(
@@ -777,7 +775,7 @@ async fn observe(
     };
     // The troubleshooting read: only while the service is troubled, never for a healthy one.
     let stopped_tasks = match &service {
-        Some(s) if plan::troubled(s) => {
+        Some(s) if plan::troubled(s, epoch_seconds()) => {
             let filter = TaskFilter {
                 service_name: Some(name.clone()),
                 stopped: true,

@@ -242,19 +242,30 @@ pub fn ecs_events(service: &ServiceObservation, last_seen: Option<&str>) -> Vec<
         .collect()
 }
 
-/// Whether the service's stopped tasks are worth reading: a deployment counts failed tasks or
-/// has failed, or fewer tasks run than desired with no rollout under way (tasks were lost). A
-/// rollout going well (its new tasks starting) and a healthy service cost no task read.
-pub fn troubled(service: &ServiceObservation) -> bool {
+/// How long a rollout may run before its stopped tasks are read whatever its counts: ECS resets
+/// `failedTasks` to 0 once one task ran, so tasks that start, pass their checks and then exit do
+/// not show there ("the circuit breaker might not activate").
+pub const ROLLOUT_TROUBLE_SECONDS: i64 = 120;
+
+/// Whether the service's stopped tasks are worth reading at `now` (seconds since the epoch): a
+/// deployment counts failed tasks or has failed, a rollout has run longer than
+/// [`ROLLOUT_TROUBLE_SECONDS`], or fewer tasks run than desired with no rollout under way
+/// (tasks were lost). A young rollout going well and a healthy service cost no task read.
+pub fn troubled(service: &ServiceObservation, now: i64) -> bool {
     let failing = service
         .deployments
         .iter()
         .any(|d| d.failed_tasks > 0 || d.rollout_state == Some(RolloutState::Failed));
-    let rolling = service
+    let rolling: Vec<_> = service
         .deployments
         .iter()
-        .any(|d| d.rollout_state == Some(RolloutState::InProgress));
-    failing || (!rolling && service.running_count < service.desired_count)
+        .filter(|d| d.rollout_state == Some(RolloutState::InProgress))
+        .collect();
+    let long = rolling.iter().any(|d| {
+        d.created_at
+            .is_none_or(|at| now - at > ROLLOUT_TROUBLE_SECONDS)
+    });
+    failing || long || (rolling.is_empty() && service.running_count < service.desired_count)
 }
 
 /// Most stopped tasks told on the first look at a troubled service (ECS keeps stopped tasks
@@ -346,11 +357,14 @@ mod tests {
     #[test]
     fn stopped_tasks_are_read_only_for_failures_and_lost_tasks() {
         use crate::aws::types::DeploymentObservation;
+        let now = 10_000;
         let deployment = |state: RolloutState, failed: i32| DeploymentObservation {
             rollout_state: Some(state),
             failed_tasks: failed,
+            created_at: Some(now - 30),
             ..Default::default()
         };
+        let troubled = |service: &ServiceObservation| troubled(service, now);
         let service = |running: i32, deployments: Vec<DeploymentObservation>| ServiceObservation {
             desired_count: 2,
             running_count: running,
@@ -386,6 +400,10 @@ mod tests {
             1,
             vec![deployment(RolloutState::Completed, 0)]
         )));
+        // Tasks that run and then exit: failedTasks stays 0, the rollout never ends.
+        let mut old = deployment(RolloutState::InProgress, 0);
+        old.created_at = Some(now - ROLLOUT_TROUBLE_SECONDS - 1);
+        assert!(troubled(&service(1, vec![old])));
     }
 
     #[test]

@@ -304,9 +304,17 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
             }
         }
         // No ECS service (or only an INACTIVE one): create. The token is the object's UID and
-        // generation (after one of ours was deleted, also the gone service's ARN, never its
-        // token), so a pass after a crash sends the same one; a token an older operator
-        // recorded is used as it is. Commit records it once AWS answered.
+        // generation; after one of ours is gone, also that service's ARN and when it was made
+        // (its newest deployment, or when our create was answered: an ARN names only the
+        // cluster and service, so it repeats from one incarnation to the next). A pass after a
+        // crash sends the same one; a token an older operator recorded is used as it is. Commit
+        // records it once AWS answered.
+        let incarnation = observed
+            .service
+            .as_ref()
+            .and_then(|gone| gone.deployments.iter().filter_map(|d| d.created_at).max())
+            .or(current.create_answered_at)
+            .unwrap_or(0);
         if current.create_answered_at.is_some() {
             // The service created before is gone for good (or never showed): a new token.
             status.client_token = None;
@@ -314,7 +322,14 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         }
         let token = match (&status.client_token, &current.service_arn) {
             (Some(recorded), _) => recorded.clone(),
-            (None, Some(previous)) => recreation_token(&desired.client_token, previous),
+            (None, Some(previous)) => {
+                let token = recreation_token(&desired.client_token, previous, incarnation);
+                // Kept with this pass's status whatever the create's outcome: the ARN it derives
+                // from is cleared below, and a pass after a failed create must not fall back to
+                // the first creation's token.
+                status.client_token = Some(token.clone());
+                token
+            }
             (None, None) => desired.client_token.clone(),
         };
         clear_observation(&mut status);
@@ -803,9 +818,10 @@ const DEPLOYING: [&str; 7] = [
 /// deleted since is listed INACTIVE for a while, so MISSING this soon is eventual consistency).
 pub const CREATE_VISIBILITY_GRACE_SECONDS: i64 = 600;
 
-/// The token of a creation that follows the service `previous` (32 hex characters).
-fn recreation_token(base: &str, previous: &str) -> String {
-    crate::translate::short_hash(format!("{base}:{previous}").as_bytes(), 16)
+/// The token of a creation that follows the service `previous`, made at `incarnation` (seconds
+/// since the epoch), 32 hex characters.
+fn recreation_token(base: &str, previous: &str, incarnation: i64) -> String {
+    crate::translate::short_hash(format!("{base}:{previous}:{incarnation}").as_bytes(), 16)
 }
 
 /// The hash of every member as applied now.
