@@ -3,6 +3,7 @@
 //! its own and measurable). Objects are created and watched over plain HTTP, as any client would.
 
 pub mod accounts;
+pub mod kube_counts;
 pub mod restart;
 pub mod sandbox;
 pub mod scenarios;

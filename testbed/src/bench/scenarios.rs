@@ -309,7 +309,9 @@ impl BenchStack {
         if status != 200 {
             return Err(err(format!("the API server's /metrics: {status}")));
         }
-        Ok(api_server_requests(&String::from_utf8_lossy(&body)))
+        Ok(super::kube_counts::api_server_requests(
+            &String::from_utf8_lossy(&body),
+        ))
     }
 
     /// Proxy records after the first `skip`, by operation, split into (reads, writes).
@@ -329,45 +331,6 @@ impl BenchStack {
         }
         (reads, writes)
     }
-}
-
-/// `apiserver_request_total` of a kube-apiserver's metrics text, summed by the emulator's
-/// names: verb ("create", "patch", "list", ...) and resource ("ecsservices/status"). Counts
-/// every client's requests, as the emulator does.
-pub fn api_server_requests(metrics: &str) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for line in metrics.lines() {
-        let Some(rest) = line.strip_prefix("apiserver_request_total{") else {
-            continue;
-        };
-        let Some((labels, value)) = rest.rsplit_once("} ") else {
-            continue;
-        };
-        let label = |name: &str| {
-            labels.split("\",").find_map(|pair| {
-                pair.strip_prefix(&format!("{name}=\""))
-                    .map(|v| v.trim_end_matches('"').to_owned())
-            })
-        };
-        let verb = match label("verb").as_deref() {
-            Some("POST") => "create",
-            Some("PATCH" | "APPLY") => "patch",
-            Some("PUT") => "update",
-            Some("GET") => "get",
-            Some("LIST") => "list",
-            Some("WATCH") => "watch",
-            Some("DELETE") => "delete",
-            _ => continue,
-        };
-        let resource = match (label("resource"), label("subresource")) {
-            (Some(r), Some(sub)) if !sub.is_empty() => format!("{r}/{sub}"),
-            (Some(r), _) => r,
-            _ => continue,
-        };
-        let n = value.trim().parse::<f64>().unwrap_or(0.0) as u64;
-        *counts.entry(format!("{verb} {resource}")).or_insert(0) += n;
-    }
-    counts
 }
 
 /// Whether an operation changes AWS.
