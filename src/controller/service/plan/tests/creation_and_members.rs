@@ -275,3 +275,55 @@ fn a_create_ecs_accepted_is_recorded_with_its_token_and_waited_for_under_it() {
     };
     assert_eq!(plan(&d, &missing, &status).step, Step::Nothing);
 }
+
+#[test]
+fn a_service_lost_after_creation_is_created_again_with_a_new_token() {
+    let d = desired(json!({}));
+    let service = settled_service(&d);
+    let status = settled_status(&d, &service);
+    assert_eq!(
+        status.client_token, None,
+        "cleared once the service was seen"
+    );
+    let mut gone = service;
+    gone.status = "INACTIVE".into();
+    let p = plan(&d, &observed(gone.clone()), &status);
+    let Step::Create(request) = &p.step else {
+        panic!("{:?}", p.step)
+    };
+    let token = request.client_token.clone().expect("a token");
+    assert_ne!(
+        token, "token-1",
+        "never the token of the service that is gone"
+    );
+    assert_eq!(
+        p.status.client_token.as_deref(),
+        Some(token.as_str()),
+        "kept: a pass after a failed create (the gone service's ARN cleared) sends it again"
+    );
+    assert!(
+        matches!(plan(&d, &Observed::default(), &p.status).step, Step::Create(ref r) if r.client_token.as_deref() == Some(token.as_str()))
+    );
+    assert!(
+        matches!(plan(&d, &observed(gone.clone()), &status).step, Step::Create(ref r) if r.client_token == Some(token.clone())),
+        "the same token on the pass after a crash"
+    );
+    // The service created again is lost too, in the same generation: its ARN is the same (an
+    // ARN names only the cluster and the service), its deployments are newer, so is its token.
+    let mut again = gone;
+    for deployment in &mut again.deployments {
+        deployment.created_at = Some(deployment.created_at.unwrap_or(0) + 3_600);
+    }
+    if again.deployments.is_empty() {
+        again
+            .deployments
+            .push(crate::aws::types::DeploymentObservation {
+                created_at: Some(3_600),
+                ..Default::default()
+            });
+    }
+    let Step::Create(second) = plan(&d, &observed(again), &status).step else {
+        panic!("a create")
+    };
+    assert_ne!(second.client_token, Some(token), "a token of its own");
+}
