@@ -279,11 +279,26 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
         // Created a moment ago and not listed yet: DescribeServices is eventually consistent.
         // Waiting (looking again after a quarter of the time since, at most `poll`) beats
         // creating again: a second CreateService after a spec change would be "not idempotent".
+        // An INACTIVE namesake whose deployments all started before our create was answered is
+        // the service it replaced (their ARNs are the same), seen by a describe sent before
+        // the new one was listed: not ours gone.
+        let unseen = match &observed.service {
+            None => true,
+            Some(seen) => current.create_answered_at.is_some_and(|answered| {
+                seen.status == ServiceStatus::Inactive
+                    && seen
+                        .deployments
+                        .iter()
+                        .filter_map(|d| d.created_at)
+                        .max()
+                        .is_none_or(|started| started < answered)
+            }),
+        };
         if let (Some(arn), Some(_), Some(answered)) = (
             &current.service_arn,
             &current.client_token,
             current.create_answered_at,
-        ) && observed.service.is_none()
+        ) && unseen
         {
             let age = observed.now.saturating_sub(answered);
             if age < CREATE_VISIBILITY_GRACE_SECONDS {

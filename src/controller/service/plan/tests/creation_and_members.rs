@@ -327,3 +327,39 @@ fn a_service_lost_after_creation_is_created_again_with_a_new_token() {
     };
     assert_ne!(second.client_token, Some(token), "a token of its own");
 }
+
+#[test]
+fn the_inactive_service_a_new_one_replaced_is_not_taken_for_ours_gone() {
+    let d = desired(json!({}));
+    // Created 3 s ago; a describe sent before ECS listed it answers the INACTIVE namesake it
+    // replaced (the same ARN), whose deployments all started earlier.
+    let status = EcsServiceStatus {
+        service_arn: Some(ARN.into()),
+        client_token: Some("token-1".into()),
+        create_answered_at: Some(1_997),
+        ..Default::default()
+    };
+    let mut replaced = settled_service(&d);
+    replaced.status = "INACTIVE".into();
+    for deployment in &mut replaced.deployments {
+        deployment.created_at = Some(1_000);
+    }
+    let stale = Observed {
+        now: 2_000,
+        ..observed(replaced.clone())
+    };
+    assert_eq!(
+        plan(&d, &stale, &status).step,
+        Step::Nothing,
+        "no second create"
+    );
+    // One whose deployment started after our create was answered is ours, gone: created again.
+    for deployment in &mut replaced.deployments {
+        deployment.created_at = Some(1_998);
+    }
+    let gone = Observed {
+        now: 2_000,
+        ..observed(replaced)
+    };
+    assert!(matches!(plan(&d, &gone, &status).step, Step::Create(_)));
+}
