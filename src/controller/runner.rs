@@ -960,6 +960,11 @@ mod tests {
             base,
             "our finalizer removed from a reported object: put it back now"
         );
+        assert_eq!(
+            base,
+            trigger_key(&object(3, &["other"], false)),
+            "someone else's finalizer is not our business"
+        );
         let mut adopt = object(3, &[], false);
         adopt.metadata.annotations = Some(
             [(crate::api::ADOPT_ANNOTATION.to_owned(), "true".to_owned())]
