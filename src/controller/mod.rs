@@ -18,6 +18,7 @@ pub mod service;
 pub mod stopped_tasks;
 pub mod task;
 pub mod task_definition;
+mod writes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use k8s_openapi::NamespaceResourceScope;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{self, Store};
@@ -20,11 +19,12 @@ use kube::runtime::watcher::{self, watcher};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use super::conditions::{self, Health};
 use super::error::{ReconcileError, react};
 use super::pipeline::{self, Cleanup, Kind, Note, Progress, Ran, StatusOf};
+pub use super::writes::{FIELD_MANAGER, status_patch};
+use super::writes::{add_finalizer, remove_finalizer, write_status};
 use super::{Context, gates};
 use crate::api::ReconcileStatus;
 
@@ -766,136 +766,6 @@ pub fn jittered(period: Duration) -> Duration {
     period + period.mul_f64(0.1 * fastrand::f64())
 }
 
-/// Writes `status` with the conditions for `health` and `observedGeneration`, replacing the whole
-/// status (so fields that became empty are removed); returns whether the conditions or the
-/// observed generation changed, i.e. whether this is news worth an Event.
-async fn write_status<K: Managed>(
-    api: &Api<K>,
-    object: &K,
-    mut status: K::Status,
-    health: &Health,
-) -> Result<bool, ReconcileError> {
-    let generation = object.meta().generation;
-    let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let shared = K::reconcile_status(&mut status);
-    let changed_conditions = conditions::apply(&mut shared.conditions, health, generation, &now);
-    let changed_generation = shared.observed_generation != generation;
-    shared.observed_generation = generation;
-    if object.status() != Some(&status) {
-        let patch = status_patch(object, &status)?;
-        api.patch_status(&object.name_any(), &write_params(), &patch)
-            .await?;
-    }
-    Ok(changed_conditions || changed_generation)
-}
-
-/// The field manager of every write the operator makes to its objects, so `managedFields` shows
-/// which fields are the operator's.
-pub const FIELD_MANAGER: &str = "ecs-operator";
-
-fn write_params() -> PatchParams {
-    PatchParams {
-        field_manager: Some(FIELD_MANAGER.to_owned()),
-        ..PatchParams::default()
-    }
-}
-
-/// The patch that replaces the whole status of `object` (so fields that became empty are removed),
-/// only if the object is still at the resourceVersion it was read at: the API server uses a
-/// resourceVersion in the patched object as a precondition and answers 409 Conflict when the
-/// object moved on, so a replica working from a stale cache (two leaders overlapping) cannot
-/// overwrite newer status. A conflict is retried with backoff, from a fresh read.
-pub fn status_patch<K: Resource, S: Serialize>(
-    object: &K,
-    status: &S,
-) -> Result<Patch<()>, ReconcileError> {
-    let mut operations = precondition(object);
-    operations.push(json!({"op": "add", "path": "/status", "value": status}));
-    patch_of(serde_json::Value::Array(operations))
-}
-
-/// The resourceVersion precondition of a JSON patch, when the object was read with one.
-fn precondition<K: Resource>(object: &K) -> Vec<serde_json::Value> {
-    object
-        .meta()
-        .resource_version
-        .as_ref()
-        .map(|version| {
-            json!({"op": "replace", "path": "/metadata/resourceVersion", "value": version})
-        })
-        .into_iter()
-        .collect()
-}
-
-/// Adds `finalizer`, failing (409/422) if the list changed since `object` was read.
-async fn add_finalizer<K: Managed>(
-    api: &Api<K>,
-    object: &K,
-    finalizer: &str,
-) -> Result<K, ReconcileError> {
-    let operations = match &object.meta().finalizers {
-        None => json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": null},
-            {"op": "add", "path": "/metadata/finalizers", "value": [finalizer]},
-        ]),
-        Some(current) => json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": current},
-            {"op": "add", "path": "/metadata/finalizers/-", "value": finalizer},
-        ]),
-    };
-    json_patch(api, object, operations).await
-}
-
-/// Removes `finalizer`, failing if it moved since `object` was read.
-async fn remove_finalizer<K: Managed>(
-    api: &Api<K>,
-    object: &K,
-    finalizer: &str,
-) -> Result<(), ReconcileError> {
-    let Some(index) = object
-        .meta()
-        .finalizers
-        .iter()
-        .flatten()
-        .position(|f| f == finalizer)
-    else {
-        return Ok(());
-    };
-    let path = format!("/metadata/finalizers/{index}");
-    let operations = json!([
-        {"op": "test", "path": path, "value": finalizer},
-        {"op": "remove", "path": path},
-    ]);
-    match json_patch(api, object, operations).await {
-        // Already gone with its last finalizer: what we wanted.
-        Err(ReconcileError::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(()),
-        other => other.map(|_| ()),
-    }
-}
-
-async fn json_patch<K: Managed>(
-    api: &Api<K>,
-    object: &K,
-    operations: serde_json::Value,
-) -> Result<K, ReconcileError> {
-    let mut all = precondition(object);
-    all.extend(operations.as_array().into_iter().flatten().cloned());
-    Ok(api
-        .patch(
-            &object.name_any(),
-            &write_params(),
-            &patch_of(serde_json::Value::Array(all))?,
-        )
-        .await?)
-}
-
-/// A JSON patch (RFC 6902) of `operations`.
-fn patch_of(operations: serde_json::Value) -> Result<Patch<()>, ReconcileError> {
-    serde_json::from_value(operations)
-        .map(Patch::Json)
-        .map_err(|e| ReconcileError::blocked("InternalError", e.to_string()))
-}
-
 /// Publishes Events through the shared recorder (which aggregates repeats into series).
 async fn publish<K: Managed>(ctx: &Context, object: &K, notes: &[Note]) {
     let reference = object.object_ref(&());
@@ -910,6 +780,8 @@ async fn publish<K: Managed>(ctx: &Context, object: &K, notes: &[Note]) {
 mod tests {
     use super::*;
     use crate::api::EcsTaskDefinition;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use serde_json::json;
 
     #[test]
     fn distinct_messages_are_distinct_events_and_repeats_aggregate() {
