@@ -411,6 +411,62 @@ fn a_stopped_control_plane_leaves_no_state_behind() {
     assert!(!dir.exists(), "{} is left behind", dir.display());
 }
 
+/// The operator's recorder writes what the API server validates, both versions read it, and a
+/// repeat within the window counts up one Event's series (`x2` in `kubectl describe`) where a
+/// different message is an Event of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_event_counts_up_one_events_series() {
+    use ecs_operator::controller::events::EventRecorder;
+    use ecs_operator::controller::pipeline::Note;
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::events::v1::Event;
+    use kube::api::{Api, ListParams};
+    let real = common::cluster().await;
+    let emulated = common::emulator_cluster().await;
+    for cluster in [real, emulated] {
+        let recorder = EventRecorder::new(cluster.client.clone(), "ecs-operator");
+        let regarding = ObjectReference {
+            api_version: Some("ecs.operator.dev/v1alpha1".into()),
+            kind: Some("EcsService".into()),
+            namespace: Some(cluster.namespace.clone()),
+            name: Some("web".into()),
+            uid: Some("0b6d2a4c-7e9f-4d8a-9c1e-5f3a2b1c0d9e".into()),
+            ..ObjectReference::default()
+        };
+        for note in [
+            "rolling web to web:2",
+            "rolling web to web:2",
+            "rolling web to web:3",
+        ] {
+            recorder
+                .publish(&Note::normal("Deploying", note).event(), &regarding)
+                .await
+                .unwrap_or_else(|e| panic!("{:?}: {e}", cluster.kind));
+        }
+        let events: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+        let mut listed: Vec<(String, Option<i32>)> = events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+            .into_iter()
+            .map(|e| (e.note.unwrap_or_default(), e.series.map(|s| s.count)))
+            .collect();
+        listed.sort();
+        assert_eq!(
+            listed,
+            [
+                ("rolling web to web:2".to_owned(), Some(2)),
+                ("rolling web to web:3".to_owned(), None)
+            ],
+            "{:?}",
+            cluster.kind
+        );
+        let described = ok(&cluster, &["describe", "events"]);
+        assert!(described.contains("rolling web to web:2"), "{described}");
+    }
+}
+
 /// Tenants bound to the built-in `edit` or `view` role in their namespace use the ECS kinds there
 /// (the chart's ClusterRoles are aggregated into them by the controller manager), and nowhere
 /// else; status stays the operator's.

@@ -240,15 +240,15 @@ async fn wait_for_ready_and_delete_with_finalizer() {
 /// Two different messages under one reason are two Events, not "(x2)" of the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_shows_the_events_the_recorder_wrote() {
+    use ecs_operator::controller::events::EventRecorder;
     use ecs_operator::controller::pipeline::Note;
-    use kube::runtime::events::{Recorder, Reporter};
     let (_api, kubectl, client) = setup("describe").await;
     tokio::task::block_in_place(|| {
         kubectl.ok(&["apply", "-f", "examples/services/web-service.yaml"]);
     });
     let services: Api<ecs_operator::api::EcsService> = Api::namespaced(client.clone(), "default");
     let service = services.get("web-service").await.expect("object");
-    let recorder = Recorder::new(client.clone(), Reporter::from("ecs-operator"));
+    let recorder = EventRecorder::new(client.clone(), "ecs-operator");
     let reference = service.object_ref(&());
     for (reason, note) in [
         (

@@ -6,6 +6,7 @@ pub mod capacity_provider;
 pub mod cluster;
 pub mod conditions;
 pub mod error;
+pub mod events;
 pub mod gates;
 pub mod identity;
 pub mod metrics;
@@ -23,8 +24,6 @@ mod writes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use kube::runtime::events::{Recorder, Reporter};
 
 use crate::aws::AwsClients;
 pub use error::{ErrorClass, ReconcileError};
@@ -101,7 +100,7 @@ pub struct Context {
     /// AWS.
     pub aws: AwsClients,
     /// One recorder per process, so repeated Events aggregate into series.
-    pub recorder: Recorder,
+    pub recorder: events::EventRecorder,
     /// Settings.
     pub config: ControllerConfig,
     /// Reconcile metrics.
@@ -161,7 +160,7 @@ impl Context {
         config: ControllerConfig,
         reporter: &str,
     ) -> Self {
-        let recorder = Recorder::new(client.clone(), Reporter::from(reporter));
+        let recorder = events::EventRecorder::new(client.clone(), reporter);
         let metrics = Metrics::default();
         metrics.watch_aws(aws.counters.clone(), aws.limits.clone());
         Self {
