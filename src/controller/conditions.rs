@@ -126,23 +126,6 @@ pub fn apply(
     changed
 }
 
-/// Whether writing `health` would leave every condition's status and reason and the observed
-/// generation as `conditions` has them: only messages (figures in them) would change.
-pub fn same_standing(conditions: &[Condition], health: &Health, generation: Option<i64>) -> bool {
-    let mut after = conditions.to_vec();
-    let now = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
-    apply(&mut after, health, generation, &now);
-    after.len() == conditions.len()
-        && after.iter().all(|a| {
-            conditions.iter().any(|c| {
-                c.type_ == a.type_
-                    && c.status == a.status
-                    && c.reason == a.reason
-                    && c.observed_generation == a.observed_generation
-            })
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,28 +197,5 @@ mod tests {
         assert!(apply(&mut conditions, &ready, Some(2), &at(200)));
         assert_eq!(status(&conditions, PAUSED), None, "gone once resumed");
         assert_eq!(conditions.len(), 3);
-    }
-
-    #[test]
-    fn the_same_standing_allows_only_new_messages() {
-        let progressing = |message: &str| Health::Reconciling {
-            reason: "RollingOut".into(),
-            message: message.into(),
-        };
-        let mut conditions = Vec::new();
-        assert!(!same_standing(&conditions, &progressing("0 of 2"), Some(1)));
-        apply(&mut conditions, &progressing("0 of 2"), Some(1), &at(1));
-        assert!(same_standing(&conditions, &progressing("1 of 2"), Some(1)));
-        assert!(!same_standing(&conditions, &progressing("1 of 2"), Some(2)));
-        let other_reason = Health::Reconciling {
-            reason: "WaitingForTasks".into(),
-            message: "1 of 2".into(),
-        };
-        assert!(!same_standing(&conditions, &other_reason, Some(1)));
-        let ready = Health::Ready {
-            reason: "SteadyState".into(),
-            message: "2 of 2".into(),
-        };
-        assert!(!same_standing(&conditions, &ready, Some(1)));
     }
 }

@@ -399,8 +399,6 @@ pub struct Ran<S, O> {
     pub status: S,
     /// The Events to publish.
     pub notes: Vec<Note>,
-    /// How many writes AWS accepted in the pass.
-    pub writes: usize,
     /// The outcome.
     pub outcome: Result<O, ReconcileError>,
 }
@@ -434,18 +432,13 @@ pub async fn run_steps<K: Kind, O>(
         done_notes,
         outcome,
     } = plan;
-    let mut writes = 0;
     for step in steps {
         match kind.apply(ctx, &step).await {
-            Ok(answer) => {
-                K::commit(step, answer, &mut status, &mut notes);
-                writes += 1;
-            }
+            Ok(answer) => K::commit(step, answer, &mut status, &mut notes),
             Err(error) => {
                 return Ran {
                     status,
                     notes,
-                    writes,
                     outcome: Err(error),
                 };
             }
@@ -457,7 +450,6 @@ pub async fn run_steps<K: Kind, O>(
     Ran {
         status,
         notes,
-        writes,
         outcome,
     }
 }

@@ -2,10 +2,9 @@
 //! ([`pipeline::Kind`]): the watch with its trigger filter, the finalizer, the stages in order,
 //! the error classes' reactions, the single status write per pass, Events, backoff and metrics.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -52,40 +51,6 @@ pub trait Managed:
 struct Shared<R> {
     reconciler: R,
     ctx: Arc<Context>,
-    deferred: PutOff,
-}
-
-/// Objects whose status write was put off (see [`FIGURES_DELAY`]), with since when.
-#[derive(Default)]
-struct PutOff(Mutex<HashMap<String, Instant>>);
-
-/// How long a pass that only saw live figures change (task counts, a rollout's progress: no AWS
-/// write, no Event, the conditions' status and reason as written) may leave them unwritten. A
-/// rollout is polled every second at first, and each poll that saw a count move wrote the status:
-/// about one status write per service of a cold start bought nothing but a count a second old.
-/// An AWS write's effect, a condition's change and an Event are written at once, as ever.
-pub const FIGURES_DELAY: Duration = Duration::from_secs(5);
-
-impl PutOff {
-    /// For how much longer the status write of the object `key` may be put off: `None` when it
-    /// is due now (and the clock restarts at the next put-off).
-    fn put_off(&self, key: &str, now: Instant) -> Option<Duration> {
-        let mut deferred = self.0.lock().ok()?;
-        let since = *deferred.entry(key.to_owned()).or_insert(now);
-        let left = FIGURES_DELAY.checked_sub(now.saturating_duration_since(since));
-        if left.is_none_or(|left| left.is_zero()) {
-            deferred.remove(key);
-            return None;
-        }
-        left
-    }
-
-    /// The object's status is written now: nothing is put off.
-    fn written(&self, key: &str) {
-        if let Ok(mut deferred) = self.0.lock() {
-            deferred.remove(key);
-        }
-    }
 }
 
 /// Runs `reconciler` until `shutdown` completes; in-flight reconciles finish first.
@@ -134,11 +99,7 @@ pub async fn run<R: Kind>(
         .with_config(config)
         .graceful_shutdown_on(shutdown);
     let controller = reconciler.watches(controller, &ctx);
-    let shared = Arc::new(Shared {
-        reconciler,
-        ctx,
-        deferred: PutOff::default(),
-    });
+    let shared = Arc::new(Shared { reconciler, ctx });
     controller
         .run(reconcile::<R>, error_policy::<R>, shared)
         .for_each(|result| async move {
@@ -304,7 +265,7 @@ async fn refuse<R: Kind>(
         ctx,
         api,
         object,
-        (Some(status), Vec::new()),
+        (status, Vec::new()),
         &health,
         failure,
         result,
@@ -395,7 +356,6 @@ async fn reconcile_object<R: Kind>(
         return refuse::<R>(ctx, refused, error, started).await;
     }
     if object.meta().deletion_timestamp.is_some() {
-        shared.deferred.written(&key);
         if !has_finalizer(object.as_ref(), R::FINALIZER) {
             return Ok(Action::await_change());
         }
@@ -411,7 +371,7 @@ async fn reconcile_object<R: Kind>(
                 ctx,
                 &api,
                 &object,
-                (Some(status), Vec::new()),
+                (status, Vec::new()),
                 &health,
                 None,
                 "paused",
@@ -471,7 +431,7 @@ async fn reconcile_object<R: Kind>(
             ctx,
             &api,
             &object,
-            (Some(ran.status), ran.notes),
+            (ran.status, ran.notes),
             &health,
             failure,
             "deleting",
@@ -513,43 +473,11 @@ async fn reconcile_object<R: Kind>(
     let Ran {
         status: mut new_status,
         notes,
-        writes,
         outcome,
     } = ran;
     if paused.is_none() {
         <R::Object as Managed>::reconcile_status(&mut new_status).aws_identity =
             Some(ctx.aws_identity.clone());
-    }
-    // A pass that saw only live figures move leaves them unwritten for a moment (FIGURES_DELAY)
-    // and looks again by then.
-    let put_off = match (&paused, &outcome) {
-        (
-            None,
-            Ok(Progress::Progressing {
-                reason, message, ..
-            }),
-        ) if writes == 0 && notes.is_empty() => {
-            let health = Health::Reconciling {
-                reason: reason.clone(),
-                message: message.clone(),
-            };
-            let standing = object.status().is_some_and(|written| {
-                let mut written = written.clone();
-                let shared_part = <R::Object as Managed>::reconcile_status(&mut written);
-                conditions::same_standing(
-                    &shared_part.conditions,
-                    &health,
-                    object.meta().generation,
-                )
-            });
-            standing
-                .then(|| shared.deferred.put_off(&key, Instant::now()))
-                .flatten()
-        }
-        _ => None,
-    };
-    if put_off.is_none() {
-        shared.deferred.written(&key);
     }
     let (health, action, failure, result) = match (paused, outcome) {
         (Some((reason, why)), outcome) => {
@@ -600,7 +528,6 @@ async fn reconcile_object<R: Kind>(
                 requeue,
             }) => {
                 ctx.reset_backoff(&key);
-                let requeue = put_off.map_or(requeue, |left| requeue.min(left));
                 (
                     Health::Reconciling { reason, message },
                     requeue_after(ctx, R::KIND, &key, requeue),
@@ -633,7 +560,7 @@ async fn reconcile_object<R: Kind>(
         ctx,
         &api,
         &object,
-        (put_off.is_none().then_some(new_status), notes),
+        (new_status, notes),
         &health,
         failure,
         result,
@@ -674,7 +601,6 @@ async fn pass<R: Kind>(
             return Ran {
                 status,
                 notes: Vec::new(),
-                writes: 0,
                 outcome: Err(error),
             };
         }
@@ -741,7 +667,6 @@ async fn observe_only<R: Kind>(
     let before = |status: StatusOf<R>, error: ReconcileError| Ran {
         status,
         notes: Vec::new(),
-        writes: 0,
         outcome: Err(error),
     };
     match super::preview::plan_ahead(kind, ctx, object, &status).await {
@@ -749,7 +674,6 @@ async fn observe_only<R: Kind>(
             Ran {
                 status,
                 notes: Vec::new(),
-                writes: 0,
                 outcome: ahead.outcome,
             },
             ahead.calls,
@@ -771,7 +695,6 @@ async fn cleanup<R: Kind>(
             return Ran {
                 status,
                 notes: Vec::new(),
-                writes: 0,
                 outcome: Err(error),
             };
         }
@@ -780,24 +703,20 @@ async fn cleanup<R: Kind>(
     pipeline::run_steps(kind, ctx, plan).await
 }
 
-/// The end of every pass: one status write (none when `status` is `None`: put off), the pass's
-/// Events, the failure's Event when the conditions changed (so a retry loop does not repeat it),
-/// metrics.
+/// The end of every pass: one status write, the pass's Events, the failure's Event when the
+/// conditions changed (so a retry loop does not repeat it), metrics.
 #[allow(clippy::too_many_arguments)]
 async fn finish<R: Kind>(
     ctx: &Context,
     api: &Api<R::Object>,
     object: &R::Object,
-    (status, notes): (Option<StatusOf<R>>, Vec<Note>),
+    (status, notes): (StatusOf<R>, Vec<Note>),
     health: &Health,
     failure: Option<(ReconcileError, EventType)>,
     result: &'static str,
     started: Instant,
 ) -> Result<(), ReconcileError> {
-    let changed = match status {
-        Some(status) => write_status(api, object, status, health).await?,
-        None => false,
-    };
+    let changed = write_status(api, object, status, health).await?;
     let condition = match health {
         _ if result == "deleting" => "deleting",
         Health::Ready { .. } => "ready",
@@ -943,29 +862,6 @@ mod tests {
             trigger_key(&with_status),
             "status writes do not trigger"
         );
-    }
-
-    #[test]
-    fn live_figures_wait_at_most_the_delay_from_the_first_put_off() {
-        let put_off = PutOff::default();
-        let start = Instant::now();
-        assert_eq!(put_off.put_off("a", start), Some(FIGURES_DELAY));
-        let later = start + Duration::from_secs(2);
-        assert_eq!(
-            put_off.put_off("a", later),
-            Some(FIGURES_DELAY - Duration::from_secs(2)),
-            "counted from the first put-off, not the last"
-        );
-        assert_eq!(put_off.put_off("b", later), Some(FIGURES_DELAY));
-        assert_eq!(put_off.put_off("a", start + FIGURES_DELAY), None, "due");
-        assert_eq!(
-            put_off.put_off("a", start + FIGURES_DELAY),
-            Some(FIGURES_DELAY),
-            "the clock restarts after a write"
-        );
-        put_off.written("a");
-        put_off.written("b");
-        assert!(put_off.0.lock().expect("lock").is_empty());
     }
 
     #[test]
