@@ -424,7 +424,11 @@ async fn a_repeated_event_counts_up_one_events_series() {
     let real = common::cluster().await;
     let emulated = common::emulator_cluster().await;
     for cluster in [real, emulated] {
-        let recorder = EventRecorder::new(cluster.client.clone(), "ecs-operator");
+        let recorder = EventRecorder::new(
+            cluster.client.clone(),
+            "ecs-operator",
+            Some("ecs-operator-0".into()),
+        );
         let regarding = ObjectReference {
             api_version: Some("ecs.operator.dev/v1alpha1".into()),
             kind: Some("EcsService".into()),
@@ -444,20 +448,24 @@ async fn a_repeated_event_counts_up_one_events_series() {
                 .unwrap_or_else(|e| panic!("{:?}: {e}", cluster.kind));
         }
         let events: Api<Event> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-        let mut listed: Vec<(String, Option<i32>)> = events
+        let mut listed: Vec<(String, Option<i32>, String)> = events
             .list(&ListParams::default())
             .await
             .expect("events")
             .items
             .into_iter()
-            .map(|e| (e.note.unwrap_or_default(), e.series.map(|s| s.count)))
+            .map(|e| {
+                let from = e.reporting_instance.unwrap_or_default();
+                (e.note.unwrap_or_default(), e.series.map(|s| s.count), from)
+            })
             .collect();
         listed.sort();
+        let from = "ecs-operator-0".to_owned();
         assert_eq!(
             listed,
             [
-                ("rolling web to web:2".to_owned(), Some(2)),
-                ("rolling web to web:3".to_owned(), None)
+                ("rolling web to web:2".to_owned(), Some(2), from.clone()),
+                ("rolling web to web:3".to_owned(), None, from)
             ],
             "{:?}",
             cluster.kind

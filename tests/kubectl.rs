@@ -248,7 +248,11 @@ async fn describe_shows_the_events_the_recorder_wrote() {
     });
     let services: Api<ecs_operator::api::EcsService> = Api::namespaced(client.clone(), "default");
     let service = services.get("web-service").await.expect("object");
-    let recorder = EventRecorder::new(client.clone(), "ecs-operator");
+    let recorder = EventRecorder::new(
+        client.clone(),
+        "ecs-operator",
+        Some("ecs-operator-0".into()),
+    );
     let reference = service.object_ref(&());
     for (reason, note) in [
         (

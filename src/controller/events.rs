@@ -29,6 +29,7 @@ pub const SERIES_WINDOW: Duration = Duration::from_secs(6 * 60);
 pub struct EventRecorder {
     client: kube::Client,
     controller: String,
+    instance: String,
     recent: Arc<Mutex<Recent>>,
 }
 
@@ -127,11 +128,14 @@ fn key_of(event: &Event, regarding: &ObjectReference) -> u64 {
 }
 
 impl EventRecorder {
-    /// A recorder whose Events name `controller` as their reporting controller and instance.
-    pub fn new(client: kube::Client, controller: &str) -> Self {
+    /// A recorder whose Events name `controller` as their reporting controller and `instance`
+    /// (the pod, so `kubectl describe` tells which replica wrote them; the controller when
+    /// `None`) as the reporting instance.
+    pub fn new(client: kube::Client, controller: &str, instance: Option<String>) -> Self {
         Self {
             client,
             controller: controller.to_owned(),
+            instance: instance.unwrap_or_else(|| controller.to_owned()),
             recent: Arc::default(),
         }
     }
@@ -217,7 +221,7 @@ impl EventRecorder {
                 ..ObjectMeta::default()
             },
             reporting_controller: Some(self.controller.clone()),
-            reporting_instance: Some(self.controller.clone()),
+            reporting_instance: Some(self.instance.clone()),
             type_: Some(
                 match event.type_ {
                     EventType::Normal => "Normal",

@@ -160,7 +160,11 @@ impl Context {
         config: ControllerConfig,
         reporter: &str,
     ) -> Self {
-        let recorder = events::EventRecorder::new(client.clone(), reporter);
+        let recorder = events::EventRecorder::new(
+            client.clone(),
+            reporter,
+            crate::runtime::leader::process_name(),
+        );
         let metrics = Metrics::default();
         metrics.watch_aws(aws.counters.clone(), aws.limits.clone());
         Self {

@@ -250,11 +250,10 @@ impl Election {
     }
 }
 
-/// The identity of this process: the pod name when Kubernetes tells it (`POD_NAME` from the
-/// downward API), else the host name, plus a random suffix so a restarted process never reuses
-/// its predecessor's claim.
-pub fn default_identity() -> String {
-    let base = std::env::var("POD_NAME")
+/// The name of this process's pod when Kubernetes tells it (`POD_NAME` from the downward API),
+/// else the host name (a pod's, in a container); what Events name as their reporting instance.
+pub fn process_name() -> Option<String> {
+    std::env::var("POD_NAME")
         .ok()
         .filter(|name| !name.is_empty())
         .or_else(|| {
@@ -263,7 +262,12 @@ pub fn default_identity() -> String {
                 .map(|h| h.trim().to_owned())
                 .filter(|h| !h.is_empty())
         })
-        .unwrap_or_else(|| "ecs-operator".to_owned());
+}
+
+/// The identity of this process: [`process_name`], plus a random suffix so a restarted process
+/// never reuses its predecessor's claim.
+pub fn default_identity() -> String {
+    let base = process_name().unwrap_or_else(|| "ecs-operator".to_owned());
     let suffix: String = std::iter::repeat_with(fastrand::lowercase)
         .take(6)
         .collect();
