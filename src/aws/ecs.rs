@@ -24,7 +24,7 @@ use crate::api::task_definition::TaskDefinitionBody;
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::task_definition::{family_of_arn, revision_of_arn};
 
-use super::read_ahead::{ServiceCache, Waiting, fill_up};
+use super::read_ahead::{ROLLOUT_ANSWER_AGE, ServiceCache, Waiting, fill_up};
 
 /// Most services one DescribeServices call may name ("You may specify up to 10 services to describe
 /// in a single operation.").
@@ -178,12 +178,43 @@ impl EcsApi {
         }
     }
 
-    /// A service as read at most `max_age` ago (read ahead with a neighbour, or now).
+    /// A settled service as read at most `max_age` ago (read ahead with a neighbour, or now);
+    /// `max_age` is also how long answers read ahead for settled services are kept.
     pub async fn describe_service_cached(
         &self,
         cluster: &str,
         service: &str,
         max_age: Duration,
+    ) -> Result<Option<ServiceObservation>, AwsError> {
+        self.describe_read_ahead(cluster, service, max_age, true)
+            .await
+    }
+
+    /// A service whose rollout runs, as read at most [`ROLLOUT_ANSWER_AGE`] ago (read ahead by a
+    /// neighbour's call just before this poll was due, see [`Self::expect_poll`]), or now.
+    pub async fn describe_service_polled(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<ServiceObservation>, AwsError> {
+        self.describe_read_ahead(cluster, service, ROLLOUT_ANSWER_AGE, false)
+            .await
+    }
+
+    /// The next poll of a service whose rollout runs is `after` from now (`None`: it is settled,
+    /// its next pass a resync), so neighbours' calls read it ahead just before.
+    pub fn expect_poll(&self, cluster: &str, service: &str, after: Option<Duration>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.expect_poll(cluster, service, after.map(|after| Instant::now() + after));
+        }
+    }
+
+    async fn describe_read_ahead(
+        &self,
+        cluster: &str,
+        service: &str,
+        max_age: Duration,
+        settled: bool,
     ) -> Result<Option<ServiceObservation>, AwsError> {
         let key = (cluster.to_owned(), service.to_owned());
         let mut first = true;
@@ -191,7 +222,7 @@ impl EcsApi {
             let arrival = self.arrived.notified();
             tokio::pin!(arrival);
             arrival.as_mut().enable();
-            match self.take_answer(&key, max_age, std::mem::take(&mut first)) {
+            match self.take_answer(&key, max_age, std::mem::take(&mut first), settled) {
                 Waiting::Hit(answer) => return Ok(*answer),
                 Waiting::Miss => break,
                 // A call in flight reads this service ahead: wait for it, not for a call of our
@@ -204,9 +235,15 @@ impl EcsApi {
         self.describe_service(cluster, service).await
     }
 
-    fn take_answer(&self, key: &(String, String), max_age: Duration, used: bool) -> Waiting {
+    fn take_answer(
+        &self,
+        key: &(String, String),
+        max_age: Duration,
+        used: bool,
+        remember: bool,
+    ) -> Waiting {
         match self.cache.lock() {
-            Ok(mut cache) => cache.take(key, max_age, used),
+            Ok(mut cache) => cache.take(key, max_age, used, remember),
             Err(_) => Waiting::Miss,
         }
     }
@@ -554,6 +591,8 @@ impl EcsApi {
         arn: &str,
         change: &crate::translate::tags::TagChange,
     ) -> Result<(), AwsError> {
+        // A service's answer read ahead before the change would show the old tags.
+        let _fresh = ForgetAround::new(self, arn);
         if !change.remove.is_empty() {
             self.untag_resource(arn, &change.remove).await?;
         }
@@ -617,6 +656,46 @@ impl EcsApi {
             )
             .await?;
         Ok(output.tags().iter().map(answers::tag).collect())
+    }
+}
+
+/// Forgets the read-ahead answer of the service an ARN names (a service's, or one of its
+/// deployments') when made and again when dropped, after the write returned or failed, as
+/// every write to a service does.
+pub(super) struct ForgetAround<'a> {
+    ecs: &'a EcsApi,
+    arn: &'a str,
+}
+
+impl<'a> ForgetAround<'a> {
+    pub(super) fn new(ecs: &'a EcsApi, arn: &'a str) -> Self {
+        let around = Self { ecs, arn };
+        around.forget();
+        around
+    }
+
+    fn forget(&self) {
+        if let Some((cluster, name)) = service_of_arn(self.arn) {
+            self.ecs.forget_service(cluster, name);
+        }
+    }
+}
+
+impl Drop for ForgetAround<'_> {
+    fn drop(&mut self) {
+        self.forget();
+    }
+}
+
+/// The cluster and name of the service an ECS ARN names: a service
+/// (`...:service/CLUSTER/NAME`) or one of its deployments (`...:service-deployment/CLUSTER/NAME/ID`).
+/// Short-form service ARNs (`service/NAME`, before 2021) name no cluster: `None`.
+pub fn service_of_arn(arn: &str) -> Option<(&str, &str)> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    let mut parts = resource.split('/');
+    match (parts.next()?, parts.next()?, parts.next()?) {
+        ("service" | "service-deployment", cluster, name) => Some((cluster, name)),
+        _ => None,
     }
 }
 
@@ -869,5 +948,28 @@ mod tests {
             &[failure("web", "ACCESS_DENIED")],
         );
         assert!(answers[&arn].is_err());
+    }
+
+    #[test]
+    fn a_service_or_service_deployment_arn_names_its_cluster_and_service() {
+        assert_eq!(
+            service_of_arn("arn:aws:ecs:us-east-1:123456789012:service/prod/web"),
+            Some(("prod", "web"))
+        );
+        assert_eq!(
+            service_of_arn(
+                "arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/Ykxzb1eX"
+            ),
+            Some(("prod", "web"))
+        );
+        assert_eq!(
+            service_of_arn("arn:aws:ecs:us-east-1:123456789012:service/web"),
+            None
+        );
+        assert_eq!(
+            service_of_arn("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
+            None
+        );
+        assert_eq!(service_of_arn("not an arn"), None);
     }
 }

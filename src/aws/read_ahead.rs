@@ -20,6 +20,9 @@ pub(super) struct ServiceCache {
     pub(super) answers: HashMap<(String, String), (Instant, Option<ServiceObservation>)>,
     /// When a pass last used an answer of the service.
     pub(super) used: HashMap<(String, String), Instant>,
+    /// When the next poll of a service whose rollout runs is due: a neighbour's call shortly
+    /// before reads it ahead, and the poll takes that answer (see [`ROLLOUT_ANSWER_AGE`]).
+    pub(super) polls: HashMap<(String, String), Instant>,
     pub(super) followed: HashMap<String, BTreeSet<String>>,
     /// How old an answer may be when a pass uses it (the last age asked for).
     pub(super) max_age: Duration,
@@ -32,6 +35,13 @@ pub(super) struct ServiceCache {
     pub(super) hits: u64,
     pub(super) misses: u64,
 }
+
+/// How old a read-ahead answer a rollout's poll takes, and how far ahead of a poll a neighbour's
+/// call reads it. During a cold start the polls of the new services came a second apart each
+/// and read fresh, two or three names a call, while the neighbours' calls filled their batches
+/// with settled services whose next pass was a resync away (1,279 DescribeServices for 1,000
+/// services).
+pub const ROLLOUT_ANSWER_AGE: Duration = Duration::from_secs(1);
 
 /// What the read-ahead cache has for a pass.
 pub(super) enum Waiting {
@@ -60,32 +70,73 @@ impl ServiceCache {
         let key = (cluster.to_owned(), service.to_owned());
         self.answers.remove(&key);
         self.used.remove(&key);
+        self.polls.remove(&key);
+    }
+
+    /// The next poll of a service whose rollout runs is due at `at`; `None`: it is settled.
+    pub(super) fn expect_poll(&mut self, cluster: &str, service: &str, at: Option<Instant>) {
+        let key = (cluster.to_owned(), service.to_owned());
+        match at {
+            Some(at) => self.polls.insert(key, at),
+            None => self.polls.remove(&key),
+        };
     }
 
     /// Forgets the answer of a service being written, and remembers when it was written.
     pub(super) fn forget(&mut self, cluster: &str, service: &str) {
-        let key = (cluster.to_owned(), service.to_owned());
-        self.answers.remove(&key);
         let now = Instant::now();
         if self.written.len() > 10_000 {
             // Only writes newer than the calls in flight matter.
             self.written
                 .retain(|_, at| now.duration_since(*at) < Duration::from_secs(300));
         }
-        self.written.insert(key, now);
+        // The cache's key is the cluster as the spec names it (a name or an ARN, or none for
+        // `default`); a write known by the service's ARN names it by name.
+        let mut clusters: Vec<String> = self
+            .followed
+            .keys()
+            .filter(|followed| same_cluster(followed, cluster))
+            .cloned()
+            .collect();
+        if !clusters.iter().any(|c| c == cluster) {
+            clusters.push(cluster.to_owned());
+        }
+        for cluster in clusters {
+            let key = (cluster, service.to_owned());
+            self.answers.remove(&key);
+            self.written.insert(key, now);
+        }
     }
 
     /// What the cache has for a pass of `key` that accepts answers up to `max_age` old; `used`
-    /// marks the pass's first look (the service's due time).
+    /// marks the pass's first look (the service's due time). A settled service's pass sets the
+    /// age its read-ahead answers are kept for (`remember`); a rollout's poll does not.
     pub(super) fn take(
         &mut self,
         key: &(String, String),
         max_age: Duration,
         used: bool,
+        remember: bool,
     ) -> Waiting {
-        self.max_age = max_age;
+        if remember {
+            self.max_age = max_age;
+        }
         if used {
             self.used.insert(key.clone(), Instant::now());
+            // This is the poll: no other call needs to read it ahead (the pass sets the next).
+            self.polls.remove(key);
+        }
+        // A poll just after the operator's own write reads for itself, as it always did: a call
+        // that started after the write may still have been answered from before it (ECS reads
+        // are eventually consistent).
+        let written_lately = self
+            .written
+            .get(key)
+            .is_some_and(|at| at.elapsed() < ROLLOUT_ANSWER_AGE * 2);
+        if !remember && written_lately {
+            self.answers.remove(key);
+            self.misses += 1;
+            return Waiting::Miss;
         }
         if let Some((_, answer)) = self
             .answers
@@ -103,8 +154,10 @@ impl ServiceCache {
     }
 }
 
-/// `names` plus followed services of `cluster` with no answer waiting, due soonest first (their
-/// last answer used longest ago), up to 10.
+/// `names` plus up to 10 followed services of `cluster` with no answer waiting: first those whose
+/// rollout poll is due within [`ROLLOUT_ANSWER_AGE`] (soonest first), then settled ones, due soonest
+/// first (their last answer used longest ago). A rollout whose poll is further off is left out:
+/// the answer would be too old for it.
 pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
     let Ok(cache) = cache.lock() else {
@@ -113,25 +166,55 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
     let Some(followed) = cache.followed.get(cluster) else {
         return all;
     };
-    let mut due: Vec<(Option<Instant>, &String)> = followed
+    let now = Instant::now();
+    // (0, poll due) for a rollout's poll, (1, last used) for the rest.
+    let mut due: Vec<((u8, Option<Instant>), &String)> = followed
         .iter()
         .filter(|name| !names.contains(name))
-        // A waiting answer too old to be used is no answer.
-        .filter(|name| {
-            cache
+        .filter_map(|name| {
+            let key = (cluster.to_owned(), name.clone());
+            if cache.pending.contains(&key) {
+                // Another call in flight reads it already.
+                return None;
+            }
+            let waiting = cache
                 .answers
-                .get(&(cluster.to_owned(), (*name).clone()))
-                .is_none_or(|(at, _)| at.elapsed() > cache.max_age)
-        })
-        .map(|name| {
-            let used = cache.used.get(&(cluster.to_owned(), name.clone())).copied();
-            (used, name)
+                .get(&key)
+                .map(|(at, _)| now.duration_since(*at));
+            match cache.polls.get(&key) {
+                // A poll overdue by more than the age it takes is no poll: the service settled
+                // (its next pass is a resync) or its pass is late; ranked with the rest.
+                Some(at) if now.saturating_duration_since(*at) <= ROLLOUT_ANSWER_AGE => {
+                    let soon = at.saturating_duration_since(now) <= ROLLOUT_ANSWER_AGE;
+                    let fresh = waiting.is_some_and(|age| age <= ROLLOUT_ANSWER_AGE);
+                    (soon && !fresh).then_some(((0, Some(*at)), name))
+                }
+                _ => {
+                    // A waiting answer too old to be used is no answer.
+                    let fresh = waiting.is_some_and(|age| age <= cache.max_age);
+                    let used = cache.used.get(&key).copied();
+                    (!fresh).then_some(((1, used), name))
+                }
+            }
         })
         .collect();
     due.sort();
     let room = DESCRIBE_SERVICES_MAX.saturating_sub(all.len());
     all.extend(due.into_iter().take(room).map(|(_, name)| name.clone()));
     all
+}
+
+/// Whether two names of a cluster (a name, an ARN `...:cluster/NAME`, or empty for `default`)
+/// name the same one.
+fn same_cluster(a: &str, b: &str) -> bool {
+    fn short(cluster: &str) -> &str {
+        match cluster.rsplit_once(":cluster/") {
+            Some((_, name)) => name,
+            None if cluster.is_empty() => "default",
+            None => cluster,
+        }
+    }
+    short(a) == short(b)
 }
 
 #[cfg(test)]
@@ -171,6 +254,120 @@ mod tests {
             fill_up(&cache, "dev", &["x".to_owned()]),
             ["x"],
             "other clusters untouched"
+        );
+    }
+
+    #[test]
+    fn rollout_polls_due_within_a_second_come_first_and_later_ones_wait() {
+        let cache = Mutex::new(ServiceCache::default());
+        let key = |n: &str| ("prod".to_owned(), n.to_owned());
+        let now = Instant::now();
+        {
+            let mut c = cache.lock().expect("lock");
+            let names: BTreeSet<String> =
+                ["a", "due-soon", "due-later", "late", "polled", "settled"]
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+            c.followed.insert("prod".into(), names);
+            c.max_age = Duration::from_secs(30);
+            c.polls
+                .insert(key("due-soon"), now + Duration::from_millis(500));
+            c.polls
+                .insert(key("due-later"), now + Duration::from_secs(5));
+            // Overdue by far more than a poll takes: settled since, or late; ranked as settled.
+            c.polls.insert(key("late"), now - Duration::from_secs(10));
+            c.used.insert(key("late"), now - Duration::from_secs(1));
+            c.used.insert(key("settled"), now - Duration::from_secs(20));
+            // Its poll is due, but an answer read a moment ago waits for it.
+            c.polls
+                .insert(key("polled"), now + Duration::from_millis(200));
+            c.answers.insert(key("polled"), (now, None));
+        }
+        let all = fill_up(&cache, "prod", &["a".to_owned()]);
+        assert_eq!(all, ["a", "due-soon", "settled", "late"]);
+        cache
+            .lock()
+            .expect("lock")
+            .expect_poll("prod", "due-later", None);
+        let all = fill_up(&cache, "prod", &["a".to_owned()]);
+        assert_eq!(
+            all,
+            ["a", "due-soon", "due-later", "settled", "late"],
+            "settled now: ranked by last use (never used first)"
+        );
+    }
+
+    #[test]
+    fn a_rollout_poll_does_not_change_how_long_settled_answers_are_kept() {
+        let mut cache = ServiceCache::default();
+        let key = ("prod".to_owned(), "web".to_owned());
+        cache.answers.insert(key.clone(), (Instant::now(), None));
+        assert!(matches!(
+            cache.take(&key, Duration::from_secs(30), true, true),
+            Waiting::Hit(_)
+        ));
+        assert_eq!(cache.max_age, Duration::from_secs(30));
+        assert!(matches!(
+            cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
+            Waiting::Miss
+        ));
+        assert_eq!(cache.max_age, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_write_known_by_arn_forgets_the_answer_under_any_name_of_its_cluster() {
+        let mut cache = ServiceCache::default();
+        let arn = "arn:aws:ecs:us-east-1:123456789012:cluster/prod";
+        for cluster in [arn, "staging", ""] {
+            cache.follow(cluster, "web");
+            cache.answers.insert(
+                (cluster.to_owned(), "web".to_owned()),
+                (Instant::now(), None),
+            );
+        }
+        cache.forget("prod", "web");
+        cache.forget("default", "web");
+        assert!(
+            !cache
+                .answers
+                .contains_key(&(arn.to_owned(), "web".to_owned()))
+        );
+        assert!(
+            !cache
+                .answers
+                .contains_key(&(String::new(), "web".to_owned()))
+        );
+        assert!(
+            cache
+                .answers
+                .contains_key(&("staging".to_owned(), "web".to_owned())),
+            "another cluster's service of the same name"
+        );
+        assert!(
+            cache
+                .written
+                .contains_key(&(arn.to_owned(), "web".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_poll_just_after_a_write_reads_for_itself() {
+        let mut cache = ServiceCache::default();
+        let key = ("prod".to_owned(), "web".to_owned());
+        cache.forget("prod", "web");
+        cache.answers.insert(key.clone(), (Instant::now(), None));
+        assert!(matches!(
+            cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
+            Waiting::Miss
+        ));
+        cache.answers.insert(key.clone(), (Instant::now(), None));
+        assert!(
+            matches!(
+                cache.take(&key, Duration::from_secs(30), true, true),
+                Waiting::Hit(_)
+            ),
+            "a settled pass's answer is guarded by the call's start, as before"
         );
     }
 }

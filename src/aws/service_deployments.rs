@@ -6,7 +6,7 @@ use aws_sdk_ecs as ecs;
 
 use super::batch::BatchResult;
 use super::call::{Caller, Repeat, collect_pages};
-use super::ecs::EcsApi;
+use super::ecs::{EcsApi, ForgetAround};
 use super::error::AwsError;
 use super::limits::ApiCategory;
 use super::types::{LifecycleHookObservation, ServiceDeploymentObservation};
@@ -80,6 +80,7 @@ impl EcsApi {
         rollback: bool,
     ) -> Result<(), AwsError> {
         use ecs::types::DeploymentLifecycleHookAction as Action;
+        let _fresh = ForgetAround::new(self, arn);
         let action = if rollback {
             Action::Rollback
         } else {
@@ -106,6 +107,7 @@ impl EcsApi {
     /// Stops a service deployment and rolls it back to the service revision that ran before
     /// (StopServiceDeployment, stopType ROLLBACK). Budgeted as a service write.
     pub async fn roll_back_service_deployment(&self, arn: &str) -> Result<(), AwsError> {
+        let _fresh = ForgetAround::new(self, arn);
         self.caller
             .send(
                 ApiCategory::ServiceWrite,

@@ -696,9 +696,17 @@ async fn observe(
             .ecs
             .describe_service_cached(cluster, name, ctx.config.resync / 2)
             .await?
+    } else if unchanged && status.service_arn.is_some() {
+        // A rollout's poll: an answer a neighbour's call read a moment ago will do.
+        ctx.aws.ecs.describe_service_polled(cluster, name).await?
     } else {
         ctx.aws.ecs.describe_service(cluster, name).await?
     };
+    ctx.aws.ecs.expect_poll(
+        cluster,
+        name,
+        plan::next_poll(service.as_ref(), ctx.config.poll, epoch_seconds()),
+    );
     let strategy = desired.strategy();
     // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (stages, hooks, traffic, bake
     // time) is read while it runs, until it is seen finished: a deployment seen in a final

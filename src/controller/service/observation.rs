@@ -330,6 +330,45 @@ pub fn settled(status: &EcsServiceStatus) -> bool {
                     .all(|t| t.stability_status.as_deref() == Some("STEADY_STATE"))))
 }
 
+/// When the next pass of a service polls its rollout (as the plan's requeue will say), or `None`
+/// when it looks settled and its next pass is a resync: tells the read-ahead cache when a
+/// neighbour's describe may read it for that poll. A service not seen yet (created by this pass,
+/// or a moment ago) is polled at once.
+pub fn next_poll(
+    service: Option<&ServiceObservation>,
+    poll: std::time::Duration,
+    now: i64,
+) -> Option<std::time::Duration> {
+    let Some(service) = service else {
+        return Some(super::plan::progress_poll(poll, Some(0)));
+    };
+    let primary = service
+        .deployments
+        .iter()
+        .find(|d| d.status == DeploymentStatus::Primary);
+    let settled = service.deployments.len() == 1
+        && service.running_count == service.desired_count
+        && primary.is_some_and(|d| {
+            d.rollout_state
+                .as_ref()
+                .is_none_or(|r| *r == RolloutState::Completed)
+        });
+    // CODE_DEPLOY and EXTERNAL services report task sets, not deployments.
+    let steady_task_sets = service.deployments.is_empty()
+        && !service.task_sets.is_empty()
+        && service
+            .task_sets
+            .iter()
+            .all(|t| t.stability_status.as_deref() == Some("STEADY_STATE"));
+    if settled || steady_task_sets {
+        return None;
+    }
+    let age = primary
+        .and_then(|d| d.created_at)
+        .map_or(0, |started| now.saturating_sub(started));
+    Some(super::plan::progress_poll(poll, Some(age)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +483,69 @@ mod tests {
         let (notes, last) = stopped_task_notes(&tasks, None);
         assert_eq!(notes.len(), FIRST_LOOK_TASKS);
         assert!(last.is_some_and(|t| t.task_arn.ends_with("/t7")));
+    }
+
+    #[test]
+    fn the_next_poll_follows_the_rollouts_age_and_a_settled_service_has_none() {
+        use crate::aws::types::DeploymentObservation;
+        use std::time::Duration;
+        let poll = Duration::from_secs(15);
+        let now = 10_000;
+        let deployment = |state: RolloutState, age: i64| DeploymentObservation {
+            status: DeploymentStatus::Primary,
+            rollout_state: Some(state),
+            created_at: Some(now - age),
+            ..Default::default()
+        };
+        let service = |running: i32, deployments: Vec<DeploymentObservation>| ServiceObservation {
+            desired_count: 2,
+            running_count: running,
+            deployments,
+            ..Default::default()
+        };
+        assert_eq!(next_poll(None, poll, now), Some(Duration::from_secs(1)));
+        assert_eq!(
+            next_poll(
+                Some(&service(0, vec![deployment(RolloutState::InProgress, 2)])),
+                poll,
+                now
+            ),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            next_poll(
+                Some(&service(1, vec![deployment(RolloutState::InProgress, 40)])),
+                poll,
+                now
+            ),
+            Some(Duration::from_secs(10)),
+            "a quarter of the rollout's age"
+        );
+        assert_eq!(
+            next_poll(
+                Some(&service(2, vec![deployment(RolloutState::Completed, 40)])),
+                poll,
+                now
+            ),
+            None
+        );
+        assert!(
+            next_poll(
+                Some(&service(1, vec![deployment(RolloutState::Completed, 40)])),
+                poll,
+                now
+            )
+            .is_some(),
+            "a task short: not settled"
+        );
+        let task_set = |stability: &str| crate::aws::types::TaskSetObservation {
+            stability_status: Some(stability.into()),
+            ..Default::default()
+        };
+        let mut external = service(0, Vec::new());
+        external.task_sets = vec![task_set("STEADY_STATE")];
+        assert_eq!(next_poll(Some(&external), poll, now), None);
+        external.task_sets.push(task_set("STABILIZING"));
+        assert!(next_poll(Some(&external), poll, now).is_some());
     }
 }

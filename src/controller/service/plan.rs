@@ -12,7 +12,7 @@ use super::diff::{
     member_hash, member_values, normalise_settings, update_with,
 };
 use super::observation::{clear_observation, record_observation, rollout};
-pub use super::observation::{ecs_events, settled, troubled};
+pub use super::observation::{ecs_events, next_poll, settled, troubled};
 use crate::api::ADOPT_ANNOTATION;
 use crate::api::common::Tag;
 use crate::api::service::DeploymentControllerType;
