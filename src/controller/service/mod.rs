@@ -681,7 +681,12 @@ async fn observe(
 ) -> Result<Observed, ReconcileError> {
     let cluster = &desired.create.cluster;
     let name = &desired.create.service_name;
-    ctx.aws.ecs.follow_service(cluster, name);
+    // A service in the default cluster is known by the cluster's ARN once created (`""` until
+    // then): followed under that key only, or the first key would stay followed for good.
+    let follow = !cluster.is_empty();
+    if follow {
+        ctx.aws.ecs.follow_service(cluster, name);
+    }
     let unchanged = status.reconcile.observed_generation == object.metadata.generation;
     // The pass that added the finalizer creates without looking: no service of this object's
     // can exist yet, and a namesake (someone else's, or one still draining) makes the create
@@ -702,11 +707,13 @@ async fn observe(
     } else {
         ctx.aws.ecs.describe_service(cluster, name).await?
     };
-    ctx.aws.ecs.expect_poll(
-        cluster,
-        name,
-        plan::next_poll(service.as_ref(), ctx.config.poll, epoch_seconds()),
-    );
+    if follow {
+        ctx.aws.ecs.expect_poll(
+            cluster,
+            name,
+            plan::next_poll(service.as_ref(), ctx.config.poll, epoch_seconds()),
+        );
+    }
     let strategy = desired.strategy();
     // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (stages, hooks, traffic, bake
     // time) is read while it runs, until it is seen finished: a deployment seen in a final
