@@ -4,16 +4,21 @@
 
 use super::*;
 
-#[test]
-fn a_service_just_created_and_not_listed_yet_is_waited_for_not_created_again() {
-    let d = desired(json!({}));
-    // Created 3 s ago (the create's commit), DescribeServices answers MISSING.
-    let status = EcsServiceStatus {
+/// The status of a service whose CreateService ECS answered at 1,997 (3 s before the tests' now).
+fn created_at_1997() -> EcsServiceStatus {
+    EcsServiceStatus {
         service_arn: Some(ARN.into()),
         client_token: Some("token-1".into()),
         create_answered_at: Some(1_997),
         ..Default::default()
-    };
+    }
+}
+
+#[test]
+fn a_service_just_created_and_not_listed_yet_is_waited_for_not_created_again() {
+    let d = desired(json!({}));
+    // Created 3 s ago (the create's commit), DescribeServices answers MISSING.
+    let status = created_at_1997();
     let missing = Observed {
         now: 2_000,
         ..Default::default()
@@ -333,12 +338,7 @@ fn the_inactive_service_a_new_one_replaced_is_not_taken_for_ours_gone() {
     let d = desired(json!({}));
     // Created 3 s ago; a describe sent before ECS listed it answers the INACTIVE namesake it
     // replaced (the same ARN), whose deployments all started earlier.
-    let status = EcsServiceStatus {
-        service_arn: Some(ARN.into()),
-        client_token: Some("token-1".into()),
-        create_answered_at: Some(1_997),
-        ..Default::default()
-    };
+    let status = created_at_1997();
     let mut replaced = settled_service(&d);
     replaced.status = "INACTIVE".into();
     for deployment in &mut replaced.deployments {
