@@ -253,6 +253,18 @@ pub struct Plan {
     pub deployment_age: Option<i64>,
 }
 
+/// Whether the ECS service `service` is the object's: its owner tag decides when it has one. A
+/// service ARN names only the cluster and the service, so it repeats from one incarnation to the
+/// next: a namesake another object created after ours was deleted has the ARN we recorded, and
+/// only its owner tag tells it apart. The recorded ARN decides only for a service without an
+/// owner tag (one whose tag was removed, or created before the operator tagged).
+pub fn is_ours(recorded_arn: Option<&str>, service: &ServiceObservation, uid: &str) -> bool {
+    match tags::value(&service.tags, tags::OWNER_UID) {
+        Some(owner) => owner == uid,
+        None => recorded_arn == Some(service.arn.as_str()),
+    }
+}
+
 /// When to look again at a service in progress: a quarter of the time its deployment has run so
 /// far, between one second and `poll`. A rollout that finishes in seconds (a scale change, a
 /// small service) is seen finished within about a second, one of minutes costs a few extra
@@ -394,8 +406,7 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     }
 
     // An ACTIVE service of that name: ours, adoptable, or someone else's.
-    let ours = status.service_arn.as_deref() == Some(service.arn.as_str())
-        || tags::is_owned_by(&service.tags, &desired.uid);
+    let ours = is_ours(status.service_arn.as_deref(), service, &desired.uid);
     if !ours
         && !desired
             .adopt

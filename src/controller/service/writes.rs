@@ -3,13 +3,13 @@
 //! `plan/tests.rs`.
 
 use super::deployment::{self, Action};
-use super::plan::{Applied, Desired, Health, Observed, Step, plan, progress_poll, short};
+use super::plan::{Applied, Desired, Health, Observed, Step, is_ours, plan, progress_poll, short};
 use crate::api::service::EcsServiceStatus;
 use crate::aws::types::{ServiceObservation, ServiceStatus};
 use crate::controller::error::ReconcileError;
 use crate::controller::pipeline::{Cleanup, Note as PipelineNote, Progress, Timing};
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
-use crate::translate::tags::{self, TagChange};
+use crate::translate::tags::TagChange;
 
 /// One AWS write of the EcsService pipeline, with what its commit records.
 #[derive(Clone, Debug, PartialEq)]
@@ -457,8 +457,7 @@ pub fn cleanup_plan(
             )),
         ),
         Some(s) => {
-            let ours = status.service_arn.as_deref() == Some(s.arn.as_str())
-                || tags::is_owned_by(&s.tags, uid);
+            let ours = is_ours(status.service_arn.as_deref(), s, uid);
             if !ours {
                 return P::new(status.clone(), vec![unfollow], Ok(Cleanup::Done)).note(
                     PipelineNote::normal(

@@ -275,6 +275,28 @@ fn someone_elses_service_is_not_taken_over_without_the_annotation() {
     assert_eq!(p.health, Health::Ready(p_ready_message()));
 }
 
+#[test]
+fn a_namesake_another_object_created_is_not_ours_though_its_arn_is_the_one_we_recorded() {
+    let d = desired(json!({}));
+    let mine = settled_service(&d);
+    let status = settled_status(&d, &mine);
+    // Ours was deleted; another EcsService created the same name: same ARN, its owner tag.
+    let mut namesake = mine.clone();
+    namesake.tags = tags::ownership("uid-2", "team", "again", None);
+    let p = plan(&d, &observed(namesake.clone()), &status);
+    assert_eq!(p.step, Step::Nothing, "never updated to our spec");
+    assert!(
+        matches!(p.health, Health::Stalled { reason: "AlreadyExists", ref message } if message.contains("team/again"))
+    );
+    // Without an owner tag (removed by hand, or from before the operator tagged), the recorded
+    // ARN still says it is ours.
+    let mut untagged = mine;
+    untagged.tags = vec![];
+    let p = plan(&d, &observed(untagged), &status);
+    assert_eq!(p.step, Step::Nothing);
+    assert!(matches!(p.health, Health::Ready(_)), "{:?}", p.health);
+}
+
 fn p_ready_message() -> String {
     "web:1: 2 of 2 tasks running, 0 pending; rollout complete".into()
 }

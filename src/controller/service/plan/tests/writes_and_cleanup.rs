@@ -93,6 +93,13 @@ fn deletion_retains_waits_leaves_others_alone_and_deletes_its_own() {
     );
     assert!(matches!(p.steps.as_slice(), [Write::Unfollow { .. }]));
     assert!(p.notes.iter().any(|n| n.reason == "NotOwned"));
+    // Ours drained and another object created the same name (same ARN, its owner tag): left
+    // alone, though our status still names that ARN.
+    let mut namesake = ours.clone();
+    namesake.tags = tags::ownership("uid-2", "team", "again", None);
+    let p = cleanup_plan(&cleanup(Some(namesake), false), &status, TIMING);
+    assert!(matches!(p.steps.as_slice(), [Write::Unfollow { .. }]));
+    assert!(p.notes.iter().any(|n| n.reason == "NotOwned"));
     // Gone: done.
     let mut gone = ours;
     gone.status = ServiceStatus::Inactive;
