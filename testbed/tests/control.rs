@@ -452,3 +452,67 @@ async fn assume_role_refuses_what_sts_refuses() {
         .collect();
     assert_eq!(statuses, [200, 400, 400, 400, 400]);
 }
+
+/// moto answers each request as asked, as AWS does, however many arrive at once: a
+/// DescribeClusters with `include: ["TAGS"]` keeps its tags while describes without TAGS are
+/// answered beside it (the launcher's PER_REQUEST_RESPONSE_MEMBERS; moto alone keeps the
+/// choice in one dict shared by every request, and this test saw tags go missing without it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_describes_each_get_the_members_they_asked_for() {
+    let moto = MotoServer::shared().expect("moto");
+    let account = next_account_id();
+    let client = http::client();
+    let call = move |operation: &'static str, body: Value| {
+        let client = client.clone();
+        let account = account.clone();
+        async move {
+            ecs_testbed::bench::ecs_call(&client, moto.url(), &account, operation, &body)
+                .await
+                .expect("answered")
+        }
+    };
+    // A hundred clusters an answer (the most DescribeClusters takes): serialising one takes long
+    // enough for the server to answer other requests meanwhile.
+    let names: Vec<String> = (0..100).map(|i| format!("tagged-{i}")).collect();
+    for name in &names {
+        call(
+            "CreateCluster",
+            json!({"clusterName": name, "tags": [{"key": "team", "value": "a"}]}),
+        )
+        .await;
+    }
+    let with_tags = json!({"clusters": names, "include": ["TAGS"]});
+    let without = json!({"clusters": names});
+    let mut tasks = Vec::new();
+    for worker in 0..6 {
+        let call = call.clone();
+        let (with_tags, without) = (with_tags.clone(), without.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stripped = 0;
+            for _ in 0..15 {
+                if worker % 2 == 0 {
+                    let answer = call("DescribeClusters", with_tags.clone()).await;
+                    let clusters = answer["clusters"].as_array().cloned().unwrap_or_default();
+                    assert_eq!(clusters.len(), 100, "{answer}");
+                    stripped += clusters
+                        .iter()
+                        .filter(|c| c["tags"][0]["value"] != "a")
+                        .count();
+                } else {
+                    let answer = call("DescribeClusters", without.clone()).await;
+                    let clusters = answer["clusters"].as_array().cloned().unwrap_or_default();
+                    assert!(clusters.iter().all(|c| c.get("tags").is_none()), "{answer}");
+                }
+            }
+            stripped
+        }));
+    }
+    let mut stripped = 0;
+    for task in tasks {
+        stripped += task.await.expect("joined");
+    }
+    assert_eq!(
+        stripped, 0,
+        "clusters without their tags in answers that asked for them"
+    );
+}

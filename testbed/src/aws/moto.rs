@@ -15,6 +15,30 @@ use crate::http;
 /// The moto version the tests are written against (where it differs from AWS: testbed/README.md).
 pub const MOTO_VERSION: &str = "5.2.5";
 
+/// Run before moto's own `main`: moto 5.2.5 keeps which members an answer leaves out (the `tags`
+/// that DescribeClusters, DescribeServices, DescribeTasks and DescribeTaskSets return only with
+/// `include: ["TAGS"]`) in one dict on its response class, shared by every request the server
+/// handles at once. A describe without TAGS arriving while one with TAGS is answered strips the
+/// tags from that answer, and the operator, finding no owner tag on its own cluster, leaves it
+/// behind. Each request keeps its own copy here. (AWS answers each request as asked.)
+const PER_REQUEST_RESPONSE_MEMBERS: &str = r#"
+import sys
+from moto.core import responses, serialize
+
+def _member(self, path, transformer):
+    own = self.__dict__.get("RESPONSE_KEY_PATH_TO_TRANSFORMER")
+    if own is None:
+        own = dict(type(self).RESPONSE_KEY_PATH_TO_TRANSFORMER)
+        self.RESPONSE_KEY_PATH_TO_TRANSFORMER = own
+    own[path] = transformer
+
+responses.BaseResponse._include_in_response = lambda self, path: _member(self, path, lambda x: x)
+responses.BaseResponse._exclude_from_response = lambda self, path: _member(self, path, serialize.never_return)
+sys.argv[0] = "moto_server"
+from moto.server import main
+sys.exit(main())
+"#;
+
 /// A running moto server.
 pub struct MotoServer {
     url: String,
@@ -31,15 +55,25 @@ impl MotoServer {
             Some(port) => port,
             None => free_port()?,
         };
+        // moto runs through the Python beside it (a virtualenv's, as the pinned install is) with
+        // the patch below; a `$MOTO_SERVER` without one runs as it is.
+        let python = binary.with_file_name("python");
+        let (program, patch) = if python.exists() {
+            (python, PER_REQUEST_RESPONSE_MEMBERS)
+        } else {
+            (binary.clone(), "")
+        };
         // A shell wrapper that kills moto when our end of its stdin closes, so no server outlives
         // the test binary that started it, even when that binary is killed.
-        let script = "\"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & pid=$!; \
+        let script = "if [ -n \"$2\" ]; then \"$0\" -c \"$2\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & \
+                      else \"$0\" -H 127.0.0.1 -p \"$1\" >/dev/null 2>&1 & fi; pid=$!; \
                       while read -r _; do :; done; kill \"$pid\" 2>/dev/null; wait \"$pid\" 2>/dev/null";
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
-            .arg(&binary)
+            .arg(&program)
             .arg(port.to_string())
+            .arg(patch)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
