@@ -1,7 +1,7 @@
 //! EcsService controller end to end: a real Kubernetes API server (or $E2E_KUBECONFIG) + the
 //! operator's controllers + the AWS proxy with its ECS service model + moto.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! operator uses, its success path, the error class of realistic failures, and batching measured in
 //! calls on the wire.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

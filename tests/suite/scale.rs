@@ -2,7 +2,7 @@
 //! `spec.desiredCount`, reads `status.runningCount` and a selector; the chart's admission policy
 //! refuses it, naming the policy, when an EcsScalingPolicy owns the count.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! EcsCluster and EcsTask controllers end to end: a real Kubernetes API server (or
 //! $E2E_KUBECONFIG) + the operator's controllers + the AWS proxy with its ECS model + moto.
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! deleting a namespace marked Retain leaves ECS as it is; an annotation that is no policy holds
 //! the deletion instead of guessing.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! by label and never reconcile the same one; an object relabelled to the other install is taken
 //! over with the same finalizer and without a second registration.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

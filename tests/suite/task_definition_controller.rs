@@ -2,7 +2,7 @@
 //! emulator where a test needs its fault knobs) + the controller + AWS proxy + moto, driven by the
 //! kube client and kubectl.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -368,16 +368,14 @@ async fn edits_register_one_revision_and_history_is_trimmed() {
         bed.describe(&foreign_arn).await["taskDefinition"]["status"],
         "ACTIVE"
     );
+    // The Event follows the deregistration it reports (the status may be read before it lands).
     let reasons: Vec<String> = bed
-        .events("web")
+        .wait_event("web", |(_, reason, _)| reason == "Deregistered")
         .await
         .into_iter()
         .map(|(_, reason, _)| reason)
         .collect();
-    assert!(
-        reasons.contains(&"Registered".to_owned()) && reasons.contains(&"Deregistered".to_owned()),
-        "{reasons:?}"
-    );
+    assert!(reasons.contains(&"Registered".to_owned()), "{reasons:?}");
     bed.stop_controller().await;
 }
 
@@ -534,13 +532,9 @@ async fn a_failed_status_write_after_registering_is_adopted_not_repeated() {
         ready.status.as_ref().map(|s| s.registered_revisions.len()),
         Some(1)
     );
-    let reasons: Vec<String> = bed
-        .events("crashy")
-        .await
-        .into_iter()
-        .map(|(_, reason, _)| reason)
-        .collect();
-    assert!(reasons.contains(&"Adopted".to_owned()), "{reasons:?}");
+    // The Event follows the status write that records the adoption.
+    bed.wait_event("crashy", |(_, reason, _)| reason == "Adopted")
+        .await;
     bed.stop_controller().await;
 }
 

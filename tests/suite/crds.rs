@@ -1,6 +1,6 @@
 //! The committed CRDs are what the code generates, and their CEL rules reject what they should.
 
-mod common;
+use crate::common;
 
 use ecs_operator::crdgen;
 use kube::core::cel::Validator;

@@ -3,7 +3,7 @@
 //! example Ready and then deleted; every AWS call it made is in docs/iam-policy.json. A permission
 //! taken out of the Role shows up as a 403.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

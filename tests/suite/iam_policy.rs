@@ -3,7 +3,7 @@
 //! plus only the IAM and CloudWatch actions AWS requires on the operator's behalf, each limited.
 //! The end-to-end RBAC test checks the same policy against the calls a full run really made.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! garbage collection, service-account tokens, and the API server's own refusals. These run on
 //! `$E2E_KUBECONFIG` too; on the emulator (no Go here) they are skipped with a note.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Invalid objects fail validation with the right field path, one per rule, and never panic; the
 //! `render` command reports them on stderr and exits 1.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! namespace and name created (owner tags; the task definition by its content) without
 //! registering, creating or updating anything: only the owner tags change.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! `deletionPolicy: Delete` its objects may use; an object outside them is refused with the
 //! rule's message, one inside is admitted, and a namespace without them has no limit.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

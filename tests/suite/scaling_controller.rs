@@ -1,7 +1,7 @@
 //! EcsScalingPolicy controller end to end: a real Kubernetes API server (or $E2E_KUBECONFIG) + the
 //! operator's controllers + the AWS proxy with its ECS model + moto (Application Auto Scaling).
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The layering rules of docs/architecture.md, checked on the sources so that they enforce
 //! themselves: a forbidden import fails here, naming the file and the line.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The README's first command: the sandbox brings every example to Ready against the test bed.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

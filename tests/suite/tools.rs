@@ -2,7 +2,7 @@
 //! a real Kubernetes API server (or $E2E_KUBECONFIG) and moto behind the recording AWS proxy with
 //! its ECS model; the operator's controllers run beside it as they would in the cluster.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;

@@ -1,6 +1,6 @@
 //! `ecs-operator run` as a process: configured by environment, killed mid-reconcile, restarted.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The Helm chart: lint, render, schema, the CRDs it ships, and the API server's own check of
 //! what it renders (`kubectl apply --dry-run=server` against the real kube-apiserver).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

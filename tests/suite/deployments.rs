@@ -5,7 +5,7 @@
 //! LINEAR and CANARY deployments' traffic steps. A pre-deploy task runs (once, across a restart) before
 //! UpdateService rolls out a new revision, and a failed one keeps the rollout from being sent.
 
-mod common;
+use crate::common;
 
 use common::stack::{Bed, condition, ec2};
 use ecs_operator::api::EcsService;

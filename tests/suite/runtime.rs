@@ -2,7 +2,7 @@
 //! over when the leader is killed, SIGTERM hands the Lease over, a leader that loses its Lease
 //! exits non-zero; the admin server's probes and metrics; a list of namespaces to watch.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -3,7 +3,7 @@
 //! which puts what they create in the role's account); a refused AssumeRole is reported by name
 //! and tried again; `--require-namespace-role` leaves namespaces without a role alone.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The seed fixtures and every example render to the right AWS requests, and those requests reach
 //! the wire byte-for-byte as rendered when sent through the real AWS SDK serializers.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! run by an embedded Lua 5.4) and kstatus (the real sigs.k8s.io/cli-utils library, which Flux's
 //! `wait: true` uses), on sample objects and on objects the operator wrote.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

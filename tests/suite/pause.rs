@@ -2,7 +2,7 @@
 //! every AWS write while the operator keeps observing and reports what applying would call;
 //! deleting a paused object leaves AWS as it is; removing the annotation resumes.
 
-mod common;
+use crate::common;
 
 use common::stack::{Bed, condition, ec2};
 use kube::api::{DeleteParams, Patch, PatchParams};
