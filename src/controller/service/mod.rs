@@ -777,7 +777,8 @@ async fn observe(
     };
     let other_owner = match &service {
         Some(s)
-            if desired.adopt.is_on() && status.service_arn.as_deref() != Some(s.arn.as_str()) =>
+            if desired.adopt.is_on()
+                && !plan::is_ours(status.service_arn.as_deref(), s, &desired.uid) =>
         {
             ctx.live_other_owner::<EcsService>(
                 tags::value(&s.tags, tags::OWNER_UID),

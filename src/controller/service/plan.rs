@@ -414,16 +414,28 @@ pub fn plan(desired: &Desired, observed: &Observed, current: &EcsServiceStatus) 
     {
         if let Some(owner) = tags::value(&service.tags, tags::OWNER) {
             // Another EcsService owns it, maybe one being deleted right now: look again soon.
+            // One of this very name (another UID) is this object's earlier life: another cluster,
+            // a backup restore.
+            let message = if tags::value(&desired.owner_tags, tags::OWNER) == Some(owner) {
+                format!(
+                    "the ECS service {} in cluster {} was created by an earlier EcsService {owner} (same name, another UID: another cluster, or before a restore); annotate this object with {ADOPT_ANNOTATION}: {} to take it over, or rename this service (spec.serviceName)",
+                    service.name,
+                    desired.create.cluster,
+                    tags::ADOPT_SAME_OWNER
+                )
+            } else {
+                format!(
+                    "the ECS service {} in cluster {} belongs to EcsService {owner}; delete that object (its service drains, then this one is created) or rename this service (spec.serviceName)",
+                    service.name, desired.create.cluster
+                )
+            };
             return Plan {
                 step: Step::Nothing,
                 retag: None,
                 record: None,
                 health: Health::Stalled {
                     reason: "AlreadyExists",
-                    message: format!(
-                        "the ECS service {} in cluster {} belongs to EcsService {owner}; delete that object (its service drains, then this one is created) or rename this service (spec.serviceName)",
-                        service.name, desired.create.cluster
-                    ),
+                    message,
                 },
                 notes,
                 status,

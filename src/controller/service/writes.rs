@@ -44,7 +44,8 @@ pub enum Write {
         arn: String,
         /// The change.
         change: TagChange,
-        /// The markers recorded once both calls succeeded (adoption with nothing to update).
+        /// The markers recorded once both calls succeeded: an adoption is recorded here, after any
+        /// update before it, as only the owner tag makes the service ours.
         record: Option<Applied>,
     },
     /// ContinueServiceDeployment or StopServiceDeployment, as an annotation asked.
@@ -104,6 +105,10 @@ pub fn pipeline_plan(
     let cluster = desired.create.cluster.clone();
     let name = desired.create.service_name.clone();
     let mut record = decided.record;
+    // An adoption is recorded with the retag that puts our owner tags on the service, not with an
+    // update before it: the owner tag is what says the service is ours (`is_ours`), so a status
+    // naming it while the tag still names its old owner would disown it at the next pass.
+    let retags = decided.retag.is_some() && observed.service.is_some();
     let mut writes = Vec::new();
     let mut outcome_override = None;
     match decided.step {
@@ -113,7 +118,7 @@ pub fn pipeline_plan(
         }),
         Step::Update(request) => writes.push(Write::Update {
             request,
-            record: record.take(),
+            record: if retags { None } else { record.take() },
         }),
         Step::Delete => writes.push(Write::Delete {
             cluster: cluster.clone(),
@@ -316,8 +321,7 @@ fn deployment_control(
         decided.status.deployment_actions.clear();
         return Vec::new();
     }
-    let ours = decided.status.service_arn.as_deref() == Some(service.arn.as_str());
-    if !ours {
+    if !is_ours(decided.status.service_arn.as_deref(), service, &desired.uid) {
         return Vec::new();
     }
     // Read this pass, or (a final state is not read again) as last seen while ECS still names

@@ -55,10 +55,10 @@ impl MotoServer {
             Some(port) => port,
             None => free_port()?,
         };
-        // moto runs through the Python beside it (a virtualenv's, as the pinned install is) with
-        // the patch below; a `$MOTO_SERVER` without one runs as it is.
+        // The pinned install runs through its virtualenv's Python with the patch below, written
+        // for that version; a `$MOTO_SERVER` of the caller's runs as it is.
         let python = binary.with_file_name("python");
-        let (program, patch) = if python.exists() {
+        let (program, patch) = if std::env::var_os("MOTO_SERVER").is_none() && python.exists() {
             (python, PER_REQUEST_RESPONSE_MEMBERS)
         } else {
             (binary.clone(), "")

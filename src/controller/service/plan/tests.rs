@@ -297,6 +297,20 @@ fn a_namesake_another_object_created_is_not_ours_though_its_arn_is_the_one_we_re
     assert!(matches!(p.health, Health::Ready(_)), "{:?}", p.health);
 }
 
+#[test]
+fn a_namesake_from_this_objects_earlier_life_names_the_same_owner_adoption() {
+    let d = desired(json!({}));
+    let mut earlier = settled_service(&d);
+    earlier.tags = tags::ownership("uid-0", "default", "web", None);
+    let p = plan(&d, &observed(earlier), &EcsServiceStatus::default());
+    assert_eq!(p.step, Step::Nothing);
+    assert!(
+        matches!(&p.health, Health::Stalled { reason: "AlreadyExists", message } if message.contains("same-owner")),
+        "{:?}",
+        p.health
+    );
+}
+
 fn p_ready_message() -> String {
     "web:1: 2 of 2 tasks running, 0 pending; rollout complete".into()
 }

@@ -49,6 +49,78 @@ fn an_update_records_its_markers_only_in_its_commit() {
 }
 
 #[test]
+fn an_adoption_is_recorded_with_its_retag_not_with_the_update_before_it() {
+    let mut d = desired(json!({"desiredCount": 3}));
+    d.adopt = crate::translate::tags::Adoption::Any;
+    let mut foreign = settled_service(&desired(json!({})));
+    foreign.tags = Vec::new();
+    let p = pipeline_plan(&d, &observed(foreign), &EcsServiceStatus::default(), TIMING);
+    let [
+        Write::Update { record: None, .. },
+        Write::Retag {
+            record: Some(_), ..
+        },
+    ] = p.steps.as_slice()
+    else {
+        panic!("{:?}", p.steps)
+    };
+    // The update answered and the retag failed: nothing says the service is ours (its owner tag
+    // does not), so the next pass adopts again instead of disowning a service it half adopted.
+    let mut after = p.status.clone();
+    let mut notes = Vec::new();
+    let mut steps = p.steps.into_iter();
+    commit(
+        steps.next().expect("update"),
+        Answer::Done,
+        &mut after,
+        &mut notes,
+    );
+    assert_eq!(after.service_arn, None);
+    assert!(notes.iter().all(|n| n.reason != "Adopted"), "{notes:?}");
+    commit(
+        steps.next().expect("retag"),
+        Answer::Done,
+        &mut after,
+        &mut notes,
+    );
+    assert_eq!(after.service_arn.as_deref(), Some(ARN));
+    assert!(notes.iter().any(|n| n.reason == "Adopted"));
+}
+
+#[test]
+fn a_namesake_at_our_recorded_arn_gets_no_deployment_control() {
+    let mut d = desired(json!({"deploymentConfiguration":
+        {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 5}}));
+    d.control.continue_id = Some("dep-7".into());
+    let mut namesake = settled_service(&d);
+    let status = settled_status(&d, &namesake);
+    namesake.tags = tags::ownership("uid-2", "team", "again", None);
+    let mut o = observed(namesake);
+    o.service_deployment = Some(ServiceDeploymentObservation {
+        arn: "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/dep-7".into(),
+        status: "IN_PROGRESS".into(),
+        created_at: 1_000,
+        lifecycle_stage: Some("POST_TEST_TRAFFIC_SHIFT".into()),
+        hooks: vec![crate::aws::types::LifecycleHookObservation {
+            id: "hook-1".into(),
+            target_type: "PAUSE".into(),
+            status: "AWAITING_ACTION".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let p = pipeline_plan(&d, &o, &status, TIMING);
+    assert!(p.steps.is_empty(), "{:?}", p.steps);
+    assert_eq!(p.status.deployment, status.deployment);
+    assert!(
+        matches!(&p.outcome, Ok(Progress::Stalled { reason, message, .. })
+            if reason == "AlreadyExists" && message.contains("team/again")),
+        "{:?}",
+        p.outcome
+    );
+}
+
+#[test]
 fn deletion_retains_waits_leaves_others_alone_and_deletes_its_own() {
     let d = desired(json!({}));
     let ours = settled_service(&d);
