@@ -107,7 +107,8 @@ pub fn pipeline_plan(
     let mut record = decided.record;
     // An adoption is recorded with the retag that puts our owner tags on the service, not with an
     // update before it: the owner tag is what says the service is ours (`is_ours`), so a status
-    // naming it while the tag still names its old owner would disown it at the next pass.
+    // naming it while the tag still names its old owner would disown it at the next pass. The
+    // update still records what it sent (a failed retag must not make it send that again).
     let retags = decided.retag.is_some() && observed.service.is_some();
     let mut writes = Vec::new();
     let mut outcome_override = None;
@@ -116,10 +117,23 @@ pub fn pipeline_plan(
             request,
             record: record.take(),
         }),
-        Step::Update(request) => writes.push(Write::Update {
-            request,
-            record: if retags { None } else { record.take() },
-        }),
+        Step::Update(request) => {
+            let (sent, adoption) = match record.take() {
+                Some(applied) if retags && applied.adopted_arn.is_some() => (
+                    Some(Applied {
+                        adopted_arn: None,
+                        ..applied.clone()
+                    }),
+                    Some(applied),
+                ),
+                other => (other, None),
+            };
+            record = adoption;
+            writes.push(Write::Update {
+                request,
+                record: sent,
+            });
+        }
         Step::Delete => writes.push(Write::Delete {
             cluster: cluster.clone(),
             name: name.clone(),

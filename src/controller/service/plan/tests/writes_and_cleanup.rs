@@ -56,16 +56,22 @@ fn an_adoption_is_recorded_with_its_retag_not_with_the_update_before_it() {
     foreign.tags = Vec::new();
     let p = pipeline_plan(&d, &observed(foreign), &EcsServiceStatus::default(), TIMING);
     let [
-        Write::Update { record: None, .. },
+        Write::Update {
+            record: Some(sent), ..
+        },
         Write::Retag {
-            record: Some(_), ..
+            record: Some(adoption),
+            ..
         },
     ] = p.steps.as_slice()
     else {
         panic!("{:?}", p.steps)
     };
-    // The update answered and the retag failed: nothing says the service is ours (its owner tag
-    // does not), so the next pass adopts again instead of disowning a service it half adopted.
+    assert_eq!(sent.adopted_arn, None);
+    assert_eq!(adoption.adopted_arn.as_deref(), Some(ARN));
+    // The update answered and the retag failed: what the update sent is recorded (not sent
+    // again), but nothing says the service is ours (its owner tag does not), so the next pass
+    // adopts again instead of disowning a service it half adopted.
     let mut after = p.status.clone();
     let mut notes = Vec::new();
     let mut steps = p.steps.into_iter();
@@ -76,6 +82,7 @@ fn an_adoption_is_recorded_with_its_retag_not_with_the_update_before_it() {
         &mut notes,
     );
     assert_eq!(after.service_arn, None);
+    assert!(!after.applied_settings.is_empty());
     assert!(notes.iter().all(|n| n.reason != "Adopted"), "{notes:?}");
     commit(
         steps.next().expect("retag"),
@@ -85,6 +92,24 @@ fn an_adoption_is_recorded_with_its_retag_not_with_the_update_before_it() {
     );
     assert_eq!(after.service_arn.as_deref(), Some(ARN));
     assert!(notes.iter().any(|n| n.reason == "Adopted"));
+}
+
+#[test]
+fn an_update_of_our_own_service_records_what_it_sent_even_beside_a_retag() {
+    let d = desired(json!({"desiredCount": 3, "tags": [{"key": "team", "value": "b"}]}));
+    let ours = settled_service(&desired(json!({})));
+    let status = settled_status(&desired(json!({})), &ours);
+    let p = pipeline_plan(&d, &observed(ours), &status, TIMING);
+    let [
+        Write::Update {
+            record: Some(sent), ..
+        },
+        Write::Retag { record: None, .. },
+    ] = p.steps.as_slice()
+    else {
+        panic!("{:?}", p.steps)
+    };
+    assert_eq!(sent.adopted_arn, None);
 }
 
 #[test]
