@@ -120,7 +120,6 @@ impl EcsModel {
         drain: Duration,
         steady: Duration,
     ) {
-        let name = service.name.clone();
         if service.status == Status::Draining {
             if service
                 .draining_since
@@ -135,6 +134,25 @@ impl EcsModel {
         if service.status != Status::Active || service.deployment_controller != "ECS" {
             return;
         }
+        // Every call advances every service of the account: a settled one returns here, before
+        // anything is copied.
+        let Some(first) = service.deployments.first_mut() else {
+            return;
+        };
+        if first.rollout_state != "IN_PROGRESS" {
+            // Scale changes of a settled deployment land after one rollout period.
+            if first.rollout_state == "COMPLETED"
+                && first.running_count != first.desired_count
+                && first.started.elapsed() >= rollout
+            {
+                first.running_count = first.desired_count;
+                first.pending_count = 0;
+                first.updated_at = epoch();
+            }
+            return;
+        }
+        let primary = first.clone();
+        let name = service.name.clone();
         let breaker = &service
             .members
             .get("deploymentConfiguration")
@@ -144,22 +162,6 @@ impl EcsModel {
             breaker["enable"].as_bool().unwrap_or(false),
             breaker["rollback"].as_bool().unwrap_or(false),
         );
-        let Some(primary) = service.deployments.first().cloned() else {
-            return;
-        };
-        if primary.rollout_state != "IN_PROGRESS" {
-            // Scale changes of a settled deployment land after one rollout period.
-            if let Some(p) = service.deployments.first_mut()
-                && p.rollout_state == "COMPLETED"
-                && p.running_count != p.desired_count
-                && p.started.elapsed() >= rollout
-            {
-                p.running_count = p.desired_count;
-                p.pending_count = 0;
-                p.updated_at = epoch();
-            }
-            return;
-        }
         let elapsed = primary.started.elapsed();
         if primary.failing {
             // Tasks keep failing: one every third of the rollout time; tasks that never start are

@@ -160,7 +160,7 @@ pub fn openapi_document(types: &[ResourceType], gv: &str) -> Option<Value> {
         }));
     }
     for t in served {
-        let mut schema = t.schema.clone().unwrap_or_else(
+        let mut schema = t.schema.as_ref().map(|s| s.openapi.clone()).unwrap_or_else(
             || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
         );
         if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {

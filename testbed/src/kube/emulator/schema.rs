@@ -310,9 +310,18 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// Evaluates every `x-kubernetes-validations` rule (transition rules with `old`).
-pub fn validate_cel(schema: &Value, object: &Value, old: Option<&Value>) -> Vec<Cause> {
-    match ::kube::core::cel::Validator::new().validate(schema, object, old) {
+/// Evaluates every `x-kubernetes-validations` rule (transition rules with `old`), compiled once
+/// per CRD (see `store::CrdSchema`).
+pub fn validate_cel(
+    rules: &::kube::core::cel::CompiledSchema,
+    object: &Value,
+    old: Option<&Value>,
+) -> Vec<Cause> {
+    thread_local! {
+        // The validator registers every Kubernetes CEL function when made: once per thread.
+        static VALIDATOR: ::kube::core::cel::Validator = ::kube::core::cel::Validator::new();
+    }
+    match VALIDATOR.with(|validator| validator.validate_compiled(rules, object, old)) {
         Ok(()) => Vec::new(),
         Err(errors) => errors
             .to_string()
