@@ -24,7 +24,7 @@ use crate::api::task_definition::TaskDefinitionBody;
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::task_definition::{family_of_arn, revision_of_arn};
 
-use super::read_ahead::{ROLLOUT_ANSWER_AGE, ServiceCache, Waiting, fill_up};
+use super::read_ahead::{ROLLOUT_ANSWER_AGE, ReadAhead, ServiceCache, Waiting, fill_up};
 
 /// Most services one DescribeServices call may name ("You may specify up to 10 services to describe
 /// in a single operation.").
@@ -97,7 +97,6 @@ impl EcsApi {
                     let result =
                         describe_services(&client, &caller, cluster.clone(), all.clone()).await;
                     if let Ok(mut cache) = cache.lock() {
-                        let now = Instant::now();
                         for key in &extra {
                             cache.pending.remove(key);
                             let written_since =
@@ -106,12 +105,15 @@ impl EcsApi {
                             if let (Ok(found), false) = (&result, written_since) {
                                 match found.get(&key.1) {
                                     Some(Ok(service)) => {
-                                        cache
-                                            .answers
-                                            .insert(key.clone(), (now, Some(service.clone())));
+                                        cache.answers.insert(
+                                            key.clone(),
+                                            ReadAhead::new(started, Some(service.clone())),
+                                        );
                                     }
                                     None => {
-                                        cache.answers.insert(key.clone(), (now, None));
+                                        cache
+                                            .answers
+                                            .insert(key.clone(), ReadAhead::new(started, None));
                                     }
                                     // A failure is not an answer: the pass reads for itself.
                                     Some(Err(_)) => {}

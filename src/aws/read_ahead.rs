@@ -16,8 +16,8 @@ use super::types::ServiceObservation;
 /// when their resyncs do not coincide.
 #[derive(Default)]
 pub(super) struct ServiceCache {
-    /// Answers read ahead and not used yet, with when they were read.
-    pub(super) answers: HashMap<(String, String), (Instant, Option<ServiceObservation>)>,
+    /// Answers read ahead and not used yet.
+    pub(super) answers: HashMap<(String, String), ReadAhead>,
     /// When a pass last used an answer of the service.
     pub(super) used: HashMap<(String, String), Instant>,
     /// When the next poll of a service whose rollout runs is due: a neighbour's call shortly
@@ -42,6 +42,35 @@ pub(super) struct ServiceCache {
 /// with settled services whose next pass was a resync away (1,279 DescribeServices for 1,000
 /// services).
 pub const ROLLOUT_ANSWER_AGE: Duration = Duration::from_secs(1);
+
+/// How long after the operator's own write of a service a call must start for its answer to serve
+/// the service's rollout poll: as late as the first poll after the write reads for itself (ECS
+/// reads are eventually consistent, and an answer read a moment after a write may predate it).
+/// Calls do not read such a service ahead sooner: in a cold start, half the names the calls
+/// carried were new services read ahead within a second of their CreateService, answers their
+/// first poll then could not use.
+pub const AFTER_WRITE: Duration = Duration::from_secs(1);
+
+/// An answer read ahead for a pass.
+pub(super) struct ReadAhead {
+    /// When the call that read it started.
+    pub(super) started: Instant,
+    /// When it arrived (its age).
+    pub(super) arrived: Instant,
+    /// The service, or `None`: the call found none.
+    pub(super) service: Option<ServiceObservation>,
+}
+
+impl ReadAhead {
+    /// An answer of a call that started at `started` and arrived now.
+    pub(super) fn new(started: Instant, service: Option<ServiceObservation>) -> Self {
+        Self {
+            started,
+            arrived: Instant::now(),
+            service,
+        }
+    }
+}
 
 /// What the read-ahead cache has for a pass.
 pub(super) enum Waiting {
@@ -126,25 +155,16 @@ impl ServiceCache {
             // This is the poll: no other call needs to read it ahead (the pass sets the next).
             self.polls.remove(key);
         }
-        // A poll just after the operator's own write reads for itself, as it always did: a call
-        // that started after the write may still have been answered from before it (ECS reads
-        // are eventually consistent).
-        let written_lately = self
-            .written
-            .get(key)
-            .is_some_and(|at| at.elapsed() < ROLLOUT_ANSWER_AGE * 2);
-        if !remember && written_lately {
-            self.answers.remove(key);
-            self.misses += 1;
-            return Waiting::Miss;
-        }
-        if let Some((_, answer)) = self
-            .answers
-            .remove(key)
-            .filter(|(at, _)| at.elapsed() <= max_age)
-        {
+        // A rollout's poll takes only an answer whose call started `AFTER_WRITE` after the
+        // operator's last write of the service (a settled service's pass is guarded by the
+        // call's start alone, when the answer arrives).
+        let written = self.written.get(key).copied();
+        if let Some(answer) = self.answers.remove(key).filter(|answer| {
+            answer.arrived.elapsed() <= max_age
+                && (remember || settled_since(written, answer.started))
+        }) {
             self.hits += 1;
-            return Waiting::Hit(Box::new(answer));
+            return Waiting::Hit(Box::new(answer.service));
         }
         if self.pending.contains(key) {
             return Waiting::InFlight;
@@ -154,10 +174,17 @@ impl ServiceCache {
     }
 }
 
+/// Whether a call started at `started` reads a service as settled since its last write `written`
+/// (see [`AFTER_WRITE`]).
+fn settled_since(written: Option<Instant>, started: Instant) -> bool {
+    written.is_none_or(|written| started >= written + AFTER_WRITE)
+}
+
 /// `names` plus up to 10 followed services of `cluster` with no answer waiting: first those whose
 /// rollout poll is due within [`ROLLOUT_ANSWER_AGE`] (soonest first), then settled ones, due soonest
 /// first (their last answer used longest ago). A rollout whose poll is further off is left out:
-/// the answer would be too old for it.
+/// the answer would be too old for it; so is one written less than [`AFTER_WRITE`] ago: its poll
+/// could not use the answer.
 pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
     let Ok(cache) = cache.lock() else {
@@ -180,14 +207,15 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
             let waiting = cache
                 .answers
                 .get(&key)
-                .map(|(at, _)| now.duration_since(*at));
+                .map(|answer| now.duration_since(answer.arrived));
             match cache.polls.get(&key) {
                 // A poll overdue by more than the age it takes is no poll: the service settled
                 // (its next pass is a resync) or its pass is late; ranked with the rest.
                 Some(at) if now.saturating_duration_since(*at) <= ROLLOUT_ANSWER_AGE => {
                     let soon = at.saturating_duration_since(now) <= ROLLOUT_ANSWER_AGE;
                     let fresh = waiting.is_some_and(|age| age <= ROLLOUT_ANSWER_AGE);
-                    (soon && !fresh).then_some(((0, Some(*at)), name))
+                    let usable = settled_since(cache.written.get(&key).copied(), now);
+                    (soon && !fresh && usable).then_some(((0, Some(*at)), name))
                 }
                 _ => {
                     // A waiting answer too old to be used is no answer.
@@ -221,6 +249,15 @@ fn same_cluster(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// An answer of no service, read at `at`.
+    fn read_at(at: Instant) -> ReadAhead {
+        ReadAhead {
+            started: at,
+            arrived: at,
+            service: None,
+        }
+    }
+
     #[test]
     fn batches_are_filled_with_the_services_due_soonest() {
         let cache = Mutex::new(ServiceCache::default());
@@ -235,7 +272,7 @@ mod tests {
                 c.used
                     .insert(key(&format!("s{i:02}")), start + Duration::from_millis(i));
             }
-            c.answers.insert(key("s03"), (start, None));
+            c.answers.insert(key("s03"), read_at(start));
             c.max_age = Duration::from_secs(60);
         }
         let all = fill_up(&cache, "prod", &["s05".to_owned()]);
@@ -282,7 +319,7 @@ mod tests {
             // Its poll is due, but an answer read a moment ago waits for it.
             c.polls
                 .insert(key("polled"), now + Duration::from_millis(200));
-            c.answers.insert(key("polled"), (now, None));
+            c.answers.insert(key("polled"), read_at(now));
         }
         let all = fill_up(&cache, "prod", &["a".to_owned()]);
         assert_eq!(all, ["a", "due-soon", "settled", "late"]);
@@ -302,7 +339,7 @@ mod tests {
     fn a_rollout_poll_does_not_change_how_long_settled_answers_are_kept() {
         let mut cache = ServiceCache::default();
         let key = ("prod".to_owned(), "web".to_owned());
-        cache.answers.insert(key.clone(), (Instant::now(), None));
+        cache.answers.insert(key.clone(), read_at(Instant::now()));
         assert!(matches!(
             cache.take(&key, Duration::from_secs(30), true, true),
             Waiting::Hit(_)
@@ -323,7 +360,7 @@ mod tests {
             cache.follow(cluster, "web");
             cache.answers.insert(
                 (cluster.to_owned(), "web".to_owned()),
-                (Instant::now(), None),
+                read_at(Instant::now()),
             );
         }
         cache.forget("prod", "web");
@@ -352,22 +389,69 @@ mod tests {
     }
 
     #[test]
-    fn a_poll_just_after_a_write_reads_for_itself() {
+    fn a_poll_takes_only_answers_read_a_second_after_the_operators_write() {
         let mut cache = ServiceCache::default();
         let key = ("prod".to_owned(), "web".to_owned());
         cache.forget("prod", "web");
-        cache.answers.insert(key.clone(), (Instant::now(), None));
-        assert!(matches!(
-            cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
-            Waiting::Miss
-        ));
-        cache.answers.insert(key.clone(), (Instant::now(), None));
+        let written = cache.written[&key];
+        let read = |started: Instant| ReadAhead {
+            started,
+            arrived: Instant::now(),
+            service: None,
+        };
+        cache
+            .answers
+            .insert(key.clone(), read(written + Duration::from_millis(100)));
+        assert!(
+            matches!(
+                cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
+                Waiting::Miss
+            ),
+            "read a moment after the write: the poll reads for itself"
+        );
+        cache
+            .answers
+            .insert(key.clone(), read(written + Duration::from_millis(100)));
         assert!(
             matches!(
                 cache.take(&key, Duration::from_secs(30), true, true),
                 Waiting::Hit(_)
             ),
             "a settled pass's answer is guarded by the call's start, as before"
+        );
+        cache
+            .answers
+            .insert(key.clone(), read(written + AFTER_WRITE));
+        assert!(matches!(
+            cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
+            Waiting::Hit(_)
+        ));
+    }
+
+    #[test]
+    fn a_service_written_a_moment_ago_is_not_read_ahead_for_its_poll() {
+        let cache = Mutex::new(ServiceCache::default());
+        let key = |n: &str| ("prod".to_owned(), n.to_owned());
+        let now = Instant::now();
+        {
+            let mut c = cache.lock().expect("lock");
+            let names: BTreeSet<String> = ["a", "created-now", "created-before"]
+                .into_iter()
+                .map(String::from)
+                .collect();
+            c.followed.insert("prod".into(), names);
+            for name in ["created-now", "created-before"] {
+                c.polls.insert(key(name), now + Duration::from_millis(500));
+            }
+            c.written.insert(key("created-now"), now);
+            c.written.insert(
+                key("created-before"),
+                now - AFTER_WRITE - Duration::from_millis(1),
+            );
+        }
+        assert_eq!(
+            fill_up(&cache, "prod", &["a".to_owned()]),
+            ["a", "created-before"]
         );
     }
 }
