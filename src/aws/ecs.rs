@@ -24,7 +24,9 @@ use crate::api::task_definition::TaskDefinitionBody;
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::task_definition::{family_of_arn, revision_of_arn};
 
-use super::read_ahead::{ROLLOUT_ANSWER_AGE, ReadAhead, ServiceCache, Waiting, fill_up};
+use super::read_ahead::{
+    AFTER_UPDATE, ROLLOUT_ANSWER_AGE, ReadAhead, ServiceCache, Waiting, fill_up,
+};
 
 /// Most services one DescribeServices call may name ("You may specify up to 10 services to describe
 /// in a single operation.").
@@ -176,7 +178,15 @@ impl EcsApi {
     /// applied it (a service just created, seen missing, would be created again).
     pub fn forget_service(&self, cluster: &str, service: &str) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.forget(cluster, service);
+            cache.forget(cluster, service, AFTER_UPDATE);
+        }
+    }
+
+    /// [`Self::forget_service`] around a CreateService: any answer read after it returned serves
+    /// the new service's poll (see [`AFTER_UPDATE`]).
+    fn forget_created_service(&self, cluster: &str, service: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.forget(cluster, service, Duration::ZERO);
         }
     }
 
@@ -499,7 +509,7 @@ impl EcsApi {
         &self,
         request: &CreateServiceRequest,
     ) -> Result<ServiceObservation, AwsError> {
-        self.forget_service(&request.cluster, &request.service_name);
+        self.forget_created_service(&request.cluster, &request.service_name);
         let input = sdk::create_service(request)?;
         let repeat = if request.client_token.is_some() {
             Repeat::Safe
@@ -512,7 +522,7 @@ impl EcsApi {
                 input.clone().send_with(&self.client)
             })
             .await;
-        self.forget_service(&request.cluster, &request.service_name);
+        self.forget_created_service(&request.cluster, &request.service_name);
         output?
             .service()
             .map(service_of)

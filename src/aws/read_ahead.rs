@@ -31,6 +31,9 @@ pub(super) struct ServiceCache {
     /// When the operator last wrote each service: an answer read ahead by a call that started
     /// before the write is stale (it would show a service just created as missing) and is dropped.
     pub(super) written: HashMap<(String, String), Instant>,
+    /// From when a call's answer serves the rollout poll of a service the operator wrote: its
+    /// last write plus [`AFTER_UPDATE`], or the write itself for a create.
+    pub(super) polls_from: HashMap<(String, String), Instant>,
     /// Passes served from read-ahead answers, and passes that had to read.
     pub(super) hits: u64,
     pub(super) misses: u64,
@@ -43,13 +46,15 @@ pub(super) struct ServiceCache {
 /// services).
 pub const ROLLOUT_ANSWER_AGE: Duration = Duration::from_secs(1);
 
-/// How long after the operator's own write of a service a call must start for its answer to serve
-/// the service's rollout poll: as late as the first poll after the write reads for itself (ECS
-/// reads are eventually consistent, and an answer read a moment after a write may predate it).
-/// Calls do not read such a service ahead sooner: in a cold start, half the names the calls
-/// carried were new services read ahead within a second of their CreateService, answers their
-/// first poll then could not use.
-pub const AFTER_WRITE: Duration = Duration::from_secs(1);
+/// How long after the operator's update of a service (UpdateService, DeleteService, a retag, a
+/// deployment's continue or rollback) a call must start for its answer to serve the service's
+/// rollout poll: as late as the first poll after the write reads for itself. ECS reads are
+/// eventually consistent, and an answer read a moment after an update may show the service as it
+/// was, which for a drift-checked member sends the update again. After a CreateService any answer
+/// read after it returned serves: one that predates it shows no service, and the plan waits for
+/// a service it created to be listed. Calls do not read a service ahead before its answer could
+/// serve.
+pub const AFTER_UPDATE: Duration = Duration::from_secs(1);
 
 /// An answer read ahead for a pass.
 pub(super) struct ReadAhead {
@@ -111,13 +116,16 @@ impl ServiceCache {
         };
     }
 
-    /// Forgets the answer of a service being written, and remembers when it was written.
-    pub(super) fn forget(&mut self, cluster: &str, service: &str) {
+    /// Forgets the answer of a service being written, and remembers when it was written; answers
+    /// serve its polls from `settle` after (see [`AFTER_UPDATE`]).
+    pub(super) fn forget(&mut self, cluster: &str, service: &str, settle: Duration) {
         let now = Instant::now();
         if self.written.len() > 10_000 {
             // Only writes newer than the calls in flight matter.
             self.written
                 .retain(|_, at| now.duration_since(*at) < Duration::from_secs(300));
+            self.polls_from
+                .retain(|_, from| now.saturating_duration_since(*from) < Duration::from_secs(300));
         }
         // The cache's key is the cluster as the spec names it (a name or an ARN, or none for
         // `default`); a write known by the service's ARN names it by name.
@@ -133,7 +141,8 @@ impl ServiceCache {
         for cluster in clusters {
             let key = (cluster, service.to_owned());
             self.answers.remove(&key);
-            self.written.insert(key, now);
+            self.written.insert(key.clone(), now);
+            self.polls_from.insert(key, now + settle);
         }
     }
 
@@ -155,13 +164,12 @@ impl ServiceCache {
             // This is the poll: no other call needs to read it ahead (the pass sets the next).
             self.polls.remove(key);
         }
-        // A rollout's poll takes only an answer whose call started `AFTER_WRITE` after the
-        // operator's last write of the service (a settled service's pass is guarded by the
-        // call's start alone, when the answer arrives).
-        let written = self.written.get(key).copied();
+        // A rollout's poll takes only an answer whose call started after the operator's last
+        // write of the service settled (see `AFTER_UPDATE`; a settled service's pass is guarded
+        // by the call's start alone, when the answer arrives).
+        let from = self.polls_from.get(key).copied();
         if let Some(answer) = self.answers.remove(key).filter(|answer| {
-            answer.arrived.elapsed() <= max_age
-                && (remember || settled_since(written, answer.started))
+            answer.arrived.elapsed() <= max_age && (remember || serves_poll(from, answer.started))
         }) {
             self.hits += 1;
             return Waiting::Hit(Box::new(answer.service));
@@ -174,16 +182,16 @@ impl ServiceCache {
     }
 }
 
-/// Whether a call started at `started` reads a service as settled since its last write `written`
-/// (see [`AFTER_WRITE`]).
-fn settled_since(written: Option<Instant>, started: Instant) -> bool {
-    written.is_none_or(|written| started >= written + AFTER_WRITE)
+/// Whether the answer of a call started at `started` serves a poll of a service whose answers
+/// serve polls `from` then (see [`AFTER_UPDATE`]).
+fn serves_poll(from: Option<Instant>, started: Instant) -> bool {
+    from.is_none_or(|from| started >= from)
 }
 
 /// `names` plus up to 10 followed services of `cluster` with no answer waiting: first those whose
 /// rollout poll is due within [`ROLLOUT_ANSWER_AGE`] (soonest first), then settled ones, due soonest
 /// first (their last answer used longest ago). A rollout whose poll is further off is left out:
-/// the answer would be too old for it; so is one written less than [`AFTER_WRITE`] ago: its poll
+/// the answer would be too old for it; so is one updated less than [`AFTER_UPDATE`] ago: its poll
 /// could not use the answer.
 pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
@@ -214,7 +222,7 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
                 Some(at) if now.saturating_duration_since(*at) <= ROLLOUT_ANSWER_AGE => {
                     let soon = at.saturating_duration_since(now) <= ROLLOUT_ANSWER_AGE;
                     let fresh = waiting.is_some_and(|age| age <= ROLLOUT_ANSWER_AGE);
-                    let usable = settled_since(cache.written.get(&key).copied(), now);
+                    let usable = serves_poll(cache.polls_from.get(&key).copied(), now);
                     (soon && !fresh && usable).then_some(((0, Some(*at)), name))
                 }
                 _ => {
@@ -363,8 +371,8 @@ mod tests {
                 read_at(Instant::now()),
             );
         }
-        cache.forget("prod", "web");
-        cache.forget("default", "web");
+        cache.forget("prod", "web", AFTER_UPDATE);
+        cache.forget("default", "web", AFTER_UPDATE);
         assert!(
             !cache
                 .answers
@@ -389,10 +397,10 @@ mod tests {
     }
 
     #[test]
-    fn a_poll_takes_only_answers_read_a_second_after_the_operators_write() {
+    fn a_poll_takes_only_answers_read_a_second_after_an_update_and_any_after_a_create() {
         let mut cache = ServiceCache::default();
         let key = ("prod".to_owned(), "web".to_owned());
-        cache.forget("prod", "web");
+        cache.forget("prod", "web", AFTER_UPDATE);
         let written = cache.written[&key];
         let read = |started: Instant| ReadAhead {
             started,
@@ -407,7 +415,7 @@ mod tests {
                 cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
                 Waiting::Miss
             ),
-            "read a moment after the write: the poll reads for itself"
+            "read a moment after an update: the poll reads for itself"
         );
         cache
             .answers
@@ -421,7 +429,15 @@ mod tests {
         );
         cache
             .answers
-            .insert(key.clone(), read(written + AFTER_WRITE));
+            .insert(key.clone(), read(written + AFTER_UPDATE));
+        assert!(matches!(
+            cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
+            Waiting::Hit(_)
+        ));
+        // A create: any call started after it returned.
+        cache.forget("prod", "web", Duration::ZERO);
+        let created = cache.written[&key];
+        cache.answers.insert(key.clone(), read(created));
         assert!(matches!(
             cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
             Waiting::Hit(_)
@@ -429,29 +445,29 @@ mod tests {
     }
 
     #[test]
-    fn a_service_written_a_moment_ago_is_not_read_ahead_for_its_poll() {
+    fn a_service_updated_a_moment_ago_is_not_read_ahead_for_its_poll() {
         let cache = Mutex::new(ServiceCache::default());
         let key = |n: &str| ("prod".to_owned(), n.to_owned());
         let now = Instant::now();
         {
             let mut c = cache.lock().expect("lock");
-            let names: BTreeSet<String> = ["a", "created-now", "created-before"]
+            let names: BTreeSet<String> = ["a", "updated-now", "updated-before", "created-now"]
                 .into_iter()
                 .map(String::from)
                 .collect();
             c.followed.insert("prod".into(), names);
-            for name in ["created-now", "created-before"] {
+            for name in ["updated-now", "updated-before", "created-now"] {
                 c.polls.insert(key(name), now + Duration::from_millis(500));
             }
-            c.written.insert(key("created-now"), now);
-            c.written.insert(
-                key("created-before"),
-                now - AFTER_WRITE - Duration::from_millis(1),
-            );
+            c.forget("prod", "updated-now", AFTER_UPDATE);
+            c.forget("prod", "created-now", Duration::ZERO);
+            c.polls_from
+                .insert(key("updated-before"), now - Duration::from_millis(1));
         }
         assert_eq!(
             fill_up(&cache, "prod", &["a".to_owned()]),
-            ["a", "created-before"]
+            ["a", "created-now", "updated-before"],
+            "due at the same time: by name"
         );
     }
 }
