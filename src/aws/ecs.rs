@@ -92,10 +92,12 @@ impl EcsApi {
                         .filter(|n| !names.contains(n))
                         .map(|n| (cluster.clone(), n.clone()))
                         .collect();
-                    if let Ok(mut cache) = cache.lock() {
-                        cache.pending.extend(extra.iter().cloned());
-                    }
                     let started = Instant::now();
+                    if let Ok(mut cache) = cache.lock() {
+                        cache
+                            .pending
+                            .extend(extra.iter().map(|key| (key.clone(), started)));
+                    }
                     let result =
                         describe_services(&client, &caller, cluster.clone(), all.clone()).await;
                     if let Ok(mut cache) = cache.lock() {

@@ -2,7 +2,7 @@
 //! the answers read ahead for them, and which services are due soonest, so that a describe of
 //! fewer than ten names is filled up with neighbours whose passes come next.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,9 @@ pub(super) struct ServiceCache {
     pub(super) followed: HashMap<String, BTreeSet<String>>,
     /// How old an answer may be when a pass uses it (the last age asked for).
     pub(super) max_age: Duration,
-    /// Services whose answer a DescribeServices call in flight is reading ahead.
-    pub(super) pending: HashSet<(String, String)>,
+    /// Services whose answer a DescribeServices call in flight is reading ahead, with when the
+    /// call started.
+    pub(super) pending: HashMap<(String, String), Instant>,
     /// When the operator last wrote each service: an answer read ahead by a call that started
     /// before the write is stale (it would show a service just created as missing) and is dropped.
     pub(super) written: HashMap<(String, String), Instant>,
@@ -142,7 +143,9 @@ impl ServiceCache {
             let key = (cluster, service.to_owned());
             self.answers.remove(&key);
             self.written.insert(key.clone(), now);
-            self.polls_from.insert(key, now + settle);
+            // A create just after an update of the same name does not shorten the update's wait.
+            let from = self.polls_from.entry(key).or_insert(now);
+            *from = (*from).max(now + settle);
         }
     }
 
@@ -174,7 +177,10 @@ impl ServiceCache {
             self.hits += 1;
             return Waiting::Hit(Box::new(answer.service));
         }
-        if self.pending.contains(key) {
+        // A call in flight serves a poll only if its answer could (see `AFTER_UPDATE`).
+        if let Some(started) = self.pending.get(key)
+            && (remember || serves_poll(from, *started))
+        {
             return Waiting::InFlight;
         }
         self.misses += 1;
@@ -208,7 +214,7 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
         .filter(|name| !names.contains(name))
         .filter_map(|name| {
             let key = (cluster.to_owned(), name.clone());
-            if cache.pending.contains(&key) {
+            if cache.pending.contains_key(&key) {
                 // Another call in flight reads it already.
                 return None;
             }
@@ -434,7 +440,27 @@ mod tests {
             cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
             Waiting::Hit(_)
         ));
+        // A call in flight that started too soon after the update: the poll does not wait for it.
+        cache.forget("prod", "web", AFTER_UPDATE);
+        let updated = cache.written[&key];
+        cache.pending.insert(key.clone(), updated);
+        assert!(matches!(
+            cache.take(&key, ROLLOUT_ANSWER_AGE, true, false),
+            Waiting::Miss
+        ));
+        assert!(
+            matches!(
+                cache.take(&key, Duration::from_secs(30), true, true),
+                Waiting::InFlight
+            ),
+            "a settled pass waits for it"
+        );
+        cache.pending.clear();
+        // A create a moment after the update does not shorten the update's wait.
+        cache.forget("prod", "web", Duration::ZERO);
+        assert!(cache.polls_from[&key] >= updated + AFTER_UPDATE);
         // A create: any call started after it returned.
+        let mut cache = ServiceCache::default();
         cache.forget("prod", "web", Duration::ZERO);
         let created = cache.written[&key];
         cache.answers.insert(key.clone(), read(created));

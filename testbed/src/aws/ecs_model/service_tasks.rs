@@ -63,13 +63,13 @@ impl EcsModel {
             };
             // Counted, not looked up: stopped tasks are forgotten after their retention.
             let recorded = deployment.failed_recorded;
-            for &index in running.iter().skip(wanted) {
-                stopped.push(service.tasks[index].id().to_owned());
+            for &task in running.iter().skip(wanted) {
+                stopped.push(service.tasks[task].id().to_owned());
                 let reason = format!(
                     "Scaling activity initiated by (deployment {})",
                     deployment.id
                 );
-                service.tasks[index].stop("ServiceSchedulerInitiated", reason, knobs);
+                service.tasks[task].stop("ServiceSchedulerInitiated", reason, knobs);
             }
             if running.len() >= wanted && recorded >= failed {
                 continue;

@@ -323,15 +323,21 @@ pub fn validate_cel(
     }
     match VALIDATOR.with(|validator| validator.validate_compiled(rules, object, old)) {
         Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .to_string()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|line| {
-                let (field, message) = line.split_once(": ").unwrap_or(("", line));
-                cause("FieldValueInvalid", field.trim(), message.trim())
-            })
-            .collect(),
+        Err(errors) => {
+            let mut causes: Vec<Cause> = errors
+                .to_string()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|line| {
+                    let (field, message) = line.split_once(": ").unwrap_or(("", line));
+                    cause("FieldValueInvalid", field.trim(), message.trim())
+                })
+                .collect();
+            // The compiled rules walk properties in hash order: sorted, the answer is the same
+            // every time.
+            causes.sort_by(|a, b| (&a.field, &a.message).cmp(&(&b.field, &b.message)));
+            causes
+        }
     }
 }
 
