@@ -24,6 +24,7 @@ use crate::api::task_definition::TaskDefinitionBody;
 use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::task_definition::{family_of_arn, revision_of_arn};
 
+pub use super::read_ahead::NextPass;
 use super::read_ahead::{
     AFTER_UPDATE, ROLLOUT_ANSWER_AGE, ReadAhead, ServiceCache, Waiting, fill_up,
 };
@@ -205,7 +206,7 @@ impl EcsApi {
     }
 
     /// A service whose rollout runs, as read at most [`ROLLOUT_ANSWER_AGE`] ago (read ahead by a
-    /// neighbour's call just before this poll was due, see [`Self::expect_poll`]), or now.
+    /// neighbour's call just before this poll was due, see [`Self::expect_pass`]), or now.
     pub async fn describe_service_polled(
         &self,
         cluster: &str,
@@ -215,11 +216,11 @@ impl EcsApi {
             .await
     }
 
-    /// The next poll of a service whose rollout runs is `after` from now (`None`: it is settled,
-    /// its next pass a resync), so neighbours' calls read it ahead just before.
-    pub fn expect_poll(&self, cluster: &str, service: &str, after: Option<Duration>) {
+    /// When a service's next pass is due (a rollout's poll, or a settled service's resync), so
+    /// neighbours' calls read it ahead when, and only when, the pass can use the answer.
+    pub fn expect_pass(&self, cluster: &str, service: &str, next: NextPass) {
         if let Ok(mut cache) = self.cache.lock() {
-            cache.expect_poll(cluster, service, after.map(|after| Instant::now() + after));
+            cache.expect_pass(cluster, service, next, Instant::now());
         }
     }
 

@@ -23,6 +23,9 @@ pub(super) struct ServiceCache {
     /// When the next poll of a service whose rollout runs is due: a neighbour's call shortly
     /// before reads it ahead, and the poll takes that answer (see [`ROLLOUT_ANSWER_AGE`]).
     pub(super) polls: HashMap<(String, String), Instant>,
+    /// When a settled service's next pass (its resync) is due at the latest: a call reads it
+    /// ahead only once its answer would still be young enough then (see [`fill_up`]).
+    pub(super) resyncs: HashMap<(String, String), Instant>,
     pub(super) followed: HashMap<String, BTreeSet<String>>,
     /// How old an answer may be when a pass uses it (the last age asked for).
     pub(super) max_age: Duration,
@@ -56,6 +59,21 @@ pub const ROLLOUT_ANSWER_AGE: Duration = Duration::from_secs(1);
 /// a service it created to be listed. Calls do not read a service ahead before its answer could
 /// serve.
 pub const AFTER_UPDATE: Duration = Duration::from_secs(1);
+
+/// When a followed service's next pass is due, as its pass tells the read-ahead cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextPass {
+    /// A rollout's poll, this long from now: neighbours' calls read it ahead within
+    /// [`ROLLOUT_ANSWER_AGE`] before.
+    Poll(Duration),
+    /// A settled service's resync, at the latest this long from now (jitter included): read
+    /// ahead only when its answer will still be young enough for the pass then. Read ahead
+    /// earlier, it was read again: at 10,000 objects calls filled their spare names with services
+    /// whose resync was further off than the answers were kept, so those answers expired unused,
+    /// their passes missed and read again, filling further ahead (1,441 of 4,279 services read
+    /// twice in one resync, half of them about 30 s apart).
+    Resync(Duration),
+}
 
 /// An answer read ahead for a pass.
 pub(super) struct ReadAhead {
@@ -106,15 +124,28 @@ impl ServiceCache {
         self.answers.remove(&key);
         self.used.remove(&key);
         self.polls.remove(&key);
+        self.resyncs.remove(&key);
     }
 
-    /// The next poll of a service whose rollout runs is due at `at`; `None`: it is settled.
-    pub(super) fn expect_poll(&mut self, cluster: &str, service: &str, at: Option<Instant>) {
+    /// A service's next pass is `next` from `now`.
+    pub(super) fn expect_pass(
+        &mut self,
+        cluster: &str,
+        service: &str,
+        next: NextPass,
+        now: Instant,
+    ) {
         let key = (cluster.to_owned(), service.to_owned());
-        match at {
-            Some(at) => self.polls.insert(key, at),
-            None => self.polls.remove(&key),
-        };
+        match next {
+            NextPass::Poll(after) => {
+                self.resyncs.remove(&key);
+                self.polls.insert(key, now + after);
+            }
+            NextPass::Resync(after) => {
+                self.polls.remove(&key);
+                self.resyncs.insert(key, now + after);
+            }
+        }
     }
 
     /// Forgets the answer of a service being written, and remembers when it was written; answers
@@ -142,6 +173,8 @@ impl ServiceCache {
         for cluster in clusters {
             let key = (cluster, service.to_owned());
             self.answers.remove(&key);
+            // After a write the next pass is a poll, not a resync.
+            self.resyncs.remove(&key);
             self.written.insert(key.clone(), now);
             // A create just after an update of the same name does not shorten the update's wait.
             let from = self.polls_from.entry(key).or_insert(now);
@@ -197,8 +230,9 @@ fn serves_poll(from: Option<Instant>, started: Instant) -> bool {
 /// `names` plus up to 10 followed services of `cluster` with no answer waiting: first those whose
 /// rollout poll is due within [`ROLLOUT_ANSWER_AGE`] (soonest first), then settled ones, due soonest
 /// first (their last answer used longest ago). A rollout whose poll is further off is left out:
-/// the answer would be too old for it; so is one updated less than [`AFTER_UPDATE`] ago: its poll
-/// could not use the answer.
+/// the answer would be too old for it; so is a settled service whose resync is due later than
+/// answers are kept (see [`NextPass::Resync`]), and one updated less than [`AFTER_UPDATE`] ago:
+/// its poll could not use the answer.
 pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
     let Ok(cache) = cache.lock() else {
@@ -234,8 +268,13 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
                 _ => {
                     // A waiting answer too old to be used is no answer.
                     let fresh = waiting.is_some_and(|age| age <= cache.max_age);
+                    // An answer read now would be too old by the service's resync.
+                    let early = cache
+                        .resyncs
+                        .get(&key)
+                        .is_some_and(|due| due.saturating_duration_since(now) > cache.max_age);
                     let used = cache.used.get(&key).copied();
-                    (!fresh).then_some(((1, used), name))
+                    (!fresh && !early).then_some(((1, used), name))
                 }
             }
         })
@@ -337,15 +376,55 @@ mod tests {
         }
         let all = fill_up(&cache, "prod", &["a".to_owned()]);
         assert_eq!(all, ["a", "due-soon", "settled", "late"]);
-        cache
-            .lock()
-            .expect("lock")
-            .expect_poll("prod", "due-later", None);
+        cache.lock().expect("lock").expect_pass(
+            "prod",
+            "due-later",
+            NextPass::Resync(Duration::from_secs(10)),
+            now,
+        );
         let all = fill_up(&cache, "prod", &["a".to_owned()]);
         assert_eq!(
             all,
             ["a", "due-soon", "due-later", "settled", "late"],
             "settled now: ranked by last use (never used first)"
+        );
+    }
+
+    #[test]
+    fn a_settled_service_is_read_ahead_only_when_its_answer_would_serve_its_resync() {
+        let cache = Mutex::new(ServiceCache::default());
+        let now = Instant::now();
+        {
+            let mut c = cache.lock().expect("lock");
+            let names: BTreeSet<String> = ["a", "due-soon", "due-late", "unknown", "written"]
+                .into_iter()
+                .map(String::from)
+                .collect();
+            c.followed.insert("prod".into(), names);
+            c.max_age = Duration::from_secs(30);
+            let resync = |after| NextPass::Resync(Duration::from_secs(after));
+            c.expect_pass("prod", "due-soon", resync(20), now);
+            // Its answer would be 36 s old by its resync, older than answers are kept.
+            c.expect_pass("prod", "due-late", resync(66), now);
+            c.expect_pass("prod", "written", resync(66), now);
+            // A write: the next pass is a poll, whenever the resync was due.
+            c.forget("prod", "written", Duration::ZERO);
+        }
+        assert_eq!(
+            fill_up(&cache, "prod", &["a".to_owned()]),
+            ["a", "due-soon", "unknown", "written"],
+            "never used: by name"
+        );
+        cache.lock().expect("lock").expect_pass(
+            "prod",
+            "due-late",
+            NextPass::Poll(Duration::from_millis(500)),
+            now,
+        );
+        assert_eq!(
+            fill_up(&cache, "prod", &["a".to_owned()])[1],
+            "due-late",
+            "a poll due now comes first"
         );
     }
 

@@ -763,8 +763,17 @@ fn error_timing(ctx: &Context) -> super::error::Timing {
 
 /// `period` plus up to 10 % more, so objects created together do not resync together.
 pub fn jittered(period: Duration) -> Duration {
-    period + period.mul_f64(0.1 * fastrand::f64())
+    period + period.mul_f64(RESYNC_JITTER * fastrand::f64())
 }
+
+/// The latest a resync of `period` comes (see [`jittered`]): read-ahead answers for it are read
+/// no earlier than they would still serve it.
+pub fn latest_resync(period: Duration) -> Duration {
+    period + period.mul_f64(RESYNC_JITTER)
+}
+
+/// The share of the resync period added at random to each resync.
+const RESYNC_JITTER: f64 = 0.1;
 
 /// Publishes Events through the shared recorder (which aggregates repeats into series).
 async fn publish<K: Managed>(ctx: &Context, object: &K, notes: &[Note]) {
@@ -869,6 +878,11 @@ mod tests {
         for _ in 0..100 {
             let d = jittered(Duration::from_secs(100));
             assert!(d >= Duration::from_secs(100) && d <= Duration::from_secs(110));
+            assert!(d <= latest_resync(Duration::from_secs(100)));
         }
+        assert_eq!(
+            latest_resync(Duration::from_secs(100)),
+            Duration::from_secs(110)
+        );
     }
 }

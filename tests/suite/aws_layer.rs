@@ -360,6 +360,52 @@ async fn hundred_concurrent_describes_cost_ten_calls() {
     }
 }
 
+/// A ServiceNotFoundException for a DescribeServices of several services (one of them purged a
+/// moment ago, say) does not fail the others: each name is asked for alone, and each caller gets
+/// its own service.
+#[tokio::test]
+async fn a_batch_refused_for_one_service_is_described_one_by_one() {
+    let bed = bed().await;
+    create_cluster(&bed, "prod").await;
+    let td = register(&bed, "api", "api:1").await;
+    for name in ["one", "two"] {
+        create_service(&bed, "prod", name, &td).await;
+    }
+    bed.proxy.clear();
+    bed.proxy.set_faults(vec![FaultRule {
+        operation: "ecs:DescribeServices".into(),
+        probability: None,
+        every_nth: None,
+        max_times: Some(1),
+        fault: Fault::AwsError {
+            status: 400,
+            code: "ServiceNotFoundException".into(),
+            message: "Service not found.".into(),
+        },
+    }]);
+    let (one, two) = tokio::join!(
+        bed.aws.ecs.describe_service("prod", "one"),
+        bed.aws.ecs.describe_service("prod", "two")
+    );
+    for (name, found) in [("one", one), ("two", two)] {
+        let found = found.expect("described").expect("found");
+        assert_eq!(found.name, name);
+    }
+    let calls: Vec<Vec<String>> = bed
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "DescribeServices")
+        .map(|r| serde_json::from_value(r.body["services"].clone()).expect("names"))
+        .collect();
+    assert_eq!(
+        calls,
+        [vec!["one", "two"], vec!["one"], vec!["two"]],
+        "the refused batch, then each name alone"
+    );
+    assert_eq!(bed.proxy.requests()[0].status, 400);
+}
+
 #[tokio::test]
 async fn transport_faults_are_transient() {
     let bed = bed().await;

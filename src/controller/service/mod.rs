@@ -30,6 +30,7 @@ use crate::api::service::{DeploymentControllerType, DeploymentStrategy, EcsServi
 use crate::api::{
     DeletionPolicy, EcsCluster, EcsScalingPolicy, EcsService, EcsTaskDefinition, ReconcileStatus,
 };
+use crate::aws::ecs::NextPass;
 use crate::aws::tasks::TaskFilter;
 use crate::aws::{AwsErrorKind, gone_is_done};
 use crate::translate::{scaling, service, tags};
@@ -708,11 +709,11 @@ async fn observe(
         ctx.aws.ecs.describe_service(cluster, name).await?
     };
     if follow {
-        ctx.aws.ecs.expect_poll(
-            cluster,
-            name,
-            plan::next_poll(service.as_ref(), ctx.config.poll, epoch_seconds()),
+        let next = plan::next_poll(service.as_ref(), ctx.config.poll, epoch_seconds()).map_or(
+            NextPass::Resync(crate::controller::runner::latest_resync(ctx.config.resync)),
+            NextPass::Poll,
         );
+        ctx.aws.ecs.expect_pass(cluster, name, next);
     }
     let strategy = desired.strategy();
     // The lifecycle of a BLUE_GREEN/LINEAR/CANARY deployment (stages, hooks, traffic, bake
