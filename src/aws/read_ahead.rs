@@ -274,7 +274,11 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
                         .get(&key)
                         .is_some_and(|due| due.saturating_duration_since(now) > cache.max_age);
                     let used = cache.used.get(&key).copied();
-                    (!fresh && !early).then_some(((1, used), name))
+                    // A service no pass has used yet is read ahead once: should its pass never
+                    // come (paused, or failing before it reads), its expired answer stays and it
+                    // is not read again, ahead of services whose passes do come.
+                    let unclaimed = used.is_none() && waiting.is_some();
+                    (!fresh && !early && !unclaimed).then_some(((1, used), name))
                 }
             }
         })
@@ -425,6 +429,39 @@ mod tests {
             fill_up(&cache, "prod", &["a".to_owned()])[1],
             "due-late",
             "a poll due now comes first"
+        );
+    }
+
+    #[test]
+    fn a_service_no_pass_used_is_read_ahead_once() {
+        let cache = Mutex::new(ServiceCache::default());
+        let key = |n: &str| ("prod".to_owned(), n.to_owned());
+        let long_ago = Instant::now() - Duration::from_secs(60);
+        {
+            let mut c = cache.lock().expect("lock");
+            let names: BTreeSet<String> = ["a", "passed", "never-passed"]
+                .into_iter()
+                .map(String::from)
+                .collect();
+            c.followed.insert("prod".into(), names);
+            c.max_age = Duration::from_secs(30);
+            // Both were read ahead a minute ago; only one's pass has ever used an answer.
+            c.used.insert(key("passed"), long_ago);
+            c.answers.insert(key("passed"), read_at(long_ago));
+            c.answers.insert(key("never-passed"), read_at(long_ago));
+        }
+        assert_eq!(fill_up(&cache, "prod", &["a".to_owned()]), ["a", "passed"]);
+        // Its pass comes at last: the expired answer is no hit, and it is read ahead again.
+        let mut c = cache.lock().expect("lock");
+        assert!(matches!(
+            c.take(&key("never-passed"), Duration::from_secs(30), true, true),
+            Waiting::Miss
+        ));
+        c.used.insert(key("never-passed"), long_ago);
+        drop(c);
+        assert_eq!(
+            fill_up(&cache, "prod", &["a".to_owned()]),
+            ["a", "never-passed", "passed"]
         );
     }
 

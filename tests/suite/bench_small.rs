@@ -1,7 +1,8 @@
-//! The whole-stack benchmark at a tenth of its scale (scenarios 1-3), so it keeps working between
-//! benchmark runs: 100 task definitions, 100 services over 10 clusters and 20 scaling policies
-//! reach Ready with exactly one write each, a resync of all of them writes nothing and reads in
-//! batches, and one edit costs one registration and one update per following service. The
+//! The whole-stack benchmark at a tenth of its scale (scenarios 1-3 and the restart), so it keeps
+//! working between benchmark runs: 100 task definitions, 100 services over 10 clusters and 20
+//! scaling policies reach Ready with exactly one write each, a resync of all of them writes
+//! nothing and reads in batches, one edit costs one registration and one update per following
+//! service, and a restart reads in batches too. The
 //! figures themselves (times, ratios) are the benchmark's job: `ecs-bench all`.
 
 use std::collections::BTreeMap;
@@ -167,5 +168,20 @@ async fn a_tenth_of_the_benchmark_converges_with_exact_writes_and_batched_reads(
         ])
     );
     assert!(change.following_services >= 1);
+
+    // 4. Restart: every object passes once, writes nothing, and the first describe of each
+    // cluster reads its services ahead (the services the watch cache holds), not only those
+    // passed already: a tenth of a call per service, where one or two names a call were read.
+    let restart = ecs_testbed::bench::restart::restart(&mut bench, &scale)
+        .await
+        .expect("every object passes after a restart");
+    assert!(restart.writes.is_empty(), "writes: {:?}", restart.writes);
+    let describes = restart.reads.get("DescribeServices").copied().unwrap_or(0);
+    assert!(
+        describes <= scale.services / 5,
+        "{describes} DescribeServices for {} services after a restart: {:?}",
+        scale.services,
+        restart.reads
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

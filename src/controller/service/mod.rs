@@ -11,7 +11,8 @@ pub mod plan;
 pub mod pre_deploy;
 mod writes;
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::stream::BoxStream;
@@ -60,6 +61,10 @@ pub struct Services {
     policies: Store<EcsScalingPolicy>,
     pre_deploy_tasks: Store<crate::api::EcsTask>,
     streams: Mutex<Option<Streams>>,
+    /// The controller's own cache of EcsServices, for [`Services::seed_read_ahead`].
+    own: OnceLock<Store<EcsService>>,
+    /// The (namespace, cluster) pairs whose services were followed at their first pass.
+    seeded: Mutex<HashSet<(String, String)>>,
 }
 
 impl Services {
@@ -77,6 +82,39 @@ impl Services {
             policies,
             pre_deploy_tasks,
             streams: Mutex::new(Some((td_stream, policy_stream, task_stream))),
+            own: OnceLock::new(),
+            seeded: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// At the first pass of a namespace's cluster since start, follows every other EcsService
+    /// of the namespace in that cluster that has a service, so that the first DescribeServices
+    /// of the cluster reads ten of them ahead and the passes that follow find their answers
+    /// waiting. Without it a restart followed only services already passed: at 10,000 objects
+    /// it made 3,952 DescribeServices of 1.6 names each for 4,500 services.
+    fn seed_read_ahead(&self, ctx: &Context, object: &EcsService, cluster: &str) {
+        let namespace = object.namespace().unwrap_or_default();
+        let first = self
+            .seeded
+            .lock()
+            .is_ok_and(|mut seeded| seeded.insert((namespace.clone(), cluster.to_owned())));
+        let Some(services) = self.own.get().filter(|_| first) else {
+            return;
+        };
+        for sibling in services.state() {
+            let exists = sibling
+                .status
+                .as_ref()
+                .is_some_and(|s| s.service_arn.is_some());
+            if exists
+                && sibling.metadata.deletion_timestamp.is_none()
+                && sibling.namespace().as_deref() == Some(namespace.as_str())
+                && service::cluster_of(&sibling) == Some(cluster)
+            {
+                let name = sibling.name_any();
+                let name = service::service_name(&name, &sibling.spec);
+                ctx.aws.ecs.follow_service(cluster, name);
+            }
         }
     }
 }
@@ -157,6 +195,7 @@ impl Kind for Services {
             return controller;
         };
         let services = controller.store();
+        let _ = self.own.set(services.clone());
         let by_reference = services.clone();
         controller
             .watches_stream(td_stream, move |td| {
@@ -255,6 +294,9 @@ impl Kind for Services {
         desired: &Desired,
         status: &EcsServiceStatus,
     ) -> Result<Observed, ReconcileError> {
+        if !desired.create.cluster.is_empty() {
+            self.seed_read_ahead(ctx, object, &desired.create.cluster);
+        }
         observe(object, &self.pre_deploy_tasks, ctx, desired, status).await
     }
 
