@@ -231,8 +231,8 @@ fn serves_poll(from: Option<Instant>, started: Instant) -> bool {
 /// rollout poll is due within [`ROLLOUT_ANSWER_AGE`] (soonest first), then settled ones, due soonest
 /// first (their last answer used longest ago). A rollout whose poll is further off is left out:
 /// the answer would be too old for it; so is a settled service whose resync is due later than
-/// answers are kept (see [`NextPass::Resync`]), and one updated less than [`AFTER_UPDATE`] ago:
-/// its poll could not use the answer.
+/// answers are kept, or overdue by longer (see [`NextPass::Resync`]), and one updated less than
+/// [`AFTER_UPDATE`] ago: its next pass could not use the answer.
 pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
     let Ok(cache) = cache.lock() else {
@@ -268,17 +268,21 @@ pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[Strin
                 _ => {
                     // A waiting answer too old to be used is no answer.
                     let fresh = waiting.is_some_and(|age| age <= cache.max_age);
-                    // An answer read now would be too old by the service's resync.
-                    let early = cache
-                        .resyncs
-                        .get(&key)
-                        .is_some_and(|due| due.saturating_duration_since(now) > cache.max_age);
+                    // An answer read now would be too old by the service's resync; or the
+                    // resync is overdue by longer than answers are kept: its passes stopped (a
+                    // lookup failing before the read, say), and reading it ahead is waste.
+                    let off_schedule = cache.resyncs.get(&key).is_some_and(|due| {
+                        due.saturating_duration_since(now) > cache.max_age
+                            || now.saturating_duration_since(*due) > cache.max_age
+                    });
                     let used = cache.used.get(&key).copied();
                     // A service no pass has used yet is read ahead once: should its pass never
                     // come (paused, or failing before it reads), its expired answer stays and it
                     // is not read again, ahead of services whose passes do come.
                     let unclaimed = used.is_none() && waiting.is_some();
-                    (!fresh && !early && !unclaimed).then_some(((1, used), name))
+                    // Written a moment ago: its next pass could not use the answer.
+                    let usable = serves_poll(cache.polls_from.get(&key).copied(), now);
+                    (!fresh && !off_schedule && !unclaimed && usable).then_some(((1, used), name))
                 }
             }
         })
@@ -397,6 +401,7 @@ mod tests {
     #[test]
     fn a_settled_service_is_read_ahead_only_when_its_answer_would_serve_its_resync() {
         let cache = Mutex::new(ServiceCache::default());
+        let key = |n: &str| ("prod".to_owned(), n.to_owned());
         let now = Instant::now();
         {
             let mut c = cache.lock().expect("lock");
@@ -413,11 +418,20 @@ mod tests {
             c.expect_pass("prod", "written", resync(66), now);
             // A write: the next pass is a poll, whenever the resync was due.
             c.forget("prod", "written", Duration::ZERO);
+            c.expect_pass("prod", "updated-now", resync(20), now);
+            c.forget("prod", "updated-now", AFTER_UPDATE);
+            // Its resync was due 31 s ago: its passes stopped.
+            c.resyncs
+                .insert(key("stopped"), now - Duration::from_secs(31));
+            c.followed
+                .get_mut("prod")
+                .expect("followed")
+                .extend(["updated-now".to_owned(), "stopped".to_owned()]);
         }
         assert_eq!(
             fill_up(&cache, "prod", &["a".to_owned()]),
             ["a", "due-soon", "unknown", "written"],
-            "never used: by name"
+            "never used: by name; not one updated a moment ago, nor one whose passes stopped"
         );
         cache.lock().expect("lock").expect_pass(
             "prod",
