@@ -74,7 +74,9 @@ impl EcsModel {
             if running.len() >= wanted && recorded >= failed {
                 continue;
             }
-            let deployment = &service.deployments[index].clone();
+            // Copied: the tasks started below are pushed onto the same service.
+            let deployment = service.deployments[index].clone();
+            let deployment = &deployment;
             let Some(facts) = self.known_task_definition(&deployment.task_definition) else {
                 continue;
             };
