@@ -25,9 +25,7 @@ use crate::translate::service::{CreateServiceRequest, UpdateServiceRequest};
 use crate::translate::task_definition::{family_of_arn, revision_of_arn};
 
 pub use super::read_ahead::NextPass;
-use super::read_ahead::{
-    AFTER_UPDATE, ROLLOUT_ANSWER_AGE, ReadAhead, ServiceCache, Waiting, fill_up,
-};
+use super::read_ahead::{AFTER_UPDATE, ReadAhead, ServiceCache, Waiting, Wanted, fill_up};
 
 /// Most services one DescribeServices call may name ("You may specify up to 10 services to describe
 /// in a single operation.").
@@ -201,18 +199,20 @@ impl EcsApi {
         service: &str,
         max_age: Duration,
     ) -> Result<Option<ServiceObservation>, AwsError> {
-        self.describe_read_ahead(cluster, service, max_age, true)
+        self.describe_read_ahead(cluster, service, Wanted::Settled(max_age))
             .await
     }
 
-    /// A service whose rollout runs, as read at most [`ROLLOUT_ANSWER_AGE`] ago (read ahead by a
-    /// neighbour's call just before this poll was due, see [`Self::expect_pass`]), or now.
+    /// A service whose rollout runs, as read at most a second before this poll was
+    /// due (read ahead by a neighbour's call, see [`Self::expect_pass`]) and at most `late_limit`
+    /// ago (a poll that comes later reads again), or now.
     pub async fn describe_service_polled(
         &self,
         cluster: &str,
         service: &str,
+        late_limit: Duration,
     ) -> Result<Option<ServiceObservation>, AwsError> {
-        self.describe_read_ahead(cluster, service, ROLLOUT_ANSWER_AGE, false)
+        self.describe_read_ahead(cluster, service, Wanted::Poll { late_limit })
             .await
     }
 
@@ -228,8 +228,7 @@ impl EcsApi {
         &self,
         cluster: &str,
         service: &str,
-        max_age: Duration,
-        settled: bool,
+        wanted: Wanted,
     ) -> Result<Option<ServiceObservation>, AwsError> {
         let key = (cluster.to_owned(), service.to_owned());
         let mut first = true;
@@ -237,7 +236,7 @@ impl EcsApi {
             let arrival = self.arrived.notified();
             tokio::pin!(arrival);
             arrival.as_mut().enable();
-            match self.take_answer(&key, max_age, std::mem::take(&mut first), settled) {
+            match self.take_answer(&key, wanted, std::mem::take(&mut first)) {
                 Waiting::Hit(answer) => return Ok(*answer),
                 Waiting::Miss => break,
                 // A call in flight reads this service ahead: wait for it, not for a call of our
@@ -250,15 +249,9 @@ impl EcsApi {
         self.describe_service(cluster, service).await
     }
 
-    fn take_answer(
-        &self,
-        key: &(String, String),
-        max_age: Duration,
-        used: bool,
-        remember: bool,
-    ) -> Waiting {
+    fn take_answer(&self, key: &(String, String), wanted: Wanted, used: bool) -> Waiting {
         match self.cache.lock() {
-            Ok(mut cache) => cache.take(key, max_age, used, remember),
+            Ok(mut cache) => cache.take(key, wanted, used),
             Err(_) => Waiting::Miss,
         }
     }

@@ -712,9 +712,9 @@ pub fn client_token(uid: &str, generation: i64) -> String {
     crate::translate::short_hash(format!("{uid}:{generation}").as_bytes(), 16)
 }
 
-/// Reads the ECS service: fresh while anything is in motion, from the read-ahead cache when the
-/// service is settled and the spec unchanged (so settled services cost a tenth of a
-/// DescribeServices call per resync).
+/// Reads the ECS service: fresh after a spec change; during a rollout, an answer a neighbour's call
+/// read just before the poll was due; when the service is settled and the spec unchanged, from the
+/// read-ahead cache (so settled services cost a tenth of a DescribeServices call per resync).
 async fn observe(
     object: &EcsService,
     pre_deploy_tasks: &Store<crate::api::EcsTask>,
@@ -745,8 +745,12 @@ async fn observe(
             .describe_service_cached(cluster, name, ctx.config.resync / 2)
             .await?
     } else if unchanged && status.service_arn.is_some() {
-        // A rollout's poll: an answer a neighbour's call read a moment ago will do.
-        ctx.aws.ecs.describe_service_polled(cluster, name).await?
+        // A rollout's poll: an answer a neighbour's call read just before it was due will do,
+        // when the pass comes late too (up to a poll interval).
+        ctx.aws
+            .ecs
+            .describe_service_polled(cluster, name, ctx.config.poll)
+            .await?
     } else {
         ctx.aws.ecs.describe_service(cluster, name).await?
     };
