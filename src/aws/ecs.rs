@@ -205,7 +205,7 @@ impl EcsApi {
 
     /// A service whose rollout runs, as read at most a second before this poll was due (read
     /// ahead by a neighbour's call, see [`Self::expect_pass`]) and at most `late_limit` ago (a
-    /// poll that comes later reads again), or now.
+    /// poll that comes later reads again), or less than a second ago, or now.
     pub async fn describe_service_polled(
         &self,
         cluster: &str,

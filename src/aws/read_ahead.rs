@@ -86,8 +86,10 @@ pub(super) enum Wanted {
     /// read ahead for settled services are kept.
     Settled(Duration),
     /// A rollout's poll: an answer read at most [`ROLLOUT_ANSWER_AGE`] before the poll was due,
-    /// however late its pass comes, up to `late_limit` old (the operator's poll interval), and
-    /// newer than what the pass before it saw. On the real control plane a busy operator's polls
+    /// however late its pass comes, up to `late_limit` old (the operator's poll interval); a
+    /// pass that comes early (its object changed) takes any answer under a second old. Either
+    /// way, when the pass before set the poll, only an answer of a call started after that. On
+    /// the real control plane a busy operator's polls
     /// came late (a median of 0.13 s, one in ten by over 0.8 s), so the answers read for them were
     /// too old by then and the polls read again: 662 DescribeServices in a cold start of 2,200
     /// objects against 342 on the emulator.
@@ -100,8 +102,9 @@ pub(super) enum Wanted {
 /// A rollout's next poll, as the pass before it set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct PollDue {
-    /// When the pass before set it, after its read: an answer of a call started earlier is no
-    /// newer than what that pass saw (a call in flight while it read for itself, say).
+    /// When the pass before set it, after its read: an answer of a call started earlier may be
+    /// no newer than what that pass saw (a call in flight while it read for itself, say), so it
+    /// is not taken.
     pub(super) set: Instant,
     /// When the poll is due.
     pub(super) due: Instant,
@@ -303,11 +306,12 @@ fn read_for_poll(
 }
 
 /// `names` plus up to 10 followed services of `cluster` whose pass has no answer waiting for it:
-/// first those whose rollout poll is due within [`ROLLOUT_ANSWER_AGE`] or overdue (soonest first),
-/// then settled ones, due soonest first (their last answer used longest ago). A rollout whose poll
-/// is further off is left out: the answer would be too old for it; so is a settled service whose
-/// resync is due later than answers are kept, or overdue by longer (see [`NextPass::Resync`]), and
-/// one updated less than [`AFTER_UPDATE`] ago: its next pass could not use the answer.
+/// first those whose rollout poll is due within [`ROLLOUT_ANSWER_AGE`], or overdue by no more than
+/// a late poll waits for its answer (soonest first), then settled ones, due soonest first (their
+/// last answer used longest ago). A rollout whose poll is further off is left out: the answer
+/// would be too old for it; so is a settled service whose resync is due later than answers are
+/// kept, or overdue by longer (see [`NextPass::Resync`]), and one updated less than
+/// [`AFTER_UPDATE`] ago: its next pass could not use the answer.
 pub(super) fn fill_up(cache: &Mutex<ServiceCache>, cluster: &str, names: &[String]) -> Vec<String> {
     let mut all = names.to_vec();
     let Ok(cache) = cache.lock() else {
@@ -633,18 +637,23 @@ mod tests {
             matches!(cache.take(&key, POLL, true), Waiting::Miss),
             "no poll set: only the answer's age counts"
         );
-        // Read for the late poll, but a moment after the operator's update.
+        // Read for the poll, which came a second late, but by a call started a moment after the
+        // operator's update (less than AFTER_UPDATE).
         let mut cache = ServiceCache::default();
-        cache.forget("prod", "web", AFTER_UPDATE);
-        let from = cache.polls_from[&key];
+        cache.polls_from.insert(key.clone(), now - secs(2.0));
         cache.polls.insert(
             key.clone(),
             PollDue {
-                set: from - secs(1.0),
-                due: from,
+                set: now - secs(3.0),
+                due: now - secs(1.0),
             },
         );
-        cache.answers.insert(key.clone(), read_at(from - secs(0.5)));
+        let answer = ReadAhead {
+            started: now - secs(2.5),
+            arrived: now - secs(1.5),
+            service: None,
+        };
+        cache.answers.insert(key.clone(), answer);
         assert!(matches!(cache.take(&key, POLL, true), Waiting::Miss));
         // A call in flight serves a poll only if it started after the pass before.
         for (started, waits) in [(now - secs(1.5), false), (now - secs(0.5), true)] {
@@ -699,8 +708,8 @@ mod tests {
             poll("late-read", 1.5, now - secs(0.5));
             poll("late-unread", 3.0, now - secs(2.0));
             poll("leftover", 0.3, now + secs(0.7));
-            poll("read-too-early", 0.2, now + secs(0.8));
-            // Read 0.3 s before its poll was due, which is half a second past: 1.3 s old.
+            poll("read-too-early", 0.6, now + secs(0.8));
+            // Read 0.8 s before its poll was due, which is half a second past: 1.3 s old.
             c.answers.insert(key("late-read"), read_at(now - secs(1.3)));
             // Started before the pass before it.
             let leftover = ReadAhead {
@@ -709,7 +718,7 @@ mod tests {
                 service: None,
             };
             c.answers.insert(key("leftover"), leftover);
-            // 1.3 s before its poll is due.
+            // After the pass before it, but 1.3 s before its poll is due.
             c.answers
                 .insert(key("read-too-early"), read_at(now - secs(0.5)));
         }
