@@ -15,6 +15,7 @@ use crate::translate::scaling::{
     ScalingRequests, SuspendedStateRequest,
 };
 use crate::translate::{short_hash, tags};
+use kube::runtime::events::EventType;
 
 /// What the spec asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -712,7 +713,7 @@ pub fn commit(
         }
         (Write::DeletePolicy { name, .. }, _) => forget_policy(status, &name),
         (Write::PutPolicy(request), Answer::Policy(put)) => {
-            notes.push(if request.policy_type == "StepScaling" {
+            let note = if request.policy_type == "StepScaling" {
                 Note::warning(
                     "AlarmNeeded",
                     format!(
@@ -721,11 +722,15 @@ pub fn commit(
                     ),
                 )
             } else {
-                Note::normal(
-                    "PolicyApplied",
-                    format!("scaling policy {}", request.policy_name),
-                )
-            });
+                // One Event for the pass that registered the target and put the policy (a new
+                // policy's first pass): both writes named, one Kubernetes write.
+                let message = match registered_in_this_pass(notes) {
+                    Some(target) => format!("scaling policy {}; {target}", request.policy_name),
+                    None => format!("scaling policy {}", request.policy_name),
+                };
+                Note::normal("PolicyApplied", message)
+            };
+            notes.push(note);
             record_policy(status, &request, &put);
         }
         (Write::PutPolicy(_), _) => {}
@@ -743,6 +748,15 @@ pub fn commit(
             status.scalable_target_arn = None;
         }
     }
+}
+
+/// Takes the `Registered` note this pass wrote last, when it is the last note: its message.
+fn registered_in_this_pass(notes: &mut Vec<Note>) -> Option<String> {
+    let last = notes.last()?;
+    if last.reason != "Registered" || last.type_ != EventType::Normal {
+        return None;
+    }
+    notes.pop().map(|note| note.note)
 }
 
 /// What a deletion found.

@@ -539,3 +539,78 @@ fn drift_outside_the_operator_is_seen_in_listings_and_put_back() {
     assert_eq!(p.delete_actions, ["night"]);
     assert!(p.delete_policies.is_empty());
 }
+
+#[test]
+fn a_first_pass_tells_the_registration_and_the_policy_in_one_event() {
+    let d = desired(base());
+    let p = plan(&d, &Observed::default(), &EcsScalingPolicyStatus::default());
+    let register = || Write::Register {
+        request: p.register.clone().expect("register"),
+        target_hash: "h".into(),
+        min_capacity: 2,
+        max_capacity: 10,
+    };
+    let put = |request: PutScalingPolicyRequest| {
+        let answer = Answer::Policy(Box::new(ScalingPolicyObservation {
+            name: request.policy_name.clone(),
+            arn: format!("arn:policy/{}", request.policy_name),
+            policy_type: request.policy_type.clone(),
+            alarm_names: vec![],
+            figures: Default::default(),
+        }));
+        (Write::PutPolicy(request), answer)
+    };
+    let reasons = |notes: &[Note]| notes.iter().map(|n| n.reason.clone()).collect::<Vec<_>>();
+
+    // Registered and put in one pass: one Event naming both.
+    let mut status = EcsScalingPolicyStatus::default();
+    let mut notes = Vec::new();
+    commit(
+        register(),
+        Answer::Registered(Some(ARN.into())),
+        &mut status,
+        &mut notes,
+    );
+    let (write, answer) = put(p.put_policies[0].clone());
+    commit(write, answer, &mut status, &mut notes);
+    assert_eq!(reasons(&notes), ["PolicyApplied"]);
+    assert_eq!(
+        notes[0].note,
+        format!("scaling policy cpu; scalable target {ID}: 2..10 tasks")
+    );
+
+    // A registration whose policy put failed keeps its own Event.
+    let mut notes = Vec::new();
+    commit(
+        register(),
+        Answer::Registered(Some(ARN.into())),
+        &mut status,
+        &mut notes,
+    );
+    assert_eq!(reasons(&notes), ["Registered"]);
+
+    // The failed pass's retry (the target registered again): its first policy's Event takes
+    // the registration, a second policy's names only itself.
+    let mut second = p.put_policies[0].clone();
+    second.policy_name = "memory".into();
+    let (write, answer) = put(second);
+    commit(write, answer, &mut status, &mut notes);
+    let (write, answer) = put(p.put_policies[0].clone());
+    commit(write, answer, &mut status, &mut notes);
+    assert_eq!(reasons(&notes), ["PolicyApplied", "PolicyApplied"]);
+    assert_eq!(notes[1].note, "scaling policy cpu");
+
+    // A step scaling policy's warning is its own Event; the registration keeps its own.
+    let mut step = p.put_policies[0].clone();
+    step.policy_type = "StepScaling".into();
+    let mut notes = Vec::new();
+    commit(
+        register(),
+        Answer::Registered(Some(ARN.into())),
+        &mut status,
+        &mut notes,
+    );
+    let (write, answer) = put(step);
+    commit(write, answer, &mut status, &mut notes);
+    assert_eq!(reasons(&notes), ["Registered", "AlarmNeeded"]);
+}
