@@ -225,6 +225,15 @@ struct RunArgs {
     /// service).
     #[arg(long, env = "ECS_OPERATOR_POLL_SECONDS", default_value_t = 5)]
     poll_seconds: u64,
+    /// Seconds an object waits for another (its task definition, its service) before the wait
+    /// is published as an Event; its condition says so at once. Objects applied together wait
+    /// for a moment on every start, and those waits are no news (0: an Event for every wait).
+    #[arg(
+        long,
+        env = "ECS_OPERATOR_WAIT_EVENT_AFTER_SECONDS",
+        default_value_t = 30
+    )]
+    wait_event_after_seconds: u64,
     /// Objects reconciled at once by each controller (per kind and namespace list entry).
     #[arg(long, env = "ECS_OPERATOR_CONCURRENCY", default_value_t = 32)]
     concurrency: u16,
@@ -624,6 +633,7 @@ async fn operate(args: RunArgs) -> ExitCode {
         resync: Duration::from_secs(args.resync_seconds.max(1)),
         max_backoff: Duration::from_secs(args.max_backoff_seconds.max(1)),
         poll: Duration::from_secs(args.poll_seconds.max(1)),
+        wait_event_after: Duration::from_secs(args.wait_event_after_seconds),
         concurrency: args.concurrency,
         read_only: args.read_only,
         selector: args.selector.clone().filter(|s| !s.trim().is_empty()),

@@ -19,6 +19,7 @@ pub mod service;
 pub mod stopped_tasks;
 pub mod task;
 pub mod task_definition;
+pub mod waits;
 mod writes;
 
 use std::collections::HashMap;
@@ -63,6 +64,9 @@ pub struct ControllerConfig {
     pub operator_namespace: String,
     /// How long a namespace's identity annotations are trusted before they are read again.
     pub namespace_ttl: Duration,
+    /// How long an object waits for another (its task definition, its service) before the wait
+    /// is told as an Event (`--wait-event-after-seconds`); the condition says so at once.
+    pub wait_event_after: Duration,
 }
 
 /// Values read from Kubernetes by name, with when they were read (shared by derived contexts).
@@ -89,6 +93,7 @@ impl Default for ControllerConfig {
             require_namespace_role: false,
             operator_namespace: "default".to_owned(),
             namespace_ttl: Duration::from_secs(30),
+            wait_event_after: Duration::from_secs(30),
         }
     }
 }
@@ -108,6 +113,8 @@ pub struct Context {
     /// Which watch caches are filled, for the readiness probe.
     pub caches: CacheSync,
     retries: Arc<Mutex<HashMap<String, u32>>>,
+    /// The waits for other objects under way, for when to tell them as Events.
+    pub waits: waits::WaitNotices,
     /// The AWS identity of `aws` as status records it ([`crate::aws::accounts::Identity::label`]).
     pub aws_identity: String,
     /// Secrets read for external IDs (their data), with when they were read.
@@ -167,6 +174,7 @@ impl Context {
         );
         let metrics = Metrics::default();
         metrics.watch_aws(aws.counters.clone(), aws.limits.clone());
+        let waits = waits::WaitNotices::new(config.wait_event_after);
         Self {
             client,
             aws,
@@ -175,6 +183,7 @@ impl Context {
             metrics,
             caches: CacheSync::default(),
             retries: Arc::new(Mutex::new(HashMap::new())),
+            waits,
             aws_identity: crate::aws::accounts::Identity::default().label(),
             namespaces: Arc::new(Mutex::new(HashMap::new())),
             namespace_reads: Arc::default(),
@@ -196,6 +205,7 @@ impl Context {
             metrics: self.metrics.clone(),
             caches: self.caches.clone(),
             retries: Arc::new(Mutex::new(HashMap::new())),
+            waits: self.waits.clone(),
             aws_identity: crate::aws::accounts::Identity::default().label(),
             namespaces: Arc::new(Mutex::new(HashMap::new())),
             namespace_reads: Arc::default(),
@@ -288,6 +298,7 @@ impl Context {
             metrics: self.metrics.clone(),
             caches: self.caches.clone(),
             retries: self.retries.clone(),
+            waits: self.waits.clone(),
             namespaces: self.namespaces.clone(),
             namespace_reads: self.namespace_reads.clone(),
             external_ids: self.external_ids.clone(),

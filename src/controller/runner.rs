@@ -63,6 +63,7 @@ pub async fn run<R: Kind>(
     let (reader, writer) = reflector::store();
     track_sync(&ctx, &reader);
     let gone = ctx.metrics.clone();
+    let waits = ctx.waits.clone();
     let queued = ctx.metrics.clone();
     let listed = reader.clone();
     // Reconcile on spec changes, our finalizer appearing and deletion only: the operator's own
@@ -74,7 +75,9 @@ pub async fn run<R: Kind>(
         .reflect(writer)
         .inspect(move |event| match event {
             Ok(watcher::Event::Delete(object)) => {
-                gone.forget(&object.uid().unwrap_or_default());
+                let uid = object.uid().unwrap_or_default();
+                gone.forget(&uid);
+                waits.ended(&uid);
             }
             // A re-list misses the deletions made while the watch was down: keep only what the
             // fresh list holds.
@@ -389,6 +392,7 @@ async fn reconcile_object<R: Kind>(
             publish(ctx, object.as_ref(), std::slice::from_ref(&note)).await;
             remove_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
             ctx.metrics.forget(&key);
+            ctx.waits.ended(&key);
             ctx.metrics
                 .record_pass(R::KIND, "deleted", None, started.elapsed());
             return Ok(Action::await_change());
@@ -400,6 +404,7 @@ async fn reconcile_object<R: Kind>(
                 remove_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
                 ctx.reset_backoff(&key);
                 ctx.metrics.forget(&key);
+                ctx.waits.ended(&key);
                 ctx.metrics
                     .record_pass(R::KIND, "deleted", None, started.elapsed());
                 return Ok(Action::await_change());
@@ -704,7 +709,8 @@ async fn cleanup<R: Kind>(
 }
 
 /// The end of every pass: one status write, the pass's Events, the failure's Event when the
-/// conditions changed (so a retry loop does not repeat it), metrics.
+/// conditions changed (so a retry loop does not repeat it) or, for a wait for another object,
+/// once the wait has lasted `--wait-event-after-seconds`; metrics.
 #[allow(clippy::too_many_arguments)]
 async fn finish<R: Kind>(
     ctx: &Context,
@@ -732,8 +738,20 @@ async fn finish<R: Kind>(
     );
     publish(ctx, object, &notes).await;
     let class = failure.as_ref().map(|(error, _)| error.class());
+    let uid = object.uid().unwrap_or_default();
+    // A wait for another object is told once it has lasted (see `waits`); any other failure
+    // when the conditions changed.
+    let tell = match &failure {
+        Some((ReconcileError::Waiting { reason, .. }, _)) => {
+            ctx.waits.tell(&uid, reason, Instant::now())
+        }
+        _ => {
+            ctx.waits.ended(&uid);
+            changed
+        }
+    };
     if let Some((error, type_)) = failure
-        && changed
+        && tell
     {
         let note = Note {
             type_,

@@ -165,6 +165,7 @@ impl Bed {
             require_namespace_role: self.require_namespace_role,
             operator_namespace: self.cluster.namespace.clone(),
             namespace_ttl: Duration::from_millis(500),
+            wait_event_after: Duration::from_secs(2),
         };
         let ctx = Arc::new(Context::new(
             self.client.clone(),

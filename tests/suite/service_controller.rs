@@ -605,6 +605,43 @@ async fn a_missing_task_definition_reference_waits_with_its_name() {
         .await;
     assert!(condition(&waiting, "Reconciling").2.contains("later"));
     assert!(bed.requests("CreateService").is_empty());
+    // The condition says so at once; the Event only once the wait has lasted (the bed's
+    // `wait_event_after`, 2 s), and once however many passes poll meanwhile.
+    bed.wait_event("waiting", |(_, reason, _)| {
+        reason == "TaskDefinitionNotFound"
+    })
+    .await;
+    let began = waiting
+        .status
+        .as_ref()
+        .and_then(|s| {
+            s.reconcile
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "Reconciling")
+        })
+        .map(|c| c.last_transition_time.0)
+        .expect("the wait's condition");
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(bed.client.clone(), bed.ns());
+    let told: Vec<_> = events
+        .list(&Default::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| {
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("waiting")
+                && e.reason.as_deref() == Some("TaskDefinitionNotFound")
+        })
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    let at = told[0].event_time.as_ref().expect("eventTime").0;
+    assert!(
+        at.duration_since(began) >= k8s_openapi::jiff::SignedDuration::from_secs(2),
+        "told at {at}, the wait began at {began}"
+    );
+    assert!(told[0].series.is_none(), "told once: {:?}", told[0].series);
     bed.create_td("later", "nginx:1").await;
     bed.wait_ready("waiting").await;
     bed.stop_controllers().await;
