@@ -10,6 +10,7 @@ pub mod events;
 pub mod gates;
 pub mod identity;
 pub mod metrics;
+pub mod own_writes;
 pub mod pipeline;
 pub mod preview;
 pub mod registry;

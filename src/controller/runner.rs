@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use super::conditions::{self, Health};
 use super::error::{ReconcileError, react};
+use super::own_writes::OwnWrites;
 use super::pipeline::{self, Cleanup, Kind, Note, Progress, Ran, StatusOf};
 pub use super::writes::{FIELD_MANAGER, status_patch};
 use super::writes::{add_finalizer, remove_finalizer, write_status};
@@ -48,9 +49,10 @@ pub trait Managed:
     fn reconcile_status(status: &mut Self::Status) -> &mut ReconcileStatus;
 }
 
-struct Shared<R> {
+struct Shared<R: Kind> {
     reconciler: R,
     ctx: Arc<Context>,
+    own: OwnWrites<R::Object>,
 }
 
 /// Runs `reconciler` until `shutdown` completes; in-flight reconciles finish first.
@@ -64,6 +66,8 @@ pub async fn run<R: Kind>(
     track_sync(&ctx, &reader);
     let gone = ctx.metrics.clone();
     let waits = ctx.waits.clone();
+    let own = OwnWrites::<R::Object>::default();
+    let caught_up = own.clone();
     let queued = ctx.metrics.clone();
     let listed = reader.clone();
     // Reconcile on spec changes, our finalizer appearing and deletion only: the operator's own
@@ -78,12 +82,18 @@ pub async fn run<R: Kind>(
                 let uid = object.uid().unwrap_or_default();
                 gone.forget(&uid);
                 waits.ended(&uid);
+                caught_up.forget(&uid);
+            }
+            Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+                caught_up.seen(object);
             }
             // A re-list misses the deletions made while the watch was down: keep only what the
             // fresh list holds.
             Ok(watcher::Event::InitDone) => {
                 let present = listed.state().iter().filter_map(|o| o.uid()).collect();
                 gone.retain(R::KIND, &present);
+                waits.retain(R::KIND, &present);
+                caught_up.retain(&present);
             }
             _ => {}
         })
@@ -102,7 +112,11 @@ pub async fn run<R: Kind>(
         .with_config(config)
         .graceful_shutdown_on(shutdown);
     let controller = reconciler.watches(controller, &ctx);
-    let shared = Arc::new(Shared { reconciler, ctx });
+    let shared = Arc::new(Shared {
+        reconciler,
+        ctx,
+        own,
+    });
     controller
         .run(reconcile::<R>, error_policy::<R>, shared)
         .for_each(|result| async move {
@@ -121,6 +135,10 @@ pub async fn run<R: Kind>(
         })
         .await;
 }
+
+/// Where a pass writes its object: its API, and the record of the operator's own writes that
+/// lets the next pass start from them before the watch cache has them.
+type Writer<'a, K> = (&'a Api<K>, &'a OwnWrites<K>);
 
 /// The changes of another kind that a controller depends on, with its cache.
 pub type Dependency<K> = (Store<K>, BoxStream<'static, Result<K, watcher::Error>>);
@@ -232,7 +250,7 @@ fn has_finalizer<K: Resource>(object: &K, finalizer: &str) -> bool {
 /// What [`refuse`] reports on: the object's API, the object, its status, its key and whether
 /// it is paused.
 type Refused<'a, R> = (
-    &'a Api<<R as Kind>::Object>,
+    Writer<'a, <R as Kind>::Object>,
     &'a <R as Kind>::Object,
     StatusOf<R>,
     &'a str,
@@ -317,9 +335,13 @@ async fn reconcile_object<R: Kind>(
     shared: Arc<Shared<R>>,
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
+    // A pass started by a dependency's change may be ahead of the watch cache's copy of this
+    // object: it starts from the operator's own last write instead (see `own_writes`).
+    let object = shared.own.newest(object);
     let object = gates::with_default_adoption(&shared.ctx, object);
     let namespace = object.namespace().unwrap_or_default();
     let api: Api<R::Object> = Api::namespaced(shared.ctx.client.clone(), &namespace);
+    let writer = (&api, &shared.own);
     let key = object.uid().unwrap_or_default();
     let _in_flight = shared.ctx.metrics.start(R::KIND, &key);
     let status = object.status().cloned().unwrap_or_default();
@@ -337,7 +359,7 @@ async fn reconcile_object<R: Kind>(
         Err(_) if touches_no_aws => None,
         Err(error) => {
             tracing::info!(kind = R::KIND, namespace = %namespace, name = %object.name_any(), %error, "no AWS identity for the namespace");
-            let refused = (&api, object.as_ref(), status, key.as_str(), &paused);
+            let refused = (writer, object.as_ref(), status, key.as_str(), &paused);
             return refuse::<R>(&shared.ctx, refused, error, started).await;
         }
     };
@@ -355,7 +377,7 @@ async fn reconcile_object<R: Kind>(
         super::identity::changed(recorded.as_deref(), &ctx.aws_identity, &namespace)
         && !touches_no_aws
     {
-        let refused = (&api, object.as_ref(), status, key.as_str(), &paused);
+        let refused = (writer, object.as_ref(), status, key.as_str(), &paused);
         return refuse::<R>(ctx, refused, error, started).await;
     }
     if object.meta().deletion_timestamp.is_some() {
@@ -372,7 +394,7 @@ async fn reconcile_object<R: Kind>(
             };
             finish::<R>(
                 ctx,
-                &api,
+                writer,
                 &object,
                 (status, Vec::new()),
                 &health,
@@ -434,7 +456,7 @@ async fn reconcile_object<R: Kind>(
         };
         finish::<R>(
             ctx,
-            &api,
+            writer,
             &object,
             (ran.status, ran.notes),
             &health,
@@ -467,8 +489,11 @@ async fn reconcile_object<R: Kind>(
                 // status write's precondition needs its resourceVersion). No earlier pass of
                 // this object can have written to AWS (writes need the finalizer), which the
                 // stages may use to skip the reads that look for what a crash left unrecorded.
-                let patched = add_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
-                object = gates::with_default_adoption(&shared.ctx, Arc::new(patched));
+                let mut patched = add_finalizer(&api, object.as_ref(), R::FINALIZER).await?;
+                forget_managed_fields(&mut patched);
+                let patched = Arc::new(patched);
+                shared.own.wrote(object.as_ref(), patched.clone());
+                object = gates::with_default_adoption(&shared.ctx, patched);
                 let first = pipeline::FIRST_PASS
                     .scope(true, pass(&shared.reconciler, ctx, &object, status));
                 (first.await, Vec::new())
@@ -563,7 +588,7 @@ async fn reconcile_object<R: Kind>(
     };
     finish::<R>(
         ctx,
-        &api,
+        writer,
         &object,
         (new_status, notes),
         &health,
@@ -714,7 +739,7 @@ async fn cleanup<R: Kind>(
 #[allow(clippy::too_many_arguments)]
 async fn finish<R: Kind>(
     ctx: &Context,
-    api: &Api<R::Object>,
+    (api, own): Writer<'_, R::Object>,
     object: &R::Object,
     (status, notes): (StatusOf<R>, Vec<Note>),
     health: &Health,
@@ -722,7 +747,11 @@ async fn finish<R: Kind>(
     result: &'static str,
     started: Instant,
 ) -> Result<(), ReconcileError> {
-    let changed = write_status(api, object, status, health).await?;
+    let (changed, written) = write_status(api, object, status, health).await?;
+    if let Some(mut written) = written {
+        forget_managed_fields(&mut written);
+        own.wrote(object, Arc::new(written));
+    }
     let condition = match health {
         _ if result == "deleting" => "deleting",
         Health::Ready { .. } => "ready",
@@ -743,7 +772,7 @@ async fn finish<R: Kind>(
     // when the conditions changed.
     let tell = match &failure {
         Some((ReconcileError::Waiting { reason, .. }, _)) => {
-            ctx.waits.tell(&uid, reason, Instant::now())
+            ctx.waits.tell(R::KIND, &uid, reason, Instant::now())
         }
         _ => {
             ctx.waits.ended(&uid);

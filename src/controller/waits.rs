@@ -8,7 +8,7 @@
 //! So a wait is told as an Event once it has lasted a while (`--wait-event-after-seconds`): then
 //! it is news (the dependency is stuck, or missing for good).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,11 +19,12 @@ pub struct WaitNotices {
     waits: Arc<Mutex<HashMap<String, Wait>>>,
 }
 
-/// One object's wait: since when it has waited (whatever for), and the last reason told.
+/// One object's wait: its kind, since when it has waited (whatever for), and the reasons told.
 #[derive(Clone, Debug)]
 struct Wait {
+    kind: &'static str,
     since: Instant,
-    told: Option<String>,
+    told: Vec<String>,
 }
 
 impl WaitNotices {
@@ -35,23 +36,25 @@ impl WaitNotices {
         }
     }
 
-    /// A pass of the object `key` ended waiting for `reason` at `now`: whether to publish the
-    /// wait's Event now. Each reason is told once per wait, when the wait has lasted `after`;
-    /// the runner looks again at the poll interval, so a wait is told within a poll of that.
-    pub fn tell(&self, key: &str, reason: &str, now: Instant) -> bool {
+    /// A pass of the object `key` (of `kind`) ended waiting for `reason` at `now`: whether to
+    /// publish the wait's Event now. Each reason is told once per wait, when the wait has lasted
+    /// `after`; the runner looks again at the poll interval, so a wait is told within a poll of
+    /// that.
+    pub fn tell(&self, kind: &'static str, key: &str, reason: &str, now: Instant) -> bool {
         let Ok(mut waits) = self.waits.lock() else {
-            return true;
+            return false;
         };
         let wait = waits.entry(key.to_owned()).or_insert(Wait {
+            kind,
             since: now,
-            told: None,
+            told: Vec::new(),
         });
         if now.saturating_duration_since(wait.since) < self.after
-            || wait.told.as_deref() == Some(reason)
+            || wait.told.iter().any(|told| told == reason)
         {
             return false;
         }
-        wait.told = Some(reason.to_owned());
+        wait.told.push(reason.to_owned());
         true
     }
 
@@ -59,6 +62,14 @@ impl WaitNotices {
     pub fn ended(&self, key: &str) {
         if let Ok(mut waits) = self.waits.lock() {
             waits.remove(key);
+        }
+    }
+
+    /// A fresh list of `kind` holds only the objects `present`: the others were deleted while
+    /// the watch was down, with no deletion seen.
+    pub fn retain(&self, kind: &'static str, present: &HashSet<String>) {
+        if let Ok(mut waits) = self.waits.lock() {
+            waits.retain(|uid, wait| wait.kind != kind || present.contains(uid));
         }
     }
 
@@ -78,37 +89,54 @@ mod tests {
     use super::*;
 
     const AFTER: Duration = Duration::from_secs(30);
+    const K: &str = "EcsService";
 
     #[test]
     fn a_wait_is_told_once_when_it_has_lasted_long_enough() {
         let notices = WaitNotices::new(AFTER);
         let start = Instant::now();
-        assert!(!notices.tell("a", "TaskDefinitionNotReady", start));
-        assert!(!notices.tell("a", "TaskDefinitionNotReady", start + AFTER / 2));
-        assert!(notices.tell("a", "TaskDefinitionNotReady", start + AFTER));
-        assert!(!notices.tell("a", "TaskDefinitionNotReady", start + AFTER * 2));
+        assert!(!notices.tell(K, "a", "TaskDefinitionNotReady", start));
+        assert!(!notices.tell(K, "a", "TaskDefinitionNotReady", start + AFTER / 2));
+        assert!(notices.tell(K, "a", "TaskDefinitionNotReady", start + AFTER));
+        assert!(!notices.tell(K, "a", "TaskDefinitionNotReady", start + AFTER * 2));
         // Another object's wait has its own clock.
-        assert!(!notices.tell("b", "ServiceNotReady", start + AFTER * 2));
+        assert!(!notices.tell(K, "b", "ServiceNotReady", start + AFTER * 2));
     }
 
     #[test]
     fn a_new_reason_of_a_long_wait_is_told_and_an_ended_wait_starts_afresh() {
         let notices = WaitNotices::new(AFTER);
         let start = Instant::now();
-        assert!(!notices.tell("a", "TaskDefinitionNotFound", start));
-        assert!(notices.tell("a", "TaskDefinitionNotFound", start + AFTER));
-        assert!(notices.tell("a", "TaskDefinitionNotReady", start + AFTER * 2));
+        assert!(!notices.tell(K, "a", "TaskDefinitionNotFound", start));
+        assert!(notices.tell(K, "a", "TaskDefinitionNotFound", start + AFTER));
+        assert!(notices.tell(K, "a", "TaskDefinitionNotReady", start + AFTER * 2));
+        // Back to a reason told already: not again.
+        assert!(!notices.tell(K, "a", "TaskDefinitionNotFound", start + AFTER * 2));
         notices.ended("a");
         assert!(notices.is_empty());
-        assert!(!notices.tell("a", "TaskDefinitionNotReady", start + AFTER * 3));
+        assert!(!notices.tell(K, "a", "TaskDefinitionNotReady", start + AFTER * 3));
         assert_eq!(notices.len(), 1);
+    }
+
+    #[test]
+    fn a_fresh_list_drops_the_waits_of_its_kind_that_are_gone() {
+        let notices = WaitNotices::new(AFTER);
+        let start = Instant::now();
+        notices.tell(K, "gone", "TaskDefinitionNotReady", start);
+        notices.tell(K, "here", "TaskDefinitionNotReady", start);
+        notices.tell("EcsScalingPolicy", "policy", "ServiceNotReady", start);
+        notices.retain(K, &HashSet::from(["here".to_owned()]));
+        assert_eq!(notices.len(), 2, "the other kind's wait stays");
+        notices.ended("here");
+        notices.ended("policy");
+        assert!(notices.is_empty());
     }
 
     #[test]
     fn with_no_delay_a_wait_is_told_at_its_first_pass_only() {
         let notices = WaitNotices::new(Duration::ZERO);
         let start = Instant::now();
-        assert!(notices.tell("a", "ServiceNotReady", start));
-        assert!(!notices.tell("a", "ServiceNotReady", start + AFTER));
+        assert!(notices.tell(K, "a", "ServiceNotReady", start));
+        assert!(!notices.tell(K, "a", "ServiceNotReady", start + AFTER));
     }
 }

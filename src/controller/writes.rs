@@ -14,25 +14,30 @@ use super::runner::Managed;
 
 /// Writes `status` with the conditions for `health` and `observedGeneration`, replacing the whole
 /// status (so fields that became empty are removed); returns whether the conditions or the
-/// observed generation changed, i.e. whether this is news worth an Event.
+/// observed generation changed, i.e. whether this is news worth an Event, and the object as the
+/// write returned it (none when nothing changed, so nothing was written).
 pub(super) async fn write_status<K: Managed>(
     api: &Api<K>,
     object: &K,
     mut status: K::Status,
     health: &Health,
-) -> Result<bool, ReconcileError> {
+) -> Result<(bool, Option<K>), ReconcileError> {
     let generation = object.meta().generation;
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let shared = K::reconcile_status(&mut status);
     let changed_conditions = conditions::apply(&mut shared.conditions, health, generation, &now);
     let changed_generation = shared.observed_generation != generation;
     shared.observed_generation = generation;
-    if object.status() != Some(&status) {
+    let written = if object.status() != Some(&status) {
         let patch = status_patch(object, &status)?;
-        api.patch_status(&object.name_any(), &write_params(), &patch)
-            .await?;
-    }
-    Ok(changed_conditions || changed_generation)
+        Some(
+            api.patch_status(&object.name_any(), &write_params(), &patch)
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok((changed_conditions || changed_generation, written))
 }
 
 /// The field manager of every write the operator makes to its objects, so `managedFields` shows
