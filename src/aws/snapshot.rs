@@ -5,9 +5,10 @@
 //!
 //! A listing is only worth taking when enough passes use it: when the last listing took more
 //! pages than the passes of the last window would have read one by one (an account with many
-//! revisions the operator does not manage), the next window reads directly, and the choice is made
-//! again at the end of each window. An entry the operator wrote after the listing was taken is not
-//! answered from it.
+//! revisions the operator does not manage), the next window reads directly, until its direct reads
+//! have cost as much as the listing's pages (then it lists), and the choice is made again at the
+//! end of each window. So a window costs at most about twice the cheaper of the two. An entry the
+//! operator wrote after the listing was taken is not answered from it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -36,8 +37,13 @@ enum Mode<V> {
         entries: Arc<HashMap<String, V>>,
         uses: u64,
     },
-    /// Passes read directly since `since` (never: the first pass starts a window), counted.
-    Direct { since: Option<Instant>, uses: u64 },
+    /// Passes read directly since `since` (never: the first pass starts a window), counted;
+    /// `failed`: because a listing failed (not tried again until the window ends).
+    Direct {
+        since: Option<Instant>,
+        uses: u64,
+        failed: bool,
+    },
 }
 
 struct State<V> {
@@ -75,6 +81,7 @@ impl<V> Default for Snapshot<V> {
                 mode: Mode::Direct {
                     since: None,
                     uses: 0,
+                    failed: false,
                 },
                 last_pages: 0,
             })),
@@ -105,19 +112,31 @@ impl<V: Clone> Snapshot<V> {
         // A listing answers for `window` after it finished: one whose pages took longer than
         // the window (thousands of revisions, a slow or throttled API) still serves the passes
         // that waited for it, instead of sending every one of them to a direct read.
-        let (expired, uses) = match &mut state.mode {
-            Mode::Listing { done, uses, .. } => (now.duration_since(*done) > window, uses),
-            Mode::Direct { since, uses } => (
+        let (expired, uses, direct) = match &mut state.mode {
+            Mode::Listing { done, uses, .. } => (now.duration_since(*done) > window, uses, false),
+            Mode::Direct {
+                since,
+                uses,
+                failed,
+            } => (
                 since.is_none_or(|since| now.duration_since(since) > window),
                 uses,
+                !*failed,
             ),
         };
-        if !expired {
+        // The passes so far (of the last window, or of this one when it reads directly) cost at
+        // least as many direct reads as a listing costs pages.
+        let worth_listing = *uses + 1 >= state.last_pages;
+        let decide = expired || (direct && worth_listing);
+        if !decide {
             *uses += 1;
-        } else if *uses + 1 >= state.last_pages {
-            // The last window's passes would have cost at least as many direct reads as a
-            // listing costs pages: take one. It is stamped with its start: a write made while
-            // its pages were read may be missing from them.
+        } else if worth_listing {
+            // Take a listing: at the start of a window after a busy one, or as soon as a
+            // window reading directly turns out busy (the passes of a resync come in bursts, so
+            // the last window's count can be far below this one's: 190 policies read one by one
+            // in a window after a quiet one, where 20 pages would have answered them all). It is
+            // stamped with its start: a write made while its pages were read may be missing
+            // from them.
             match list().await {
                 Ok((entries, pages)) => {
                     state.last_pages = pages;
@@ -138,6 +157,7 @@ impl<V: Clone> Snapshot<V> {
                     state.mode = Mode::Direct {
                         since: Some(now),
                         uses: 1,
+                        failed: true,
                     };
                 }
             }
@@ -145,6 +165,7 @@ impl<V: Clone> Snapshot<V> {
             state.mode = Mode::Direct {
                 since: Some(now),
                 uses: 1,
+                failed: false,
             };
         }
         let Mode::Listing { taken, entries, .. } = &state.mode else {
@@ -268,19 +289,35 @@ mod tests {
             .expect("lookup");
         assert_eq!(next, Lookup::Unknown, "two passes do not pay for 100 pages");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        // A busy window (more passes than pages) makes the next one list again.
-        for _ in 0..150 {
-            snapshot
+        // The window reading directly turns out busy: once its direct reads have cost as much
+        // as the listing's pages, it lists, and the passes after that are answered from it.
+        for _ in 1..99 {
+            let direct = snapshot
                 .lookup("a", window, || async { listing(&calls, &["a"], 100) })
                 .await
                 .expect("lookup");
+            assert_eq!(direct, Lookup::Unknown);
         }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "99 direct reads so far");
+        for _ in 0..50 {
+            let listed = snapshot
+                .lookup("a", window, || async { listing(&calls, &["a"], 100) })
+                .await
+                .expect("lookup");
+            assert_eq!(listed, Lookup::Found(1));
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "one listing for the busy window"
+        );
+        // A listing's window that stays quiet sends the next one to direct reads again.
         tokio::time::sleep(Duration::from_millis(600)).await;
-        let listed = snapshot
+        let quiet = snapshot
             .lookup("a", window, || async { listing(&calls, &["a"], 100) })
             .await
             .expect("lookup");
-        assert_eq!(listed, Lookup::Found(1));
+        assert_eq!(quiet, Lookup::Unknown, "50 passes do not pay for 100 pages");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
