@@ -229,7 +229,7 @@ impl AutoScalingApi {
         &self,
         request: &RegisterScalableTargetRequest,
     ) -> Result<Option<String>, AwsError> {
-        self.listing.written(&request.resource_id);
+        let _written = self.listing.written(&request.resource_id);
         let input = sdk::register_scalable_target(request)?;
         // With tags, a second send after a lost answer is refused ("The scalable target that you
         // tried to tag already exists"): never repeated here; the next pass finds the target.
@@ -261,7 +261,7 @@ impl AutoScalingApi {
 
     /// Deregisters a scalable target (AWS deletes its policies and scheduled actions with it).
     pub async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
-        self.listing.written(resource_id);
+        let _written = self.listing.written(resource_id);
         self.send("DeregisterScalableTarget", || {
             self.client
                 .deregister_scalable_target()
@@ -279,7 +279,7 @@ impl AutoScalingApi {
         &self,
         request: &PutScalingPolicyRequest,
     ) -> Result<ScalingPolicyObservation, AwsError> {
-        self.policy_listing.written(&request.resource_id);
+        let _written = self.policy_listing.written(&request.resource_id);
         let input = sdk::put_scaling_policy(request)?;
         let output = self
             .send("PutScalingPolicy", || input.clone().send_with(&self.client))
@@ -327,7 +327,7 @@ impl AutoScalingApi {
         resource_id: &str,
         policy_name: &str,
     ) -> Result<(), AwsError> {
-        self.policy_listing.written(resource_id);
+        let _written = self.policy_listing.written(resource_id);
         self.send("DeleteScalingPolicy", || {
             self.client
                 .delete_scaling_policy()
@@ -346,7 +346,7 @@ impl AutoScalingApi {
         &self,
         request: &PutScheduledActionRequest,
     ) -> Result<(), AwsError> {
-        self.action_listing.written(&request.resource_id);
+        let _written = self.action_listing.written(&request.resource_id);
         let input = sdk::put_scheduled_action(request)?;
         self.send("PutScheduledAction", || {
             input.clone().send_with(&self.client)
@@ -422,7 +422,7 @@ impl AutoScalingApi {
         resource_id: &str,
         name: &str,
     ) -> Result<(), AwsError> {
-        self.action_listing.written(resource_id);
+        let _written = self.action_listing.written(resource_id);
         self.send("DeleteScheduledAction", || {
             self.client
                 .delete_scheduled_action()

@@ -478,7 +478,7 @@ impl EcsApi {
         &self,
         arn: &str,
     ) -> Result<TaskDefinitionRevision, AwsError> {
-        self.active_revisions.written(arn);
+        let _written = self.active_revisions.written(arn);
         let output = self
             .caller
             .send(

@@ -7,8 +7,8 @@
 //! pages than the passes of the last window would have read one by one (an account with many
 //! revisions the operator does not manage), the next window reads directly, until its direct reads
 //! have cost as much as the listing's pages (then it lists), and the choice is made again at the
-//! end of each window. So a window costs at most about twice the cheaper of the two. An entry the
-//! operator wrote after the listing was taken is not answered from it.
+//! end of each window. An entry the operator wrote after the listing was taken, or while it was
+//! being taken, is not answered from it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -154,8 +154,11 @@ impl<V: Clone> Snapshot<V> {
                     // The listing is only a shortcut: this window's passes read directly (the
                     // passes queued behind this one do not each retry the whole listing).
                     tracing::warn!(%error, "account-wide listing failed; reading directly this window");
+                    // The window starts when the failure came, as a listing's starts when
+                    // it was done: a failure slower than the window (throttled pages) must not
+                    // let the passes queued behind it each try the listing again.
                     state.mode = Mode::Direct {
-                        since: Some(now),
+                        since: Some(Instant::now()),
                         uses: 1,
                         failed: true,
                     };
@@ -208,20 +211,43 @@ impl<V: Clone> Snapshot<V> {
         }
     }
 
-    /// The operator is about to change `key`: listings taken before now no longer answer for it.
-    pub fn written(&self, key: &str) {
-        if let Ok(mut written) = self.written.lock() {
-            let now = Instant::now();
-            if written.len() > 10_000 {
-                written.retain(|_, at| now.duration_since(*at) < Duration::from_secs(3600));
-            }
-            written.insert(key.to_owned(), now);
+    /// The operator is about to change `key`: listings taken before now no longer answer for it,
+    /// nor, once the returned stamp is dropped (when the write is over, whatever its outcome),
+    /// listings taken while the write was in flight (their pages may predate it).
+    pub fn written(&self, key: &str) -> WriteStamp {
+        stamp(&self.written, key);
+        WriteStamp {
+            written: self.written.clone(),
+            key: key.to_owned(),
         }
     }
 
     /// (listings taken, passes answered from a listing) since start.
     pub fn stats(&self) -> (u64, u64) {
         self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+}
+
+/// A write of one key under way; dropped when it is over, it stamps the key written again.
+#[must_use = "keep the stamp until the write is over: dropping it stamps the key again"]
+pub struct WriteStamp {
+    written: Arc<Mutex<HashMap<String, Instant>>>,
+    key: String,
+}
+
+impl Drop for WriteStamp {
+    fn drop(&mut self) {
+        stamp(&self.written, &self.key);
+    }
+}
+
+fn stamp(written: &Mutex<HashMap<String, Instant>>, key: &str) {
+    if let Ok(mut written) = written.lock() {
+        let now = Instant::now();
+        if written.len() > 10_000 {
+            written.retain(|_, at| now.duration_since(*at) < Duration::from_secs(3600));
+        }
+        written.insert(key.to_owned(), now);
     }
 }
 
@@ -261,7 +287,7 @@ mod tests {
             1,
             "one listing for the window"
         );
-        snapshot.written("a");
+        drop(snapshot.written("a"));
         let after_write = snapshot
             .lookup("a", window, || async { listing(&calls, &["a"], 1) })
             .await
@@ -271,7 +297,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_listing_dearer_than_its_passes_is_skipped_for_a_window() {
+    async fn a_listing_dearer_than_its_passes_waits_until_the_direct_reads_cost_as_much() {
         let snapshot = Snapshot::<u32>::default();
         let calls = AtomicU64::new(0);
         let window = Duration::from_millis(500);
@@ -359,7 +385,7 @@ mod tests {
             .await
             .expect("lookup");
         assert_eq!(found, Lookup::Found(7), "created after the listing: found");
-        snapshot.written("new");
+        drop(snapshot.written("new"));
         let written = snapshot
             .lookup("new", window, || async { listing(&calls, &["a"], 1) })
             .await
@@ -393,5 +419,25 @@ mod tests {
             1,
             "one failed listing per window"
         );
+    }
+    #[tokio::test]
+    async fn a_listing_taken_while_a_write_was_in_flight_does_not_answer_for_it() {
+        let snapshot = Snapshot::<u32>::default();
+        let calls = AtomicU64::new(0);
+        let window = Duration::from_secs(60);
+        let deregistering = snapshot.written("a");
+        // Another pass lists while the write is under way: its pages still show "a".
+        let other = snapshot
+            .lookup("b", window, || async { listing(&calls, &["a", "b"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(other, Lookup::Found(1));
+        drop(deregistering);
+        let after = snapshot
+            .lookup("a", window, || async { listing(&calls, &["a", "b"], 1) })
+            .await
+            .expect("lookup");
+        assert_eq!(after, Lookup::Unknown, "the listing may predate the write");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }
