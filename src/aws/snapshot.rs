@@ -112,7 +112,7 @@ impl<V: Clone> Snapshot<V> {
         // A listing answers for `window` after it finished: one whose pages took longer than
         // the window (thousands of revisions, a slow or throttled API) still serves the passes
         // that waited for it, instead of sending every one of them to a direct read.
-        let (expired, uses, direct) = match &mut state.mode {
+        let (expired, uses, reading_directly) = match &mut state.mode {
             Mode::Listing { done, uses, .. } => (now.duration_since(*done) > window, uses, false),
             Mode::Direct {
                 since,
@@ -127,8 +127,8 @@ impl<V: Clone> Snapshot<V> {
         // The passes so far (of the last window, or of this one when it reads directly) cost at
         // least as many direct reads as a listing costs pages.
         let worth_listing = *uses + 1 >= state.last_pages;
-        let decide = expired || (direct && worth_listing);
-        if !decide {
+        let window_over = expired || (reading_directly && worth_listing);
+        if !window_over {
             *uses += 1;
         } else if worth_listing {
             // Take a listing: at the start of a window after a busy one, or as soon as a

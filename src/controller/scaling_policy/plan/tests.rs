@@ -544,35 +544,47 @@ fn drift_outside_the_operator_is_seen_in_listings_and_put_back() {
 fn a_first_pass_tells_the_registration_and_the_policy_in_one_event() {
     let d = desired(base());
     let p = plan(&d, &Observed::default(), &EcsScalingPolicyStatus::default());
-    let register = || Write::Register {
-        request: p.register.clone().expect("register"),
-        target_hash: "h".into(),
-        min_capacity: 2,
-        max_capacity: 10,
+    let mut status = EcsScalingPolicyStatus::default();
+    // Commits a registration AWS accepted to `notes`.
+    let mut register = |notes: &mut Vec<Note>| {
+        let write = Write::Register {
+            request: p.register.clone().expect("register"),
+            target_hash: "h".into(),
+            min_capacity: 2,
+            max_capacity: 10,
+        };
+        commit(
+            write,
+            Answer::Registered(Some(ARN.into())),
+            &mut status,
+            notes,
+        );
     };
-    let put = |request: PutScalingPolicyRequest| {
+    // Commits a put of the plan's policy, renamed and retyped, that AWS accepted to `notes`.
+    let put = |name: &str, policy_type: &str, notes: &mut Vec<Note>| {
+        let mut request = p.put_policies[0].clone();
+        request.policy_name = name.into();
+        request.policy_type = policy_type.into();
         let answer = Answer::Policy(Box::new(ScalingPolicyObservation {
             name: request.policy_name.clone(),
-            arn: format!("arn:policy/{}", request.policy_name),
+            arn: format!("arn:policy/{name}"),
             policy_type: request.policy_type.clone(),
             alarm_names: vec![],
             figures: Default::default(),
         }));
-        (Write::PutPolicy(request), answer)
+        commit(
+            Write::PutPolicy(request),
+            answer,
+            &mut EcsScalingPolicyStatus::default(),
+            notes,
+        );
     };
     let reasons = |notes: &[Note]| notes.iter().map(|n| n.reason.clone()).collect::<Vec<_>>();
 
     // Registered and put in one pass: one Event naming both.
-    let mut status = EcsScalingPolicyStatus::default();
     let mut notes = Vec::new();
-    commit(
-        register(),
-        Answer::Registered(Some(ARN.into())),
-        &mut status,
-        &mut notes,
-    );
-    let (write, answer) = put(p.put_policies[0].clone());
-    commit(write, answer, &mut status, &mut notes);
+    register(&mut notes);
+    put("cpu", "TargetTrackingScaling", &mut notes);
     assert_eq!(reasons(&notes), ["PolicyApplied"]);
     assert_eq!(
         notes[0].note,
@@ -581,36 +593,25 @@ fn a_first_pass_tells_the_registration_and_the_policy_in_one_event() {
 
     // A registration whose policy put failed keeps its own Event.
     let mut notes = Vec::new();
-    commit(
-        register(),
-        Answer::Registered(Some(ARN.into())),
-        &mut status,
-        &mut notes,
-    );
+    register(&mut notes);
     assert_eq!(reasons(&notes), ["Registered"]);
 
-    // The failed pass's retry (the target registered again): its first policy's Event takes
-    // the registration, a second policy's names only itself.
-    let mut second = p.put_policies[0].clone();
-    second.policy_name = "memory".into();
-    let (write, answer) = put(second);
-    commit(write, answer, &mut status, &mut notes);
-    let (write, answer) = put(p.put_policies[0].clone());
-    commit(write, answer, &mut status, &mut notes);
+    // Two policies in one pass: the first policy's Event takes the registration, the second's
+    // names only itself.
+    let mut notes = Vec::new();
+    register(&mut notes);
+    put("memory", "TargetTrackingScaling", &mut notes);
+    put("cpu", "TargetTrackingScaling", &mut notes);
     assert_eq!(reasons(&notes), ["PolicyApplied", "PolicyApplied"]);
+    assert_eq!(
+        notes[0].note,
+        format!("scaling policy memory; scalable target {ID}: 2..10 tasks")
+    );
     assert_eq!(notes[1].note, "scaling policy cpu");
 
     // A step scaling policy's warning is its own Event; the registration keeps its own.
-    let mut step = p.put_policies[0].clone();
-    step.policy_type = "StepScaling".into();
     let mut notes = Vec::new();
-    commit(
-        register(),
-        Answer::Registered(Some(ARN.into())),
-        &mut status,
-        &mut notes,
-    );
-    let (write, answer) = put(step);
-    commit(write, answer, &mut status, &mut notes);
+    register(&mut notes);
+    put("steps", "StepScaling", &mut notes);
     assert_eq!(reasons(&notes), ["Registered", "AlarmNeeded"]);
 }
