@@ -306,12 +306,13 @@ pub fn render_chart(namespace: &str, sets: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// The Events about the object `name` in `namespace`: (type, reason, note).
-pub async fn events_of(
+/// The Events about the object `name` in `namespace`, whole (for a test that reads their times or
+/// series).
+pub async fn event_objects_of(
     client: &kube::Client,
     namespace: &str,
     name: &str,
-) -> Vec<(String, String, String)> {
+) -> Vec<k8s_openapi::api::events::v1::Event> {
     let events: kube::Api<k8s_openapi::api::events::v1::Event> =
         kube::Api::namespaced(client.clone(), namespace);
     events
@@ -321,6 +322,18 @@ pub async fn events_of(
         .items
         .into_iter()
         .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .collect()
+}
+
+/// The Events about the object `name` in `namespace`: (type, reason, note).
+pub async fn events_of(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Vec<(String, String, String)> {
+    event_objects_of(client, namespace, name)
+        .await
+        .into_iter()
         .map(|e| {
             (
                 e.type_.unwrap_or_default(),

@@ -622,18 +622,10 @@ async fn a_missing_task_definition_reference_waits_with_its_name() {
         })
         .map(|c| c.last_transition_time.0)
         .expect("the wait's condition");
-    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
-        kube::Api::namespaced(bed.client.clone(), bed.ns());
-    let told: Vec<_> = events
-        .list(&Default::default())
+    let told: Vec<_> = common::event_objects_of(&bed.client, bed.ns(), "waiting")
         .await
-        .expect("events")
-        .items
         .into_iter()
-        .filter(|e| {
-            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("waiting")
-                && e.reason.as_deref() == Some("TaskDefinitionNotFound")
-        })
+        .filter(|e| e.reason.as_deref() == Some("TaskDefinitionNotFound"))
         .collect();
     assert_eq!(told.len(), 1, "{told:?}");
     let at = told[0].event_time.as_ref().expect("eventTime").0;
